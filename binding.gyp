@@ -1,0 +1,24 @@
+{
+  "targets": [
+    {
+      "target_name": "pidfd",
+      "sources": [
+        "native/addon.c",
+        "native/js_api.c",
+        "native/spawn.c",
+        "native/child.c",
+        "native/clone.c",
+        "native/probe.c",
+        "native/watch.c"
+      ],
+      "defines": ["_GNU_SOURCE", "NAPI_VERSION=8"],
+      "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-fvisibility=hidden"],
+      "conditions": [
+        ["OS!='linux'", { "sources!": [
+          "native/js_api.c", "native/spawn.c", "native/child.c", "native/clone.c",
+          "native/probe.c", "native/watch.c", "native/addon.c"
+        ], "sources": ["native/unsupported.c"] }]
+      ]
+    }
+  ]
+}

@@ -1,0 +1,70 @@
+/*
+ * addon.c: module initialisation, the export table and the per-environment state. No logic.
+ */
+#include <stdlib.h>
+
+#include "env.h"
+#include "js_api.h"
+
+static void pf_env_free(void *arg) {
+  struct pf_env *e = arg;
+  pf_stack_release(&e->stack);
+  free(e);
+}
+
+static void pf_env_cleanup_done(void *arg) {
+  struct pf_env *e = arg;
+  napi_remove_async_cleanup_hook(e->cleanup);
+  pf_env_free(e);
+}
+
+static void pf_env_cleanup(napi_async_cleanup_hook_handle handle, void *arg) {
+  struct pf_env *e = arg;
+  (void)handle;
+  if (e->started) {
+    pf_watch_stop(&e->watcher, pf_env_cleanup_done, e);
+  } else {
+    pf_env_cleanup_done(e);
+  }
+}
+
+struct pf_env *pf_env_get(napi_env env) {
+  struct pf_env *e = NULL;
+  if (napi_get_instance_data(env, (void **)&e) == napi_ok && e != NULL) return e;
+  e = calloc(1, sizeof *e);
+  if (e == NULL || napi_set_instance_data(env, e, NULL, NULL) != napi_ok ||
+      napi_add_async_cleanup_hook(env, pf_env_cleanup, e, &e->cleanup) != napi_ok) {
+    free(e);
+    napi_throw_error(env, "ENOMEM", "pidfd: cannot set up the addon for this environment");
+    return NULL;
+  }
+  return e;
+}
+
+#define PF_FN(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_default, NULL}
+
+static napi_value pf_init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      PF_FN("init", js_init),
+      PF_FN("support", js_support),
+      PF_FN("spawn", js_spawn),
+      PF_FN("watch", js_watch),
+      PF_FN("watchRef", js_watch_ref),
+      PF_FN("unwatch", js_unwatch),
+      PF_FN("sendSignal", js_send_signal),
+      PF_FN("pidfdOpen", js_pidfd_open),
+      PF_FN("close", js_close),
+      PF_FN("dup", js_dup),
+      PF_FN("testWaitidNoWall", js_test_waitid_no_wall),
+      PF_FN("testReaped", js_test_reaped),
+      PF_FN("testHasChildren", js_test_has_children),
+      PF_FN("testBlockSignal", js_test_block_signal),
+      PF_FN("testIgnoreSignal", js_test_ignore_signal),
+      PF_FN("testFdFlags", js_test_fd_flags),
+  };
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok)
+    return NULL;
+  return exports;
+}
+
+NAPI_MODULE_INIT() { return pf_init(env, exports); }

@@ -1,0 +1,22 @@
+/*
+ * env.h: the state each Node environment (the main thread, each worker) keeps in the addon.
+ */
+#ifndef PIDFD_ENV_H
+#define PIDFD_ENV_H
+
+#include <node_api.h>
+
+#include "spawn.h"
+#include "watch.h"
+
+struct pf_env {
+  int started; /* init() ran: the watcher is live */
+  struct pf_watcher watcher;
+  struct pf_stack stack;
+  napi_async_cleanup_hook_handle cleanup;
+};
+
+/* This environment's state, created on first use; NULL (with a JS exception pending) on failure. */
+struct pf_env *pf_env_get(napi_env env);
+
+#endif

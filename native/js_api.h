@@ -1,0 +1,28 @@
+/*
+ * js_api.h: the Node-API entry points, exported by addon.c. src/binding.ts declares their
+ * JavaScript side (interface NativeBinding).
+ */
+#ifndef PIDFD_JS_API_H
+#define PIDFD_JS_API_H
+
+#include <node_api.h>
+
+napi_value js_init(napi_env env, napi_callback_info info);
+napi_value js_support(napi_env env, napi_callback_info info);
+napi_value js_spawn(napi_env env, napi_callback_info info);
+napi_value js_watch(napi_env env, napi_callback_info info);
+napi_value js_watch_ref(napi_env env, napi_callback_info info);
+napi_value js_unwatch(napi_env env, napi_callback_info info);
+napi_value js_send_signal(napi_env env, napi_callback_info info);
+napi_value js_pidfd_open(napi_env env, napi_callback_info info);
+napi_value js_close(napi_env env, napi_callback_info info);
+napi_value js_dup(napi_env env, napi_callback_info info);
+
+napi_value js_test_waitid_no_wall(napi_env env, napi_callback_info info);
+napi_value js_test_reaped(napi_env env, napi_callback_info info);
+napi_value js_test_has_children(napi_env env, napi_callback_info info);
+napi_value js_test_block_signal(napi_env env, napi_callback_info info);
+napi_value js_test_ignore_signal(napi_env env, napi_callback_info info);
+napi_value js_test_fd_flags(napi_env env, napi_callback_info info);
+
+#endif

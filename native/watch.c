@@ -1,0 +1,317 @@
+/*
+ * watch.c: exit watching in the event loop (see watch.h for the design).
+ *
+ * Ordering rules that keep fds and children from getting lost:
+ *  - a pidfd leaves the epoll set before it is closed (epoll keys on the open file; a closed fd
+ *    still in the set would keep reporting, and its number can be reused);
+ *  - a child's pidfd is closed right after the reap, in the same callback that hands the record
+ *    to JavaScript, so JavaScript never sees a number that is not ours any more;
+ *  - the reap passes __WALL: a child whose exit signal is still 0 (it died before execve) is
+ *    invisible to waitid without it, and ECHILD must never be read as "exited".
+ */
+#include "watch.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "pidfd.h"
+#include "probe.h"
+
+#define PF_BATCH 128
+
+static uint64_t pf_watch_key(int fd, int kind, int ref) {
+  return (uint64_t)(uint32_t)fd | (uint64_t)(ref != 0) << 32 | (uint64_t)(kind & 1) << 33;
+}
+
+static int pf_key_fd(uint64_t key) { return (int)(uint32_t)key; }
+static int pf_key_ref(uint64_t key) { return (int)(key >> 32 & 1); }
+static int pf_key_kind(uint64_t key) { return (int)(key >> 33 & 1); }
+
+static void pf_update_ref(struct pf_watcher *w) {
+  if (w->poll == NULL) return;
+  if (w->refs > 0)
+    uv_ref((uv_handle_t *)w->poll);
+  else
+    uv_unref((uv_handle_t *)w->poll);
+}
+
+static void pf_record_status_from_wait_status(double *rec, int status) {
+  if (WIFEXITED(status)) {
+    rec[PF_EXIT_CODE] = CLD_EXITED;
+    rec[PF_EXIT_STATUS] = WEXITSTATUS(status);
+  } else {
+    rec[PF_EXIT_CODE] = WCOREDUMP(status) ? CLD_DUMPED : CLD_KILLED;
+    rec[PF_EXIT_STATUS] = WTERMSIG(status);
+  }
+}
+
+static void pf_record_no_rusage(double *rec) {
+  for (int f = PF_EXIT_UTIME_US; f < PF_EXIT_FIELDS; f++) rec[f] = -1;
+}
+
+/* The exit status of a process we did not (or could not) reap. Returns 1 when the record is
+ * complete, 0 when the status is not available yet (an observed zombie its parent has not reaped:
+ * PIDFD_INFO_EXIT appears at the reap). */
+static int pf_record_from_info(int fd, double *rec, int final) {
+  struct pf_pidfd_info info;
+  memset(&info, 0, sizeof info);
+  info.mask = PF_PIDFD_INFO_EXIT;
+  int r = pf_pidfd_get_info(fd, &info);
+  pf_record_no_rusage(rec);
+  if (r == 0 && (info.mask & PF_PIDFD_INFO_EXIT)) {
+    rec[PF_EXIT_HOW] = PF_EXIT_INFO;
+    pf_record_status_from_wait_status(rec, info.exit_code);
+    return 1;
+  }
+  if (!final) return 0;
+  rec[PF_EXIT_HOW] = PF_EXIT_LOST;
+  rec[PF_EXIT_CODE] = r < 0 ? -r : EOPNOTSUPP;
+  rec[PF_EXIT_STATUS] = 0;
+  return 1;
+}
+
+/* Reaps our child behind fd. Returns 1 with the record filled, 0 if it has not exited after all. */
+static int pf_record_from_reap(int fd, double *rec) {
+  siginfo_t si;
+  struct rusage ru;
+  memset(&si, 0, sizeof si);
+  memset(&ru, 0, sizeof ru);
+  int r = pf_waitid_pidfd(fd, &si, WEXITED | WNOHANG | PF_WALL, &ru);
+  if (r == 0 && si.si_pid == 0) return 0;
+  if (r < 0) {
+    /* ECHILD: something else in this process reaped our child (a waitpid(-1) loop, or SIGCHLD
+     * set to SIG_IGN). Since 6.15 the kernel still has the status. */
+    return pf_record_from_info(fd, rec, 1);
+  }
+  rec[PF_EXIT_HOW] = PF_EXIT_WAITID;
+  rec[PF_EXIT_PID] = si.si_pid;
+  rec[PF_EXIT_CODE] = si.si_code;
+  rec[PF_EXIT_STATUS] = si.si_status;
+  rec[PF_EXIT_UTIME_US] = (double)ru.ru_utime.tv_sec * 1e6 + (double)ru.ru_utime.tv_usec;
+  rec[PF_EXIT_STIME_US] = (double)ru.ru_stime.tv_sec * 1e6 + (double)ru.ru_stime.tv_usec;
+  rec[PF_EXIT_MAXRSS_KIB] = (double)ru.ru_maxrss;
+  rec[PF_EXIT_MINFLT] = (double)ru.ru_minflt;
+  rec[PF_EXIT_MAJFLT] = (double)ru.ru_majflt;
+  rec[PF_EXIT_NVCSW] = (double)ru.ru_nvcsw;
+  rec[PF_EXIT_NIVCSW] = (double)ru.ru_nivcsw;
+  return 1;
+}
+
+static void pf_deliver(struct pf_watcher *w, double *recs, size_t n) {
+  napi_env env = w->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value ab, array, fn, recv, ret;
+  void *data;
+  size_t bytes = n * PF_EXIT_FIELDS * sizeof(double);
+  if (napi_create_arraybuffer(env, bytes, &data, &ab) == napi_ok &&
+      napi_create_typedarray(env, napi_float64_array, n * PF_EXIT_FIELDS, ab, 0, &array) ==
+          napi_ok &&
+      napi_get_reference_value(env, w->on_exit, &fn) == napi_ok &&
+      napi_get_global(env, &recv) == napi_ok) {
+    memcpy(data, recs, bytes);
+    /* napi_make_callback runs the microtask queue afterwards, as any I/O callback would. An
+     * exception thrown by the handler surfaces as an uncaught exception, like in Node's own
+     * callbacks. */
+    napi_make_callback(env, w->async, recv, fn, 1, &array, &ret);
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static void pf_on_poll(uv_poll_t *handle, int status, int events) {
+  struct pf_watcher *w = handle->data;
+  struct epoll_event evs[PF_BATCH];
+  double recs[PF_BATCH * PF_EXIT_FIELDS];
+  (void)status;
+  (void)events;
+
+  for (;;) {
+    int k = epoll_wait(w->epfd, evs, PF_BATCH, 0);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) break;
+    size_t n = 0;
+    for (int i = 0; i < k; i++) {
+      uint64_t key = evs[i].data.u64;
+      int fd = pf_key_fd(key);
+      double *rec = recs + n * PF_EXIT_FIELDS;
+      rec[PF_EXIT_FD] = fd;
+      rec[PF_EXIT_PID] = 0; /* filled by the reap when waitid reports it */
+      int done;
+      if (pf_key_kind(key) == PF_WATCH_CHILD) {
+        done = pf_record_from_reap(fd, rec);
+      } else {
+        /* An observed process: readable at its exit, PIDFD_INFO_EXIT at its reap (then the
+         * pidfd also reports POLLHUP). Without PIDFD_INFO_EXIT there is nothing to wait for. */
+        int final = (evs[i].events & EPOLLHUP) || !pf_support_get()->pidfd_info_exit.ok;
+        done = pf_record_from_info(fd, rec, final);
+        if (!done) {
+          struct epoll_event ev = {.events = 0, .data.u64 = key}; /* EPOLLHUP only */
+          epoll_ctl(w->epfd, EPOLL_CTL_MOD, fd, &ev);
+        }
+      }
+      if (!done) continue;
+      epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
+      w->watched--;
+      if (pf_key_ref(key)) w->refs--;
+      if (pf_key_kind(key) == PF_WATCH_CHILD) close(fd);
+      n++;
+    }
+    pf_update_ref(w);
+    if (n > 0) pf_deliver(w, recs, n);
+    if (k < PF_BATCH) break;
+  }
+}
+
+int pf_watch_start(struct pf_watcher *w, napi_env env, napi_value on_exit) {
+  uv_loop_t *loop;
+  napi_value name;
+  memset(w, 0, sizeof *w);
+  w->env = env;
+  w->epfd = -1;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return -ENOSYS;
+  w->epfd = epoll_create1(EPOLL_CLOEXEC);
+  if (w->epfd < 0) return -errno;
+  w->poll = calloc(1, sizeof *w->poll);
+  if (w->poll == NULL) goto fail_nomem;
+  if (uv_poll_init(loop, w->poll, w->epfd) != 0) goto fail_nomem;
+  w->poll->data = w;
+  uv_poll_start(w->poll, UV_READABLE, pf_on_poll);
+  pf_update_ref(w);
+  if (napi_create_reference(env, on_exit, 1, &w->on_exit) != napi_ok ||
+      napi_create_string_utf8(env, "pidfd:exit", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_async_init(env, NULL, name, &w->async) != napi_ok)
+    return -ENOMEM; /* the env is unusable anyway; pf_watch_stop cleans up */
+  return 0;
+fail_nomem:
+  free(w->poll);
+  w->poll = NULL;
+  close(w->epfd);
+  w->epfd = -1;
+  return -ENOMEM;
+}
+
+int pf_watch_add(struct pf_watcher *w, int fd, int kind, int ref) {
+  struct epoll_event ev = {.events = EPOLLIN, .data.u64 = pf_watch_key(fd, kind, ref)};
+  if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) return -errno;
+  w->watched++;
+  if (ref) w->refs++;
+  pf_update_ref(w);
+  return 0;
+}
+
+int pf_watch_set_ref(struct pf_watcher *w, int fd, int kind, int old_ref, int ref) {
+  if (!old_ref == !ref) return 0;
+  struct epoll_event ev = {.events = EPOLLIN, .data.u64 = pf_watch_key(fd, kind, ref)};
+  if (epoll_ctl(w->epfd, EPOLL_CTL_MOD, fd, &ev) != 0) return -errno;
+  if (ref)
+    w->refs++;
+  else
+    w->refs--;
+  pf_update_ref(w);
+  return 0;
+}
+
+int pf_watch_remove(struct pf_watcher *w, int fd, int ref) {
+  if (epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL) != 0) return -errno;
+  w->watched--;
+  if (ref) w->refs--;
+  pf_update_ref(w);
+  return 0;
+}
+
+/* Reaps the children of an environment that has gone away, then closes their epoll set.
+ * Observed processes are only dropped from the set: their fds belonged to the environment. */
+struct pf_orphans {
+  int epfd;
+  size_t left;
+};
+
+static void *pf_reap_orphans(void *arg) {
+  struct pf_orphans *o = arg;
+  struct epoll_event evs[PF_BATCH];
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, NULL);
+  while (o->left > 0) {
+    int k = epoll_wait(o->epfd, evs, PF_BATCH, -1);
+    if (k < 0 && errno == EINTR) continue;
+    if (k < 0) break;
+    for (int i = 0; i < k; i++) {
+      uint64_t key = evs[i].data.u64;
+      int fd = pf_key_fd(key);
+      if (pf_key_kind(key) == PF_WATCH_CHILD) {
+        siginfo_t si;
+        memset(&si, 0, sizeof si);
+        int r = pf_waitid_pidfd(fd, &si, WEXITED | WNOHANG | PF_WALL, NULL);
+        if (r == 0 && si.si_pid == 0) continue;
+      }
+      epoll_ctl(o->epfd, EPOLL_CTL_DEL, fd, NULL);
+      if (pf_key_kind(key) == PF_WATCH_CHILD) close(fd);
+      o->left--;
+    }
+  }
+  close(o->epfd);
+  free(o);
+  return NULL;
+}
+
+struct pf_close_done {
+  void (*done)(void *);
+  void *arg;
+};
+
+static void pf_on_poll_closed(uv_handle_t *handle) {
+  struct pf_close_done *cd = handle->data;
+  if (cd != NULL && cd->done != NULL) cd->done(cd->arg);
+  free(cd);
+  free(handle);
+}
+
+static int pf_hand_to_orphan_reaper(int epfd, size_t left) {
+  struct pf_orphans *o = malloc(sizeof *o);
+  pthread_t t;
+  pthread_attr_t attr;
+  int ok = 0;
+  if (o == NULL) return 0;
+  o->epfd = epfd;
+  o->left = left;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  ok = pthread_create(&t, &attr, pf_reap_orphans, o) == 0;
+  pthread_attr_destroy(&attr);
+  if (!ok) free(o);
+  return ok;
+}
+
+void pf_watch_stop(struct pf_watcher *w, void (*done)(void *), void *arg) {
+  int epfd = w->epfd;
+  size_t watched = w->watched;
+  int done_now = 1;
+  w->epfd = -1;
+  if (w->on_exit != NULL) napi_delete_reference(w->env, w->on_exit);
+  if (w->async != NULL) napi_async_destroy(w->env, w->async);
+  w->on_exit = NULL;
+  w->async = NULL;
+  if (w->poll != NULL) {
+    struct pf_close_done *cd = malloc(sizeof *cd);
+    if (cd != NULL) {
+      cd->done = done;
+      cd->arg = arg;
+      done_now = 0;
+    }
+    w->poll->data = cd;
+    uv_poll_stop(w->poll);
+    uv_close((uv_handle_t *)w->poll, pf_on_poll_closed);
+    w->poll = NULL;
+  }
+  /* After uv_poll_stop: libuv no longer has the epoll fd in its own set. */
+  if (epfd >= 0 && (watched == 0 || !pf_hand_to_orphan_reaper(epfd, watched))) close(epfd);
+  if (done_now && done != NULL) done(arg);
+}

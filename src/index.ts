@@ -1,0 +1,13 @@
+// pidfd: race-free process control for Node.js on Linux, through process file descriptors.
+
+export { spawn } from './process/spawn.js';
+export { Subprocess } from './process/subprocess.js';
+export { PidFd } from './process/pidfd.js';
+export type { SpawnOptions } from './process/options.js';
+export type { StdioOption, StdioOptions, StreamWithFd } from './process/stdio.js';
+export type { ExitStatus, Rusage } from './process/exit-status.js';
+export { SpawnError } from './errors.js';
+export type { SystemErrorFields } from './errors.js';
+export { support } from './support.js';
+export type { Support, Features, Feature } from './support.js';
+export type { Signal } from './signals.js';

@@ -1,0 +1,41 @@
+// The JavaScript end of exit watching: one handler per watched pidfd, fed by native batches.
+
+import { binding, ExitField } from '../binding.js';
+import { systemError } from '../errors.js';
+
+/** Called with the batch and the offset of this pidfd's record in it. */
+export type ExitHandler = (records: Float64Array, at: number) => void;
+
+const handlers = new Map<number, ExitHandler>();
+let started = false;
+
+function onBatch(records: Float64Array): void {
+  for (let at = 0; at < records.length; at += ExitField.count) {
+    const fd = records[at + ExitField.fd]!;
+    const handler = handlers.get(fd);
+    if (handler === undefined) continue;
+    // Deleted before the handler runs: the addon has already closed a child's pidfd, and its
+    // number may be handed out again by the next spawn.
+    handlers.delete(fd);
+    handler(records, at);
+  }
+}
+
+/** Starts this environment's watcher, once. */
+export function ensureWatcher(): void {
+  if (started) return;
+  const r = binding().init(onBatch);
+  if (r < 0) throw systemError(-r, 'epoll_create1', { context: 'pidfd' });
+  started = true;
+}
+
+/** Routes the exit of the process behind `fd` to `handler`. The native watch is set up by the
+ * caller (spawn registers it natively, in the same call that creates the child). */
+export function onExit(fd: number, handler: ExitHandler): void {
+  handlers.set(fd, handler);
+}
+
+/** Forgets the handler of an fd whose native watch was removed. */
+export function forgetExit(fd: number): void {
+  handlers.delete(fd);
+}

@@ -1,0 +1,164 @@
+// support(): what this kernel and process can do, which backend spawns, and why.
+
+import { binding, type NativeFeature, type NativeSupport } from './binding.js';
+import { errnoName } from './errors.js';
+
+/** One kernel feature: whether it works here, and why not. */
+export interface Feature {
+  available: boolean;
+  /** Why it is unavailable (or was not probed); null when available. */
+  reason: string | null;
+  /** The first Linux version that has it. */
+  since: string;
+}
+
+/** The features the library looks for. */
+export interface Features {
+  /** pidfd_open(): a pidfd for an existing process. */
+  pidfdOpen: Feature;
+  /** waitid(P_PIDFD): reaping through a pidfd (the library's minimum). */
+  waitidPidfd: Feature;
+  /** clone3(): the preferred way to create children, and the only one for cgroups. */
+  clone3: Feature;
+  /** CLONE_VM really shares memory (not the case under some emulators). */
+  vmShared: Feature;
+  /** close_range(): closing every other fd in the child in one call. */
+  closeRange: Feature;
+  /** PIDFD_THREAD: a pidfd for one thread. */
+  pidfdThread: Feature;
+  /** pidfs: pidfds with a stable inode number, an identity that is never reused. */
+  pidfs: Feature;
+  /** PIDFD_GET_INFO: credentials, cgroup and more from a pidfd. */
+  pidfdGetInfo: Feature;
+  /** PIDFD_INFO_EXIT: the exit status, even after someone else reaped the process. */
+  pidfdInfoExit: Feature;
+}
+
+/** The library's view of this system. */
+export interface Support {
+  platform: NodeJS.Platform;
+  /** The kernel release, e.g. '6.18.2', or null off Linux. */
+  kernel: string | null;
+  /** How children are created, or null when they cannot be. */
+  backend: 'clone3' | 'clone' | 'fork' | null;
+  /** Why this backend was chosen, or why spawning is impossible. */
+  reason: string;
+  /** The PIDFD_BACKEND environment variable, when set. */
+  forced: string | null;
+  features: Features;
+}
+
+function errnoReason(errno: number, since: string): string {
+  switch (errnoName(errno)) {
+    case 'ENOSYS':
+      return `the kernel does not have it (Linux ${since}+ needed), or a seccomp filter answers ENOSYS (Docker's default profile does for clone3)`;
+    case 'EPERM':
+      return 'a seccomp filter or security policy refuses it (EPERM)';
+    case 'EINVAL':
+      return `the kernel rejects it (EINVAL): Linux ${since}+ needed`;
+    case 'ENOTTY':
+      return `the kernel does not know it (ENOTTY): Linux ${since}+ needed`;
+    case 'EOPNOTSUPP':
+      return `the kernel does not provide it: Linux ${since}+ needed`;
+    case 'EFAULT':
+      return 'CLONE_VM does not share memory here (an emulator such as QEMU user mode or WSL1)';
+    case 'EBADF':
+      return 'CLONE_PIDFD returned no pidfd (Linux 5.2+ needed)';
+    default:
+      return `the probe failed with ${errnoName(errno)}`;
+  }
+}
+
+function feature(f: NativeFeature, since: string, unprobed = 'not probed'): Feature {
+  if (f.ok) return { available: true, reason: null, since };
+  return { available: false, reason: f.probed ? errnoReason(f.errno, since) : unprobed, since };
+}
+
+function backendReason(s: NativeSupport): string {
+  if (s.forced && s.probedBackend === 'none') {
+    if (!['clone3', 'clone', 'fork'].includes(s.forcedName)) {
+      return `PIDFD_BACKEND=${s.forcedName} is not one of clone3, clone, fork`;
+    }
+  }
+  if (!s.pidfdOpen.ok) return `pidfd_open is unavailable: ${errnoReason(s.pidfdOpen.errno, '5.3')}`;
+  if (!s.waitidPidfd.ok) return `waitid(P_PIDFD) is unavailable: ${errnoReason(s.waitidPidfd.errno, '5.4')}`;
+  const clone3Why = !s.clone3.ok
+    ? errnoReason(s.clone3.errno, '5.3')
+    : s.clone3Spawn.probed && !s.clone3Spawn.ok
+      ? errnoReason(s.clone3Spawn.errno, '5.3')
+      : 'not tried';
+  const cloneWhy = s.cloneSpawn.probed ? errnoReason(s.cloneSpawn.errno, '5.2') : 'not tried';
+  if (s.backend !== s.probedBackend) {
+    return 'clone3 was refused at run time (a seccomp filter installed after the probe): using clone';
+  }
+  switch (s.backend) {
+    case 'clone3':
+      return s.forced ? 'forced by PIDFD_BACKEND=clone3' : 'clone3(CLONE_PIDFD | CLONE_VM | CLONE_VFORK) works';
+    case 'clone':
+      return s.forced ? 'forced by PIDFD_BACKEND=clone' : `clone3 cannot be used: ${clone3Why}`;
+    case 'fork':
+      return s.forced
+        ? 'forced by PIDFD_BACKEND=fork'
+        : `neither clone3 (${clone3Why}) nor clone(CLONE_PIDFD) (${cloneWhy}) can be used`;
+    default:
+      if (s.forced) {
+        const spawnProbe =
+          s.forcedName === 'clone3' ? s.clone3Spawn : s.forcedName === 'clone' ? s.cloneSpawn : s.forkSpawn;
+        const why = s.forcedName === 'clone3' && !s.clone3.ok ? clone3Why : errnoReason(spawnProbe.errno, '5.3');
+        return `PIDFD_BACKEND=${s.forcedName}, but that backend cannot be used: ${why}`;
+      }
+      return 'no way to create a child with a pidfd works here';
+  }
+}
+
+const unavailableOffLinux: Feature = {
+  available: false,
+  reason: 'process file descriptors exist only on Linux',
+  since: '',
+};
+
+/** Reports which kernel features work, which backend spawns children, and why. Probes once. */
+export function support(): Support {
+  if (process.platform !== 'linux') {
+    const features = Object.fromEntries(
+      ['pidfdOpen', 'waitidPidfd', 'clone3', 'vmShared', 'closeRange', 'pidfdThread', 'pidfs', 'pidfdGetInfo', 'pidfdInfoExit'].map(
+        (name) => [name, { ...unavailableOffLinux }],
+      ),
+    ) as unknown as Features;
+    return {
+      platform: process.platform,
+      kernel: null,
+      backend: null,
+      reason: `pidfd works only on Linux (this is ${process.platform})`,
+      forced: null,
+      features,
+    };
+  }
+  const s = binding().support();
+  const unprobedClone3 = s.forced ? `not probed: PIDFD_BACKEND=${s.forcedName}` : 'not probed';
+  const clone3: NativeFeature = s.clone3.ok && s.clone3Spawn.probed ? s.clone3Spawn : s.clone3;
+  return {
+    platform: process.platform,
+    kernel: s.kernel,
+    backend: s.backend === 'none' ? null : s.backend,
+    reason: backendReason(s),
+    forced: s.forced ? s.forcedName : null,
+    features: {
+      pidfdOpen: feature(s.pidfdOpen, '5.3'),
+      waitidPidfd: feature(s.waitidPidfd, '5.4'),
+      clone3: feature(clone3, '5.3', unprobedClone3),
+      vmShared: feature(s.vmShared, '', s.backend === 'fork' ? 'not probed: the fork backend does not use CLONE_VM' : 'not probed'),
+      closeRange: feature(s.closeRange, '5.9'),
+      pidfdThread: feature(s.pidfdThread, '6.9'),
+      pidfs: feature(s.pidfs, '6.9'),
+      pidfdGetInfo: feature(s.pidfdInfo, '6.13'),
+      pidfdInfoExit: feature(s.pidfdInfoExit, '6.15', 'not probed: no probe child was run'),
+    },
+  };
+}
+
+/** The parts of support() that spawn errors quote. */
+export function describeSupport(): { backend: string; reason: string } {
+  const s = support();
+  return { backend: s.backend ?? 'none', reason: s.reason };
+}
