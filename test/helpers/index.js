@@ -1,0 +1,131 @@
+// Shared test helpers: fd snapshots, zombie scans, reaping checks, stream reading, timeouts.
+
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { native } from '../../dist/internal/testing.js';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const fixtures = join(root, 'test', 'fixtures');
+export const helperBin = join(root, 'test', 'helpers', 'bin');
+
+/** Which pass of the suite this is ('default', 'clone', 'fork', 'seccomp-enosys'). */
+export const pass = process.env.PIDFD_TEST_PASS ?? 'default';
+
+/** The open fds of this process: number → "target dev:ino" (glibc's support_descriptors). */
+export function fdSnapshot() {
+  const fds = new Map();
+  for (const name of readdirSync('/proc/self/fd')) {
+    let desc;
+    try {
+      const target = readlinkSync(`/proc/self/fd/${name}`);
+      const st = statSync(`/proc/self/fd/${name}`);
+      desc = `${target} ${st.dev}:${st.ino}`;
+    } catch {
+      continue; // the fd readdir itself used, already closed
+    }
+    fds.set(Number(name), desc);
+  }
+  return fds;
+}
+
+/** A description of the differences between two snapshots, or '' when they are the same. */
+export function fdDiff(before, after) {
+  const lines = [];
+  for (const [fd, desc] of after) {
+    if (!before.has(fd)) lines.push(`new fd ${fd}: ${desc}`);
+    else if (before.get(fd) !== desc) lines.push(`changed fd ${fd}: ${before.get(fd)} -> ${desc}`);
+  }
+  for (const [fd, desc] of before) if (!after.has(fd)) lines.push(`closed fd ${fd}: ${desc}`);
+  return lines.join('\n');
+}
+
+/** Pids of zombie children of this process. */
+export function zombies() {
+  const found = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'latin1');
+    } catch {
+      continue;
+    }
+    // pid (comm) state ppid ...: comm may contain spaces and parentheses.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (rest[0] === 'Z' && Number(rest[1]) === process.pid) found.push(Number(name));
+  }
+  return found;
+}
+
+/** Whether pid is no longer our child in any form (waitid(P_PID, WNOWAIT|__WALL) → ECHILD). */
+export function reaped(pid) {
+  return native().testReaped(pid);
+}
+
+/** Whether this process has any child at all, running or zombie. */
+export function hasChildren() {
+  return native().testHasChildren();
+}
+
+/** Fields of /proc/<pid>/status (State, SigIgn, SigBlk, SigCgt, PPid, ...). */
+export function procStatus(pid) {
+  const fields = {};
+  for (const line of readFileSync(`/proc/${pid}/status`, 'latin1').split('\n')) {
+    const i = line.indexOf(':');
+    if (i > 0) fields[line.slice(0, i)] = line.slice(i + 1).trim();
+  }
+  return fields;
+}
+
+/** Polls /proc/<pid>/status until State starts with one of `states` (glibc's process_state_wait). */
+export async function waitForState(pid, states, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let state;
+    try {
+      state = procStatus(pid).State[0];
+    } catch {
+      state = 'gone';
+    }
+    if (states.includes(state)) return state;
+    if (Date.now() > deadline) throw new Error(`pid ${pid} stayed in state ${state}, wanted ${states}`);
+    await sleep(5);
+  }
+}
+
+/** Everything a readable stream yields, as a string. */
+export async function readAll(stream) {
+  if (stream === null) return '';
+  stream.setEncoding('utf8');
+  let text = '';
+  for await (const chunk of stream) text += chunk;
+  return text;
+}
+
+/** Rejects if `promise` takes longer than ms: tests never hang on a lost exit. */
+export function withTimeout(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** The status and the complete stdout/stderr of a subprocess. */
+export async function collect(sub) {
+  const [stdout, stderr, status] = await Promise.all([readAll(sub.stdout), readAll(sub.stderr), sub.exited]);
+  return { status, stdout, stderr };
+}
+
+/** Asserts that a function throws synchronously and returns the error. */
+export function thrown(fn) {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a throw');
+}
