@@ -41,7 +41,8 @@ struct pf_env *pf_env_get(napi_env env) {
   return e;
 }
 
-#define PF_FN(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_default, NULL}
+/* Writable, so that tests can observe which calls the library makes. */
+#define PF_FN(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_default_method, NULL}
 
 static napi_value pf_init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {

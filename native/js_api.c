@@ -420,6 +420,12 @@ napi_value js_spawn(napi_env env, napi_callback_info info) {
     goto done;
   }
 
+  if ((cgroup_fd >= 0 || m.cgroup_path != NULL) && backend != PF_BACKEND_CLONE3) {
+    /* CLONE_INTO_CGROUP exists only in clone3; glibc has no fallback either. */
+    result = pf_spawn_failure(env, ENOTSUP, "clone3", -1, -1, NULL, 0);
+    goto done;
+  }
+
   if (!pf_prepare_stdio(env, plan, &m, &p, &fail)) {
     result = fail;
     goto done;
