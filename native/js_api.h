@@ -17,6 +17,9 @@ napi_value js_send_signal(napi_env env, napi_callback_info info);
 napi_value js_pidfd_open(napi_env env, napi_callback_info info);
 napi_value js_close(napi_env env, napi_callback_info info);
 napi_value js_dup(napi_env env, napi_callback_info info);
+napi_value js_pidfd_getfd(napi_env env, napi_callback_info info);
+napi_value js_pidfd_exited(napi_env env, napi_callback_info info);
+napi_value js_pidfd_get_info(napi_env env, napi_callback_info info);
 
 napi_value js_test_waitid_no_wall(napi_env env, napi_callback_info info);
 napi_value js_test_reaped(napi_env env, napi_callback_info info);

@@ -152,8 +152,12 @@ static void pf_on_poll(uv_poll_t *handle, int status, int events) {
         int final = (evs[i].events & EPOLLHUP) || !pf_support_get()->pidfd_info_exit.ok;
         done = pf_record_from_info(fd, rec, final);
         if (!done) {
-          struct epoll_event ev = {.events = 0, .data.u64 = key}; /* EPOLLHUP only */
+          /* Tell JavaScript it exited, and wait for the reap (EPOLLHUP is always reported). */
+          struct epoll_event ev = {.events = 0, .data.u64 = key};
           epoll_ctl(w->epfd, EPOLL_CTL_MOD, fd, &ev);
+          rec[PF_EXIT_HOW] = PF_EXIT_PENDING;
+          n++;
+          continue;
         }
       }
       if (!done) continue;

@@ -28,6 +28,7 @@ enum pf_exit_how {
   PF_EXIT_WAITID = 0, /* waitid reaped it: status and rusage are real */
   PF_EXIT_INFO = 1,   /* PIDFD_GET_INFO gave the status (someone else reaped it; 6.15+) */
   PF_EXIT_LOST = 2,   /* nobody can tell: the record's errno says why */
+  PF_EXIT_PENDING = 3, /* an observed process exited; its status comes when its parent reaps it */
 };
 
 /* One exit, as JavaScript receives it: PF_EXIT_FIELDS doubles per record. */

@@ -47,7 +47,7 @@ export const ExitField = {
 } as const;
 
 /** How an exit record's status was obtained. */
-export const ExitHow = { waitid: 0, info: 1, lost: 2 } as const;
+export const ExitHow = { waitid: 0, info: 1, lost: 2, pending: 3 } as const;
 
 /** Test hooks the child can be told to run; see native/child.h. */
 export const Fault = {
@@ -153,6 +153,23 @@ export interface NativeSupport {
   pidfdInfoExit: NativeFeature;
 }
 
+export interface NativePidfdInfo {
+  pid?: number;
+  tgid?: number;
+  ppid?: number;
+  ruid?: number;
+  euid?: number;
+  suid?: number;
+  fsuid?: number;
+  rgid?: number;
+  egid?: number;
+  sgid?: number;
+  fsgid?: number;
+  cgroupId?: bigint;
+  /** A wait status (PIDFD_INFO_EXIT, 6.15): 42 << 8 for exit(42). */
+  exitStatus?: number;
+}
+
 export interface NativeBinding {
   /** Starts exit watching for this environment; batches of exits go to onExit. 0 or -errno. */
   init(onExit: (records: Float64Array) => void): number;
@@ -165,6 +182,12 @@ export interface NativeBinding {
   pidfdOpen(pid: number, flags: number): number;
   close(fd: number): number;
   dup(fd: number): number;
+  /** pidfd_getfd(fd, targetFd, 0): a close-on-exec copy of another process's fd, or -errno. */
+  pidfdGetfd(fd: number, targetFd: number): number;
+  /** 1 if the pidfd is readable (its process exited), 0 if not, or -errno. */
+  pidfdExited(fd: number): number;
+  /** PIDFD_GET_INFO (6.13): the fields the kernel filled, or -errno. */
+  pidfdGetInfo(fd: number): NativePidfdInfo | number;
   testWaitidNoWall(fd: number): number;
   testReaped(pid: number): boolean;
   testHasChildren(): boolean;

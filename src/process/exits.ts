@@ -1,6 +1,6 @@
 // The JavaScript end of exit watching: one handler per watched pidfd, fed by native batches.
 
-import { binding, ExitField } from '../binding.js';
+import { binding, ExitField, ExitHow } from '../binding.js';
 import { systemError } from '../errors.js';
 
 /** Called with the batch and the offset of this pidfd's record in it. */
@@ -15,8 +15,9 @@ function onBatch(records: Float64Array): void {
     const handler = handlers.get(fd);
     if (handler === undefined) continue;
     // Deleted before the handler runs: the addon has already closed a child's pidfd, and its
-    // number may be handed out again by the next spawn.
-    handlers.delete(fd);
+    // number may be handed out again by the next spawn. A pending record (an observed process
+    // exited, its parent has not reaped it yet) is followed by a final one.
+    if (records[at + ExitField.how] !== ExitHow.pending) handlers.delete(fd);
     handler(records, at);
   }
 }

@@ -1,51 +1,180 @@
-// PidFd: an owned process file descriptor.
+// PidFd: an owned process file descriptor, for any process.
 
-import { readFileSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, openSync, readFileSync } from 'node:fs';
 
-import { binding } from '../binding.js';
-import { describe, pidfdError, systemError } from '../errors.js';
-import { signalNumber, type Signal } from '../signals.js';
+import { binding, ExitField, ExitHow, WatchKind } from '../binding.js';
+import { describe, errnoName, pidfdError, systemError } from '../errors.js';
+import { signalName, signalNumber, type Signal } from '../signals.js';
+import { ensureWatcher, forgetExit, onExit } from './exits.js';
 
 const ESRCH = 3;
 const EBADF = 9;
+const EINVAL = 22;
+const ENOTTY = 25;
+const EREMOTE = 66;
+const EOPNOTSUPP = 95;
+const PIDFD_THREAD = 0x80; // O_EXCL, Linux 6.9
+const PIDFD_SIGNAL_PROCESS_GROUP = 4; // Linux 6.9
+const CLD_EXITED = 1;
+const CLD_DUMPED = 3;
+
+/** How long exited() waits, after an observed process died, for its parent to reap it (only
+ * then does the kernel have its exit status). */
+const REAP_GRACE_MS = 1000;
 
 /** Passed by the library's own code to construct a PidFd around an fd it already owns. */
 const kInternal = Symbol('PidFd.internal');
 
-/** Who may close the fd: the user, or a Subprocess that still needs it to reap its child. */
-type CloseGuard = () => string | undefined;
+/** How a process ended, as far as the kernel can tell someone who is not its parent. */
+export interface ExitInfo {
+  pid: number;
+  /** The exit code, or null (killed by a signal, or unknown: see `reason`). */
+  code: number | null;
+  /** The name of the signal that ended it, or null. */
+  signal: string | null;
+  coreDumped: boolean;
+  /** Why `code` and `signal` are both null, when they are; otherwise null. */
+  reason: string | null;
+}
+
+/** User or group ids of a process. */
+export interface Ids {
+  real: number;
+  effective: number;
+  saved: number;
+  fs: number;
+}
+
+/** What PidFd.info() knows about a process. */
+export interface ProcessInfo {
+  /** The pid, in this process's pid namespace. */
+  pid: number;
+  /** Thread group id (equals pid for a process; differs for a PIDFD_THREAD pidfd). */
+  tgid: number | null;
+  /** The parent's pid; null once the process has been reaped. */
+  ppid: number | null;
+  uids: Ids | null;
+  gids: Ids | null;
+  /** The cgroup v2 id (the inode of its cgroup directory); null where the kernel does not say. */
+  cgroupId: bigint | null;
+  /** Set once the process has exited and been reaped, where the kernel keeps it (6.15). */
+  exit: ExitInfo | null;
+  /** 'PIDFD_GET_INFO' (Linux 6.13+) or '/proc' (read, then checked against the pidfd). */
+  source: 'PIDFD_GET_INFO' | '/proc';
+}
+
+/** Who may close the fd, and how a Subprocess reports its child's exit. */
+interface Owner {
+  /** A reason the fd may not be closed now, or undefined. */
+  refuseClose(): string | undefined;
+  exited(): Promise<ExitInfo>;
+}
+
+/**
+ * A race-free view of /proc/<pid>: the directory was opened while the process was known to be
+ * alive, so every file read through it belongs to that process, even if its pid is reused.
+ */
+export class ProcDir {
+  #fd: number;
+  readonly pid: number;
+
+  /** @internal */
+  constructor(token: symbol, fd: number, pid: number) {
+    if (token !== kInternal) throw new TypeError('ProcDir has no public constructor: use PidFd.openProcDir()');
+    this.#fd = fd;
+    this.pid = pid;
+  }
+
+  /** The directory's fd, or -1 once closed. */
+  get fd(): number {
+    return this.#fd;
+  }
+
+  /** A path that reaches this very directory for as long as it is open. */
+  get path(): string {
+    return `/proc/self/fd/${this.#fd}`;
+  }
+
+  /** Reads a file of the process (`status`, `cmdline`, `cgroup`, ...). ESRCH-class errors mean
+   * the process is gone, never that another process answered. */
+  readFile(name: string): Buffer;
+  readFile(name: string, encoding: BufferEncoding): string;
+  readFile(name: string, encoding?: BufferEncoding): Buffer | string {
+    if (this.#fd < 0) throw pidfdError('ERR_PIDFD_CLOSED', `ProcDir of pid ${this.pid} is closed`);
+    if (typeof name !== 'string' || name.includes('\0') || name.startsWith('/') || name.split('/').includes('..')) {
+      throw Object.assign(new TypeError(`ProcDir.readFile(name): name must be a relative path inside /proc/<pid>; got ${describe(name)}`), {
+        code: 'ERR_INVALID_ARG_VALUE',
+      });
+    }
+    const path = `${this.path}/${name}`;
+    return encoding === undefined ? readFileSync(path) : readFileSync(path, encoding);
+  }
+
+  close(): void {
+    if (this.#fd < 0) return;
+    const fd = this.#fd;
+    this.#fd = -1;
+    closeSync(fd);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
 
 /**
  * A process file descriptor: a handle on one process that, unlike a pid, can never come to mean
- * another process. The fd is close-on-exec and owned by this object: `close()` (or `using`)
- * releases it, once.
+ * another process. The fd is close-on-exec and owned by this object: `close()` releases it, once.
  */
 export class PidFd {
   #fd: number;
   #pid: number;
-  #guard: CloseGuard | undefined;
+  #owner: Owner | undefined;
+  #exited: Promise<ExitInfo | null> | undefined;
+  #stopObserving: (() => void) | undefined;
 
-  /** @internal Use PidFd.open(), PidFd.fromFd() or Subprocess.pidfd. */
-  constructor(token: symbol, fd: number, pid: number, guard?: CloseGuard) {
+  /** @internal Use PidFd.open(), PidFd.fromFd(), PidFd.self() or Subprocess.pidfd. */
+  constructor(token: symbol, fd: number, pid: number, owner?: Owner) {
     if (token !== kInternal) {
       throw new TypeError('PidFd has no public constructor: use PidFd.open(pid) or PidFd.fromFd(fd)');
     }
     this.#fd = fd;
     this.#pid = pid;
-    this.#guard = guard;
+    this.#owner = owner;
   }
 
-  /** Opens a pidfd for a running process (pidfd_open, Linux 5.3+). */
-  static open(pid: number): PidFd {
+  /**
+   * Opens a pidfd for a process (pidfd_open, Linux 5.3), or for one thread with
+   * `{ thread: true }` (PIDFD_THREAD, Linux 6.9). Throws ESRCH if there is no such process.
+   */
+  static open(pid: number, options: { thread?: boolean } = {}): PidFd {
     if (!Number.isInteger(pid) || pid <= 0 || pid > 0x7fffffff) {
-      throw Object.assign(
-        new RangeError(`PidFd.open(pid): pid must be a positive integer; got ${describe(pid)}`),
-        { code: 'ERR_OUT_OF_RANGE' },
-      );
+      throw Object.assign(new RangeError(`PidFd.open(pid): pid must be a positive integer; got ${describe(pid)}`), {
+        code: 'ERR_OUT_OF_RANGE',
+      });
     }
-    const fd = binding().pidfdOpen(pid, 0);
-    if (fd < 0) throw systemError(-fd, 'pidfd_open', { context: `PidFd.open(${pid})` });
+    if (options === null || typeof options !== 'object') {
+      throw Object.assign(new TypeError(`PidFd.open(pid, options): options must be an object; got ${describe(options)}`), {
+        code: 'ERR_INVALID_ARG_TYPE',
+      });
+    }
+    const thread = options.thread ?? false;
+    if (typeof thread !== 'boolean') {
+      throw Object.assign(new TypeError(`The \`thread\` option must be a boolean; got ${describe(thread)}`), {
+        code: 'ERR_INVALID_ARG_TYPE',
+      });
+    }
+    const fd = binding().pidfdOpen(pid, thread ? PIDFD_THREAD : 0);
+    if (fd < 0) {
+      const hint = thread && fd === -EINVAL ? ' (a thread pidfd needs Linux 6.9)' : '';
+      throw systemError(-fd, 'pidfd_open', { context: `PidFd.open(${pid})${hint}` });
+    }
     return new PidFd(kInternal, fd, pid);
+  }
+
+  /** A pidfd for this process. */
+  static self(): PidFd {
+    return PidFd.open(process.pid);
   }
 
   /**
@@ -54,18 +183,17 @@ export class PidFd {
    */
   static fromFd(fd: number): PidFd {
     if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) {
-      throw Object.assign(
-        new RangeError(`PidFd.fromFd(fd): fd must be a non-negative integer; got ${describe(fd)}`),
-        { code: 'ERR_OUT_OF_RANGE' },
-      );
+      throw Object.assign(new RangeError(`PidFd.fromFd(fd): fd must be a non-negative integer; got ${describe(fd)}`), {
+        code: 'ERR_OUT_OF_RANGE',
+      });
     }
     const pid = pidOfPidfd(fd, 'PidFd.fromFd');
     return new PidFd(kInternal, fd, pid);
   }
 
-  /** @internal For Subprocess: a PidFd around the fd the addon returned with the child. */
-  static fromSpawn(fd: number, pid: number, guard: CloseGuard): PidFd {
-    return new PidFd(kInternal, fd, pid, guard);
+  /** @internal For Subprocess: the fd the addon returned with the child. */
+  static fromSpawn(fd: number, pid: number, owner: Owner): PidFd {
+    return new PidFd(kInternal, fd, pid, owner);
   }
 
   /** The file descriptor, or -1 once closed. */
@@ -78,22 +206,141 @@ export class PidFd {
     return this.#fd < 0;
   }
 
-  /** The pid of the process, as it was when this PidFd was created. */
+  /**
+   * The process's pid now, with pidfd_getpid's rules: throws ESRCH once the process has been
+   * reaped (its pid may already be someone else's), EREMOTE if it lives in a pid namespace that
+   * this process cannot see into, and ERR_PIDFD_CLOSED after close().
+   */
   get pid(): number {
-    return this.#pid;
+    return pidOfPidfd(this.#liveFd('pid'), 'PidFd.pid');
+  }
+
+  /**
+   * A stable identity for the process: the pidfs inode number (Linux 6.9), the same for every
+   * pidfd of the process and never given to another process, unlike a pid.
+   */
+  get id(): bigint {
+    const fd = this.#liveFd('id');
+    if (!binding().support().pidfs.ok) {
+      throw pidfdError(
+        'ERR_PIDFD_NO_STABLE_ID',
+        'PidFd.id: this kernel keeps pidfds on an anonymous inode shared by all of them; a stable process identity needs pidfs (Linux 6.9)',
+      );
+    }
+    return fstatSync(fd, { bigint: true }).ino;
+  }
+
+  /**
+   * Resolves when the process exits, without polling and whether or not it is our child, with
+   * its exit code and signal where the kernel gives them (PIDFD_INFO_EXIT, Linux 6.15; the
+   * status appears once the process's parent has reaped it), else null fields and a reason.
+   * Resolves with null if this PidFd is closed first. The same promise every time.
+   */
+  exited(): Promise<ExitInfo | null> {
+    if (this.#exited !== undefined) return this.#exited;
+    if (this.#owner !== undefined) {
+      this.#exited = this.#owner.exited();
+      return this.#exited;
+    }
+    const fd = this.#liveFd('exited');
+    this.#exited = this.#observe(fd);
+    return this.#exited;
+  }
+
+  /** Whether the process is still running (its pidfd is not readable). A zombie is not alive. */
+  isAlive(): boolean {
+    const r = binding().pidfdExited(this.#liveFd('isAlive'));
+    if (r < 0) throw systemError(-r, 'poll', { context: 'PidFd.isAlive()' });
+    return r === 0;
   }
 
   /**
    * Sends a signal (pidfd_send_signal): never to another process, even once the pid is reused.
-   * Returns true if it was sent, false if the process has been reaped. Signal 0 only checks.
+   * `processGroup: true` signals the process's whole group (Linux 6.9). Returns true if it was
+   * sent, false if the process has been reaped. Signal 0 only checks.
    */
-  sendSignal(signal: Signal = 'SIGTERM'): boolean {
+  sendSignal(signal: Signal = 'SIGTERM', options: { processGroup?: boolean } = {}): boolean {
     const number = signalNumber(signal, 'signal', true);
+    const group = options?.processGroup ?? false;
+    if (typeof group !== 'boolean') {
+      throw Object.assign(new TypeError(`The \`processGroup\` option must be a boolean; got ${describe(group)}`), {
+        code: 'ERR_INVALID_ARG_TYPE',
+      });
+    }
     const fd = this.#liveFd('sendSignal');
-    const r = binding().sendSignal(fd, number, 0);
+    const r = binding().sendSignal(fd, number, group ? PIDFD_SIGNAL_PROCESS_GROUP : 0);
     if (r === 0) return true;
     if (r === -ESRCH) return false;
-    throw systemError(-r, 'pidfd_send_signal', { context: `pid ${this.#pid}` });
+    const hint = group && r === -EINVAL ? ' (signalling a process group through a pidfd needs Linux 6.9)' : '';
+    throw systemError(-r, 'pidfd_send_signal', { context: `PidFd.sendSignal(${signalName(number)})${hint}` });
+  }
+
+  /**
+   * What the kernel knows about the process: ids, parent, credentials, cgroup, and, once it has
+   * been reaped, its exit (Linux 6.15). Uses PIDFD_GET_INFO (6.13); on older kernels reads
+   * /proc/<pid>/status and then checks through the pidfd that the pid still meant this process.
+   * Throws ESRCH when the process is gone and the kernel keeps nothing about it.
+   */
+  info(): ProcessInfo {
+    const fd = this.#liveFd('info');
+    const r = binding().pidfdGetInfo(fd);
+    if (typeof r === 'number') {
+      if (r === -ENOTTY || r === -EINVAL) return this.#infoFromProc(fd);
+      throw systemError(-r, 'ioctl', { context: `PidFd.info(): PIDFD_GET_INFO for pid ${this.#pid}` });
+    }
+    const ids = (real?: number, effective?: number, saved?: number, fs?: number): Ids | null =>
+      real === undefined ? null : { real, effective: effective!, saved: saved!, fs: fs! };
+    return {
+      pid: r.pid ?? this.#pid,
+      tgid: r.tgid ?? null,
+      ppid: r.ppid ?? null,
+      uids: ids(r.ruid, r.euid, r.suid, r.fsuid),
+      gids: ids(r.rgid, r.egid, r.sgid, r.fsgid),
+      cgroupId: r.cgroupId ?? null,
+      exit: r.exitStatus === undefined ? null : exitInfoFromWaitStatus(this.#pid, r.exitStatus),
+      source: 'PIDFD_GET_INFO',
+    };
+  }
+
+  /**
+   * Duplicates the process's fd `targetFd` into this process (pidfd_getfd, Linux 5.6; needs
+   * ptrace rights over the process). The returned fd is close-on-exec and yours to close.
+   */
+  getFd(targetFd: number): number {
+    if (!Number.isInteger(targetFd) || targetFd < 0 || targetFd > 0x7fffffff) {
+      throw Object.assign(new RangeError(`PidFd.getFd(targetFd): targetFd must be a non-negative integer; got ${describe(targetFd)}`), {
+        code: 'ERR_OUT_OF_RANGE',
+      });
+    }
+    const r = binding().pidfdGetfd(this.#liveFd('getFd'), targetFd);
+    if (r < 0) throw systemError(-r, 'pidfd_getfd', { context: `PidFd.getFd(${targetFd}) of pid ${this.#pid}` });
+    return r;
+  }
+
+  /**
+   * Opens /proc/<pid> race-free: the directory is opened, then the pidfd proves that the process
+   * had not been reaped by then, so the directory is that process's and no other's, for as long
+   * as it stays open (the pattern of the CLONE_PIDFD patch's sample program).
+   */
+  openProcDir(): ProcDir {
+    const fd = this.#liveFd('openProcDir');
+    const pid = pidOfPidfd(fd, 'PidFd.openProcDir');
+    let dirfd: number;
+    try {
+      dirfd = openSync(`/proc/${pid}`, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);
+    } catch (error) {
+      if ((error as { code?: string }).code === 'ENOENT') {
+        throw systemError(ESRCH, 'open', { context: `PidFd.openProcDir(): pid ${pid} is gone`, path: `/proc/${pid}` });
+      }
+      throw error;
+    }
+    if (binding().sendSignal(fd, 0, 0) === -ESRCH) {
+      closeSync(dirfd);
+      throw systemError(ESRCH, 'pidfd_send_signal', {
+        context: `PidFd.openProcDir(): pid ${pid} was reaped while /proc/${pid} was being opened`,
+      });
+    }
+    return new ProcDir(kInternal, dirfd, pid);
   }
 
   /** A second, independent PidFd for the same process (the new fd is close-on-exec). */
@@ -103,11 +350,12 @@ export class PidFd {
     return new PidFd(kInternal, fd, this.#pid);
   }
 
-  /** Closes the fd. Calling it again does nothing. */
+  /** Closes the fd. Calling it again does nothing. A pending exited() resolves with null. */
   close(): void {
     if (this.#fd < 0) return;
-    const refusal = this.#guard?.();
+    const refusal = this.#owner?.refuseClose();
     if (refusal !== undefined) throw pidfdError('ERR_PIDFD_OWNED', refusal);
+    this.#stopObserving?.();
     const fd = this.#fd;
     this.#fd = -1;
     binding().close(fd);
@@ -125,10 +373,119 @@ export class PidFd {
 
   #liveFd(method: string): number {
     if (this.#fd < 0) {
-      throw pidfdError('ERR_PIDFD_CLOSED', `PidFd.${method}(): the pidfd of pid ${this.#pid} is closed`);
+      throw pidfdError('ERR_PIDFD_CLOSED', `PidFd.${method}: the pidfd of pid ${this.#pid} is closed`);
     }
     return this.#fd;
   }
+
+  #observe(fd: number): Promise<ExitInfo | null> {
+    const native = binding();
+    ensureWatcher();
+    const r = native.watch(fd, WatchKind.observe, true);
+    if (r < 0) return Promise.reject(systemError(-r, 'epoll_ctl', { context: 'PidFd.exited()' }));
+    return new Promise<ExitInfo | null>((resolve) => {
+      let grace: NodeJS.Timeout | undefined;
+      const finish = (info: ExitInfo | null, unwatch: boolean): void => {
+        if (grace !== undefined) clearTimeout(grace);
+        this.#stopObserving = undefined;
+        if (unwatch) {
+          forgetExit(fd);
+          native.unwatch(fd, true);
+        }
+        resolve(info);
+      };
+      this.#stopObserving = () => finish(null, true);
+      onExit(fd, (records, at) => {
+        const how = records[at + ExitField.how];
+        if (how === ExitHow.pending) {
+          // It died; its parent has not reaped it yet, and until then the kernel has no status.
+          grace = setTimeout(
+            () =>
+              finish(
+                {
+                  pid: this.#pid,
+                  code: null,
+                  signal: null,
+                  coreDumped: false,
+                  reason: `the process exited, but its parent had not reaped it ${REAP_GRACE_MS} ms later, so the kernel had no exit status to give`,
+                },
+                true,
+              ),
+            REAP_GRACE_MS,
+          );
+          return;
+        }
+        if (how === ExitHow.info) {
+          const code = records[at + ExitField.code]!;
+          const status = records[at + ExitField.status]!;
+          finish(exitInfo(this.#pid, code, status), false);
+          return;
+        }
+        const errno = records[at + ExitField.code]!;
+        finish(
+          {
+            pid: this.#pid,
+            code: null,
+            signal: null,
+            coreDumped: false,
+            reason:
+              errno === EOPNOTSUPP || errno === ENOTTY || errno === EINVAL || errno === ESRCH
+                ? 'the process exited; this kernel keeps no exit status for processes that are not our children (PIDFD_INFO_EXIT needs Linux 6.15)'
+                : `the process exited; reading its status failed with ${errnoName(errno)}`,
+          },
+          false,
+        );
+      });
+    });
+  }
+
+  #infoFromProc(fd: number): ProcessInfo {
+    const pid = pidOfPidfd(fd, 'PidFd.info');
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${pid}/status`, 'latin1');
+    } catch {
+      throw systemError(ESRCH, 'open', { context: `PidFd.info(): pid ${pid} is gone`, path: `/proc/${pid}/status` });
+    }
+    // The pid was read from the pidfd, then the file by pid: if the process was reaped in
+    // between, the file may be another process's. Not reaped now means not reaped then.
+    if (binding().sendSignal(fd, 0, 0) === -ESRCH) {
+      throw systemError(ESRCH, 'pidfd_send_signal', { context: `PidFd.info(): pid ${pid} was reaped while being read` });
+    }
+    const field = (name: string): number[] =>
+      (new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(text)?.[1] ?? '').split(/\s+/).filter(Boolean).map(Number);
+    const [ruid, euid, suid, fsuid] = field('Uid');
+    const [rgid, egid, sgid, fsgid] = field('Gid');
+    return {
+      pid,
+      tgid: field('Tgid')[0] ?? null,
+      ppid: field('PPid')[0] ?? null,
+      uids: ruid === undefined ? null : { real: ruid, effective: euid!, saved: suid!, fs: fsuid! },
+      gids: rgid === undefined ? null : { real: rgid, effective: egid!, saved: sgid!, fs: fsgid! },
+      cgroupId: null,
+      exit: null,
+      source: '/proc',
+    };
+  }
+}
+
+/** ExitInfo from a si_code and status pair. */
+function exitInfo(pid: number, code: number, status: number): ExitInfo {
+  const exited = code === CLD_EXITED;
+  return {
+    pid,
+    code: exited ? status : null,
+    signal: exited ? null : signalName(status),
+    coreDumped: code === CLD_DUMPED,
+    reason: null,
+  };
+}
+
+/** ExitInfo from a wait status (PIDFD_INFO_EXIT's exit_code). */
+export function exitInfoFromWaitStatus(pid: number, status: number): ExitInfo {
+  const signal = status & 0x7f;
+  if (signal === 0) return exitInfo(pid, CLD_EXITED, (status >> 8) & 0xff);
+  return exitInfo(pid, status & 0x80 ? CLD_DUMPED : 2, signal);
 }
 
 /**
@@ -148,14 +505,10 @@ export function pidOfPidfd(fd: number, context: string): number {
   }
   const pid = Number(match[1]);
   if (pid === -1) {
-    throw systemError(ESRCH, 'pidfd_getpid', {
-      context: `${context}: the process behind fd ${fd} has been reaped`,
-    });
+    throw systemError(ESRCH, 'pidfd_getpid', { context: `${context}: the process behind fd ${fd} has been reaped` });
   }
   if (pid === 0) {
-    throw systemError(66 /* EREMOTE */, 'pidfd_getpid', {
-      context: `${context}: the process behind fd ${fd} is outside this pid namespace`,
-    });
+    throw systemError(EREMOTE, 'pidfd_getpid', { context: `${context}: the process behind fd ${fd} is outside this pid namespace` });
   }
   return pid;
 }

@@ -79,12 +79,18 @@ export class Subprocess {
     this.pid = init.pid;
     this.spawnfile = init.file;
     this.spawnargs = init.argv;
-    this.pidfd = PidFd.fromSpawn(init.pidfd, init.pid, () =>
-      this.#status === null
-        ? `the pidfd of pid ${this.pid} belongs to its Subprocess until the child is reaped ` +
-          '(it is closed then); use pidfd.dup() for a pidfd of your own'
-        : undefined,
-    );
+    this.pidfd = PidFd.fromSpawn(init.pidfd, init.pid, {
+      refuseClose: () =>
+        this.#status === null
+          ? `the pidfd of pid ${this.pid} belongs to its Subprocess until the child is reaped ` +
+            '(it is closed then); use pidfd.dup() for a pidfd of your own'
+          : undefined,
+      exited: () =>
+        this.exited.then(
+          (s) => ({ pid: s.pid, code: s.code, signal: s.signal, coreDumped: s.coreDumped, reason: null }),
+          (error: Error) => ({ pid: this.pid, code: null, signal: null, coreDumped: false, reason: error.message }),
+        ),
+    });
     this.exited = new Promise<ExitStatus>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;

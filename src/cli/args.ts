@@ -1,0 +1,88 @@
+// Command-line parsing helpers: durations, signals, the split between our options and a command.
+
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+import type { Signal } from '../index.js';
+
+/** A user mistake on the command line: one line on stderr, and the command's usage exit code. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** A failure while doing the work (no such process, permission denied): exit code 1. */
+export class CommandError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CommandError';
+  }
+}
+
+const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Milliseconds from "10", "10s", "1.5m", "250ms", "2h", "1d" (a bare number is seconds). */
+export function parseDuration(text: string, option: string): number {
+  const match = /^(\d+(?:\.\d+)?|\.\d+)(ms|s|m|h|d)?$/.exec(text);
+  const ms = match === null ? NaN : Number(match[1]) * units[match[2] ?? 's']!;
+  if (!Number.isFinite(ms) || ms > 2 ** 31 - 1) {
+    throw new UsageError(`${option}: invalid duration ${JSON.stringify(text)} (examples: 10, 2.5s, 500ms, 1m, 2h)`);
+  }
+  return ms;
+}
+
+/** A signal from "TERM", "SIGTERM", "sigterm", or a number. */
+export function parseSignal(text: string, option: string, known: Record<string, number>): Signal {
+  if (/^\d+$/.test(text)) return Number(text);
+  const upper = text.toUpperCase();
+  const name = upper.startsWith('SIG') ? upper : `SIG${upper}`;
+  if (name in known || /^SIGRT(MIN|MAX)([+-]\d+)?$/.test(name)) return name as Signal;
+  throw new UsageError(`${option}: unknown signal ${JSON.stringify(text)}`);
+}
+
+/** A pid argument: a positive integer. */
+export function parsePid(text: string): number {
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 0x7fffffff) {
+    throw new UsageError(`invalid pid ${JSON.stringify(text)}: a pid is a positive integer`);
+  }
+  return Number(text);
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/**
+ * Parses our options up to the command: everything after `--`, or from the first argument that
+ * is not an option, is the command and its arguments, untouched.
+ */
+export function parseWithCommand(argv: string[], options: Options): { values: Record<string, unknown>; command: string[] } {
+  let end = argv.indexOf('--');
+  let rest: string[];
+  if (end >= 0) {
+    rest = argv.slice(end + 1);
+  } else {
+    end = argv.length;
+    for (let i = 0; i < argv.length; i++) {
+      const arg = argv[i]!;
+      if (!arg.startsWith('-') || arg === '-') {
+        end = i;
+        break;
+      }
+      const name = arg.replace(/^--?/, '').split('=')[0]!;
+      const option = Object.entries(options).find(([long, o]) => long === name || o.short === name)?.[1];
+      if (option?.type === 'string' && !arg.includes('=')) i++; // its value
+    }
+    rest = argv.slice(end);
+  }
+  return { values: parse(argv.slice(0, end), options).values, command: rest };
+}
+
+/** parseArgs in strict mode, with its errors turned into one-line usage errors. */
+export function parse(argv: string[], options: Options): { values: Record<string, unknown>; positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
+    return { values: values as Record<string, unknown>, positionals };
+  } catch (error) {
+    throw new UsageError((error as Error).message.split('\n')[0]!.replace(/\. To specify.*$/, ''));
+  }
+}

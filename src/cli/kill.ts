@@ -1,0 +1,77 @@
+// `pidfd kill`: signal processes through pidfds; with --expect-id, only the process meant.
+
+import { constants } from 'node:os';
+
+import { PidFd } from '../index.js';
+import { CommandError, parse, parsePid, parseSignal, UsageError } from './args.js';
+
+export const killHelp = `Usage: pidfd kill [-s SIG] [--expect-id ID] PID...
+
+Sends a signal (default TERM) to each PID through a pidfd. With --expect-id, the signal is
+sent only if the process still has that stable id (from 'pidfd info'): a script's kill can then
+never hit another process that was given the same pid.
+
+Options:
+  -s, --signal SIG    the signal: TERM, SIGKILL, 9, RTMIN+1, ... (0 only checks)
+  --expect-id ID      signal only the process with this stable id (one PID only)
+  -h, --help          this text
+
+Exit codes:
+  0  every signal was sent
+  1  a signal was not sent: no such process, permission denied, or a different process
+  2  usage error
+`;
+
+const options = {
+  signal: { type: 'string', short: 's' },
+  'expect-id': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export async function kill(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, options);
+  if (values.help === true) {
+    process.stdout.write(killHelp);
+    return 0;
+  }
+  if (positionals.length === 0) throw new UsageError('no PID given');
+  const pids = positionals.map(parsePid);
+  const signal = values.signal === undefined ? 'SIGTERM' : parseSignal(values.signal as string, '--signal', constants.signals);
+  const expectText = values['expect-id'] as string | undefined;
+  if (expectText !== undefined) {
+    if (!/^\d+$/.test(expectText)) throw new UsageError(`--expect-id: invalid id ${JSON.stringify(expectText)}`);
+    if (pids.length !== 1) throw new UsageError('--expect-id names one process: give exactly one PID');
+  }
+
+  const failures: string[] = [];
+  for (const pid of pids) {
+    let handle: PidFd;
+    try {
+      handle = PidFd.open(pid);
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      failures.push(code === 'ESRCH' ? `no such process: ${pid}` : `cannot open ${pid}: ${(error as Error).message}`);
+      continue;
+    }
+    try {
+      if (expectText !== undefined) {
+        const id = handle.id; // throws where the kernel has no stable ids
+        if (id !== BigInt(expectText)) {
+          failures.push(`pid ${pid} is another process now (id ${id}, not ${expectText}): not signalled`);
+          continue;
+        }
+      }
+      if (!handle.sendSignal(signal)) failures.push(`no such process: ${pid} (it has exited)`);
+    } catch (error) {
+      const e = error as Error & { code?: string };
+      failures.push(e.code === 'EPERM' ? `permission denied: ${pid}` : `${pid}: ${e.message}`);
+    } finally {
+      handle.close();
+    }
+  }
+  if (failures.length > 0) {
+    for (const line of failures.slice(0, -1)) process.stderr.write(`pidfd kill: ${line}\n`);
+    throw new CommandError(failures.at(-1)!);
+  }
+  return 0;
+}

@@ -1,0 +1,82 @@
+// `pidfd wait`: wait for processes that need not be our children, without polling.
+
+import { PidFd, type ExitInfo } from '../index.js';
+import { CommandError, parse, parseDuration, parsePid, UsageError } from './args.js';
+
+export const waitHelp = `Usage: pidfd wait [options] PID...
+
+Waits until every PID has exited (or, with --any, the first one), watching each process
+through a pidfd: no polling, and the processes need not be children of pidfd. Prints one line
+per process as it exits, with its exit code or signal where the kernel tells (Linux 6.15+:
+once the process's parent has collected it).
+
+Options:
+  --timeout DUR   give up after DUR (10, 2.5s, 500ms, 1m, 2h)
+  --any           return as soon as one PID has exited
+  -h, --help      this text
+
+Exit codes:
+  0    the processes exited (with --any: at least one)
+  1    a PID could not be watched (no such process, permission denied)
+  2    usage error
+  124  the timeout expired first
+`;
+
+const options = {
+  timeout: { type: 'string' },
+  any: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** One line about an exit: "1234: exited with code 0". */
+export function describeExit(info: ExitInfo): string {
+  if (info.signal !== null) return `${info.pid}: killed by ${info.signal}${info.coreDumped ? ' (core dumped)' : ''}`;
+  if (info.code !== null) return `${info.pid}: exited with code ${info.code}`;
+  return `${info.pid}: exited (status unknown: ${info.reason})`;
+}
+
+export async function wait(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, options);
+  if (values.help === true) {
+    process.stdout.write(waitHelp);
+    return 0;
+  }
+  if (positionals.length === 0) throw new UsageError('no PID given');
+  const pids = positionals.map(parsePid);
+  const timeoutMs = values.timeout === undefined ? undefined : parseDuration(values.timeout as string, '--timeout');
+
+  const handles: PidFd[] = [];
+  try {
+    for (const pid of pids) {
+      try {
+        handles.push(PidFd.open(pid));
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        throw new CommandError(code === 'ESRCH' ? `no such process: ${pid}` : `cannot watch ${pid}: ${(error as Error).message}`);
+      }
+    }
+    const exits = handles.map((h) =>
+      h.exited().then((info) => {
+        if (info !== null) process.stdout.write(`${describeExit(info)}\n`);
+      }),
+    );
+    const done = values.any === true ? Promise.race(exits) : Promise.all(exits);
+    if (timeoutMs === undefined) {
+      await done;
+      return 0;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    const outcome = await Promise.race([done, expired]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      process.stderr.write(`pidfd wait: timed out after ${values.timeout as string}\n`);
+      return 124;
+    }
+    return 0;
+  } finally {
+    for (const h of handles) h.close();
+  }
+}
