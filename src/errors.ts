@@ -1,17 +1,30 @@
 // Errors in Node's SystemError shape (code, errno, syscall, path), and the library's own codes.
 
+import { constants } from 'node:os';
 import { getSystemErrorMap } from 'node:util';
 
+// libuv's table (what Node's errors use) lacks some errnos the kernel gives here: execve's
+// ENOEXEC, pidfd_getpid's EREMOTE, NFS's ESTALE. The OS's names fill the gaps.
 const systemErrors = getSystemErrorMap();
+const osNames = new Map<number, string>([
+  ...Object.entries(constants.errno).map(([name, n]) => [n, name] as [number, string]),
+  [66, 'EREMOTE'], // not in Node's table on Linux
+]);
+const extraDescriptions: Record<string, string> = {
+  ENOEXEC: 'exec format error',
+  EREMOTE: 'object is remote',
+  ESTALE: 'stale file handle',
+  ECHILD: 'no child processes',
+};
 
-/** The errno name for a positive errno ("ENOENT"), or "E<number>" when Node has no name. */
+/** The errno name for a positive errno ("ENOENT"), or "E<number>" when nobody has a name. */
 export function errnoName(errno: number): string {
-  return systemErrors.get(-errno)?.[0] ?? `E${errno}`;
+  return systemErrors.get(-errno)?.[0] ?? osNames.get(errno) ?? `E${errno}`;
 }
 
 /** The description for a positive errno ("no such file or directory"). */
 export function errnoDescription(errno: number): string {
-  return systemErrors.get(-errno)?.[1] ?? `error ${errno}`;
+  return systemErrors.get(-errno)?.[1] ?? extraDescriptions[errnoName(errno)] ?? `error ${errno}`;
 }
 
 /** Fields of a SystemError-shaped error. `errno` is negative, as in Node's own errors. */

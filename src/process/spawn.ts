@@ -50,7 +50,7 @@ function failureHint(n: NormalizedSpawn, f: NativeSpawnFailure, subject: { fd?: 
           `backend: ${support.reason}`;
   }
   if (f.syscall === 'fcntl' && f.step < 0 && subject.fd !== undefined) {
-    return `stdio[${subject.fd}] names a file descriptor that is not open in this process`;
+    return `stdio[${subject.fd}] names fd ${n.stdio[f.index]!.fd}, which is not open in this process`;
   }
   if (f.step === ChildStep.exec && f.errno === 8 /* ENOEXEC */) {
     return 'the file is not an executable format the kernel knows (a script needs a #! line)';

@@ -170,6 +170,9 @@ export class Subprocess {
     // The addon has reaped the child and closed the pidfd. Mark both before anyone can look.
     this.pidfd.markClosed();
     if (this.#onAbort !== undefined) this.#abortSignal!.removeEventListener('abort', this.#onAbort);
+    // Nobody reads the child's stdin any more: close our end, as child_process does (an idle
+    // writable pipe would never notice on its own, and its fd would stay open).
+    this.stdin?.destroy();
     const result = exitStatusFromRecord(this.pid, records, at);
     if (result instanceof Error) {
       this.#status = { pid: this.pid, code: null, signal: null, coreDumped: false, rusage: null };
