@@ -132,13 +132,20 @@ static long pf_close_from_by_scan(int lowest, int keep) {
   return 0;
 }
 
+static int pf_is_target(const struct pf_child_plan *p, int fd) {
+  for (int i = 0; i < p->nfds; i++)
+    if (p->fds[i].target == fd) return 1;
+  return 0;
+}
+
 /*
  * Places every source at its target and closes everything else.
  *
  * A source can sit where another entry's target goes (swapping stdout and stderr; a pipe the
- * parent got at fd 0 because its own stdin was closed), so every source inside the target range
- * [0, max_target] is first moved above it. After that no dup3 can clobber a source still needed,
- * and no source equals its target (dup3 refuses that).
+ * parent got at fd 0 because its own stdin was closed), so such a source is first moved above
+ * the target range [0, max_target]; after that no dup3 can clobber a source still needed. A
+ * source already at its own target ('inherit') stays where it is and only loses close-on-exec:
+ * no other entry targets it, and it costs no extra fd.
  */
 static void pf_apply_fds(struct pf_child_plan *p) {
   int above = p->max_target + 1;
@@ -154,21 +161,25 @@ static void pf_apply_fds(struct pf_child_plan *p) {
   }
   pf_maybe_fault(p, PF_STEP_DEVNULL);
 
+  /* The report socket must survive until execve: never inside the range the gaps are closed in. */
   if (p->chan_fd >= 0 && p->chan_fd < above) {
     long moved = pf_syscall3(SYS_fcntl, p->chan_fd, F_DUPFD_CLOEXEC, above);
     if (moved < 0) pf_fail(p, PF_STEP_FD_MOVE, -moved, -1);
     p->chan_fd = (int)moved;
   }
   for (int i = 0; i < p->nfds; i++) {
-    if (p->fds[i].source >= above) continue;
-    long moved = pf_syscall3(SYS_fcntl, p->fds[i].source, F_DUPFD_CLOEXEC, above);
+    int source = p->fds[i].source;
+    if (source >= above || source == p->fds[i].target || !pf_is_target(p, source)) continue;
+    long moved = pf_syscall3(SYS_fcntl, source, F_DUPFD_CLOEXEC, above);
     if (moved < 0) pf_fail(p, PF_STEP_FD_MOVE, -moved, i);
     p->fds[i].source = (int)moved;
   }
   pf_maybe_fault(p, PF_STEP_FD_MOVE);
 
   for (int i = 0; i < p->nfds; i++) {
-    long r = pf_syscall3(SYS_dup3, p->fds[i].source, p->fds[i].target, 0);
+    long r = p->fds[i].source == p->fds[i].target
+                 ? pf_syscall3(SYS_fcntl, p->fds[i].target, F_SETFD, 0)
+                 : pf_syscall3(SYS_dup3, p->fds[i].source, p->fds[i].target, 0);
     if (r < 0) pf_fail(p, PF_STEP_FD_DUP, -r, i);
   }
   pf_maybe_fault(p, PF_STEP_FD_DUP);

@@ -359,6 +359,17 @@ static int pf_prepare_stdio(napi_env env, napi_value plan, struct pf_plan_memory
       *fail = pf_spawn_failure(env, errno, what, -1, (int)i, NULL, 0);
       return 0;
     }
+    /* With its own fds 0-2 closed, the parent gets pipe ends there; Node's streams must not end
+     * up on them (libuv never closes 0-2, and process.stdout would open onto our pipe). */
+    if (m->parent_ends[i] < 3) {
+      int moved = fcntl(m->parent_ends[i], F_DUPFD_CLOEXEC, 3);
+      if (moved < 0) {
+        *fail = pf_spawn_failure(env, errno, "fcntl", -1, (int)i, NULL, 0);
+        return 0;
+      }
+      close(m->parent_ends[i]);
+      m->parent_ends[i] = moved;
+    }
     m->fds[i].source = m->child_ends[i];
   }
   p->fds = m->fds;
