@@ -247,6 +247,7 @@ static _Noreturn void pf_exec(struct pf_child_plan *p) {
   int eacces_at = -1;
   int last = 0;
   long r = -ENOENT;
+  pf_maybe_fault(p, PF_STEP_EXEC);
   for (int i = 0; p->paths[i] != NULL; i++) {
     last = i;
     r = pf_syscall3(SYS_execve, p->paths[i], p->argv, p->envp);
@@ -290,6 +291,7 @@ _Noreturn void pf_child_main(struct pf_child_plan *p) {
     r = pf_syscall0(SYS_setsid);
     if (r < 0) pf_fail(p, PF_STEP_SETSID, -r, -1);
   }
+  pf_maybe_fault(p, PF_STEP_SETSID);
   if (p->pgid >= 0) {
     r = pf_syscall2(SYS_setpgid, 0, p->pgid);
     if (r < 0) pf_fail(p, PF_STEP_SETPGID, -r, -1);

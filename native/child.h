@@ -47,6 +47,19 @@ enum pf_fault {
   PF_FAULT_KILL_BEFORE_EXEC, /* SIGKILL itself just before execve */
   PF_FAULT_EXIT_BEFORE_EXEC, /* _exit(fault_arg) just before execve */
   PF_FAULT_FAIL_STEP,       /* report step fault_arg as failed with EIO, the real path taken */
+  PF_FAULT_PARENT_STEP,     /* make the parent's step fault_arg (enum pf_parent_step) fail */
+};
+
+/* The parent's steps that a test build can make fail (with PF_FAULT_PARENT_STEP), each on its
+ * real cleanup path, with the errno the real failure would give: EMFILE for fds, ENOMEM for the
+ * stack, EAGAIN for clone, ENOSPC for the epoll set. */
+enum pf_parent_step {
+  PF_PARENT_PIPE = 1,    /* pipe2 / socketpair for a stdio entry */
+  PF_PARENT_CGROUP,      /* open of the cgroup directory */
+  PF_PARENT_STACK,       /* mmap of the child's stack */
+  PF_PARENT_CLONE,       /* the clone itself */
+  PF_PARENT_PIDFD_OPEN,  /* the fork backend's pidfd_open, with the child already created */
+  PF_PARENT_WATCH,       /* adding the pidfd to the epoll set, with the child running */
 };
 
 #define PF_REPORT_MAGIC 0x70696466u /* "pidf" */

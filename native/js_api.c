@@ -331,14 +331,14 @@ static int pf_prepare_stdio(napi_env env, napi_value plan, struct pf_plan_memory
         m->fds[i].source = PF_SRC_DEVNULL;
         continue;
       case PF_STDIO_PIPE_IN: /* the child reads */
-        r = pipe2(pair, O_CLOEXEC);
+        r = pf_parent_fault(p, PF_PARENT_PIPE) ? (errno = EMFILE, -1) : pipe2(pair, O_CLOEXEC);
         if (r == 0) {
           m->child_ends[i] = pair[0];
           m->parent_ends[i] = pair[1];
         }
         break;
       case PF_STDIO_PIPE_OUT: /* the child writes */
-        r = pipe2(pair, O_CLOEXEC);
+        r = pf_parent_fault(p, PF_PARENT_PIPE) ? (errno = EMFILE, -1) : pipe2(pair, O_CLOEXEC);
         if (r == 0) {
           m->child_ends[i] = pair[1];
           m->parent_ends[i] = pair[0];
@@ -346,7 +346,8 @@ static int pf_prepare_stdio(napi_env env, napi_value plan, struct pf_plan_memory
         break;
       case PF_STDIO_SOCKET:
         what = "socketpair";
-        r = socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair);
+        r = pf_parent_fault(p, PF_PARENT_PIPE) ? (errno = EMFILE, -1)
+                                                : socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair);
         if (r == 0) {
           m->child_ends[i] = pair[1];
           m->parent_ends[i] = pair[0];
@@ -444,7 +445,9 @@ napi_value js_spawn(napi_env env, napi_callback_info info) {
   }
 
   if (m.cgroup_path != NULL) {
-    m.cgroup_fd_owned = open(m.cgroup_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    m.cgroup_fd_owned = pf_parent_fault(&p, PF_PARENT_CGROUP)
+                            ? (errno = EMFILE, -1)
+                            : open(m.cgroup_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (m.cgroup_fd_owned < 0) {
       result = pf_spawn_failure(env, errno, "open", -1, -1, NULL, 0);
       goto done;
@@ -463,7 +466,8 @@ napi_value js_spawn(napi_env env, napi_callback_info info) {
     goto done;
   }
 
-  r = pf_watch_add(&e->watcher, out.pidfd, PF_WATCH_CHILD, ref);
+  r = pf_parent_fault(&p, PF_PARENT_WATCH) ? -ENOSPC
+                                            : pf_watch_add(&e->watcher, out.pidfd, PF_WATCH_CHILD, ref);
   if (r < 0) {
     /* Nobody would ever reap it: take it down now. */
     siginfo_t si;

@@ -97,6 +97,7 @@ static long pf_create(struct pf_stack *stack, int backend, struct pf_child_plan 
   char *stack_hi = stack->map + stack->map_size;
 
   *what = backend == PF_BACKEND_CLONE3 ? "clone3" : backend == PF_BACKEND_CLONE ? "clone" : "fork";
+  if (pf_parent_fault(plan, PF_PARENT_CLONE)) return -EAGAIN; /* as when RLIMIT_NPROC is hit */
   if (backend == PF_BACKEND_FORK) {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
@@ -147,7 +148,7 @@ static long pf_create(struct pf_stack *stack, int backend, struct pf_child_plan 
     }
     /* The child waits for our byte before doing anything, so it cannot have exited and its pid
      * cannot have been reused: this pidfd_open is as good as CLONE_PIDFD. */
-    int fd = pf_pidfd_open((pid_t)pid, 0);
+    int fd = pf_parent_fault(plan, PF_PARENT_PIDFD_OPEN) ? -EMFILE : pf_pidfd_open((pid_t)pid, 0);
     if (fd < 0) {
       siginfo_t info;
       kill((pid_t)pid, SIGKILL);
@@ -195,7 +196,7 @@ int pf_spawn(struct pf_stack *stack, int backend, struct pf_child_plan *plan, in
     return -1;
   }
   if (backend != PF_BACKEND_FORK) {
-    int r = pf_stack_ensure(stack);
+    int r = pf_parent_fault(plan, PF_PARENT_STACK) ? -ENOMEM : pf_stack_ensure(stack);
     if (r < 0) {
       pf_fail_parent(out, -r, "mmap");
       return -1;

@@ -49,6 +49,11 @@ int pf_spawn_probe(int backend, int *vm_shared, int *exit_info);
 
 void pf_stack_release(struct pf_stack *stack);
 
+/* Whether a test build asked for the parent's `step` to fail (see enum pf_parent_step). */
+static inline int pf_parent_fault(const struct pf_child_plan *plan, int step) {
+  return plan->fault == PF_FAULT_PARENT_STEP && plan->fault_arg == step;
+}
+
 /* The system call a child step stands for ("chdir", "execve", ...). */
 const char *pf_step_syscall(int step);
 

@@ -57,6 +57,17 @@ export const Fault = {
   killBeforeExec: 3,
   exitBeforeExec: 4,
   failStep: 5,
+  parentStep: 6,
+} as const;
+
+/** Parent-side steps that Fault.parentStep can make fail; see native/child.h. */
+export const ParentStep = {
+  pipe: 1,
+  cgroup: 2,
+  stack: 3,
+  clone: 4,
+  pidfdOpen: 5,
+  watch: 6,
 } as const;
 
 /** Steps of the child's setup; see native/child.h. */
