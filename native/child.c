@@ -36,6 +36,19 @@ static _Noreturn void pf_exit(int status) {
   for (;;) pf_syscall1(SYS_exit_group, status);
 }
 
+/* Hands a report (or, from the test hooks, something that is not one) to the parent. */
+static void pf_send_report(struct pf_child_plan *p, const struct pf_child_report *r, size_t len) {
+  if (p->report != NULL) {
+    volatile struct pf_child_report *out = p->report;
+    out->step = r->step;
+    out->err = r->err;
+    out->index = r->index;
+    out->check = r->check;
+    out->magic = r->magic; /* last: a report is there once its magic is */
+  }
+  if (p->chan_fd >= 0) pf_syscall3(SYS_write, p->chan_fd, r, len);
+}
+
 /* Records the failure for the parent and exits 127 (the shell's "cannot execute"). */
 static _Noreturn void pf_fail(struct pf_child_plan *p, int step, long err, int index) {
   struct pf_child_report r;
@@ -44,15 +57,7 @@ static _Noreturn void pf_fail(struct pf_child_plan *p, int step, long err, int i
   r.err = (int32_t)err;
   r.index = index;
   r.check = pf_report_check(&r);
-  if (p->report != NULL) {
-    volatile struct pf_child_report *out = p->report;
-    out->step = r.step;
-    out->err = r.err;
-    out->index = r.index;
-    out->check = r.check;
-    out->magic = r.magic;
-  }
-  if (p->chan_fd >= 0) pf_syscall3(SYS_write, p->chan_fd, &r, sizeof r);
+  pf_send_report(p, &r, sizeof r);
   pf_exit(127);
 }
 
@@ -64,16 +69,7 @@ static _Noreturn void pf_fail_corrupt(struct pf_child_plan *p, int short_record)
   r.err = 5;
   r.index = 0x41414141;
   r.check = 0x42424242; /* never the right check */
-  if (p->report != NULL) {
-    volatile struct pf_child_report *out = p->report;
-    out->step = r.step;
-    out->err = r.err;
-    out->index = r.index;
-    out->check = r.check;
-    out->magic = r.magic;
-  }
-  if (p->chan_fd >= 0)
-    pf_syscall3(SYS_write, p->chan_fd, &r, short_record ? sizeof r / 2 : sizeof r);
+  pf_send_report(p, &r, short_record ? sizeof r / 2 : sizeof r);
   pf_exit(127);
 }
 

@@ -18,22 +18,35 @@ function pidfd(...args) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Starts `pidfd ...args` and resolves once it has printed `marker` on stdout. */
+/** Starts `pidfd ...args` and resolves once it has printed `marker` on stdout. `done` resolves
+ * when it exits; its pipes are then closed on our side even if an orphan still holds them. */
 async function start(marker, ...args) {
   const child = cpSpawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
   child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
-  const done = new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-  await withTimeout(
-    new Promise((resolve) => {
-      const check = () => (stdout.includes(marker) ? resolve() : setTimeout(check, 10));
-      check();
-    }),
-    10000,
-    `waiting for ${marker}`,
-  );
+  const ended = (stream) => new Promise((resolve) => stream.once('end', resolve));
+  const streamsEnded = Promise.all([ended(child.stdout), ended(child.stderr)]);
+  const done = new Promise((resolve) => child.once('exit', resolve)).then(async (code) => {
+    await Promise.race([streamsEnded, new Promise((resolve) => setTimeout(resolve, 2000))]);
+    child.stdout.destroy();
+    child.stderr.destroy();
+    return { code, stdout, stderr };
+  });
+  try {
+    await withTimeout(
+      new Promise((resolve) => {
+        const check = () => (stdout.includes(marker) ? resolve() : setTimeout(check, 10));
+        check();
+      }),
+      10000,
+      `waiting for ${marker}`,
+    );
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
   return { child, done };
 }
 
@@ -162,7 +175,8 @@ describe('pidfd run', () => {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     test(`${signal} sent to pidfd is forwarded to the command through its pidfd`, async () => {
       const script = `trap 'echo got-${signal}; exit 7' ${signal.slice(3)}; echo ready; while :; do sleep 0.05; done`;
-      const { child, done } = await start('ready', 'run', '--', '/bin/sh', '-c', script);
+      // --kill-on-parent-exit: should pidfd die instead of forwarding, its child dies with it.
+      const { child, done } = await start('ready', 'run', '--kill-on-parent-exit', '--', '/bin/sh', '-c', script);
       child.kill(signal);
       const r = await withTimeout(done, 10000, 'forwarded signal');
       assert.equal(r.code, 7);

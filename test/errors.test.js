@@ -20,7 +20,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { spawn, SpawnError, Subprocess } from '../dist/index.js';
 import { Fault, kTestFault } from '../dist/internal/testing.js';
-import { collect, fdDiff, fdSnapshot, hasChildren, thrown, zombies } from './helpers/index.js';
+import { collect, fdDiff, fdSnapshot, hasChildren, thrown, thrownNotStarted, zombies } from './helpers/index.js';
 
 const ENOENT = 2;
 const ENOEXEC = 8;
@@ -64,22 +64,6 @@ function spawnFailure(...args) {
   assert.ok(error instanceof SpawnError, `expected a SpawnError, got ${error?.stack ?? error}`);
   assertNothingLeft(fdsBefore, `spawn(${JSON.stringify(args[0])})`);
   return error;
-}
-
-/** Like thrown(), but a child started by mistake is killed, so a regression fails, not hangs. */
-function thrownNotStarted(fn) {
-  let started;
-  try {
-    started = fn();
-  } catch (error) {
-    return error;
-  }
-  if (started instanceof Subprocess) {
-    started.unref();
-    started.kill('SIGKILL');
-    for (const stream of started.stdio) stream?.destroy();
-  }
-  throw new Error(`expected a throw; got ${started?.constructor?.name ?? started}`);
 }
 
 /** The error fs gives for the same path, to compare code and errno with. */

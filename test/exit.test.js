@@ -3,6 +3,9 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
@@ -47,8 +50,11 @@ describe('exited: the exit status', () => {
   test('A2: a core dump is told apart from a plain kill', async (t) => {
     // Whether a core is written depends on RLIMIT_CORE and core_pattern; the kernel's report
     // says which happened, and the status must follow it.
-    const sub = spawn('/bin/sh', ['-c', 'ulimit -c unlimited 2>/dev/null; kill -SEGV $$'], quiet);
+    // In a directory of its own: a core_pattern of "core" writes the dump into the cwd.
+    const dir = mkdtempSync(join(tmpdir(), 'pidfd-core-'));
+    const sub = spawn('/bin/sh', ['-c', 'ulimit -c unlimited 2>/dev/null; kill -SEGV $$'], { ...quiet, cwd: dir });
     const status = await withTimeout(sub.exited, 5000, 'SIGSEGV');
+    rmSync(dir, { recursive: true, force: true });
     assert.equal(status.signal, 'SIGSEGV');
     assert.equal(status.code, null);
     const pattern = execFileSync('cat', ['/proc/sys/kernel/core_pattern'], { encoding: 'utf8' }).trim();

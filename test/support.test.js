@@ -123,7 +123,7 @@ describe('support()', () => {
        const extra = openSync('/dev/null', 'r'); // an inheritable fd the child must not see
        const sub = pidfd.spawn('/bin/sh', ['-c', 'ls /proc/$$/fd']);
        let out = ''; sub.stdout.setEncoding('utf8').on('data', (d) => (out += d));
-       await sub.exited; await new Promise((r) => sub.stdout.on('close', r));
+       await Promise.all([sub.exited, new Promise((r) => sub.stdout.on('close', r))]);
        console.log(JSON.stringify({ extra, fds: out.split(/\\s+/).filter(Boolean).map(Number).sort((a, b) => a - b),
          closeRange: pidfd.support().features.closeRange.available }));`,
       { rules: ['close_range=38'] },
@@ -142,7 +142,7 @@ describe('forced backends', () => {
       const result = runScript(
         `const sub = pidfd.spawn('/bin/sh', ['-c', 'echo $0'], { argv0: 'named' });
          let out = ''; sub.stdout.setEncoding('utf8').on('data', (d) => (out += d));
-         const status = await sub.exited; await new Promise((r) => sub.stdout.on('close', r));
+         const [status] = await Promise.all([sub.exited, new Promise((r) => sub.stdout.on('close', r))]);
          console.log(JSON.stringify({ backend: pidfd.support().backend, code: status.code, out }));`,
         { env: { PIDFD_BACKEND: backend } },
       );

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { PidFd, spawn, SpawnError, Subprocess } from '../dist/index.js';
-import { collect, fdDiff, fdSnapshot, hasChildren, thrown, zombies } from './helpers/index.js';
+import { childPids, collect, fdDiff, fdSnapshot, hasChildren, thrown, thrownNotStarted, zombies } from './helpers/index.js';
 
 const EBADF = 9;
 const ESRCH = 3;
@@ -50,39 +50,6 @@ function rejects(fn, { type, code, names }) {
   assert.deepEqual(childPids().filter((pid) => !childrenBefore.includes(pid)), [], 'a child was created');
   if (childrenBefore.length === 0) assert.equal(hasChildren(), false, 'a child was created');
   return error;
-}
-
-/** Like thrown(), but a child started by mistake is killed, so a regression fails, not hangs. */
-function thrownNotStarted(fn) {
-  let started;
-  try {
-    started = fn();
-  } catch (error) {
-    return error;
-  }
-  if (started instanceof Subprocess) {
-    started.unref();
-    started.kill('SIGKILL');
-    for (const stream of started.stdio) stream?.destroy();
-  }
-  throw new Error(`expected a throw; got ${started?.constructor?.name ?? started}`);
-}
-
-/** Pids of this process's children, running or zombie, from /proc. */
-function childPids() {
-  const pids = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    let stat;
-    try {
-      stat = readFileSync(`/proc/${name}/stat`, 'latin1');
-    } catch {
-      continue;
-    }
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(rest[1]) === process.pid) pids.push(Number(name));
-  }
-  return pids.sort((a, b) => a - b);
 }
 
 /** A pid that no process or thread has right now (the highest free one below pid_max). */

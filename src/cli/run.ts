@@ -88,8 +88,27 @@ export async function run(argv: string[]): Promise<number> {
     process.env.PIDFD_BACKEND = 'fork';
   }
 
+  // The handlers go in before the child exists: a signal that arrives while it starts is held
+  // and forwarded once it runs, instead of killing pidfd and orphaning the child. In --foreground
+  // mode the terminal's SIGINT reaches the child directly, so only SIGTERM and SIGHUP are
+  // forwarded.
+  let child: Subprocess | undefined;
+  const held: string[] = [];
+  const handlers = forwarded
+    .filter((sig) => !(foreground && sig === 'SIGINT'))
+    .map((sig) => {
+      const handler = (): void => {
+        if (child === undefined) held.push(sig);
+        else child.kill(sig);
+      };
+      process.on(sig, handler);
+      return [sig, handler] as const;
+    });
+  const removeHandlers = (): void => {
+    for (const [sig, handler] of handlers) process.off(sig, handler);
+  };
+
   const started = performance.now();
-  let child: Subprocess;
   try {
     child = spawn(command[0]!, command.slice(1), {
       stdio: 'inherit',
@@ -98,23 +117,14 @@ export async function run(argv: string[]): Promise<number> {
       ...(cgroup === undefined ? {} : { cgroup }),
     });
   } catch (error) {
+    removeHandlers();
     if (!(error instanceof SpawnError)) throw error;
     process.stderr.write(`pidfd run: ${error.message}\n`);
     if (error.syscall !== 'execve') return 125;
     return error.code === 'ENOENT' ? 127 : 126;
   }
-
-  // Signals sent to pidfd go to the child; in --foreground mode the terminal's SIGINT reaches
-  // the child directly, so only SIGTERM and SIGHUP are forwarded.
-  const handlers = forwarded
-    .filter((sig) => !(foreground && sig === 'SIGINT'))
-    .map((sig) => {
-      const handler = (): void => {
-        child.kill(sig);
-      };
-      process.on(sig, handler);
-      return [sig, handler] as const;
-    });
+  const running = child;
+  for (const sig of held) running.kill(sig as 'SIGINT');
 
   let timedOut = false;
   const timers: NodeJS.Timeout[] = [];
@@ -122,18 +132,18 @@ export async function run(argv: string[]): Promise<number> {
     timers.push(
       setTimeout(() => {
         timedOut = true;
-        child.kill(signal);
-        if (killAfterMs !== undefined) timers.push(setTimeout(() => child.kill('SIGKILL'), killAfterMs));
+        running.kill(signal);
+        if (killAfterMs !== undefined) timers.push(setTimeout(() => running.kill('SIGKILL'), killAfterMs));
       }, timeoutMs),
     );
   }
 
   let status: ExitStatus;
   try {
-    status = await child.exited;
+    status = await running.exited;
   } finally {
     for (const timer of timers) clearTimeout(timer);
-    for (const [sig, handler] of handlers) process.off(sig, handler);
+    removeHandlers();
   }
   const elapsedMs = performance.now() - started;
   if (report !== undefined) {

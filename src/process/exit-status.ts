@@ -42,7 +42,25 @@ export interface ExitStatus {
 }
 
 const CLD_EXITED = 1;
+const CLD_KILLED = 2;
 const CLD_DUMPED = 3;
+
+/** How a process ended, from waitid's si_code and si_status. */
+export function decodeExit(siCode: number, siStatus: number): Pick<ExitStatus, 'code' | 'signal' | 'coreDumped'> {
+  const exited = siCode === CLD_EXITED;
+  return {
+    code: exited ? siStatus : null,
+    signal: exited ? null : signalName(siStatus),
+    coreDumped: siCode === CLD_DUMPED,
+  };
+}
+
+/** How a process ended, from a wait status (42 << 8 for exit(42)), as PIDFD_INFO_EXIT gives it. */
+export function decodeWaitStatus(status: number): Pick<ExitStatus, 'code' | 'signal' | 'coreDumped'> {
+  const signal = status & 0x7f;
+  if (signal === 0) return decodeExit(CLD_EXITED, (status >> 8) & 0xff);
+  return decodeExit(status & 0x80 ? CLD_DUMPED : CLD_KILLED, signal);
+}
 
 /** The ExitStatus in one record of a native exit batch, or the error that replaces it. */
 export function exitStatusFromRecord(
@@ -64,12 +82,9 @@ export function exitStatusFromRecord(
         `(a waitpid(-1) loop, or SIGCHLD set to SIG_IGN), and its exit status is lost: ${reason}`,
     );
   }
-  const exited = code === CLD_EXITED;
   return {
     pid,
-    code: exited ? status : null,
-    signal: exited ? null : signalName(status),
-    coreDumped: code === CLD_DUMPED,
+    ...decodeExit(code, status),
     rusage:
       how === ExitHow.waitid
         ? {

@@ -5,6 +5,7 @@ import { closeSync, constants as fsConstants, fstatSync, openSync, readFileSync 
 import { binding, ExitField, ExitHow, WatchKind } from '../binding.js';
 import { describe, errnoName, pidfdError, systemError } from '../errors.js';
 import { signalName, signalNumber, type Signal } from '../signals.js';
+import { decodeExit, decodeWaitStatus } from './exit-status.js';
 import { ensureWatcher, forgetExit, onExit } from './exits.js';
 
 const ESRCH = 3;
@@ -15,8 +16,6 @@ const EREMOTE = 66;
 const EOPNOTSUPP = 95;
 const PIDFD_THREAD = 0x80; // O_EXCL, Linux 6.9
 const PIDFD_SIGNAL_PROCESS_GROUP = 4; // Linux 6.9
-const CLD_EXITED = 1;
-const CLD_DUMPED = 3;
 
 /** How long exited() waits, after an observed process died, for its parent to reap it (only
  * then does the kernel have its exit status). */
@@ -297,7 +296,7 @@ export class PidFd {
       uids: ids(r.ruid, r.euid, r.suid, r.fsuid),
       gids: ids(r.rgid, r.egid, r.sgid, r.fsgid),
       cgroupId: r.cgroupId ?? null,
-      exit: r.exitStatus === undefined ? null : exitInfoFromWaitStatus(this.#pid, r.exitStatus),
+      exit: r.exitStatus === undefined ? null : { pid: this.#pid, ...decodeWaitStatus(r.exitStatus), reason: null },
       source: 'PIDFD_GET_INFO',
     };
   }
@@ -418,7 +417,7 @@ export class PidFd {
         if (how === ExitHow.info) {
           const code = records[at + ExitField.code]!;
           const status = records[at + ExitField.status]!;
-          finish(exitInfo(this.#pid, code, status), false);
+          finish({ pid: this.#pid, ...decodeExit(code, status), reason: null }, false);
           return;
         }
         const errno = records[at + ExitField.code]!;
@@ -467,25 +466,6 @@ export class PidFd {
       source: '/proc',
     };
   }
-}
-
-/** ExitInfo from a si_code and status pair. */
-function exitInfo(pid: number, code: number, status: number): ExitInfo {
-  const exited = code === CLD_EXITED;
-  return {
-    pid,
-    code: exited ? status : null,
-    signal: exited ? null : signalName(status),
-    coreDumped: code === CLD_DUMPED,
-    reason: null,
-  };
-}
-
-/** ExitInfo from a wait status (PIDFD_INFO_EXIT's exit_code). */
-export function exitInfoFromWaitStatus(pid: number, status: number): ExitInfo {
-  const signal = status & 0x7f;
-  if (signal === 0) return exitInfo(pid, CLD_EXITED, (status >> 8) & 0xff);
-  return exitInfo(pid, status & 0x80 ? CLD_DUMPED : 2, signal);
 }
 
 /**

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { Subprocess } from '../../dist/index.js';
 import { native } from '../../dist/internal/testing.js';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -57,8 +58,8 @@ export function fdDiff(before, after = fdSnapshot()) {
   return diff;
 }
 
-/** Pids of zombie children of this process. */
-export function zombies() {
+/** This process's children, running or zombie, from /proc: [{ pid, state }], by pid. */
+function children() {
   const found = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
@@ -70,9 +71,21 @@ export function zombies() {
     }
     // pid (comm) state ppid ...: comm may contain spaces and parentheses.
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (rest[0] === 'Z' && Number(rest[1]) === process.pid) found.push(Number(name));
+    if (Number(rest[1]) === process.pid) found.push({ pid: Number(name), state: rest[0] });
   }
-  return found;
+  return found.sort((a, b) => a.pid - b.pid);
+}
+
+/** Pids of this process's children, running or zombie. */
+export function childPids() {
+  return children().map((c) => c.pid);
+}
+
+/** Pids of zombie children of this process. */
+export function zombies() {
+  return children()
+    .filter((c) => c.state === 'Z')
+    .map((c) => c.pid);
 }
 
 /** Whether pid is no longer our child in any form (waitid(P_PID, WNOWAIT|__WALL) → ECHILD). */
@@ -133,6 +146,22 @@ export function withTimeout(promise, ms, what) {
 export async function collect(sub) {
   const [stdout, stderr, status] = await Promise.all([readAll(sub.stdout), readAll(sub.stderr), sub.exited]);
   return { status, stdout, stderr };
+}
+
+/** Like thrown(), but a child started by mistake is killed, so a regression fails, not hangs. */
+export function thrownNotStarted(fn) {
+  let started;
+  try {
+    started = fn();
+  } catch (error) {
+    return error;
+  }
+  if (started instanceof Subprocess) {
+    started.unref();
+    started.kill('SIGKILL');
+    for (const stream of started.stdio) stream?.destroy();
+  }
+  throw new Error(`expected a throw; got ${started?.constructor?.name ?? started}`);
 }
 
 /** Asserts that a function throws synchronously and returns the error. */
