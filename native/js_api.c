@@ -243,7 +243,14 @@ static napi_value pf_spawn_failure(napi_env env, int err, const char *syscall, i
   return obj;
 }
 
-/* Splits the NUL-joined strings into the plan's three vectors and the cwd. */
+/* Splits the NUL-joined strings into the plan's three vectors and the cwd.
+ *
+ * nenv -1 means "this process's environment as it is now": the strings then hold no envp, and
+ * envp is a copy of the `environ` pointer array. Node's main thread keeps process.env in environ
+ * itself (every assignment is a setenv), and reading it here spares a spawn the round trip of
+ * every variable through Node's environment interceptor, which was the largest JavaScript cost
+ * of a spawn (docs/benchmarks.md). Only the array is copied: another thread's setenv may
+ * reallocate it, but glibc never frees the strings. */
 static int pf_unpack_strings(napi_env env, napi_value plan, struct pf_plan_memory *m,
                              struct pf_child_plan *p) {
   int32_t npaths, nargv, nenv;
@@ -253,10 +260,15 @@ static int pf_unpack_strings(napi_env env, napi_value plan, struct pf_plan_memor
       !pf_prop_int(env, plan, "nenv", &nenv) || !pf_prop_bool(env, plan, "hasCwd", &has_cwd) ||
       !pf_prop_string(env, plan, "strings", &m->strings, &len))
     return 0;
-  if (m->strings == NULL || npaths < 1 || nargv < 0 || nenv < 0)
+  if (m->strings == NULL || npaths < 1 || nargv < 0 || nenv < -1)
     return pf_throw_type(env, "binding: bad strings");
-  size_t total = (size_t)npaths + (size_t)nargv + (size_t)nenv + (has_cwd ? 1 : 0);
-  m->ptrs = calloc(total + 3, sizeof *m->ptrs);
+  int inherit = nenv == -1;
+  size_t given = inherit ? 0 : (size_t)nenv; /* envp entries in the strings */
+  size_t nenvp = given;
+  if (inherit)
+    for (char **e = environ; *e != NULL; e++) nenvp++;
+  size_t total = (size_t)npaths + (size_t)nargv + given + (has_cwd ? 1 : 0);
+  m->ptrs = calloc((size_t)npaths + (size_t)nargv + nenvp + (has_cwd ? 1 : 0) + 3, sizeof *m->ptrs);
   if (m->ptrs == NULL) {
     napi_throw_error(env, "ENOMEM", "out of memory");
     return 0;
@@ -265,22 +277,23 @@ static int pf_unpack_strings(napi_env env, napi_value plan, struct pf_plan_memor
   char **paths = m->ptrs;
   char **argv = paths + npaths + 1;
   char **envp = argv + nargv + 1;
-  char **cwd = envp + nenv + 1;
+  char **cwd = envp + nenvp + 1;
   char *s = m->strings, *end = m->strings + len;
   size_t k = 0;
   while (k < total && s <= end) {
     char **slot = k < (size_t)npaths                     ? &paths[k]
                   : k < (size_t)(npaths + nargv)          ? &argv[k - npaths]
-                  : k < (size_t)(npaths + nargv + nenv)   ? &envp[k - npaths - nargv]
+                  : k < (size_t)(npaths + nargv) + given  ? &envp[k - npaths - nargv]
                                                           : cwd;
     *slot = s;
     s += strlen(s) + 1;
     k++;
   }
   if (k != total) return pf_throw_type(env, "binding: strings and counts disagree");
+  if (inherit) memcpy(envp, environ, nenvp * sizeof *envp);
   paths[npaths] = NULL;
   argv[nargv] = NULL;
-  envp[nenv] = NULL;
+  envp[nenvp] = NULL;
   p->paths = paths;
   p->argv = argv;
   p->envp = envp;

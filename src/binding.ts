@@ -96,6 +96,7 @@ export interface NativeSpawnPlan {
   strings: string;
   npaths: number;
   nargv: number;
+  /** -1: no envp in `strings`; the child gets this process's `environ` as it is at the call. */
   nenv: number;
   hasCwd: boolean;
   /** (target, kind, fd) triples, targets strictly ascending. */

@@ -1,6 +1,7 @@
 // Validate spawn() arguments and turn them into the native plan, before any system call.
 
 import { fileURLToPath } from 'node:url';
+import { isMainThread } from 'node:worker_threads';
 
 import { Fault, type NativeSpawnPlan } from '../binding.js';
 import { describe, invalidArg } from '../errors.js';
@@ -120,16 +121,24 @@ function checkCwd(value: unknown): string | undefined {
   return checkString(value, 'cwd');
 }
 
-/** The child's environment as KEY=VALUE strings, and the PATH that spawn searches. */
-function serializeEnv(env: unknown): { envp: string[]; path: string | undefined } {
+/**
+ * The child's environment as KEY=VALUE strings, and the PATH that spawn searches. envp is null
+ * for "this process's environment": in the main thread process.env is the C `environ`, which the
+ * addon reads directly (a Worker's process.env is its own copy, so it is serialized).
+ */
+function serializeEnv(env: unknown): { envp: string[] | null; path: string | undefined } {
+  if (env === undefined && isMainThread) return { envp: null, path: process.env.PATH };
   const source = env === undefined ? process.env : env;
   if (source === null || typeof source !== 'object') {
     throw invalidArg('type', 'env', env, 'an object of strings');
   }
   const envp: string[] = [];
   let path: string | undefined;
-  for (const key in source) {
-    if (!Object.prototype.hasOwnProperty.call(source, key)) continue;
+  // Object.keys gives the same own enumerable keys as for-in + hasOwnProperty, but on
+  // process.env (in a Worker) each hasOwnProperty is one more trip through Node's environment
+  // interceptor (getenv under a lock): this loop was most of a spawn's JavaScript cost
+  // (docs/benchmarks.md).
+  for (const key of Object.keys(source)) {
     const raw = (source as Record<string, unknown>)[key];
     if (raw === undefined) continue;
     if (key.length === 0 || key.includes('=')) {
@@ -141,7 +150,8 @@ function serializeEnv(env: unknown): { envp: string[]; path: string | undefined 
         { code: 'ERR_INVALID_ARG_VALUE' },
       );
     }
-    checkString(key, `env key ${describe(key)}`);
+    // Only a key with a NUL fails here: the option name (a describe() per key) is built then.
+    if (key.includes('\0')) checkString(key, `env key ${describe(key)}`);
     if (typeof raw === 'object' || typeof raw === 'function' || typeof raw === 'symbol') {
       throw invalidArg('type', `env.${key}`, raw, 'a string (or a number or boolean)');
     }
@@ -281,7 +291,7 @@ export function normalizeSpawn(file: unknown, args: unknown, options: unknown): 
   const fault = checkFault(o[kTestFault]);
 
   const argv = [argv0, ...theArgs];
-  const strings = [...paths, ...argv, ...envp];
+  const strings = envp === null ? [...paths, ...argv] : [...paths, ...argv, ...envp];
   if (cwd !== undefined) strings.push(cwd);
   const triples = new Int32Array(stdio.length * 3);
   stdio.forEach((entry, i) => {
@@ -302,7 +312,7 @@ export function normalizeSpawn(file: unknown, args: unknown, options: unknown): 
       strings: strings.join('\0'),
       npaths: paths.length,
       nargv: argv.length,
-      nenv: envp.length,
+      nenv: envp === null ? -1 : envp.length,
       hasCwd: cwd !== undefined,
       stdio: triples,
       setsid: detached,

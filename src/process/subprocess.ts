@@ -99,11 +99,15 @@ export class Subprocess {
     this.exited.catch(() => {});
     onExit(init.pidfd, (records, at) => this.#onExit(records, at));
 
+    // A plain loop, not a closure: a closure here would put `init` (its stdio plan and the
+    // parentFds Int32Array) in the context that the long-lived closures above share, and every
+    // live Subprocess would keep it (docs/benchmarks.md, memory per live subprocess).
     const stdio: (Duplex | null)[] = [];
-    init.stdio.forEach((entry, i) => {
+    for (let i = 0; i < init.stdio.length; i++) {
+      const entry = init.stdio[i]!;
       const fd = init.parentFds[i]!;
       if (fd >= 0) stdio[entry.target] = streamFor(entry, fd);
-    });
+    }
     const length = Math.max(stdio.length, 3);
     for (let i = 0; i < length; i++) stdio[i] ??= null;
     this.stdio = stdio;
