@@ -1,0 +1,53 @@
+// Client of the C limit server (bench/c/limit.c): one command per line, one JSON line back.
+
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+/** A running limit server, holding `gib` GiB of touched memory. */
+export class LimitServer {
+  #child;
+  #lines;
+
+  static async start(path, gib = 0) {
+    const server = new LimitServer();
+    server.#child = spawn(path, ['--mem-gib', String(gib)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    server.#lines = createInterface({ input: server.#child.stdout })[Symbol.asyncIterator]();
+    const hello = await server.#next();
+    if (!hello.ready) throw new Error('limit server did not start');
+    return server;
+  }
+
+  async #next() {
+    const { value, done } = await this.#lines.next();
+    if (done) throw new Error('limit server exited');
+    return JSON.parse(value);
+  }
+
+  /** Sends one command and returns its JSON answer. */
+  async command(line) {
+    this.#child.stdin.write(`${line}\n`);
+    const answer = await this.#next();
+    if (answer.error) throw new Error(`limit server: ${answer.error} (${line})`);
+    return answer;
+  }
+
+  /** n sequential spawns with `backend`; per-spawn latencies in ns. */
+  async sequential(backend, n) {
+    return (await this.command(`seq ${backend} ${n}`)).lat;
+  }
+
+  /** n spawns, `inflight` at a time; total ns. */
+  async inflight(backend, n, inflight) {
+    return (await this.command(`par ${backend} ${n} ${inflight}`)).ns;
+  }
+
+  /** k release helpers, child i exiting i * gapUs after the release; reaped through pidfds. */
+  async reap(k, helper, dir, gapUs) {
+    return this.command(`reap ${k} ${helper} ${dir} ${gapUs}`);
+  }
+
+  async stop() {
+    this.#child.stdin.end('quit\n');
+    await new Promise((resolve) => this.#child.once('exit', resolve));
+  }
+}

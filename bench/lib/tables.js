@@ -1,0 +1,151 @@
+// Markdown tables of a results file: one per scenario, medians with their spread and ratios
+// against child_process and against the C posix_spawn loop.
+
+import { median } from './stats.js';
+
+export const ORDER = ['pidfd', 'child_process', 'execa', 'nano-spawn', 'tinyexec', 'C posix_spawn', 'C clone3', 'C pidfd+epoll'];
+const CP = 'child_process';
+const C = 'C posix_spawn';
+
+/** 3 significant digits, thousands separated from 1000 up. */
+export function num(v, digits = 3) {
+  if (v === undefined || v === null || !Number.isFinite(v)) return '–';
+  if (Math.abs(v) >= 1000) return Math.round(v).toLocaleString('en-US');
+  return Number(v.toPrecision(digits)).toString();
+}
+
+/** A ratio as "2.53×". */
+export function times(v) {
+  return Number.isFinite(v) ? `${v >= 10 ? v.toFixed(0) : v.toFixed(2)}×` : '–';
+}
+
+function table(header, rows) {
+  const lines = [`| ${header.join(' | ')} |`, `|${header.map((h, i) => (i === 0 ? '---' : '---:')).join('|')}|`];
+  for (const row of rows) lines.push(`| ${row.join(' | ')} |`);
+  return lines.join('\n');
+}
+
+function ordered(contenders) {
+  return ORDER.filter((name) => name in contenders);
+}
+
+function bold(name) {
+  return name === 'pidfd' ? '**pidfd**' : name;
+}
+
+/** Scenario 1: sequential spawn-and-await. */
+export function sequentialTable(s) {
+  const c = s.contenders;
+  const rows = ordered(c).map((name) => [
+    bold(name),
+    num(c[name].rate.median),
+    `${num(c[name].rate.p10)}–${num(c[name].rate.p90)}`,
+    num(c[name].latencyMs.median),
+    num(c[name].latencyMs.p99),
+    times(c[name].rate.median / c[CP].rate.median),
+    times(c[C].rate.median / c[name].rate.median),
+  ]);
+  return table(
+    ['contender', 'spawns/s (median of rounds)', 'p10–p90', 'latency median, ms', 'p99, ms', 'speed-up vs child_process', 'time vs C posix_spawn'],
+    rows,
+  );
+}
+
+/** Scenario 2: 64 in flight. */
+export function inflightTable(s) {
+  const c = s.contenders;
+  const rows = ordered(c).map((name) => [
+    bold(name),
+    num(c[name].rate.median),
+    `${num(c[name].rate.p10)}–${num(c[name].rate.p90)}`,
+    times(c[name].rate.median / c[CP].rate.median),
+    times(c[C].rate.median / c[name].rate.median),
+  ]);
+  return table(['contender', 'spawns/s (median of rounds)', 'p10–p90', 'speed-up vs child_process', 'time vs C posix_spawn'], rows);
+}
+
+/** Scenario 3: latency per memory level, then the ratios the targets are about. */
+export function memoryTables(s) {
+  const levels = s.levels.filter((l) => !l.skipped);
+  const names = ordered(levels[0]?.contenders ?? {});
+  const latency = table(
+    ['contender', ...levels.map((l) => `${l.gib} GiB: median / p99, ms (n)`)],
+    names.map((name) => [
+      bold(name),
+      ...levels.map((l) => {
+        const x = l.contenders[name];
+        return `${num(x.latencyMs.median)} / ${num(x.latencyMs.p99)} (${x.n})`;
+      }),
+    ]),
+  );
+  const base = levels.find((l) => l.gib === 0)?.contenders.pidfd.latencyMs.median;
+  const ratios = table(
+    ['parent memory', 'pidfd vs pidfd at 0 GiB', 'child_process ÷ pidfd', 'pidfd ÷ C posix_spawn', 'parent RSS, GiB'],
+    levels.map((l) => {
+      const m = (name) => l.contenders[name].latencyMs.median;
+      return [`${l.gib} GiB`, times(m('pidfd') / base), times(m(CP) / m('pidfd')), times(m('pidfd') / m(C)), num(l.rssGiB)];
+    }),
+  );
+  const skipped = s.levels.filter((l) => l.skipped).map((l) => `- ${l.gib} GiB skipped: ${l.skipped}`);
+  return [latency, ratios, ...skipped].join('\n\n');
+}
+
+/** Scenario 4: reaping K children, for one way of exiting (s.together or s.oneByOne). */
+export function reapingTable(perK) {
+  const rows = [];
+  for (const level of perK) {
+    const c = level.contenders;
+    for (const name of ordered(c)) {
+      const x = c[name];
+      rows.push([
+        String(level.k),
+        bold(name),
+        `${num(x.cpuPerExitUs.median)} (${num(x.cpuPerExitUs.p10)}–${num(x.cpuPerExitUs.p90)})`,
+        num(x.wallMs.median),
+        num(x.lastExitToResolvedMs.median),
+        c[CP] ? times(c[CP].cpuPerExitUs.median / x.cpuPerExitUs.median) : '–',
+        c['C pidfd+epoll'] ? times(x.cpuPerExitUs.median / c['C pidfd+epoll'].cpuPerExitUs.median) : '–',
+      ]);
+    }
+  }
+  return table(
+    ['K', 'contender', 'parent CPU per exit, µs: median (p10–p90)', 'release → last resolved, ms', 'last exit → last resolved, ms', 'CPU: child_process ÷ this', 'CPU: this ÷ C pidfd+epoll'],
+    rows,
+  );
+}
+
+/** Per-contender medians of the footprint samples. */
+export function footprintSummary(s) {
+  const by = {};
+  for (const sample of s.samples) (by[sample.contender] ??= []).push(sample);
+  const out = {};
+  for (const [name, list] of Object.entries(by)) {
+    const rss = list.map((x) => x.rssBytes);
+    const heap = list.map((x) => x.heapUsedBytes);
+    out[name] = {
+      n: list.length,
+      rssBytes: { median: median(rss), min: Math.min(...rss), max: Math.max(...rss) },
+      heapBytes: { median: median(heap), min: Math.min(...heap), max: Math.max(...heap) },
+    };
+  }
+  return out;
+}
+
+/** Scenario 5: memory per live subprocess. */
+export function footprintTable(s) {
+  const f = footprintSummary(s);
+  const rows = ordered(f).map((name) => {
+    const x = f[name];
+    return [
+      bold(name),
+      `${num(x.rssBytes.median / 1024)} (${num(x.rssBytes.min / 1024)}–${num(x.rssBytes.max / 1024)})`,
+      `${num(x.heapBytes.median)} (${num(x.heapBytes.min)}–${num(x.heapBytes.max)})`,
+      f[CP] ? times(x.rssBytes.median / f[CP].rssBytes.median) : '–',
+      f[CP] ? times(x.heapBytes.median / f[CP].heapBytes.median) : '–',
+    ];
+  });
+  return table(
+    ['contender', `RSS per live child, KiB: median (min–max of ${s.repeats})`, 'JS heap per live child, bytes', 'RSS vs child_process', 'heap vs child_process'],
+    rows,
+  );
+}

@@ -1,0 +1,128 @@
+// The performance targets of DESIGN.md, checked against one results file.
+
+import { quantile } from './stats.js';
+import { footprintSummary, num, times } from './tables.js';
+
+const CP = 'child_process';
+const C = 'C posix_spawn';
+
+/** Criterion used for "flat in K": CPU per exit at the largest K over the smallest, at most this. */
+export const FLAT_LIMIT = 1.5;
+
+/** ", per-round ratios p10–p90: a–b": a's rate over b's, paired within each round. */
+function pairedSpread(a, b, invert = false) {
+  if (!a.roundRates || !b.roundRates) return '';
+  const ratios = a.roundRates.map((rate, i) => (invert ? b.roundRates[i] / rate : rate / b.roundRates[i]));
+  return `; per-round ratios p10–p90: ${times(quantile(ratios, 0.1))}–${times(quantile(ratios, 0.9))}`;
+}
+
+function verdict(ok) {
+  if (ok === null) return 'not measured';
+  return ok ? 'met' : 'missed';
+}
+
+/** [{ id, target, measured, verdict }] for every target the results can speak to. */
+export function evaluateTargets(results) {
+  const { sequential, inflight, memory, reaping, footprint } = results.scenarios;
+  const out = [];
+
+  if (sequential) {
+    const c = sequential.contenders;
+    const vsC = c[C].rate.median / c.pidfd.rate.median;
+    out.push({
+      id: 'sequential-c',
+      target: 'Sequential spawn of /bin/true: within 1.25× of a C posix_spawn loop',
+      measured:
+        `${times(vsC)} the C loop's time per spawn (${num(c.pidfd.rate.median)} vs ` +
+        `${num(c[C].rate.median)} spawns/s${pairedSpread(c.pidfd, c[C], true)})`,
+      verdict: verdict(vsC <= 1.25),
+    });
+    const vsCp = c.pidfd.rate.median / c[CP].rate.median;
+    out.push({
+      id: 'sequential-cp',
+      target: 'Sequential spawn: at least 2.5× faster than child_process.spawn',
+      measured:
+        `${times(vsCp)} faster (${num(c.pidfd.rate.median)} vs ${num(c[CP].rate.median)} spawns/s` +
+        `${pairedSpread(c.pidfd, c[CP])})`,
+      verdict: verdict(vsCp >= 2.5),
+    });
+  }
+
+  if (memory) {
+    const base = memory.levels.find((l) => l.gib === 0 && !l.skipped);
+    for (const gib of [4, 8]) {
+      const level = memory.levels.find((l) => l.gib === gib);
+      const id = `memory-${gib}`;
+      const target = `Spawn latency with ${gib} GiB resident: within 1.2× of pidfd with a small heap`;
+      if (!level || level.skipped || !base) {
+        out.push({ id, target, measured: level?.skipped ?? 'level not run', verdict: verdict(null) });
+        continue;
+      }
+      const m = (l, name) => l.contenders[name].latencyMs.median;
+      const ratio = m(level, 'pidfd') / m(base, 'pidfd');
+      out.push({
+        id,
+        target,
+        measured:
+          `${times(ratio)} (${num(m(level, 'pidfd'))} vs ${num(m(base, 'pidfd'))} ms); ` +
+          `child_process ${times(m(level, CP) / m(level, 'pidfd'))} slower than pidfd there`,
+        verdict: verdict(ratio <= 1.2),
+      });
+    }
+  }
+
+  if (inflight) {
+    const c = inflight.contenders;
+    const ratio = c.pidfd.rate.median / c[CP].rate.median;
+    out.push({
+      id: 'inflight',
+      target: '64 spawns in flight: at least 2× the throughput of child_process',
+      measured:
+        `${times(ratio)} (${num(c.pidfd.rate.median)} vs ${num(c[CP].rate.median)} spawns/s` +
+        `${pairedSpread(c.pidfd, c[CP])})`,
+      verdict: verdict(ratio >= 2),
+    });
+  }
+
+  if (reaping) {
+    const modes = [
+      ['reaping-together', 'all at once', reaping.together],
+      ['reaping-one-by-one', `one by one, ${reaping.gapUs} µs apart`, reaping.oneByOne],
+    ];
+    for (const [id, how, perK] of modes) {
+      if (perK.length < 2) continue;
+      const first = perK[0];
+      const last = perK[perK.length - 1];
+      const cpu = (level, name) => level.contenders[name]?.cpuPerExitUs.median;
+      const growth = cpu(last, 'pidfd') / cpu(first, 'pidfd');
+      const cpGrowth = cpu(last, CP) / cpu(first, CP);
+      out.push({
+        id,
+        target:
+          `Exit notification, K = ${first.k} … ${last.k} exiting ${how}: parent CPU per exit flat in K ` +
+          `(criterion: K=${last.k} ≤ ${FLAT_LIMIT}× K=${first.k})`,
+        measured:
+          `pidfd ${num(cpu(first, 'pidfd'))} → ${num(cpu(last, 'pidfd'))} µs (${times(growth)}); ` +
+          `child_process ${num(cpu(first, CP))} → ${num(cpu(last, CP))} µs (${times(cpGrowth)})`,
+        verdict: verdict(growth <= FLAT_LIMIT),
+      });
+    }
+  }
+
+  if (footprint) {
+    const f = footprintSummary(footprint);
+    if (f.pidfd && f[CP]) {
+      const rss = f.pidfd.rssBytes.median / f[CP].rssBytes.median;
+      const heap = f.pidfd.heapBytes.median / f[CP].heapBytes.median;
+      out.push({
+        id: 'footprint',
+        target: 'Memory per live Subprocess at most that of a ChildProcess',
+        measured:
+          `RSS ${num(f.pidfd.rssBytes.median / 1024)} vs ${num(f[CP].rssBytes.median / 1024)} KiB (${times(rss)}), ` +
+          `JS heap ${num(f.pidfd.heapBytes.median)} vs ${num(f[CP].heapBytes.median)} bytes (${times(heap)})`,
+        verdict: verdict(rss <= 1 && heap <= 1),
+      });
+    }
+  }
+  return out;
+}

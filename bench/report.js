@@ -1,0 +1,220 @@
+// docs/benchmarks.md and its charts, from one results file.
+//
+//   node bench/report.js bench/results/full-<time>.json    (npm run bench calls it after a full run)
+
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { footprintChart, memoryChart, reapingChart, spawnRateChart } from './lib/charts.js';
+import { footprintTable, inflightTable, memoryTables, num, reapingTable, sequentialTable } from './lib/tables.js';
+import { evaluateTargets } from './lib/targets.js';
+import { causes, findings } from './notes.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const docs = join(here, '..', 'docs');
+const chartDir = join(docs, 'benchmarks');
+
+/** The scenario tables (and the targets), as markdown: what a quick run prints. */
+export function renderTables(results) {
+  const s = results.scenarios;
+  const parts = [];
+  if (s.sequential) parts.push(`### Sequential (N = ${s.sequential.n})\n\n${sequentialTable(s.sequential)}`);
+  if (s.inflight) parts.push(`### ${s.inflight.inflight} in flight (N = ${s.inflight.n})\n\n${inflightTable(s.inflight)}`);
+  if (s.memory) parts.push(`### Parent memory sweep\n\n${memoryTables(s.memory)}`);
+  if (s.reaping) {
+    parts.push(`### Exit notification scale: all at once\n\n${reapingTable(s.reaping.together)}`);
+    parts.push(`### Exit notification scale: one by one, ${s.reaping.gapUs} µs apart\n\n${reapingTable(s.reaping.oneByOne)}`);
+  }
+  if (s.footprint) parts.push(`### Memory per live subprocess (K = ${s.footprint.k})\n\n${footprintTable(s.footprint)}`);
+  parts.push(`### Targets\n\n${targetsTable(results)}`);
+  return parts.join('\n\n');
+}
+
+function targetsTable(results) {
+  const rows = evaluateTargets(results).map((t) => {
+    const cause = t.verdict === 'missed' ? (causes[t.id] ?? 'not investigated yet') : '';
+    return `| ${t.target} | ${t.measured} | **${t.verdict}** | ${cause} |`;
+  });
+  return ['| target (DESIGN.md) | measured | verdict | cause, and what would close it |', '|---|---|---|---|', ...rows].join('\n');
+}
+
+function machineSection(results) {
+  const m = results.machine;
+  const load = (l) => l.map((x) => x.toFixed(2)).join(', ');
+  return [
+    `- Kernel: Linux ${m.kernel} (${m.kernelVersion}), ${m.arch}${m.virtualized ? ', a virtual machine' : ''}`,
+    `- CPU: ${m.cpuModel}, ${m.cores} cores; memory ${num(m.memTotalGiB)} GiB (${num(m.memAvailableGiB)} GiB available at the start)`,
+    `- Node ${m.node}, glibc ${m.glibc}, ${m.cc}`,
+    `- pidfd ${m.versions.pidfd}, backend ${m.pidfdBackend} (${m.pidfdBackendReason})`,
+    `- Comparators: Node's child_process, execa ${m.versions.execa}, nano-spawn ${m.versions['nano-spawn']}, tinyexec ${m.versions.tinyexec}`,
+    `- Load average (1, 5, 15 min) at the start: ${load(m.loadAverage)}; at the end: ${load(results.loadAverageAtEnd)}`,
+  ].join('\n');
+}
+
+function settingsLine(results) {
+  const st = results.settings;
+  const slow = Object.entries(st.memory.nSlow).map(([g, n]) => `${n} at ${g} GiB`).join(', ');
+  return (
+    `Sequential N = ${st.sequential.n} in ${st.sequential.rounds} rounds; ${st.inflight.inflight} in flight, ` +
+    `N = ${st.inflight.n} in ${st.inflight.rounds} rounds; memory sweep N = ${st.memory.nFast} for pidfd and the C ` +
+    `loops, for the fork-based contenders ${slow}, in ${st.memory.rounds} rounds; reaping K = ` +
+    `${st.reaping.ks.join(', ')}, all at once and ${st.reaping.gapUs} µs apart, ${st.reaping.rounds} rounds each; ` +
+    `footprint K = ${st.footprint.k}, ` +
+    `${st.footprint.repeats} fresh workers per contender.`
+  );
+}
+
+/** The whole of docs/benchmarks.md. */
+export function renderDoc(results, resultsFile) {
+  const s = results.scenarios;
+  const file = basename(resultsFile);
+  return `# Benchmarks
+
+<!-- Written by \`npm run bench\` (bench/report.js) from bench/results/${file}; the analysis comes
+from bench/notes.js. Edit those, not this file. -->
+
+A full run of \`npm run bench\`, started ${results.startedAt.replace('T', ' ').replace(/\..*/, '')} UTC, took
+${(results.durationS / 60).toFixed(1)} minutes. Raw results: [bench/results/${file}](../bench/results/${file}).
+
+## Targets
+
+The performance targets of the design brief, checked against this run.
+
+${targetsTable(results)}
+
+![Spawn rate](benchmarks/spawn-rate.svg)
+
+## Machine
+
+${machineSection(results)}
+
+The machine is shared: other jobs ran during the measurement (see the load average). Every
+scenario alternates its contenders in rounds inside one run, so a busy moment hits all of them;
+the ratios hold better than the absolute figures.
+
+## How to run
+
+\`\`\`sh
+npm install                       # builds the addon and dist/
+npm run bench                     # the full suite (about ${Math.ceil(results.durationS / 60)} minutes here); rewrites this page
+npm run bench -- --quick          # about a minute: smaller N, 0 and 1 GiB only; prints its tables
+npm run bench -- --only=sequential,memory   # some scenarios (never rewrites this page)
+node bench/report.js bench/results/<file>.json   # this page and its charts from a results file
+PIDFD_BENCH_LIB=/other/checkout/dist/index.js npm run bench -- --quick   # another build of pidfd
+\`\`\`
+
+Nothing is downloaded at bench time: the comparators are devDependencies, and the bench compiles
+its C programs (\`bench/c/\`) with \`cc\` into \`bench/results/tmp/bin/\`.
+
+## Method
+
+- **Same work for everyone.** Each contender spawns \`/bin/true\` (or the release helper) with
+  stdin, stdout and stderr on /dev/null and waits for its exit: \`spawn(file, args, { stdio:
+  'ignore' })\` and \`await sub.exited\` for pidfd; \`child_process.spawn(…, { stdio: 'ignore' })\` and
+  its \`'exit'\` event; \`execa(…, { stdio: 'ignore' })\`; nano-spawn's \`spawn(…, { stdio: 'ignore' })\`;
+  tinyexec's \`x(…, { nodeOptions: { stdio: 'ignore' }, throwOnError: true })\`.
+- **The C limit** (\`bench/c/limit.c\`) is a server the Node worker drives over a pipe, so it is
+  alternated with the others without paying its start-up. *C posix_spawn*: glibc \`posix_spawn\`
+  (itself \`clone(CLONE_VM|CLONE_VFORK)\`) with /dev/null on 0–2, every signal reset to default,
+  \`waitpid\`. *C clone3*: raw \`clone3(CLONE_PIDFD|CLONE_VM|CLONE_VFORK)\` doing what pidfd's child
+  does (dispositions, /dev/null, \`close_range\`, \`execve\`), waited through the pidfd. *C
+  pidfd+epoll* (reaping): clone3 children reaped through their pidfds in one epoll set.
+- **Alternation.** Every scenario runs all its contenders in rounds inside one process, each round
+  in a rotated order; rates are per round, latencies per spawn. Tables give medians and the
+  p10–p90 spread.
+- **Fresh processes.** Each memory level, each K and each footprint sample runs in a fresh Node
+  worker started by \`bench/run.js\`, so no scenario inherits another's heap.
+- **Settings of this run.** ${settingsLine(results)}
+
+## 1. Sequential spawn-and-await
+
+${sequentialTable(s.sequential)}
+
+"Speed-up vs child_process" is the contender's rate over child_process's; "time vs C posix_spawn"
+is the contender's time per spawn over the C loop's (1.00× would be the limit).
+
+## 2. ${s.inflight.inflight} spawns in flight
+
+${inflightTable(s.inflight)}
+
+The C loops keep ${s.inflight.inflight} children in flight too (posix_spawn + \`waitpid(-1)\`;
+clone3 + pidfds in epoll).
+
+## 3. Parent memory sweep
+
+Each level runs in a fresh worker that first fills the given amount of ArrayBuffers and writes
+every page; the C server holds the same amount. Levels that do not fit in the available memory
+are skipped with the reason. The fork-based contenders (child_process, execa, nano-spawn,
+tinyexec) run fewer spawns at high memory (n in the table), since each spawn then costs a fork
+of the whole parent; with n = ${Math.min(...Object.values(results.settings.memory.nSlow))} a p99 is the largest sample or
+close to it.
+
+${memoryTables(s.memory)}
+
+![Latency against parent memory](benchmarks/memory-latency.svg)
+
+## 4. Exit-notification scale
+
+K children of the release helper (\`bench/c/release.c\`) block on one FIFO; when all K have
+reported ready, the parent closes the FIFO and the children exit, each after writing its
+CLOCK_MONOTONIC time: **all at once**, as the issue asks, and then **one by one**, child i
+sleeping i × ${s.reaping.gapUs} µs first (${Math.round(1e6 / s.reaping.gapUs)} exits a second), which is how exits
+arrive in a build tool or a server, and where libuv's reaping (one SIGCHLD, then \`waitpid\` on
+every live child) costs most. Measured from the release: the parent's CPU time
+(\`process.cpuUsage()\`, all threads; \`getrusage\` for C) divided by K, the wall time until the
+last promise resolved, and the time from the last child's own timestamp to that moment. When
+all exit at once on ${results.machine.cores} cores, the children's exits and the parent's reaping
+compete for the CPUs, so that lag measures scheduling as much as notification; one by one, it is
+the notification latency of the last exit.
+
+### All at once
+
+${reapingTable(s.reaping.together)}
+
+### One by one, ${s.reaping.gapUs} µs apart
+
+${reapingTable(s.reaping.oneByOne)}
+
+![Reaping cost against K](benchmarks/reaping.svg)
+
+## 5. Memory per live subprocess
+
+Each sample is a fresh worker (\`node --expose-gc\`): it warms the contender up with 20 spawns,
+collects garbage, reads \`process.memoryUsage()\`, starts K release helpers with stdio ignored and
+keeps each handle and its exit promise, waits until all K are running, collects garbage again and
+reads it again. The difference is divided by K.
+
+${footprintTable(s.footprint)}
+
+![Memory per live subprocess](benchmarks/footprint.svg)
+
+## Investigation and changes
+
+${findings}
+`;
+}
+
+/** Writes docs/benchmarks.md and docs/benchmarks/*.svg; returns the paths written. */
+export function writeReport(results, resultsFile) {
+  mkdirSync(chartDir, { recursive: true });
+  const files = {
+    [join(chartDir, 'spawn-rate.svg')]: spawnRateChart(results),
+    [join(chartDir, 'memory-latency.svg')]: memoryChart(results),
+    [join(chartDir, 'reaping.svg')]: reapingChart(results),
+    [join(chartDir, 'footprint.svg')]: footprintChart(results),
+    [join(docs, 'benchmarks.md')]: renderDoc(results, resultsFile),
+  };
+  for (const [path, content] of Object.entries(files)) writeFileSync(path, content);
+  return Object.keys(files);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const file = process.argv[2];
+  if (!file) {
+    console.error('usage: node bench/report.js bench/results/<file>.json');
+    process.exit(2);
+  }
+  const results = JSON.parse(readFileSync(file, 'utf8'));
+  for (const written of writeReport(results, file)) console.log(written);
+}

@@ -1,0 +1,128 @@
+// `npm run bench [-- --quick] [-- --only=sequential,memory]`: the benchmark orchestrator.
+//
+// Builds the C programs, describes the machine, runs every scenario in fresh worker processes
+// (one per memory level, per K, per footprint sample), and writes bench/results/<mode>-<time>.json.
+// A complete full run also rewrites docs/benchmarks.md and its charts; a quick run (about a
+// minute) prints its tables and leaves the docs alone.
+
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+import { availableGiB } from './lib/ballast.js';
+import { buildC } from './lib/build.js';
+import { log } from './lib/log.js';
+import { describeMachine } from './lib/machine.js';
+import { renderTables, writeReport } from './report.js';
+import { full, MEMORY_MARGIN_GIB, quick } from './settings.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const SCENARIOS = ['sequential', 'inflight', 'memory', 'reaping', 'footprint'];
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    'no-docs': { type: 'boolean', default: false },
+  },
+});
+const mode = args.quick ? 'quick' : 'full';
+const settings = args.quick ? quick : full;
+const only = args.only ? args.only.split(',') : SCENARIOS;
+for (const name of only) {
+  if (!SCENARIOS.includes(name)) throw new Error(`--only: unknown scenario ${name}; known: ${SCENARIOS.join(', ')}`);
+}
+
+const tmp = join(here, 'results', 'tmp');
+mkdirSync(tmp, { recursive: true });
+
+/** Runs one scenario in a fresh Node process and returns what its run() returned. */
+async function inWorker(scenario, params, nodeFlags = []) {
+  const resultFile = join(tmp, `${scenario}-${process.pid}-${Date.now()}.json`);
+  const worker = join(here, 'lib', 'worker.js');
+  const child = spawn(process.execPath, [...nodeFlags, worker, scenario, JSON.stringify(params), resultFile], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const code = await new Promise((resolve) => child.once('exit', (c, s) => resolve(c ?? s)));
+  if (code !== 0) throw new Error(`worker ${scenario} ${JSON.stringify(params)} failed: ${code}`);
+  const result = JSON.parse(readFileSync(resultFile, 'utf8'));
+  rmSync(resultFile);
+  return result;
+}
+
+async function runMemory(bins) {
+  const { levels, nFast, nSlow, rounds } = settings.memory;
+  const out = { nFast, nSlow, rounds, levels: [] };
+  for (const gib of levels) {
+    // The worker holds gib GiB and the C limit server its own gib GiB, at the same time.
+    const need = 2 * gib + MEMORY_MARGIN_GIB;
+    const available = await availableGiB();
+    if (available < need) {
+      const reason = `needs ${need.toFixed(1)} GiB (2 × ${gib} + ${MEMORY_MARGIN_GIB}), ${available.toFixed(1)} GiB available`;
+      log(`memory ${gib} GiB: skipped, ${reason}`);
+      out.levels.push({ gib, skipped: reason });
+      continue;
+    }
+    out.levels.push(await inWorker('memory-sweep', { gib, nFast, nSlow: nSlow[gib], rounds, bins }));
+  }
+  return out;
+}
+
+async function runReaping(bins) {
+  const { ks, rounds, gapUs, contenders } = settings.reaping;
+  const out = { rounds, gapUs, together: [], oneByOne: [] };
+  for (const k of ks) out.together.push(await inWorker('reaping', { k, gapUs: 0, rounds, contenders, bins }));
+  for (const k of ks) out.oneByOne.push(await inWorker('reaping', { k, gapUs, rounds, contenders, bins }));
+  return out;
+}
+
+async function runFootprint(bins) {
+  const { k, repeats, contenders } = settings.footprint;
+  const samples = [];
+  for (let r = 0; r < repeats; r++) {
+    for (let i = 0; i < contenders.length; i++) {
+      const contender = contenders[(r + i) % contenders.length];
+      samples.push(await inWorker('footprint', { contender, k, bins }, ['--expose-gc']));
+      log(`footprint: ${contender} (${r + 1}/${repeats})`);
+    }
+  }
+  return { k, repeats, samples };
+}
+
+const started = Date.now();
+process.env.BENCH_T0 ??= String(started);
+const bins = buildC();
+const results = {
+  mode,
+  startedAt: new Date(started).toISOString(),
+  machine: await describeMachine(),
+  pidfdLib: process.env.PIDFD_BENCH_LIB || 'dist/ of this checkout',
+  settings,
+  scenarios: {},
+};
+log(`bench (${mode}): ${results.machine.cpuModel}, ${results.machine.cores} cores, kernel ${results.machine.kernel}, node ${results.machine.node}, load ${results.machine.loadAverage.map((l) => l.toFixed(2)).join(' ')}`);
+
+for (const name of only) {
+  const t0 = Date.now();
+  if (name === 'sequential') results.scenarios.sequential = await inWorker('sequential', { ...settings.sequential, bins });
+  if (name === 'inflight') results.scenarios.inflight = await inWorker('inflight', { ...settings.inflight, bins });
+  if (name === 'memory') results.scenarios.memory = await runMemory(bins);
+  if (name === 'reaping') results.scenarios.reaping = await runReaping(bins);
+  if (name === 'footprint') results.scenarios.footprint = await runFootprint(bins);
+  log(`${name}: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+}
+
+results.durationS = (Date.now() - started) / 1000;
+results.loadAverageAtEnd = (await import('node:os')).loadavg();
+const stamp = results.startedAt.replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+const file = join(here, 'results', `${mode}-${stamp}.json`);
+writeFileSync(file, `${JSON.stringify(results, null, 1)}\n`);
+
+process.stdout.write(`\n${renderTables(results)}\n`);
+log(`results: ${relative(process.cwd(), file)} (${results.durationS.toFixed(0)} s)`);
+if (mode === 'full' && only.length === SCENARIOS.length && !args['no-docs']) {
+  const written = writeReport(results, file);
+  log(`wrote ${written.map((f) => relative(process.cwd(), f)).join(', ')}`);
+}

@@ -1,0 +1,52 @@
+// Scenario 1: sequential spawn-and-await of /bin/true; spawns per second for each contender.
+
+import { nowNs } from '../lib/clock.js';
+import { cContenders, nodeContenders, spawnAndWait } from '../lib/contenders.js';
+import { LimitServer } from '../lib/limit.js';
+import { alternate, shares } from '../lib/rounds.js';
+import { summarize } from '../lib/stats.js';
+
+const WARMUP = 20;
+
+/** params: { n, rounds, bins }. */
+export async function run({ n, rounds, bins }) {
+  const limit = await LimitServer.start(bins.limit);
+  const names = [...Object.keys(nodeContenders), ...Object.keys(cContenders)];
+  const samples = Object.fromEntries(names.map((c) => [c, { latencies: [], rates: [] }]));
+  const perRound = shares(n, rounds);
+
+  for (const name of names) {
+    if (name in cContenders) await limit.sequential(cContenders[name], WARMUP);
+    else for (let i = 0; i < WARMUP; i++) await spawnAndWait(name, '/bin/true');
+  }
+
+  await alternate(names, rounds, async (name, round) => {
+    const count = perRound[round];
+    let lat;
+    if (name in cContenders) {
+      lat = await limit.sequential(cContenders[name], count);
+    } else {
+      lat = [];
+      for (let i = 0; i < count; i++) {
+        const t0 = nowNs();
+        await spawnAndWait(name, '/bin/true');
+        lat.push(nowNs() - t0);
+      }
+    }
+    const elapsed = lat.reduce((a, b) => a + b, 0);
+    samples[name].latencies.push(...lat.map((ns) => ns / 1e6));
+    samples[name].rates.push(count / (elapsed / 1e9));
+  }, 'sequential');
+  await limit.stop();
+
+  const contenders = {};
+  for (const name of names) {
+    contenders[name] = {
+      n: samples[name].latencies.length,
+      latencyMs: summarize(samples[name].latencies),
+      rate: summarize(samples[name].rates),
+      roundRates: samples[name].rates, // in round order, for ratios paired within a round
+    };
+  }
+  return { n, rounds, contenders };
+}

@@ -1,0 +1,30 @@
+// How much work each scenario does, in the full run and in the quick one (about a minute).
+
+export const full = {
+  sequential: { n: 2000, rounds: 10 },
+  inflight: { n: 4000, inflight: 64, rounds: 10 },
+  // Spawns per contender and level; the forking contenders (libuv fork: child_process, execa,
+  // nano-spawn, tinyexec) get fewer at high memory, where each spawn costs up to ~0.3 s.
+  memory: { levels: [0, 1, 4, 8], nFast: 300, nSlow: { 0: 300, 1: 100, 4: 40, 8: 30 }, rounds: 10 },
+  // Exits all at once, then one by one (child i exits i × gapUs after the release).
+  reaping: {
+    ks: [250, 1000, 2000, 4000],
+    rounds: 3,
+    gapUs: 1000,
+    contenders: ['pidfd', 'child_process', 'execa', 'C pidfd+epoll'],
+  },
+  footprint: { k: 1000, repeats: 3, contenders: ['pidfd', 'child_process', 'execa', 'nano-spawn', 'tinyexec'] },
+};
+
+export const quick = {
+  sequential: { n: 300, rounds: 3 },
+  inflight: { n: 384, inflight: 64, rounds: 2 },
+  // Touching memory is slow on a VM (about 0.35 GiB/s here, for the worker and the C server
+  // each): the quick run stops at 1 GiB.
+  memory: { levels: [0, 1], nFast: 60, nSlow: { 0: 60, 1: 10 }, rounds: 2 },
+  reaping: { ks: [250, 1000], rounds: 1, gapUs: 1000, contenders: ['pidfd', 'child_process', 'C pidfd+epoll'] },
+  footprint: { k: 300, repeats: 1, contenders: ['pidfd', 'child_process'] },
+};
+
+/** Memory a level needs besides its ballast (Node, the C server's copy is counted apart), GiB. */
+export const MEMORY_MARGIN_GIB = 1.5;
