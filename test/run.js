@@ -5,12 +5,15 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { buildHelpers } from './helpers/build.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const bin = buildHelpers();
+// Checked around every test file: no zombie, no new fd, no SIGCHLD handler (helpers/invariants.js).
+// Node 20's test runner passes --import on to the process of each file.
+const invariants = pathToFileURL(join(here, 'helpers', 'invariants.js')).href;
 const only = process.argv.slice(2);
 const files = readdirSync(here)
   .filter((f) => f.endsWith('.test.js'))
@@ -29,7 +32,7 @@ const selected = process.env.PIDFD_TEST_PASSES?.split(',') ?? passes.map((p) => 
 const failed = [];
 for (const pass of passes.filter((p) => selected.includes(p.name))) {
   console.log(`\n=== pass: ${pass.name} ===\n`);
-  const command = [...pass.prefix, process.execPath, '--test', '--test-reporter=spec', ...files];
+  const command = [...pass.prefix, process.execPath, '--import', invariants, '--test', '--test-reporter=spec', ...files];
   const r = spawnSync(command[0], command.slice(1), {
     stdio: 'inherit',
     env: { ...process.env, ...pass.env, PIDFD_TEST_PASS: pass.name },

@@ -98,6 +98,12 @@ export function hasChildren() {
   return native().testHasChildren();
 }
 
+/** Whether this process has a handler installed for SIGCHLD (bit 17 of SigCgt). */
+export function sigchldCaught() {
+  const mask = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'latin1'))[1];
+  return ((BigInt(`0x${mask}`) >> 16n) & 1n) === 1n;
+}
+
 /** Fields of /proc/<pid>/status (State, SigIgn, SigBlk, SigCgt, PPid, ...). */
 export function procStatus(pid) {
   const fields = {};
