@@ -164,6 +164,15 @@ static long pf_create(struct pf_stack *stack, int backend, struct pf_child_plan 
   return pid;
 }
 
+/* Lets the fork backend's child go on. The child may already be dead (killed from outside, or the
+ * probe child, which never reads): MSG_NOSIGNAL, so that this raises no SIGPIPE in the parent. */
+static void pf_send_go(int chan) {
+  char go = 'g';
+  ssize_t w;
+  do w = send(chan, &go, 1, MSG_NOSIGNAL);
+  while (w < 0 && errno == EINTR);
+}
+
 /* Reads the fork backend's report: until EOF, which comes when the child execs or exits. */
 static int pf_read_report(int chan, unsigned char *buf, size_t size) {
   size_t got = 0;
@@ -215,10 +224,7 @@ int pf_spawn(struct pf_stack *stack, int backend, struct pf_child_plan *plan, in
 
   int len;
   if (backend == PF_BACKEND_FORK) {
-    char go = 'g';
-    ssize_t w;
-    do w = write(chan, &go, 1);
-    while (w < 0 && errno == EINTR);
+    pf_send_go(chan);
     len = pf_read_report(chan, (unsigned char *)&report, sizeof report);
     close(chan);
   } else {
@@ -268,9 +274,7 @@ int pf_spawn_probe(int backend, int *vm_shared, int *exit_info) {
   const char *what;
   long pid = pf_create(&stack, backend, &plan, -1, pf_child_probe_entry, &pidfd, &chan, &what);
   if (backend == PF_BACKEND_FORK && chan >= 0) {
-    char go = 'g';
-    if (write(chan, &go, 1) < 0) { /* the child exits either way */
-    }
+    pf_send_go(chan); /* the probe child exits without reading it */
     close(chan);
   }
   pf_stack_release(&stack);

@@ -55,6 +55,10 @@ describe('PidFd of a live process', () => {
       assert.equal(info.exit, null);
       const dir = handle.openProcDir();
       try {
+        // spawn() returns once execve is past its point of no return; the new program's argv
+        // appears in /proc a moment later.
+        const deadline = Date.now() + 5000;
+        while (dir.readFile('cmdline', 'utf8') === '' && Date.now() < deadline);
         assert.deepEqual(dir.readFile('cmdline', 'utf8').split('\0'), ['sleep', '30', '']);
         assert.match(dir.readFile('status', 'latin1'), new RegExp(`^Pid:\\s+${sub.pid}$`, 'm'));
       } finally {
