@@ -17,6 +17,7 @@
  *    look (the shared report for CLONE_VM, the report socket for the fork backend) and exits with
  *    status 127. Nothing else is written, and nothing is printed.
  *  - The plan is read-only apart from fds[].source, which the child rewrites as it moves fds.
+ *  - Every function here is PF_CHILD_CODE (child.h): a sanitizer build must not instrument it.
  *
  * The order of the steps is deliberate: dispositions first (so nothing odd can happen later),
  * then session and group, the working directory, the file descriptors, and credentials; the
@@ -32,6 +33,7 @@
 
 #include "sys.h"
 
+PF_CHILD_CODE
 static _Noreturn void pf_exit(int status) {
   for (;;) pf_syscall1(SYS_exit_group, status);
 }
@@ -50,6 +52,7 @@ static void pf_send_report(struct pf_child_plan *p, const struct pf_child_report
 }
 
 /* Records the failure for the parent and exits 127 (the shell's "cannot execute"). */
+PF_CHILD_CODE
 static _Noreturn void pf_fail(struct pf_child_plan *p, int step, long err, int index) {
   struct pf_child_report r;
   r.magic = PF_REPORT_MAGIC;
@@ -62,6 +65,7 @@ static _Noreturn void pf_fail(struct pf_child_plan *p, int step, long err, int i
 }
 
 /* The test hooks that corrupt the report: what a bug in this file would look like. */
+PF_CHILD_CODE
 static _Noreturn void pf_fail_corrupt(struct pf_child_plan *p, int short_record) {
   struct pf_child_report r;
   r.magic = short_record ? PF_REPORT_MAGIC : 0xdeadbeefu;
@@ -73,11 +77,13 @@ static _Noreturn void pf_fail_corrupt(struct pf_child_plan *p, int short_record)
   pf_exit(127);
 }
 
+PF_CHILD_CODE
 static void pf_maybe_fault(struct pf_child_plan *p, int step) {
   if (p->fault == PF_FAULT_FAIL_STEP && p->fault_arg == step) pf_fail(p, step, EIO, -1);
 }
 
 /* Every signal back to SIG_DFL, including the ones Node ignores (SIGPIPE, SIGXFSZ). */
+PF_CHILD_CODE
 static void pf_reset_dispositions(struct pf_child_plan *p) {
   /* struct kernel_sigaction: handler, flags, restorer, mask. All zero is SIG_DFL on every
    * layout, with or without the restorer field. */
@@ -90,6 +96,7 @@ static void pf_reset_dispositions(struct pf_child_plan *p) {
 }
 
 /* Closes [lo, hi]; lo <= hi. */
+PF_CHILD_CODE
 static long pf_close_span(struct pf_child_plan *p, unsigned lo, unsigned hi) {
   if (p->use_close_range) return pf_syscall3(SYS_close_range, lo, hi, 0);
   for (unsigned fd = lo; fd <= hi; fd++) pf_syscall1(SYS_close, fd);
@@ -97,6 +104,7 @@ static long pf_close_span(struct pf_child_plan *p, unsigned lo, unsigned hi) {
 }
 
 /* Closes every fd >= lowest except `keep`, when close_range is missing (kernel < 5.9). */
+PF_CHILD_CODE
 static long pf_close_from_by_scan(int lowest, int keep) {
   union {
     char bytes[2048];
@@ -128,6 +136,7 @@ static long pf_close_from_by_scan(int lowest, int keep) {
   return 0;
 }
 
+PF_CHILD_CODE
 static int pf_is_target(const struct pf_child_plan *p, int fd) {
   for (int i = 0; i < p->nfds; i++)
     if (p->fds[i].target == fd) return 1;
@@ -143,6 +152,7 @@ static int pf_is_target(const struct pf_child_plan *p, int fd) {
  * source already at its own target ('inherit') stays where it is and only loses close-on-exec:
  * no other entry targets it, and it costs no extra fd.
  */
+PF_CHILD_CODE
 static void pf_apply_fds(struct pf_child_plan *p) {
   int above = p->max_target + 1;
   long devnull = -1;
@@ -203,6 +213,7 @@ static void pf_apply_fds(struct pf_child_plan *p) {
   pf_maybe_fault(p, PF_STEP_FD_CLOSE);
 }
 
+PF_CHILD_CODE
 static void pf_set_credentials(struct pf_child_plan *p) {
   long r;
   if (p->set_groups) {
@@ -227,6 +238,7 @@ static void pf_set_credentials(struct pf_child_plan *p) {
   pf_maybe_fault(p, PF_STEP_SETUID);
 }
 
+PF_CHILD_CODE
 static void pf_set_parent_death_signal(struct pf_child_plan *p) {
   if (p->pdeathsig == 0) return;
   long r = pf_syscall2(SYS_prctl, PR_SET_PDEATHSIG, p->pdeathsig);
@@ -239,6 +251,7 @@ static void pf_set_parent_death_signal(struct pf_child_plan *p) {
 }
 
 /* execvp's rules, without its shell fallback: a file without a #! line fails with ENOEXEC. */
+PF_CHILD_CODE
 static _Noreturn void pf_exec(struct pf_child_plan *p) {
   int eacces_at = -1;
   int last = 0;
@@ -265,6 +278,7 @@ static _Noreturn void pf_exec(struct pf_child_plan *p) {
   pf_fail(p, PF_STEP_EXEC, -r, last);
 }
 
+PF_CHILD_CODE
 _Noreturn void pf_child_main(struct pf_child_plan *p) {
   long r;
 
@@ -316,8 +330,10 @@ _Noreturn void pf_child_main(struct pf_child_plan *p) {
   pf_exec(p);
 }
 
+PF_CHILD_CODE
 int pf_child_entry(void *plan) { pf_child_main(plan); }
 
+PF_CHILD_CODE
 int pf_child_probe_entry(void *plan) {
   ((struct pf_child_plan *)plan)->vm_probe = 1;
   pf_exit(0);

@@ -73,16 +73,19 @@ static int pf_prop_bool(napi_env env, napi_value obj, const char *key, int *out)
   return pf_prop(env, obj, key, &v) && pf_to_bool(env, v, key, out);
 }
 
-/* A typed array's elements, or NULL for null/undefined. */
+/* A typed array's elements; *present is 0 for null/undefined. An empty typed array may have no
+ * backing store, and then its data pointer is NULL: only *present tells it from null. */
 static int pf_prop_typed(napi_env env, napi_value obj, const char *key, napi_typedarray_type want,
-                         void **data, size_t *length) {
+                         void **data, size_t *length, int *present) {
   napi_value v;
   napi_valuetype t;
   bool is_typed;
   *data = NULL;
   *length = 0;
+  *present = 0;
   if (!pf_prop(env, obj, key, &v) || napi_typeof(env, v, &t) != napi_ok) return 0;
   if (t == napi_null || t == napi_undefined) return 1;
+  *present = 1;
   napi_typedarray_type type;
   if (napi_is_typedarray(env, v, &is_typed) != napi_ok || !is_typed ||
       napi_get_typedarray_info(env, v, &type, length, data, NULL, NULL) != napi_ok || type != want)
@@ -307,7 +310,9 @@ static int pf_prepare_stdio(napi_env env, napi_value plan, struct pf_plan_memory
                             struct pf_child_plan *p, napi_value *fail) {
   int32_t *triples;
   size_t n;
-  if (!pf_prop_typed(env, plan, "stdio", napi_int32_array, (void **)&triples, &n)) return 0;
+  int present;
+  if (!pf_prop_typed(env, plan, "stdio", napi_int32_array, (void **)&triples, &n, &present))
+    return 0;
   if (triples == NULL || n % 3 != 0) return pf_throw_type(env, "binding: stdio");
   m->nstdio = n / 3;
   m->fds = calloc(m->nstdio + 1, sizeof *m->fds);
@@ -399,7 +404,7 @@ static int pf_prepare_identity(napi_env env, napi_value plan, struct pf_child_pl
   int32_t pgid, pdeathsig;
   if (!pf_prop_bool(env, plan, "setsid", &p->setsid) || !pf_prop_int(env, plan, "pgid", &pgid) ||
       !pf_prop_double(env, plan, "uid", &uid) || !pf_prop_double(env, plan, "gid", &gid) ||
-      !pf_prop_typed(env, plan, "groups", napi_uint32_array, &groups, &ngroups) ||
+      !pf_prop_typed(env, plan, "groups", napi_uint32_array, &groups, &ngroups, &p->set_groups) ||
       !pf_prop_int(env, plan, "pdeathsig", &pdeathsig) ||
       !pf_prop_int(env, plan, "fault", &p->fault) ||
       !pf_prop_int(env, plan, "faultArg", &p->fault_arg))
@@ -409,8 +414,7 @@ static int pf_prepare_identity(napi_env env, napi_value plan, struct pf_child_pl
   p->uid = p->set_uid ? (uid_t)uid : 0;
   p->set_gid = gid >= 0;
   p->gid = p->set_gid ? (gid_t)gid : 0;
-  p->set_groups = groups != NULL;
-  p->groups = groups;
+  p->groups = groups; /* NULL for groups: [], which setgroups(0, NULL) takes */
   p->ngroups = (int)ngroups;
   p->pdeathsig = pdeathsig;
   return 1;

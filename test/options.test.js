@@ -126,6 +126,18 @@ describe('credentials', () => {
     const out = await output('/bin/sh', ['-c', 'id -G'], { uid: 65534, gid: 65534 });
     assert.equal(out.trim(), '65534');
   });
+
+  test('groups: [] drops every supplementary group (found by the fuzz test, issue 5)', async (t) => {
+    if (!root) return t.skip('needs root to set supplementary groups');
+    // A parent with supplementary groups: a node with groups 4242 and 4343, spawned by us.
+    const script = `
+      import { spawn } from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)};
+      const sub = spawn('/bin/sh', ['-c', 'id -G'], { groups: [], stdio: ['ignore', 'inherit', 'inherit'] });
+      process.exitCode = (await sub.exited).code;
+    `;
+    const out = await output(process.execPath, ['--input-type=module', '-e', script], { groups: [4242, 4343] });
+    assert.equal(out.trim(), String(process.getgid()));
+  });
 });
 
 describe('killOnParentExit', () => {
