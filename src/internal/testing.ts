@@ -4,6 +4,7 @@
 import { binding, ChildStep, Fault, ParentStep, type NativeBinding } from '../binding.js';
 
 export { kTestFault } from './symbols.js';
+export { observeBatches } from '../process/exits.js';
 export { Fault, ChildStep, ParentStep };
 
 /** The addon itself, for tests that check the kernel's view (zombies, fd flags, masks). */

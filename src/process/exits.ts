@@ -8,8 +8,15 @@ export type ExitHandler = (records: Float64Array, at: number) => void;
 
 const handlers = new Map<number, ExitHandler>();
 let started = false;
+let batchObserver: ((records: Float64Array) => void) | undefined;
+
+/** Test hook (src/internal/testing.ts): sees every batch before it is routed. */
+export function observeBatches(observer: ((records: Float64Array) => void) | undefined): void {
+  batchObserver = observer;
+}
 
 function onBatch(records: Float64Array): void {
+  batchObserver?.(records);
   for (let at = 0; at < records.length; at += ExitField.count) {
     const fd = records[at + ExitField.fd]!;
     const handler = handlers.get(fd);

@@ -6,31 +6,27 @@ import { readdirSync } from 'node:fs';
 
 import { ExitField, ExitHow } from '../../dist/binding.js';
 import { spawn } from '../../dist/index.js';
-import { native } from '../../dist/internal/testing.js';
+import { observeBatches } from '../../dist/internal/testing.js';
 import { fdDiff, fdSnapshot, hasChildren, withTimeout, zombies } from './index.js';
 
 const fdCount = () => readdirSync('/proc/self/fd').length - 1; // less readdir's own
 
 /**
- * Counts the exit records the addon delivers, per pid, by wrapping the binding's init(): must
- * run before this thread's first spawn. Returns the Map pid → records seen.
+ * Counts the exit records the addon delivers, per pid. Returns the Map pid → records seen, after
+ * one warm-up spawn (which also opens the library's epoll set before any fd snapshot).
  */
 export async function countExitRecords() {
-  const b = native();
   const seen = new Map();
-  const init = b.init;
-  b.init = (onExit) =>
-    init.call(b, (records) => {
-      for (let at = 0; at < records.length; at += ExitField.count) {
-        if (records[at + ExitField.how] === ExitHow.pending) continue;
-        const pid = records[at + ExitField.pid];
-        seen.set(pid, (seen.get(pid) ?? 0) + 1);
-      }
-      return onExit(records);
-    });
-  const probe = spawn('/bin/true', [], { stdio: 'ignore' });
-  await probe.exited;
-  if (seen.get(probe.pid) !== 1) throw new Error('countExitRecords() must run before the first spawn');
+  observeBatches((records) => {
+    for (let at = 0; at < records.length; at += ExitField.count) {
+      if (records[at + ExitField.how] === ExitHow.pending) continue;
+      const pid = records[at + ExitField.pid];
+      seen.set(pid, (seen.get(pid) ?? 0) + 1);
+    }
+  });
+  const warmUp = spawn('/bin/true', [], { stdio: 'ignore' });
+  await warmUp.exited;
+  if (seen.get(warmUp.pid) !== 1) throw new Error('the warm-up exit was not counted once');
   seen.clear();
   return seen;
 }
