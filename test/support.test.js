@@ -136,6 +136,23 @@ describe('support()', () => {
   });
 });
 
+test('off Linux, the package imports, support() says why, and every call fails with ENOSYS', () => {
+  // process.platform is what the library consults; a stand-in for running on another OS.
+  const script = `Object.defineProperty(process, 'platform', { value: 'darwin' });
+    const pidfd = await import(${JSON.stringify(`${root}/dist/index.js`)});
+    const codes = [];
+    for (const call of [() => pidfd.spawn('true'), () => pidfd.PidFd.open(1), () => pidfd.PidFd.self()]) {
+      try { call(); codes.push('no error'); } catch (e) { codes.push(e.code + ': ' + e.message); }
+    }
+    console.log(JSON.stringify({ support: pidfd.support(), codes }));`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  const { support: s, codes } = JSON.parse(out);
+  assert.equal(s.backend, null);
+  assert.match(s.reason, /only on Linux \(this is darwin\)/);
+  assert.equal(s.features.pidfdOpen.available, false);
+  for (const line of codes) assert.match(line, /^ENOSYS: pidfd: process file descriptors exist only on Linux/);
+});
+
 describe('forced backends', () => {
   test('each backend can be forced with PIDFD_BACKEND and then runs children', async () => {
     for (const backend of pass === 'seccomp-enosys' ? ['clone', 'fork'] : ['clone3', 'clone', 'fork']) {
