@@ -20,6 +20,11 @@ const EFAULT = 14;
 const ENOSYS = 38;
 
 /** The environment of this pass without a forced backend: these tests are about the choice. */
+/** LD_PRELOAD with `lib` after what is there already (the sanitizer runtime must stay first). */
+function preloadAlso(lib) {
+  return [process.env.LD_PRELOAD, lib].filter(Boolean).join(' ');
+}
+
 function unforcedEnv(extra = {}) {
   const env = { ...process.env, ...extra };
   delete env.PIDFD_BACKEND;
@@ -77,7 +82,7 @@ describe('I4: the CLONE_VM probe', () => {
   });
 
   test('a clone() whose child gets a copy of memory is refused by the probe; fork is used', () => {
-    const r = report([coreSpawn, 'spawn'], { rules: ['clone3=38'], env: unforcedEnv({ LD_PRELOAD: novm }) });
+    const r = report([coreSpawn, 'spawn'], { rules: ['clone3=38'], env: unforcedEnv({ LD_PRELOAD: preloadAlso(novm) }) });
     assert.deepEqual(r.support.clone3, { ok: 0, errno: ENOSYS, probed: 1 });
     assert.deepEqual(r.support.cloneSpawn, { ok: 0, errno: EFAULT, probed: 1 }, 'the clone probe child ran, in a copy');
     assert.deepEqual(r.support.vmShared, { ok: 0, errno: EFAULT, probed: 1 });
@@ -93,7 +98,7 @@ describe('I4: the CLONE_VM probe', () => {
       console.log(JSON.stringify({ backend: s.backend, reason: s.reason, vmShared: s.features.vmShared, code }));`;
     const r = report([process.execPath, '--input-type=module', '-e', script], {
       rules: ['clone3=38'],
-      env: unforcedEnv({ LD_PRELOAD: novm }),
+      env: unforcedEnv({ LD_PRELOAD: preloadAlso(novm) }),
     });
     assert.equal(r.backend, 'fork');
     assert.equal(r.vmShared.available, false);

@@ -36,8 +36,12 @@ const env = {
     // would fail them for their own unfreed memory at exit.
     'detect_leaks=0',
     // Off, so that a program the tests crash on purpose (sh -c 'kill -SEGV $$', TESTPLAN A2)
-    // dies of SIGSEGV instead of exiting 1 with a report; a crash in node still fails its test.
+    // dies of SIGSEGV instead of exiting 1 with a report, and so that the programs the tests
+    // start have no runtime handlers of their own (E5 checks a child's SigCgt); a crash in node
+    // still fails its test.
     'handle_segv=0',
+    'handle_sigbus=0',
+    'handle_sigfpe=0',
     'halt_on_error=1',
     'detect_stack_use_after_return=0',
     `log_path=${join(logs, 'asan')}`,
