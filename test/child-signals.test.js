@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { spawn } from '../dist/index.js';
 import { native } from '../dist/internal/testing.js';
-import { collect, fdDiff, fdSnapshot, procStatus, reaped, withTimeout, zombies } from './helpers/index.js';
+import { collect, fdDiff, fdSnapshot, leakFree, procStatus, reaped, withTimeout, zombies } from './helpers/index.js';
 
 const SIGINT = 2;
 const SIGUSR1 = 10;
@@ -53,16 +53,6 @@ async function sleeperKilledBy(signal, check = () => {}) {
     sub.kill('SIGKILL');
     await withTimeout(sub.exited, GUARD_MS, 'the sleeper to exit');
   }
-}
-
-/** Wraps a test body: afterwards this process has exactly its old fds, and no zombie. */
-function leakFree(body) {
-  return async (t) => {
-    const fdsBefore = fdSnapshot();
-    await body(t);
-    assert.equal(fdDiff(fdsBefore, fdSnapshot()), '', 'fds left behind');
-    assert.deepEqual(zombies(), [], 'zombies left behind');
-  };
 }
 
 /** The parent's own status: SigCgt is process-wide; SigBlk is the main (spawning) thread's. */

@@ -20,7 +20,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { spawn, SpawnError, Subprocess } from '../dist/index.js';
 import { Fault, kTestFault } from '../dist/internal/testing.js';
-import { collect, fdDiff, fdSnapshot, hasChildren, thrown, thrownNotStarted, zombies } from './helpers/index.js';
+import { assertNothingLeft, collect, fdDiff, fdSnapshot, hasChildren, thrown, thrownNotStarted, zombies } from './helpers/index.js';
 
 const ENOENT = 2;
 const ENOEXEC = 8;
@@ -47,14 +47,6 @@ function dir(name) {
   const path = join(tmp, name);
   mkdirSync(path, { recursive: true });
   return path;
-}
-
-/** Asserts that nothing outlived a failed spawn: no child of any kind, no zombie, no fd. */
-function assertNothingLeft(fdsBefore, what) {
-  assert.equal(fdDiff(fdsBefore, fdSnapshot()), '', `${what}: the fd table changed`);
-  assert.deepEqual(zombies(), [], `${what}: zombie children are left`);
-  // No test runs children concurrently with another, so any child at all was left behind.
-  assert.equal(hasChildren(), false, `${what}: a child is left (waitid(P_ALL, __WALL) found one)`);
 }
 
 /** Calls spawn(...args), which must throw a SpawnError synchronously and leave nothing behind. */

@@ -10,29 +10,12 @@ import { describe, test } from 'node:test';
 
 import { spawn, SpawnError, support } from '../dist/index.js';
 import { ChildStep, Fault, kTestFault, ParentStep } from '../dist/internal/testing.js';
-import {
-  fdDiff,
-  fdSnapshot,
-  fixtures,
-  hasChildren,
-  readAll,
-  reaped,
-  thrown,
-  withTimeout,
-  zombies,
-} from './helpers/index.js';
+import { assertNothingLeft, fdDiff, fdSnapshot, fixtures, hasChildren, readAll, reaped, thrown, withTimeout, zombies } from './helpers/index.js';
 
 const GUARD_MS = 20000; // hang guard only
 const isRoot = process.getuid() === 0;
 const backend = support().backend;
 const PIPES = ['pipe', 'pipe', 'pipe', 'pipe'];
-
-/** Asserts that nothing is left of failed or finished spawns: no fd, no child, no zombie. */
-function assertNothingLeft(fdsBefore, what) {
-  assert.equal(fdDiff(fdsBefore), '', `fds left behind by ${what}`);
-  assert.equal(hasChildren(), false, `a child left behind by ${what}`);
-  assert.deepEqual(zombies(), [], `zombies left behind by ${what}`);
-}
 
 /** Spawns with a fault that must make spawn() throw; returns the SpawnError. */
 function failedSpawn(fault, options = {}, file = '/bin/sh') {

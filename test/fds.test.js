@@ -23,17 +23,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { PidFd, spawn, SpawnError } from '../dist/index.js';
 import { native } from '../dist/internal/testing.js';
-import {
-  fdDiff,
-  fdSnapshot,
-  fixtures,
-  hasChildren,
-  readAll,
-  reaped,
-  thrown,
-  withTimeout,
-  zombies,
-} from './helpers/index.js';
+import { fdDiff, fdSnapshot, fixtures, hasChildren, leakFree, readAll, reaped, thrown, withTimeout, zombies } from './helpers/index.js';
 
 const FD_CLOEXEC = 1;
 const GUARD_MS = 20000; // hang guard only
@@ -75,16 +65,6 @@ async function childFds(stdio) {
   const { status, outputs } = await settle(sub);
   assert.equal(status.code, 0, `listing failed: ${outputs[2]}`);
   return parseListing(outputs[1]);
-}
-
-/** Wraps a test body: afterwards this process has exactly its old fds, and no zombie. */
-function leakFree(body) {
-  return async (t) => {
-    const fdsBefore = fdSnapshot();
-    await body(t);
-    assert.equal(fdDiff(fdsBefore, fdSnapshot()), '', 'fds left behind');
-    assert.deepEqual(zombies(), [], 'zombies left behind');
-  };
 }
 
 /** Runs a program (through spawn) and returns its stdout parsed as JSON. */

@@ -18,7 +18,9 @@
  *                resets every disposition, opens /dev/null on 0-2, close_range(3, ~0), execve;
  *                the parent waits with waitid(P_PIDFD) (or epoll on pidfds for `par`/`reap`).
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -36,12 +38,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef SYS_clone3
-#define SYS_clone3 435
-#endif
-#ifndef SYS_close_range
-#define SYS_close_range 436
-#endif
+#include "clone.h" /* native/: pf_clone3_call, struct pf_clone_args, SYS_clone3 */
+
 #define L_CLONE_PIDFD 0x1000ULL
 #define L_CLONE_VM 0x100ULL
 #define L_CLONE_VFORK 0x4000ULL
@@ -49,10 +47,6 @@
 #define STACK_SIZE (64 * 1024)
 
 extern char **environ;
-
-struct clone_args_v0 {
-  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
-};
 
 struct child_plan {
   char *const *argv;
@@ -91,45 +85,19 @@ static int clone3_child(void *arg) {
   return 127;
 }
 
-#if defined(__x86_64__)
-static long clone3_call(struct clone_args_v0 *args, int (*fn)(void *), void *arg) {
-  long ret;
-  register void *r12 __asm__("r12") = (void *)fn;
-  register void *r13 __asm__("r13") = arg;
-  __asm__ volatile(
-      "syscall\n\t"
-      "testq %%rax, %%rax\n\t"
-      "jnz 1f\n\t"
-      "xorl %%ebp, %%ebp\n\t"
-      "movq %%r13, %%rdi\n\t"
-      "callq *%%r12\n\t"
-      "movl %%eax, %%edi\n\t"
-      "movl $231, %%eax\n\t"
-      "syscall\n\t"
-      "ud2\n"
-      "1:\n\t"
-      : "=a"(ret)
-      : "a"((long)SYS_clone3), "D"(args), "S"(sizeof *args), "r"(r12), "r"(r13)
-      : "rcx", "r11", "memory", "cc");
-  return ret;
+/* The library's own clone3 trampoline (native/clone.c, linked in by bench/lib/build.js); where
+ * there is none (not x86-64), libc's clone() with the same flags. */
+static long clone3_call(struct pf_clone_args *args, int (*fn)(void *), void *arg) {
+  if (pf_clone3_arch_ok()) return pf_clone3_call(args, fn, arg);
+  return pf_clone_call(args->flags | (args->exit_signal & 0xff), (char *)(uintptr_t)(args->stack + args->stack_size),
+                       (int *)(uintptr_t)args->pidfd, fn, arg);
 }
-#else
-#include <sched.h>
-static long clone3_call(struct clone_args_v0 *args, int (*fn)(void *), void *arg) {
-  /* Not x86-64: glibc's clone() with the same flags (the clone, not clone3, system call). */
-  int pidfd = -1;
-  int pid = clone(fn, (char *)(uintptr_t)(args->stack + args->stack_size),
-                  (int)(args->flags), arg, &pidfd);
-  if (pid > 0) *(int *)(uintptr_t)args->pidfd = pidfd;
-  return pid < 0 ? -errno : pid;
-}
-#endif
 
 /* Spawns argv with clone3; returns the pid and sets *pidfd. SIGCHLD as exit signal, as execve
  * would set it anyway. */
 static long spawn_clone3(char *const *argv, int *pidfd) {
   struct child_plan plan = {argv};
-  struct clone_args_v0 args;
+  struct pf_clone_args args;
   sigset_t all, old;
   memset(&args, 0, sizeof args);
   args.flags = L_CLONE_PIDFD | L_CLONE_VM | L_CLONE_VFORK;

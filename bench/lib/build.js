@@ -18,11 +18,15 @@ function newer(a, b) {
   }
 }
 
-function compile(name, extra) {
+const native = join(here, '..', '..', 'native');
+
+function compile(name, extra, linked = []) {
   const src = join(sources, `${name}.c`);
   const out = join(binDir, name);
-  if (!newer(src, out)) return out;
-  const base = ['-O2', '-std=gnu11', '-Wall', '-Wextra', '-o', out, src];
+  const inputs = [src, ...linked.map((f) => join(native, f))];
+  if (!inputs.some((input) => newer(input, out))) return out;
+  // -iquote: native/spawn.h must not shadow <spawn.h>.
+  const base = ['-O2', '-std=gnu11', '-D_GNU_SOURCE', '-Wall', '-Wextra', '-iquote', native, '-o', out, ...inputs];
   try {
     execFileSync('cc', [...extra, ...base], { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (error) {
@@ -37,7 +41,8 @@ function compile(name, extra) {
 export function buildC() {
   mkdirSync(binDir, { recursive: true });
   return {
-    limit: compile('limit', []),
+    // With the library's clone3 trampoline (native/clone.c): the limit is clone3 itself.
+    limit: compile('limit', [], ['clone.c']),
     // Static, so that thousands of waiting children start fast and stay small.
     release: compile('release', ['-static']),
   };

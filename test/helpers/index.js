@@ -1,5 +1,6 @@
 // Shared test helpers: fd snapshots, zombie scans, reaping checks, stream reading, timeouts.
 
+import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join, dirname } from 'node:path';
@@ -168,6 +169,26 @@ export function thrownNotStarted(fn) {
     for (const stream of started.stdio) stream?.destroy();
   }
   throw new Error(`expected a throw; got ${started?.constructor?.name ?? started}`);
+}
+
+/**
+ * Asserts that nothing outlived what a test did since `fdsBefore`: no new fd, no zombie, and no
+ * child at all (the tests that use it run no other child meanwhile).
+ */
+export function assertNothingLeft(fdsBefore, what) {
+  assert.equal(fdDiff(fdsBefore), '', `${what}: the fd table changed`);
+  assert.deepEqual(zombies(), [], `${what}: zombie children are left`);
+  assert.equal(hasChildren(), false, `${what}: a child is left (waitid(P_ALL, __WALL) found one)`);
+}
+
+/** Wraps a test body: afterwards this process has exactly its old fds, and no zombie. */
+export function leakFree(body) {
+  return async (t) => {
+    const fdsBefore = fdSnapshot();
+    await body(t);
+    assert.equal(fdDiff(fdsBefore), '', 'fds left behind');
+    assert.deepEqual(zombies(), [], 'zombies left behind');
+  };
 }
 
 /** Asserts that a function throws synchronously and returns the error. */
