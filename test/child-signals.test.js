@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { spawn } from '../dist/index.js';
 import { native } from '../dist/internal/testing.js';
-import { collect, fdDiff, fdSnapshot, leakFree, procStatus, reaped, withTimeout, zombies } from './helpers/index.js';
+import { collect, leakFree, procStatus, reaped, withTimeout } from './helpers/index.js';
 
 const SIGINT = 2;
 const SIGUSR1 = 10;

@@ -20,7 +20,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { spawn, SpawnError, Subprocess } from '../dist/index.js';
 import { Fault, kTestFault } from '../dist/internal/testing.js';
-import { assertNothingLeft, collect, fdDiff, fdSnapshot, hasChildren, thrown, thrownNotStarted, zombies } from './helpers/index.js';
+import { assertNothingLeft, collect, fdSnapshot, hasChildren, thrown, thrownNotStarted } from './helpers/index.js';
 
 const ENOENT = 2;
 const ENOEXEC = 8;

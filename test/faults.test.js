@@ -10,7 +10,7 @@ import { describe, test } from 'node:test';
 
 import { spawn, SpawnError, support } from '../dist/index.js';
 import { ChildStep, Fault, kTestFault, ParentStep } from '../dist/internal/testing.js';
-import { assertNothingLeft, fdDiff, fdSnapshot, fixtures, hasChildren, readAll, reaped, thrown, withTimeout, zombies } from './helpers/index.js';
+import { assertNothingLeft, fdSnapshot, fixtures, hasChildren, readAll, reaped, thrown, withTimeout, zombies } from './helpers/index.js';
 
 const GUARD_MS = 20000; // hang guard only
 const isRoot = process.getuid() === 0;

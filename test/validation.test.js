@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { PidFd, spawn, SpawnError, Subprocess } from '../dist/index.js';
-import { childPids, collect, fdDiff, fdSnapshot, hasChildren, thrown, thrownNotStarted, zombies } from './helpers/index.js';
+import { childPids, collect, fdDiff, fdSnapshot, hasChildren, thrown, thrownNotStarted } from './helpers/index.js';
 
 const EBADF = 9;
 const ESRCH = 3;

@@ -112,6 +112,21 @@ static long spawn_clone3(char *const *argv, int *pidfd) {
   return pid;
 }
 
+/* Reaps the ready children among `m` epoll events, closing their pidfds; returns how many. */
+static int reap_ready(int ep, const struct epoll_event *evs, int m) {
+  int reaped = 0;
+  for (int i = 0; i < m; i++) {
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    waitid((idtype_t)L_P_PIDFD, (id_t)evs[i].data.fd, &si, WEXITED | WNOHANG);
+    if (si.si_pid == 0) continue;
+    epoll_ctl(ep, EPOLL_CTL_DEL, evs[i].data.fd, NULL);
+    close(evs[i].data.fd);
+    reaped++;
+  }
+  return reaped;
+}
+
 static posix_spawn_file_actions_t null_actions;
 static posix_spawnattr_t attr;
 
@@ -187,17 +202,9 @@ static void cmd_par(const char *backend, long n, long k) {
     }
     if (c3) {
       struct epoll_event evs[64];
-      int m = epoll_wait(ep, evs, 64, -1);
-      for (int i = 0; i < m; i++) {
-        siginfo_t si;
-        memset(&si, 0, sizeof si);
-        waitid((idtype_t)L_P_PIDFD, (id_t)evs[i].data.fd, &si, WEXITED | WNOHANG);
-        if (si.si_pid == 0) continue;
-        epoll_ctl(ep, EPOLL_CTL_DEL, evs[i].data.fd, NULL);
-        close(evs[i].data.fd);
-        live--;
-        done++;
-      }
+      int reaped = reap_ready(ep, evs, epoll_wait(ep, evs, 64, -1));
+      live -= reaped;
+      done += reaped;
     } else {
       int status;
       if (waitpid(-1, &status, 0) > 0) {
@@ -261,16 +268,7 @@ static void cmd_reap(long k, char *helper, const char *dir, long gap_us) {
   long left = k;
   while (left > 0) {
     struct epoll_event evs[128];
-    int m = epoll_wait(ep, evs, 128, -1);
-    for (int i = 0; i < m; i++) {
-      siginfo_t si;
-      memset(&si, 0, sizeof si);
-      waitid((idtype_t)L_P_PIDFD, (id_t)evs[i].data.fd, &si, WEXITED | WNOHANG);
-      if (si.si_pid == 0) continue;
-      epoll_ctl(ep, EPOLL_CTL_DEL, evs[i].data.fd, NULL);
-      close(evs[i].data.fd);
-      left--;
-    }
+    left -= reap_ready(ep, evs, epoll_wait(ep, evs, 128, -1));
   }
   uint64_t t1 = now_ns(CLOCK_MONOTONIC), cpu1 = cpu_ns();
   read_full(dn, buf, (size_t)k * 8);

@@ -119,24 +119,31 @@ static void print_support(void) {
   printf("\"backend\":\"%s\"},", backend_name(s->backend));
 }
 
+/* A plan that runs paths[0] with argv and envp, fds 0-2 inherited in place, pgid as given. */
+static void plain_plan(struct pf_child_plan *plan, char **paths, char **argv, char **envp,
+                       struct pf_fd_action fds[3], int pgid) {
+  for (int fd = 0; fd < 3; fd++) fds[fd].target = fds[fd].source = fd;
+  memset(plan, 0, sizeof *plan);
+  plan->paths = paths;
+  plan->argv = argv;
+  plan->envp = envp;
+  plan->fds = fds;
+  plan->nfds = 3;
+  plan->max_target = 2;
+  plan->pgid = pgid;
+  plan->use_close_range = pf_support_get()->close_range.ok;
+}
+
 /* One spawn of `path` (/bin/sh -c 'exit 3'); reaped here. Prints {"ok":..,"status":..} or the
  * failure. */
 static void print_spawn(struct pf_stack *stack, int backend, char *path) {
   char *paths[] = {path, NULL};
   char *argv[] = {"sh", "-c", "exit 3", NULL};
   char *envp[] = {NULL};
-  struct pf_fd_action fds[3] = {{0, 0}, {1, 1}, {2, 2}};
+  struct pf_fd_action fds[3];
   struct pf_child_plan plan;
   struct pf_spawn_result out;
-  memset(&plan, 0, sizeof plan);
-  plan.paths = paths;
-  plan.argv = argv;
-  plan.envp = envp;
-  plan.fds = fds;
-  plan.nfds = 3;
-  plan.max_target = 2;
-  plan.pgid = -1;
-  plan.use_close_range = pf_support_get()->close_range.ok;
+  plain_plan(&plan, paths, argv, envp, fds, -1);
   int r = pf_spawn(stack, backend, &plan, -1, &out);
   printf("{\"backend\":\"%s\",", backend_name(backend));
   if (r < 0) {
@@ -194,16 +201,7 @@ static void print_signals(struct pf_stack *stack, int count) {
   for (int i = 0; i < count; i++) {
     struct pf_child_plan plan;
     struct pf_spawn_result out;
-    for (int fd = 0; fd < 3; fd++) fds[fd].target = fds[fd].source = fd;
-    memset(&plan, 0, sizeof plan);
-    plan.paths = paths;
-    plan.argv = argv;
-    plan.envp = envp;
-    plan.fds = fds;
-    plan.nfds = 3;
-    plan.max_target = 2;
-    plan.pgid = 0; /* leave our group, and the storm */
-    plan.use_close_range = pf_support_get()->close_range.ok;
+    plain_plan(&plan, paths, argv, envp, fds, 0); /* pgid 0: leave our group, and the storm */
     if (pf_spawn(stack, backend, &plan, -1, &out) < 0) {
       if (problems++ == 0)
         snprintf(first_problem, sizeof first_problem, "spawn %d: errno %d from %s", i, out.err,
