@@ -16,8 +16,8 @@ export const helperBin = join(root, 'test', 'helpers', 'bin');
 /** Which pass of the suite this is ('default', 'clone', 'fork', 'seccomp-enosys'). */
 export const pass = process.env.PIDFD_TEST_PASS ?? 'default';
 
-/** The open fds of this process: number → "target dev:ino" (glibc's support_descriptors). */
-export function fdSnapshot() {
+/** One reading of /proc/self/fd: number → "target dev:ino" (glibc's support_descriptors). */
+function readFds() {
   const fds = new Map();
   for (const name of readdirSync('/proc/self/fd')) {
     let desc;
@@ -33,6 +33,31 @@ export function fdSnapshot() {
   return fds;
 }
 
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+function sameFds(a, b) {
+  if (a.size !== b.size) return false;
+  for (const [fd, desc] of a) if (b.get(fd) !== desc) return false;
+  return true;
+}
+
+/**
+ * The open fds of this process. Node's own threads open files for a moment (V8 reads
+ * /proc/sys/vm/overcommit_memory when it grows a heap), so a snapshot is a reading that the next
+ * one, 5 ms later, agrees with (up to 200 ms): a passing fd is then in neither the "before" nor
+ * the "after" snapshot of a comparison, and a leak stays in the "after" one.
+ */
+export function fdSnapshot() {
+  let fds = readFds();
+  for (let i = 0; i < 40; i++) {
+    Atomics.wait(pause, 0, 0, 5);
+    const again = readFds();
+    if (sameFds(fds, again)) return fds;
+    fds = again;
+  }
+  return fds;
+}
+
 function diffOnce(before, after) {
   const lines = [];
   for (const [fd, desc] of after) {
@@ -43,12 +68,9 @@ function diffOnce(before, after) {
   return lines.join('\n');
 }
 
-const pause = new Int32Array(new SharedArrayBuffer(4));
-
 /**
- * The differences between a snapshot and now (or `after`), or '' when there are none. Node's own
- * threads open files for a moment (V8 reads /proc/sys/vm/overcommit_memory when it grows a heap),
- * so a difference is looked at again for up to 200 ms: a leak stays, a passing fd does not.
+ * The differences between a snapshot and now (or `after`), or '' when there are none. A
+ * difference is looked at again for up to 200 ms: a leak stays, a passing fd does not.
  */
 export function fdDiff(before, after = fdSnapshot()) {
   let diff = diffOnce(before, after);
