@@ -4,7 +4,8 @@
  * with the Node contenders in rounds without paying its start-up (or its memory) each time.
  *
  *   limit [--mem-gib G]        allocate and touch G GiB first (the memory sweep)
- *   seq <backend> <n>          n sequential spawn-and-wait of /bin/true -> {"lat":[ns,...]}
+ *   seq <backend> <n>          n sequential spawn-and-wait of /bin/true
+ *                              -> {"lat":[ns,...],"cpu_ns":<this process's CPU time for them>}
  *   par <backend> <n> <k>      n spawns of /bin/true, k in flight      -> {"ns":total}
  *   reap <k> <helper> <dir> <gap-us>
  *                              k children of the release helper, released together; child i
@@ -155,6 +156,7 @@ static int is_clone3(const char *backend) { return strcmp(backend, "clone3") == 
 
 static void cmd_seq(const char *backend, long n) {
   int c3 = is_clone3(backend);
+  uint64_t cpu0 = cpu_ns();
   printf("{\"lat\":[");
   for (long i = 0; i < n; i++) {
     uint64_t t0 = now_ns(CLOCK_MONOTONIC);
@@ -175,7 +177,7 @@ static void cmd_seq(const char *backend, long n) {
     }
     printf("%s%llu", i ? "," : "", (unsigned long long)(now_ns(CLOCK_MONOTONIC) - t0));
   }
-  printf("]}\n");
+  printf("],\"cpu_ns\":%llu}\n", (unsigned long long)(cpu_ns() - cpu0));
 }
 
 /* k in flight: posix_spawn children are collected with waitpid(-1); clone3 children through

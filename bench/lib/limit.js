@@ -31,9 +31,11 @@ export class LimitServer {
     return answer;
   }
 
-  /** n sequential spawns with `backend`; per-spawn latencies in ns. */
+  /** n sequential spawns with `backend`: per-spawn latencies in ns, and the server's CPU time
+   * for all of them (ns). */
   async sequential(backend, n) {
-    return (await this.command(`seq ${backend} ${n}`)).lat;
+    const { lat, cpu_ns: cpuNs } = await this.command(`seq ${backend} ${n}`);
+    return { lat, cpuNs };
   }
 
   /** n spawns, `inflight` at a time; total ns. */

@@ -44,9 +44,21 @@ export function sequentialTable(s) {
     num(c[name].latencyMs.p99),
     times(c[name].rate.median / c[CP].rate.median),
     times(c[C].rate.median / c[name].rate.median),
+    c[name].cpuUsPerSpawn ? num(c[name].cpuUsPerSpawn.median) : '–',
+    c[name].cpuUsPerSpawn && c[C].cpuUsPerSpawn ? times(c[name].cpuUsPerSpawn.median / c[C].cpuUsPerSpawn.median) : '–',
   ]);
   return table(
-    ['contender', 'spawns/s (median of rounds)', 'p10–p90', 'latency median, ms', 'p99, ms', 'speed-up vs child_process', 'time vs C posix_spawn'],
+    [
+      'contender',
+      'spawns/s (median of rounds)',
+      'p10–p90',
+      'latency median, ms',
+      'p99, ms',
+      'speed-up vs child_process',
+      'time vs C posix_spawn',
+      'parent CPU per spawn, µs',
+      'CPU vs C posix_spawn',
+    ],
     rows,
   );
 }

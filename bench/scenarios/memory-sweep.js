@@ -38,7 +38,7 @@ export async function run({ gib, nFast, nSlow, rounds, bins }) {
   await alternate(names, rounds, async (name, round) => {
     const count = shares(counts[name], rounds)[round];
     if (name in cContenders) {
-      const lat = await limit.sequential(cContenders[name], count);
+      const { lat } = await limit.sequential(cContenders[name], count);
       latencies[name].push(...lat.map((ns) => ns / 1e6));
       return;
     }

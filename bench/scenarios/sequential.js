@@ -1,4 +1,6 @@
-// Scenario 1: sequential spawn-and-await of /bin/true; spawns per second for each contender.
+// Scenario 1: sequential spawn-and-await of /bin/true; spawns per second for each contender, and
+// the spawning process's own CPU time per spawn (user + system, all its threads): the library's
+// overhead, steadier than wall time on a shared machine.
 
 import { nowNs } from '../lib/clock.js';
 import { cContenders, nodeContenders, spawnAndWait } from '../lib/contenders.js';
@@ -12,7 +14,7 @@ const WARMUP = 20;
 export async function run({ n, rounds, bins }) {
   const limit = await LimitServer.start(bins.limit);
   const names = [...Object.keys(nodeContenders), ...Object.keys(cContenders)];
-  const samples = Object.fromEntries(names.map((c) => [c, { latencies: [], rates: [] }]));
+  const samples = Object.fromEntries(names.map((c) => [c, { latencies: [], rates: [], cpuUs: [] }]));
   const perRound = shares(n, rounds);
 
   for (const name of names) {
@@ -22,20 +24,24 @@ export async function run({ n, rounds, bins }) {
 
   await alternate(names, rounds, async (name, round) => {
     const count = perRound[round];
-    let lat;
+    let lat, cpuNs;
     if (name in cContenders) {
-      lat = await limit.sequential(cContenders[name], count);
+      ({ lat, cpuNs } = await limit.sequential(cContenders[name], count));
     } else {
       lat = [];
+      const cpu0 = process.cpuUsage();
       for (let i = 0; i < count; i++) {
         const t0 = nowNs();
         await spawnAndWait(name, '/bin/true');
         lat.push(nowNs() - t0);
       }
+      const cpu = process.cpuUsage(cpu0);
+      cpuNs = (cpu.user + cpu.system) * 1000;
     }
     const elapsed = lat.reduce((a, b) => a + b, 0);
     samples[name].latencies.push(...lat.map((ns) => ns / 1e6));
     samples[name].rates.push(count / (elapsed / 1e9));
+    samples[name].cpuUs.push(cpuNs / 1000 / count);
   }, 'sequential');
   await limit.stop();
 
@@ -45,6 +51,7 @@ export async function run({ n, rounds, bins }) {
       n: samples[name].latencies.length,
       latencyMs: summarize(samples[name].latencies),
       rate: summarize(samples[name].rates),
+      cpuUsPerSpawn: summarize(samples[name].cpuUs),
       roundRates: samples[name].rates, // in round order, for ratios paired within a round
     };
   }
