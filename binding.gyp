@@ -5,6 +5,9 @@
       "sources": [
         "native/addon.c",
         "native/js_api.c",
+        "native/js_test.c",
+        "native/js_util.c",
+        "native/exit.c",
         "native/spawn.c",
         "native/child.c",
         "native/clone.c",
@@ -15,8 +18,9 @@
       "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-fvisibility=hidden"],
       "conditions": [
         ["OS!='linux'", { "sources!": [
-          "native/js_api.c", "native/spawn.c", "native/child.c", "native/clone.c",
-          "native/probe.c", "native/watch.c", "native/addon.c"
+          "native/addon.c", "native/js_api.c", "native/js_test.c", "native/js_util.c",
+          "native/exit.c", "native/spawn.c", "native/child.c", "native/clone.c",
+          "native/probe.c", "native/watch.c"
         ], "sources": ["native/unsupported.c"] }]
       ]
     }

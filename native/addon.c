@@ -1,10 +1,16 @@
 /*
- * addon.c: module initialisation, the export table and the per-environment state. No logic.
+ * addon.c: module initialisation, the export table (functions and the tables of numbers that
+ * TypeScript uses, so that no table is written twice) and the per-environment state. No logic.
  */
 #include <stdlib.h>
 
 #include "env.h"
+#include "exit.h"
 #include "js_api.h"
+#include "js_test.h"
+#include "js_util.h"
+#include "spawn.h"
+#include "watch.h"
 
 static void pf_env_free(void *arg) {
   struct pf_env *e = arg;
@@ -41,14 +47,34 @@ struct pf_env *pf_env_get(napi_env env) {
   return e;
 }
 
+/* The numbers TypeScript puts in a plan or reads in an exit record, by name. */
+static napi_value pf_constants(napi_env env) {
+  napi_value c;
+  napi_create_object(env, &c);
+  napi_set_named_property(env, c, "stdioKind",
+                          pf_table_of_names(env, pf_stdio_kind_names, PF_STDIO_KIND_COUNT));
+  napi_set_named_property(env, c, "backend",
+                          pf_table_of_names(env, pf_backend_names, PF_BACKEND_COUNT));
+  napi_set_named_property(env, c, "watchKind",
+                          pf_table_of_names(env, pf_watch_kind_names, PF_WATCH_KIND_COUNT));
+  napi_set_named_property(env, c, "exitHow",
+                          pf_table_of_names(env, pf_exit_how_names, PF_EXIT_HOW_COUNT));
+  napi_value fields = pf_table_of_names(env, pf_exit_field_names, PF_EXIT_FIELDS);
+  pf_set_int(env, fields, "count", PF_EXIT_FIELDS);
+  napi_set_named_property(env, c, "exitField", fields);
+  return c;
+}
+
 /* Writable, so that tests can observe which calls the library makes. */
 #define PF_FN(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_default_method, NULL}
+#define PF_VALUE(name, value) {name, NULL, NULL, NULL, NULL, value, napi_enumerable, NULL}
 
 static napi_value pf_init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       PF_FN("init", js_init),
       PF_FN("support", js_support),
       PF_FN("spawn", js_spawn),
+      PF_FN("wait", js_wait),
       PF_FN("watch", js_watch),
       PF_FN("watchRef", js_watch_ref),
       PF_FN("unwatch", js_unwatch),
@@ -59,15 +85,10 @@ static napi_value pf_init(napi_env env, napi_value exports) {
       PF_FN("pidfdGetfd", js_pidfd_getfd),
       PF_FN("pidfdExited", js_pidfd_exited),
       PF_FN("pidfdGetInfo", js_pidfd_get_info),
-      PF_FN("testWaitidNoWall", js_test_waitid_no_wall),
-      PF_FN("testReaped", js_test_reaped),
-      PF_FN("testHasChildren", js_test_has_children),
-      PF_FN("testBlockSignal", js_test_block_signal),
-      PF_FN("testIgnoreSignal", js_test_ignore_signal),
-      PF_FN("testFdFlags", js_test_fd_flags),
+      PF_VALUE("constants", pf_constants(env)),
+      PF_VALUE("test", pf_test_api(env)),
   };
-  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok)
-    return NULL;
+  if (napi_define_properties(env, exports, PF_COUNT(props), props) != napi_ok) return NULL;
   return exports;
 }
 

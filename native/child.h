@@ -28,7 +28,8 @@
 #define PF_CHILD_CODE
 #endif
 
-/* The step of the child's setup that failed. Names for these live in spawn.c. */
+/* The step of the child's setup that failed. Their names (for errors and for the test hooks)
+ * are in spawn.c's pf_child_steps. */
 enum pf_step {
   PF_STEP_NONE = 0,
   PF_STEP_SYNC,        /* read: waiting for the parent's go-ahead (fork backend) */
@@ -59,7 +60,8 @@ struct pf_fd_action {
   int source;
 };
 
-/* Test hooks: make the child misbehave on purpose (see src/internal/testing.ts). */
+/* Test hooks: make the child (or the parent) misbehave on purpose (see src/internal/testing.ts).
+ * Their names are in js_test.c. */
 enum pf_fault {
   PF_FAULT_NONE = 0,
   PF_FAULT_REPORT_GARBAGE,  /* write a record that is not a report, then exit 127 */
@@ -67,19 +69,8 @@ enum pf_fault {
   PF_FAULT_KILL_BEFORE_EXEC, /* SIGKILL itself just before execve */
   PF_FAULT_EXIT_BEFORE_EXEC, /* _exit(fault_arg) just before execve */
   PF_FAULT_FAIL_STEP,       /* report step fault_arg as failed with EIO, the real path taken */
-  PF_FAULT_PARENT_STEP,     /* make the parent's step fault_arg (enum pf_parent_step) fail */
-};
-
-/* The parent's steps that a test build can make fail (with PF_FAULT_PARENT_STEP), each on its
- * real cleanup path, with the errno the real failure would give: EMFILE for fds, ENOMEM for the
- * stack, EAGAIN for clone, ENOSPC for the epoll set. */
-enum pf_parent_step {
-  PF_PARENT_PIPE = 1,    /* pipe2 / socketpair for a stdio entry */
-  PF_PARENT_CGROUP,      /* open of the cgroup directory */
-  PF_PARENT_STACK,       /* mmap of the child's stack */
-  PF_PARENT_CLONE,       /* the clone itself */
-  PF_PARENT_PIDFD_OPEN,  /* the fork backend's pidfd_open, with the child already created */
-  PF_PARENT_WATCH,       /* adding the pidfd to the epoll set, with the child running */
+  PF_FAULT_PARENT_STEP,     /* make the parent's step fault_arg (spawn.h's enum pf_parent_step) fail */
+  PF_FAULT_COUNT
 };
 
 #define PF_REPORT_MAGIC 0x70696466u /* "pidf" */

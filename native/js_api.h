@@ -20,12 +20,6 @@ napi_value js_dup(napi_env env, napi_callback_info info);
 napi_value js_pidfd_getfd(napi_env env, napi_callback_info info);
 napi_value js_pidfd_exited(napi_env env, napi_callback_info info);
 napi_value js_pidfd_get_info(napi_env env, napi_callback_info info);
-
-napi_value js_test_waitid_no_wall(napi_env env, napi_callback_info info);
-napi_value js_test_reaped(napi_env env, napi_callback_info info);
-napi_value js_test_has_children(napi_env env, napi_callback_info info);
-napi_value js_test_block_signal(napi_env env, napi_callback_info info);
-napi_value js_test_ignore_signal(napi_env env, napi_callback_info info);
-napi_value js_test_fd_flags(napi_env env, napi_callback_info info);
+napi_value js_wait(napi_env env, napi_callback_info info);
 
 #endif

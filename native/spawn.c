@@ -14,32 +14,65 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "clone.h"
 #include "pidfd.h"
+#include "probe.h"
 #include "sys.h"
 
 #define PF_STACK_SIZE (64 * 1024)
 #define PF_GUARD_SIZE 4096
 
-static const char *const pf_step_names[PF_STEP_COUNT] = {
-    [PF_STEP_NONE] = "spawn",          [PF_STEP_SYNC] = "read",
-    [PF_STEP_SIGACTION] = "rt_sigaction", [PF_STEP_SETSID] = "setsid",
-    [PF_STEP_SETPGID] = "setpgid",     [PF_STEP_CHDIR] = "chdir",
-    [PF_STEP_DEVNULL] = "open",        [PF_STEP_FD_MOVE] = "fcntl",
-    [PF_STEP_FD_DUP] = "dup3",         [PF_STEP_FD_CLOSE] = "close_range",
-    [PF_STEP_SETGROUPS] = "setgroups", [PF_STEP_SETGID] = "setgid",
-    [PF_STEP_SETUID] = "setuid",       [PF_STEP_PDEATHSIG] = "prctl",
-    [PF_STEP_SIGMASK] = "rt_sigprocmask", [PF_STEP_EXEC] = "execve",
-    [PF_STEP_FAULT] = "fault",
+const char *const pf_backend_names[PF_BACKEND_COUNT] = {
+    [PF_BACKEND_NONE] = "none",
+    [PF_BACKEND_CLONE3] = "clone3",
+    [PF_BACKEND_CLONE] = "clone",
+    [PF_BACKEND_FORK] = "fork",
 };
 
-const char *pf_step_syscall(int step) {
-  if (step < 0 || step >= PF_STEP_COUNT || pf_step_names[step] == NULL) return "spawn";
-  return pf_step_names[step];
-}
+const char *const pf_stdio_kind_names[PF_STDIO_KIND_COUNT] = {
+    [PF_STDIO_FD] = "fd",          [PF_STDIO_DEVNULL] = "devnull", [PF_STDIO_PIPE_IN] = "pipeIn",
+    [PF_STDIO_PIPE_OUT] = "pipeOut", [PF_STDIO_SOCKET] = "socket",
+};
+
+const struct pf_step_desc pf_child_steps[PF_STEP_COUNT] = {
+    [PF_STEP_NONE] = {"none", "spawn"},
+    [PF_STEP_SYNC] = {"sync", "read"},
+    [PF_STEP_SIGACTION] = {"sigaction", "rt_sigaction"},
+    [PF_STEP_SETSID] = {"setsid", "setsid"},
+    [PF_STEP_SETPGID] = {"setpgid", "setpgid"},
+    [PF_STEP_CHDIR] = {"chdir", "chdir"},
+    [PF_STEP_DEVNULL] = {"devnull", "open"},
+    [PF_STEP_FD_MOVE] = {"fdMove", "fcntl"},
+    [PF_STEP_FD_DUP] = {"fdDup", "dup3"},
+    [PF_STEP_FD_CLOSE] = {"fdClose", "close_range"},
+    [PF_STEP_SETGROUPS] = {"setgroups", "setgroups"},
+    [PF_STEP_SETGID] = {"setgid", "setgid"},
+    [PF_STEP_SETUID] = {"setuid", "setuid"},
+    [PF_STEP_PDEATHSIG] = {"pdeathsig", "prctl"},
+    [PF_STEP_SIGMASK] = {"sigmask", "rt_sigprocmask"},
+    [PF_STEP_EXEC] = {"exec", "execve"},
+    [PF_STEP_FAULT] = {"fault", "fault"},
+};
+
+const struct pf_step_desc pf_parent_steps[PF_PARENT_STEP_COUNT] = {
+    [PF_PARENT_NONE] = {"none", "spawn"},
+    [PF_PARENT_BACKEND] = {"backend", "spawn"},
+    [PF_PARENT_STDIO_CHECK] = {"stdioCheck", "fcntl"},
+    [PF_PARENT_PIPE] = {"pipe", "pipe2"},
+    [PF_PARENT_STDIO_MOVE] = {"stdioMove", "fcntl"},
+    [PF_PARENT_CGROUP] = {"cgroup", "open"},
+    [PF_PARENT_STACK] = {"stack", "mmap"},
+    [PF_PARENT_CHANNEL] = {"channel", "socketpair"},
+    [PF_PARENT_CLONE] = {"clone", "clone3"},
+    [PF_PARENT_PIDFD_OPEN] = {"pidfdOpen", "pidfd_open"},
+    [PF_PARENT_WATCH] = {"watch", "epoll_ctl"},
+};
 
 static int pf_stack_ensure(struct pf_stack *stack) {
   if (stack->map != NULL) return 0;
@@ -62,11 +95,14 @@ void pf_stack_release(struct pf_stack *stack) {
   stack->map = NULL;
 }
 
-static void pf_fail_parent(struct pf_spawn_result *out, int err, const char *syscall) {
-  out->err = err;
-  out->syscall = syscall;
-  out->step = -1;
-  out->index = -1;
+/* Records a failure of the parent's `step`; `syscall` overrides the step's own when not NULL. */
+static void pf_fail_parent(struct pf_failure *f, int step, int err, const char *syscall, int index) {
+  memset(f, 0, sizeof *f);
+  f->err = err;
+  f->step = pf_parent_steps[step].name;
+  f->syscall = syscall != NULL ? syscall : pf_parent_steps[step].syscall;
+  f->child = 0;
+  f->index = index;
 }
 
 /* Blocks every signal, glibc's internal ones included (pthread_sigmask would filter those). */
@@ -86,22 +122,28 @@ static void pf_reap_failed(int pidfd) {
   pf_waitid_pidfd(pidfd, &info, WEXITED | PF_WALL, NULL);
 }
 
-/* Creates the child. Returns its pid (and sets *pidfd), or -errno. For the fork backend the
- * child's report socket end is plan->chan_fd and the parent's is *chan. */
+/* The system call a backend's creation is. */
+static const char *pf_clone_syscall(int backend) {
+  return backend == PF_BACKEND_CLONE3 ? "clone3" : backend == PF_BACKEND_CLONE ? "clone" : "fork";
+}
+
+/* Creates the child. Returns its pid (and sets *pidfd), or -errno with *step set to the parent
+ * step that failed. For the fork backend the child's report socket end is plan->chan_fd and the
+ * parent's is *chan. */
 static long pf_create(struct pf_stack *stack, int backend, struct pf_child_plan *plan,
-                      int cgroup_fd, int (*entry)(void *), int *pidfd, int *chan,
-                      const char **what) {
+                      int cgroup_fd, int (*entry)(void *), int *pidfd, int *chan, int *step) {
   uint64_t old_mask;
   long pid;
   char *stack_lo = stack->map + PF_GUARD_SIZE;
   char *stack_hi = stack->map + stack->map_size;
 
-  *what = backend == PF_BACKEND_CLONE3 ? "clone3" : backend == PF_BACKEND_CLONE ? "clone" : "fork";
+  *step = PF_PARENT_CLONE;
   if (pf_parent_fault(plan, PF_PARENT_CLONE)) return -EAGAIN; /* as when RLIMIT_NPROC is hit */
   if (backend == PF_BACKEND_FORK) {
     int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-      *what = "socketpair";
+    if (pf_parent_fault(plan, PF_PARENT_CHANNEL) ? (errno = EMFILE, 1)
+                                                 : socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+      *step = PF_PARENT_CHANNEL;
       return -errno;
     }
     *chan = sv[0];
@@ -156,7 +198,7 @@ static long pf_create(struct pf_stack *stack, int backend, struct pf_child_plan 
       } while (waitid(P_PID, (id_t)pid, &info, WEXITED | PF_WALL) != 0 && errno == EINTR);
       close(*chan);
       *chan = -1;
-      *what = "pidfd_open";
+      *step = PF_PARENT_PIDFD_OPEN;
       return fd;
     }
     *pidfd = fd;
@@ -191,7 +233,7 @@ static int pf_read_report(int chan, unsigned char *buf, size_t size) {
 int pf_spawn(struct pf_stack *stack, int backend, struct pf_child_plan *plan, int cgroup_fd,
              struct pf_spawn_result *out) {
   struct pf_child_report report;
-  int pidfd = -1, chan = -1;
+  int pidfd = -1, chan = -1, step;
 
   memset(out, 0, sizeof *out);
   out->pidfd = -1;
@@ -201,24 +243,25 @@ int pf_spawn(struct pf_stack *stack, int backend, struct pf_child_plan *plan, in
   plan->parent_pid = getpid();
 
   if (cgroup_fd >= 0 && backend != PF_BACKEND_CLONE3) {
-    pf_fail_parent(out, ENOTSUP, "clone3");
+    /* CLONE_INTO_CGROUP exists only in clone3; glibc has no fallback either. */
+    pf_fail_parent(&out->fail, PF_PARENT_CLONE, ENOTSUP, "clone3", -1);
     return -1;
   }
   if (backend != PF_BACKEND_FORK) {
     int r = pf_parent_fault(plan, PF_PARENT_STACK) ? -ENOMEM : pf_stack_ensure(stack);
     if (r < 0) {
-      pf_fail_parent(out, -r, "mmap");
+      pf_fail_parent(&out->fail, PF_PARENT_STACK, -r, NULL, -1);
       return -1;
     }
   }
 
-  const char *syscall;
-  long pid = pf_create(stack, backend, plan, cgroup_fd, pf_child_entry, &pidfd, &chan, &syscall);
+  long pid = pf_create(stack, backend, plan, cgroup_fd, pf_child_entry, &pidfd, &chan, &step);
   if (pid < 0) {
     int err = (int)-pid;
     /* A kernel without CLONE_INTO_CGROUP sees a clone_args larger than it knows. */
     if (cgroup_fd >= 0 && err == E2BIG) err = ENOTSUP;
-    pf_fail_parent(out, err, syscall);
+    pf_fail_parent(&out->fail, step, err, step == PF_PARENT_CLONE ? pf_clone_syscall(backend) : NULL,
+                   -1);
     return -1;
   }
 
@@ -240,28 +283,182 @@ int pf_spawn(struct pf_stack *stack, int backend, struct pf_child_plan *plan, in
 
   pf_reap_failed(pidfd);
   close(pidfd);
+  struct pf_failure *f = &out->fail;
   if (len == (int)sizeof report && report.magic == PF_REPORT_MAGIC &&
       report.check == pf_report_check(&report) && report.step > PF_STEP_NONE &&
       report.step < PF_STEP_COUNT && report.err > 0) {
-    out->err = report.err;
-    out->step = report.step;
-    out->syscall = pf_step_syscall(report.step);
-    out->index = report.index;
+    f->err = report.err;
+    f->step = pf_child_steps[report.step].name;
+    f->syscall = pf_child_steps[report.step].syscall;
+    f->child = 1;
+    f->index = report.index;
     return -1;
   }
-  out->err = EPROTO;
-  out->step = -1;
-  out->index = -1;
-  out->syscall = "spawn";
-  out->raw_len = len < (int)sizeof out->raw ? len : (int)sizeof out->raw;
-  memcpy(out->raw, &report, (size_t)out->raw_len);
+  f->err = EPROTO;
+  f->step = "report";
+  f->syscall = "spawn";
+  f->child = 1;
+  f->index = -1;
+  f->raw_len = len < (int)sizeof f->raw ? len : (int)sizeof f->raw;
+  memcpy(f->raw, &report, (size_t)f->raw_len);
   return -1;
+}
+
+/* ---- pf_start: the whole request ---- */
+
+/* Closes every fd in list[0..n) that is not -1, and sets it to -1. */
+static void pf_close_all(int *list, int n) {
+  for (int i = 0; i < n; i++) {
+    if (list[i] >= 0) close(list[i]);
+    list[i] = -1;
+  }
+}
+
+/* Creates the fds of stdio entry i: a pipe or socketpair, with the parent's end kept at fd 3 or
+ * above. Returns 0, or -1 with out->fail set. */
+static int pf_make_channel(struct pf_start_request *req, int i, int *parent_end, int *child_end,
+                           struct pf_failure *fail) {
+  int kind = req->stdio[i].kind, pair[2], r;
+  if (pf_parent_fault(&req->plan, PF_PARENT_PIPE)) {
+    errno = EMFILE;
+    r = -1;
+  } else if (kind == PF_STDIO_SOCKET) {
+    r = socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair);
+  } else {
+    r = pipe2(pair, O_CLOEXEC);
+  }
+  if (r != 0) {
+    pf_fail_parent(fail, PF_PARENT_PIPE, errno, kind == PF_STDIO_SOCKET ? "socketpair" : NULL, i);
+    return -1;
+  }
+  /* pipe2 gives [read, write]: the child reads its stdin and writes the others. */
+  int child = kind == PF_STDIO_PIPE_IN ? 0 : 1;
+  *child_end = pair[child];
+  *parent_end = pair[1 - child];
+  /* With its own fds 0-2 closed, the parent gets pipe ends there; Node's streams must not end
+   * up on them (libuv never closes 0-2, and process.stdout would open onto our pipe). */
+  if (*parent_end < 3 || pf_parent_fault(&req->plan, PF_PARENT_STDIO_MOVE)) {
+    int moved = pf_parent_fault(&req->plan, PF_PARENT_STDIO_MOVE) ? (errno = EMFILE, -1)
+                                                                  : fcntl(*parent_end, F_DUPFD_CLOEXEC, 3);
+    if (moved < 0) {
+      pf_fail_parent(fail, PF_PARENT_STDIO_MOVE, errno, NULL, i);
+      return -1;
+    }
+    close(*parent_end);
+    *parent_end = moved;
+  }
+  return 0;
+}
+
+int pf_start(struct pf_stack *stack, struct pf_start_request *req, int *parent_fds,
+             struct pf_spawn_result *out) {
+  int n = req->nstdio;
+  int cgroup_fd = req->cgroup_fd, cgroup_owned = -1;
+  /* Per entry: the fd the child gets, and a fd of ours that only the child needs (closed after
+   * the spawn either way): the child's end of a pipe, or a blocking copy of a parent fd. */
+  struct pf_fd_action *actions = calloc((size_t)n + 1, sizeof *actions);
+  int *temp = malloc(((size_t)n + 1) * sizeof *temp);
+  int r = -1;
+
+  memset(out, 0, sizeof *out);
+  out->pidfd = -1;
+  for (int i = 0; i < n; i++) parent_fds[i] = -1;
+  if (actions == NULL || temp == NULL) {
+    pf_fail_parent(&out->fail, PF_PARENT_PIPE, ENOMEM, "malloc", -1);
+    goto done;
+  }
+  for (int i = 0; i < n; i++) temp[i] = -1;
+
+  int backend = req->backend != PF_BACKEND_NONE ? req->backend : pf_backend_current();
+  if (backend == PF_BACKEND_NONE || pf_parent_fault(&req->plan, PF_PARENT_BACKEND)) {
+    pf_fail_parent(&out->fail, PF_PARENT_BACKEND, ENOSYS, NULL, -1);
+    goto done;
+  }
+  if ((cgroup_fd >= 0 || req->cgroup_path != NULL) && backend != PF_BACKEND_CLONE3) {
+    /* CLONE_INTO_CGROUP exists only in clone3; glibc has no fallback either. */
+    pf_fail_parent(&out->fail, PF_PARENT_CLONE, ENOTSUP, "clone3", -1);
+    goto done;
+  }
+
+  /* The user's fds are checked before we create any fd of our own, which could otherwise take
+   * the number of one that is closed and reach the child in its place. */
+  for (int i = 0; i < n; i++) {
+    actions[i].target = req->stdio[i].target;
+    if (req->stdio[i].kind == PF_STDIO_FD &&
+        (pf_parent_fault(&req->plan, PF_PARENT_STDIO_CHECK) ? (errno = EBADF, 1)
+                                                            : fcntl(req->stdio[i].fd, F_GETFD) < 0)) {
+      pf_fail_parent(&out->fail, PF_PARENT_STDIO_CHECK, errno, NULL, i);
+      goto done;
+    }
+  }
+  for (int i = 0; i < n; i++) {
+    switch (req->stdio[i].kind) {
+      case PF_STDIO_FD: {
+        int fd = req->stdio[i].fd;
+        actions[i].source = fd;
+        break;
+      }
+      case PF_STDIO_DEVNULL:
+        actions[i].source = PF_SRC_DEVNULL;
+        break;
+      case PF_STDIO_PIPE_IN:
+      case PF_STDIO_PIPE_OUT:
+      case PF_STDIO_SOCKET:
+        if (pf_make_channel(req, i, &parent_fds[i], &temp[i], &out->fail) < 0) goto done;
+        actions[i].source = temp[i];
+        break;
+      default:
+        pf_fail_parent(&out->fail, PF_PARENT_PIPE, EINVAL, "spawn", i);
+        goto done;
+    }
+  }
+
+  if (req->cgroup_path != NULL) {
+    cgroup_owned = pf_parent_fault(&req->plan, PF_PARENT_CGROUP)
+                       ? (errno = EMFILE, -1)
+                       : open(req->cgroup_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (cgroup_owned < 0) {
+      pf_fail_parent(&out->fail, PF_PARENT_CGROUP, errno, NULL, -1);
+      goto done;
+    }
+    cgroup_fd = cgroup_owned;
+  }
+
+  struct pf_child_plan *p = &req->plan;
+  p->fds = actions;
+  p->nfds = n;
+  p->max_target = n > 0 ? req->stdio[n - 1].target : -1;
+  p->use_close_range = pf_support_get()->close_range.ok;
+  r = pf_spawn(stack, backend, p, cgroup_fd, out);
+  if (r < 0 && !out->fail.child && backend == PF_BACKEND_CLONE3 && cgroup_fd < 0 &&
+      req->backend == PF_BACKEND_NONE) {
+    /* clone3 refused after the probe said yes: a seccomp filter installed since. */
+    int next = pf_backend_demote(out->fail.err);
+    if (next != PF_BACKEND_NONE && next != backend) r = pf_spawn(stack, next, p, -1, out);
+  }
+
+done:
+  if (r < 0) pf_close_all(parent_fds, n);
+  if (temp != NULL) pf_close_all(temp, n);
+  if (cgroup_owned >= 0) close(cgroup_owned);
+  free(actions);
+  free(temp);
+  return r;
+}
+
+void pf_start_abandon(struct pf_spawn_result *started, int *parent_fds, int nstdio) {
+  siginfo_t si;
+  pf_pidfd_send_signal(started->pidfd, SIGKILL, 0);
+  pf_waitid_pidfd(started->pidfd, &si, WEXITED | PF_WALL, NULL);
+  close(started->pidfd);
+  started->pidfd = -1;
+  pf_close_all(parent_fds, nstdio);
 }
 
 int pf_spawn_probe(int backend, int *vm_shared, int *exit_info) {
   struct pf_stack stack = {NULL, 0};
   struct pf_child_plan plan;
-  int pidfd = -1, chan = -1;
+  int pidfd = -1, chan = -1, step;
 
   *vm_shared = 0;
   *exit_info = 0;
@@ -271,8 +468,7 @@ int pf_spawn_probe(int backend, int *vm_shared, int *exit_info) {
     int r = pf_stack_ensure(&stack);
     if (r < 0) return r;
   }
-  const char *what;
-  long pid = pf_create(&stack, backend, &plan, -1, pf_child_probe_entry, &pidfd, &chan, &what);
+  long pid = pf_create(&stack, backend, &plan, -1, pf_child_probe_entry, &pidfd, &chan, &step);
   if (backend == PF_BACKEND_FORK && chan >= 0) {
     pf_send_go(chan); /* the probe child exits without reading it */
     close(chan);

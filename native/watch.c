@@ -6,8 +6,7 @@
  *    still in the set would keep reporting, and its number can be reused);
  *  - a child's pidfd is closed right after the reap, in the same callback that hands the record
  *    to JavaScript, so JavaScript never sees a number that is not ours any more;
- *  - the reap passes __WALL: a child whose exit signal is still 0 (it died before execve) is
- *    invisible to waitid without it, and ECHILD must never be read as "exited".
+ *  - the reap (exit.c) passes __WALL.
  */
 #include "watch.h"
 
@@ -21,10 +20,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "exit.h"
 #include "pidfd.h"
 #include "probe.h"
 
 #define PF_BATCH 128
+
+const char *const pf_watch_kind_names[PF_WATCH_KIND_COUNT] = {
+    [PF_WATCH_CHILD] = "child",
+    [PF_WATCH_OBSERVE] = "observe",
+};
 
 static uint64_t pf_watch_key(int fd, int kind, int ref) {
   return (uint64_t)(uint32_t)fd | (uint64_t)(ref != 0) << 32 | (uint64_t)(kind & 1) << 33;
@@ -40,68 +45,6 @@ static void pf_update_ref(struct pf_watcher *w) {
     uv_ref((uv_handle_t *)w->poll);
   else
     uv_unref((uv_handle_t *)w->poll);
-}
-
-static void pf_record_status_from_wait_status(double *rec, int status) {
-  if (WIFEXITED(status)) {
-    rec[PF_EXIT_CODE] = CLD_EXITED;
-    rec[PF_EXIT_STATUS] = WEXITSTATUS(status);
-  } else {
-    rec[PF_EXIT_CODE] = WCOREDUMP(status) ? CLD_DUMPED : CLD_KILLED;
-    rec[PF_EXIT_STATUS] = WTERMSIG(status);
-  }
-}
-
-static void pf_record_no_rusage(double *rec) {
-  for (int f = PF_EXIT_UTIME_US; f < PF_EXIT_FIELDS; f++) rec[f] = -1;
-}
-
-/* The exit status of a process we did not (or could not) reap. Returns 1 when the record is
- * complete, 0 when the status is not available yet (an observed zombie its parent has not reaped:
- * PIDFD_INFO_EXIT appears at the reap). */
-static int pf_record_from_info(int fd, double *rec, int final) {
-  struct pf_pidfd_info info;
-  memset(&info, 0, sizeof info);
-  info.mask = PF_PIDFD_INFO_EXIT;
-  int r = pf_pidfd_get_info(fd, &info);
-  pf_record_no_rusage(rec);
-  if (r == 0 && (info.mask & PF_PIDFD_INFO_EXIT)) {
-    rec[PF_EXIT_HOW] = PF_EXIT_INFO;
-    pf_record_status_from_wait_status(rec, info.exit_code);
-    return 1;
-  }
-  if (!final) return 0;
-  rec[PF_EXIT_HOW] = PF_EXIT_LOST;
-  rec[PF_EXIT_CODE] = r < 0 ? -r : EOPNOTSUPP;
-  rec[PF_EXIT_STATUS] = 0;
-  return 1;
-}
-
-/* Reaps our child behind fd. Returns 1 with the record filled, 0 if it has not exited after all. */
-static int pf_record_from_reap(int fd, double *rec) {
-  siginfo_t si;
-  struct rusage ru;
-  memset(&si, 0, sizeof si);
-  memset(&ru, 0, sizeof ru);
-  int r = pf_waitid_pidfd(fd, &si, WEXITED | WNOHANG | PF_WALL, &ru);
-  if (r == 0 && si.si_pid == 0) return 0;
-  if (r < 0) {
-    /* ECHILD: something else in this process reaped our child (a waitpid(-1) loop, or SIGCHLD
-     * set to SIG_IGN). Since 6.15 the kernel still has the status. */
-    return pf_record_from_info(fd, rec, 1);
-  }
-  rec[PF_EXIT_HOW] = PF_EXIT_WAITID;
-  rec[PF_EXIT_PID] = si.si_pid;
-  rec[PF_EXIT_CODE] = si.si_code;
-  rec[PF_EXIT_STATUS] = si.si_status;
-  rec[PF_EXIT_UTIME_US] = (double)ru.ru_utime.tv_sec * 1e6 + (double)ru.ru_utime.tv_usec;
-  rec[PF_EXIT_STIME_US] = (double)ru.ru_stime.tv_sec * 1e6 + (double)ru.ru_stime.tv_usec;
-  rec[PF_EXIT_MAXRSS_KIB] = (double)ru.ru_maxrss;
-  rec[PF_EXIT_MINFLT] = (double)ru.ru_minflt;
-  rec[PF_EXIT_MAJFLT] = (double)ru.ru_majflt;
-  rec[PF_EXIT_NVCSW] = (double)ru.ru_nvcsw;
-  rec[PF_EXIT_NIVCSW] = (double)ru.ru_nivcsw;
-  return 1;
 }
 
 static void pf_deliver(struct pf_watcher *w, double *recs, size_t n) {
@@ -145,12 +88,12 @@ static void pf_on_poll(uv_poll_t *handle, int status, int events) {
       rec[PF_EXIT_PID] = 0; /* filled by the reap when waitid reports it */
       int done;
       if (pf_key_kind(key) == PF_WATCH_CHILD) {
-        done = pf_record_from_reap(fd, rec);
+        done = pf_exit_from_reap(fd, rec);
       } else {
         /* An observed process: readable at its exit, PIDFD_INFO_EXIT at its reap (then the
          * pidfd also reports POLLHUP). Without PIDFD_INFO_EXIT there is nothing to wait for. */
         int final = (evs[i].events & EPOLLHUP) || !pf_support_get()->pidfd_info_exit.ok;
-        done = pf_record_from_info(fd, rec, final);
+        done = pf_exit_from_info(fd, rec, final);
         if (!done) {
           /* Tell JavaScript it exited, and wait for the reap (EPOLLHUP is always reported). */
           struct epoll_event ev = {.events = 0, .data.u64 = key};

@@ -21,32 +21,10 @@
 enum pf_watch_kind {
   PF_WATCH_CHILD = 0,   /* our child: reap with waitid, then close the pidfd */
   PF_WATCH_OBSERVE = 1, /* any process: read its exit with PIDFD_GET_INFO; the fd stays open */
+  PF_WATCH_KIND_COUNT
 };
 
-/* How an exit record's status was obtained. */
-enum pf_exit_how {
-  PF_EXIT_WAITID = 0, /* waitid reaped it: status and rusage are real */
-  PF_EXIT_INFO = 1,   /* PIDFD_GET_INFO gave the status (someone else reaped it; 6.15+) */
-  PF_EXIT_LOST = 2,   /* nobody can tell: the record's errno says why */
-  PF_EXIT_PENDING = 3, /* an observed process exited; its status comes when its parent reaps it */
-};
-
-/* One exit, as JavaScript receives it: PF_EXIT_FIELDS doubles per record. */
-enum pf_exit_field {
-  PF_EXIT_FD = 0,
-  PF_EXIT_PID,
-  PF_EXIT_HOW,
-  PF_EXIT_CODE,   /* si_code (CLD_EXITED, CLD_KILLED, CLD_DUMPED), or the errno when lost */
-  PF_EXIT_STATUS, /* exit code or signal number */
-  PF_EXIT_UTIME_US,
-  PF_EXIT_STIME_US,
-  PF_EXIT_MAXRSS_KIB,
-  PF_EXIT_MINFLT,
-  PF_EXIT_MAJFLT,
-  PF_EXIT_NVCSW,
-  PF_EXIT_NIVCSW,
-  PF_EXIT_FIELDS
-};
+extern const char *const pf_watch_kind_names[PF_WATCH_KIND_COUNT];
 
 struct pf_watcher {
   napi_env env;
@@ -58,7 +36,8 @@ struct pf_watcher {
   napi_async_context async;
 };
 
-/* Sets the watcher up for this environment; on_exit receives Float64Array batches. */
+/* Sets the watcher up for this environment; on_exit receives Float64Array batches of exit
+ * records (exit.h). */
 int pf_watch_start(struct pf_watcher *w, napi_env env, napi_value on_exit);
 
 /* Starts watching fd. Returns 0 or -errno. */

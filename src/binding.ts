@@ -7,99 +7,56 @@ import { createRequire } from 'node:module';
 
 import { unsupportedPlatformError } from './errors.js';
 
-/** Encodings of a stdio entry's kind; see native/js_api.c. */
-export const StdioKind = {
-  /** Put this parent fd at the target. */
-  fd: 0,
-  /** /dev/null, opened by the child. */
-  devnull: 1,
-  /** A pipe the child reads (its stdin). */
-  pipeIn: 2,
-  /** A pipe the child writes (stdout, stderr). */
-  pipeOut: 3,
-  /** A socketpair: both directions (fds 3 and up). */
-  socket: 4,
-} as const;
+/** A list of strings as the addon takes it: every element followed by a NUL ("a\0b\0"). */
+export type NulList = string;
 
-/** How a watched pidfd is treated when its process exits; see native/watch.h. */
-export const WatchKind = {
-  /** Our child: reaped with waitid, then its pidfd is closed by the addon. */
-  child: 0,
-  /** Any process: its exit read with PIDFD_GET_INFO; the pidfd stays open. */
-  observe: 1,
-} as const;
+/** The list `items` as a NulList. */
+export function nulList(items: readonly string[]): NulList {
+  return items.length === 0 ? '' : `${items.join('\0')}\0`;
+}
 
-/** Fields of one exit record in the Float64Array batches; see native/watch.h. */
-export const ExitField = {
-  fd: 0,
-  pid: 1,
-  how: 2,
-  code: 3,
-  status: 4,
-  utimeUs: 5,
-  stimeUs: 6,
-  maxRssKiB: 7,
-  minFlt: 8,
-  majFlt: 9,
-  nvcsw: 10,
-  nivcsw: 11,
-  count: 12,
-} as const;
-
-/** How an exit record's status was obtained. */
-export const ExitHow = { waitid: 0, info: 1, lost: 2, pending: 3 } as const;
-
-/** Test hooks the child can be told to run; see native/child.h. */
-export const Fault = {
-  none: 0,
-  reportGarbage: 1,
-  reportShort: 2,
-  killBeforeExec: 3,
-  exitBeforeExec: 4,
-  failStep: 5,
-  parentStep: 6,
-} as const;
-
-/** Parent-side steps that Fault.parentStep can make fail; see native/child.h. */
-export const ParentStep = {
-  pipe: 1,
-  cgroup: 2,
-  stack: 3,
-  clone: 4,
-  pidfdOpen: 5,
-  watch: 6,
-} as const;
-
-/** Steps of the child's setup; see native/child.h. */
-export const ChildStep = {
-  sync: 1,
-  sigaction: 2,
-  setsid: 3,
-  setpgid: 4,
-  chdir: 5,
-  devnull: 6,
-  fdMove: 7,
-  fdDup: 8,
-  fdClose: 9,
-  setgroups: 10,
-  setgid: 11,
-  setuid: 12,
-  pdeathsig: 13,
-  sigmask: 14,
-  exec: 15,
-  fault: 16,
-} as const;
+/**
+ * The numbers that a plan carries and an exit record holds, by name: exported by the addon
+ * (native/addon.c), so that no table is written twice.
+ */
+export interface NativeConstants {
+  /** What a child fd is connected to (native/spawn.h, enum pf_stdio_kind). */
+  stdioKind: Record<'fd' | 'devnull' | 'pipeIn' | 'pipeOut' | 'socket', number>;
+  /** How children are created (enum pf_backend); `none` in a plan means "the current one". */
+  backend: Record<'none' | 'clone3' | 'clone' | 'fork', number>;
+  /** How a watched pidfd is treated when its process exits (native/watch.h). */
+  watchKind: Record<'child' | 'observe', number>;
+  /** How an exit record's status was obtained (native/exit.h). */
+  exitHow: Record<'waitid' | 'info' | 'lost' | 'pending', number>;
+  /** The fields of an exit record, and `count`, the number of fields (native/exit.h). */
+  exitField: Record<
+    | 'fd'
+    | 'pid'
+    | 'how'
+    | 'code'
+    | 'status'
+    | 'utimeUs'
+    | 'stimeUs'
+    | 'maxRssKiB'
+    | 'minFlt'
+    | 'majFlt'
+    | 'nvcsw'
+    | 'nivcsw'
+    | 'count',
+    number
+  >;
+}
 
 /** Everything one spawn needs, in one object. */
 export interface NativeSpawnPlan {
-  /** execve candidates, argv, envp and (if hasCwd) the cwd, joined with NUL. */
-  strings: string;
-  npaths: number;
-  nargv: number;
-  /** -1: no envp in `strings`; the child gets this process's `environ` as it is at the call. */
-  nenv: number;
-  hasCwd: boolean;
-  /** (target, kind, fd) triples, targets strictly ascending. */
+  /** The execve candidates, in execvp's order. */
+  paths: NulList;
+  argv: NulList;
+  /** null: the child gets this process's `environ` as it is at the call. */
+  env: NulList | null;
+  /** null: the parent's. */
+  cwd: string | null;
+  /** (target, kind, fd) triples, targets strictly ascending; kind from constants.stdioKind. */
   stdio: Int32Array;
   setsid: boolean;
   /** -1: leave; 0: a new group; > 0: join that group. */
@@ -113,10 +70,13 @@ export interface NativeSpawnPlan {
   /** -1: none. */
   cgroupFd: number;
   cgroupPath: string | null;
-  /** Whether the exit watch keeps the event loop alive. */
+  /** From constants.backend; `none` for the current one. */
+  backend: number;
+  /** Whether to add the child's pidfd to the exit watcher (which then reaps it and closes the
+   * pidfd); without it the caller owns the pidfd and the reap. */
+  watch: boolean;
+  /** With `watch`: whether the watch keeps the event loop alive. */
   ref: boolean;
-  fault: number;
-  faultArg: number;
 }
 
 export interface NativeSpawnSuccess {
@@ -130,8 +90,11 @@ export interface NativeSpawnFailure {
   /** Positive errno. */
   errno: number;
   syscall: string;
-  /** A child step (ChildStep) or -1 for a failure in the parent. */
-  step: number;
+  /** The step that failed: a step of the child ('chdir', 'exec', 'fdDup', ...) or of the parent
+   * ('stdioCheck', 'pipe', 'cgroup', 'clone', 'watch', ...); 'report' for a malformed report. */
+  step: string;
+  /** Whether the step is the child's. */
+  child: boolean;
   /** The stdio entry or PATH candidate concerned, or -1. */
   index: number;
   /** The bytes of a malformed child report. */
@@ -183,10 +146,14 @@ export interface NativePidfdInfo {
 }
 
 export interface NativeBinding {
+  constants: NativeConstants;
   /** Starts exit watching for this environment; batches of exits go to onExit. 0 or -errno. */
   init(onExit: (records: Float64Array) => void): number;
   support(): NativeSupport;
   spawn(plan: NativeSpawnPlan): NativeSpawnSuccess | NativeSpawnFailure;
+  /** Blocks until the child behind fd exits (at most timeoutMs; -1: no limit) and reaps it:
+   * its exit record, or -ETIMEDOUT, or -errno. For a child started without `watch`. */
+  wait(fd: number, timeoutMs: number): Float64Array | number;
   watch(fd: number, kind: number, ref: boolean): number;
   watchRef(fd: number, kind: number, oldRef: boolean, ref: boolean): number;
   unwatch(fd: number, ref: boolean): number;
@@ -200,15 +167,14 @@ export interface NativeBinding {
   pidfdExited(fd: number): number;
   /** PIDFD_GET_INFO (6.13): the fields the kernel filled, or -errno. */
   pidfdGetInfo(fd: number): NativePidfdInfo | number;
-  testWaitidNoWall(fd: number): number;
-  testReaped(pid: number): boolean;
-  testHasChildren(): boolean;
-  testBlockSignal(signal: number, block: boolean): boolean;
-  testIgnoreSignal(signal: number, ignore: boolean): number;
-  testFdFlags(fd: number): number;
 }
 
 let loaded: NativeBinding | undefined;
+
+/** The addon's tables of numbers (loads the addon). */
+export function constants(): NativeConstants {
+  return binding().constants;
+}
 
 /** The addon, loaded on first use. Throws ENOSYS off Linux, and a clear error if unbuilt. */
 export function binding(): NativeBinding {

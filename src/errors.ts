@@ -1,14 +1,22 @@
-// Errors in Node's SystemError shape (code, errno, syscall, path), and the library's own codes.
+// Errors in Node's SystemError shape (code, errno, syscall, path), validation errors in Node's
+// dialect (ERR_INVALID_ARG_TYPE, ERR_OUT_OF_RANGE, ERR_INVALID_ARG_VALUE), and the library's own
+// codes (ERR_PIDFD_*). Every error the library throws is built here.
 
 import { constants } from 'node:os';
 import { getSystemErrorMap } from 'node:util';
+
+/** errno numbers by name: the OS's table (os.constants.errno), plus what Node leaves out. */
+export const errno: Readonly<typeof constants.errno & { EREMOTE: number }> = {
+  EREMOTE: 66, // not in Node's table on Linux
+  ...constants.errno,
+};
 
 // libuv's table (what Node's errors use) lacks some errnos the kernel gives here: execve's
 // ENOEXEC, pidfd_getpid's EREMOTE, NFS's ESTALE. The OS's names fill the gaps.
 const systemErrors = getSystemErrorMap();
 const osNames = new Map<number, string>([
   ...Object.entries(constants.errno).map(([name, n]) => [n, name] as [number, string]),
-  [66, 'EREMOTE'], // not in Node's table on Linux
+  [errno.EREMOTE, 'EREMOTE'],
 ]);
 const extraDescriptions: Record<string, string> = {
   ENOEXEC: 'exec format error',
@@ -98,23 +106,50 @@ export function unsupportedPlatformError(): Error & SystemErrorFields {
   return error;
 }
 
+/** The error of an operation cancelled through an AbortSignal, as Node makes it. */
+export function abortError(signal: AbortSignal): Error {
+  return Object.assign(new Error('The operation was aborted', { cause: signal.reason }), {
+    name: 'AbortError',
+    code: 'ABORT_ERR',
+  });
+}
+
 /** An error with one of the library's own codes (ERR_PIDFD_*). */
 export function pidfdError(code: string, message: string): Error & { code: string } {
   return Object.assign(new Error(message), { code });
 }
 
-/** A validation error that names the option, the value and the fix. */
-export function invalidArg(
-  kind: 'type' | 'range',
-  name: string,
-  value: unknown,
-  expected: string,
-): TypeError | RangeError {
-  const message = `The \`${name}\` option must be ${expected}; got ${describe(value)}`;
-  const error = kind === 'type' ? new TypeError(message) : new RangeError(message);
-  return Object.assign(error, {
-    code: kind === 'type' ? 'ERR_INVALID_ARG_TYPE' : 'ERR_OUT_OF_RANGE',
-  });
+/**
+ * A wrong type: `The \`cwd\` option must be a string or a file: URL; got 42`. `name` is what
+ * the user wrote ('cwd', 'stdio[3]', 'pid'), `what` says whether it is an option or an argument.
+ */
+export function invalidArgType(name: string, value: unknown, expected: string, what: ArgKind = 'option'): TypeError {
+  return withCode(new TypeError(`The \`${name}\` ${what} must be ${expected}; got ${describe(value)}`), 'ERR_INVALID_ARG_TYPE');
+}
+
+/** A number of the right type out of its range (or not an integer where one is needed). */
+export function outOfRange(name: string, value: unknown, expected: string, what: ArgKind = 'option'): RangeError {
+  return withCode(new RangeError(`The \`${name}\` ${what} must be ${expected}; got ${describe(value)}`), 'ERR_OUT_OF_RANGE');
+}
+
+/** A value of the right type that is still wrong; `reason` says why and what to do instead. */
+export function invalidArgValue(name: string, value: unknown, reason: string, what: ArgKind = 'option'): TypeError {
+  return withCode(new TypeError(`The \`${name}\` ${what} ${reason}; got ${describe(value)}`), 'ERR_INVALID_ARG_VALUE');
+}
+
+/** An unknown signal name, as Node calls it (ERR_UNKNOWN_SIGNAL). */
+export function unknownSignal(name: string, value: string, what: ArgKind = 'option'): TypeError {
+  return withCode(
+    new TypeError(`The \`${name}\` ${what} must be a signal name such as 'SIGTERM' or a number; got unknown signal ${describe(value)}`),
+    'ERR_UNKNOWN_SIGNAL',
+  );
+}
+
+/** Whether a validation error is about an option of a call or one of its arguments. */
+export type ArgKind = 'option' | 'argument';
+
+function withCode<E extends Error>(error: E, code: string): E & { code: string } {
+  return Object.assign(error, { code });
 }
 
 /** A short, safe description of a value for an error message. */

@@ -2,6 +2,9 @@
 
 import { constants } from 'node:os';
 
+import { invalidArgType, unknownSignal, type ArgKind } from './errors.js';
+import { validateInteger } from './validate.js';
+
 /** A signal, by name ('SIGTERM') or number (15). */
 export type Signal = NodeJS.Signals | number;
 
@@ -27,39 +30,24 @@ function realtimeNumber(name: string): number | undefined {
 
 /**
  * The number of a signal given by name or number. 0 is accepted where `allowZero` is set (it
- * probes for existence without sending anything). Throws a TypeError for an unknown name and a
- * RangeError for a number that is not a signal.
+ * probes for existence without sending anything). Throws ERR_UNKNOWN_SIGNAL for an unknown name,
+ * ERR_OUT_OF_RANGE for a number that is not a signal, ERR_INVALID_ARG_TYPE for anything else.
  */
-export function signalNumber(signal: unknown, option: string, allowZero = false): number {
+export function signalNumber(signal: unknown, name: string, allowZero = false, what: ArgKind = 'option'): number {
   if (typeof signal === 'string') {
     const n = byName.get(signal) ?? realtimeNumber(signal);
-    if (n !== undefined) return n;
-    throw Object.assign(
-      new TypeError(
-        `The \`${option}\` option must be a signal name such as 'SIGTERM' or a number; ` +
-          `got unknown signal ${JSON.stringify(signal)}`,
-      ),
-      { code: 'ERR_UNKNOWN_SIGNAL' },
-    );
+    if (n === undefined) throw unknownSignal(name, signal, what);
+    return n;
   }
-  if (typeof signal === 'number') {
-    const low = allowZero ? 0 : 1;
-    if (Number.isInteger(signal) && signal >= low && signal <= MAX_SIGNAL) return signal;
-    throw Object.assign(
-      new RangeError(
-        `The \`${option}\` option must be an integer from ${low} to ${MAX_SIGNAL} ` +
-          `or a signal name; got ${signal}`,
-      ),
-      { code: 'ERR_OUT_OF_RANGE' },
-    );
-  }
-  throw Object.assign(
-    new TypeError(
-      `The \`${option}\` option must be a signal name such as 'SIGTERM' or a number; ` +
-        `got ${typeof signal}`,
-    ),
-    { code: 'ERR_INVALID_ARG_TYPE' },
-  );
+  const low = allowZero ? 0 : 1;
+  const expected = `a signal name such as 'SIGTERM' or a number from ${low} to ${MAX_SIGNAL}`;
+  if (typeof signal !== 'number') throw invalidArgType(name, signal, expected, what);
+  return validateInteger(signal, name, low, MAX_SIGNAL, { what, expected });
+}
+
+/** The number of a signal name ('SIGTERM', 'SIGRTMIN+3'), or undefined. */
+export function signalNumberOf(name: string): number | undefined {
+  return byName.get(name) ?? realtimeNumber(name);
 }
 
 /** The name of a signal number: 'SIGTERM', 'SIGRTMIN+3'; a bare number as a last resort. */

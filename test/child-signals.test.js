@@ -141,12 +141,12 @@ describe('E3: handlers installed in the parent are not installed in the child', 
 describe('E4: the mask and SIG_IGN of the spawning thread do not reach the child', () => {
   /** Runs fn with SIGTERM blocked on this (the spawning) thread, then restores the mask. */
   async function withSigtermBlocked(fn) {
-    const wasBlocked = native().testBlockSignal(SIGTERM, true);
+    const wasBlocked = native().test.blockSignal(SIGTERM, true);
     try {
       assert.ok(inMask(parentStatus().SigBlk, SIGTERM), 'precondition: SIGTERM blocked in the parent');
       return await fn();
     } finally {
-      native().testBlockSignal(SIGTERM, wasBlocked);
+      native().test.blockSignal(SIGTERM, wasBlocked);
     }
   }
 
@@ -154,12 +154,12 @@ describe('E4: the mask and SIG_IGN of the spawning thread do not reach the child
   async function withSigtermIgnored(fn) {
     // Node installs a SIGTERM handler of its own at startup (it resets the terminal, then dies);
     // the test hook can only restore SIG_DFL, which ends this process the same way.
-    assert.equal(native().testIgnoreSignal(SIGTERM, true), 0);
+    assert.equal(native().test.ignoreSignal(SIGTERM, true), 0);
     try {
       assert.ok(inMask(parentStatus().SigIgn, SIGTERM), 'precondition: SIGTERM ignored in the parent');
       return await fn();
     } finally {
-      assert.equal(native().testIgnoreSignal(SIGTERM, false), 0);
+      assert.equal(native().test.ignoreSignal(SIGTERM, false), 0);
     }
   }
 

@@ -122,7 +122,7 @@ describe('reaping', () => {
   test('A5: a child that dies before execve (exit signal 0) is still reaped, with __WALL', async () => {
     const sub = spawn('/bin/true', [], { ...quiet, [kTestFault]: { kind: Fault.exitBeforeExec, arg: 42 } });
     // The premise: without __WALL, waitid does not see such a child at all.
-    assert.equal(native().testWaitidNoWall(sub.pidfd.fd), -10 /* ECHILD */);
+    assert.equal(native().test.waitidNoWall(sub.pidfd.fd), -10 /* ECHILD */);
     const status = await withTimeout(sub.exited, 5000, 'pre-exec exit');
     assert.equal(status.code, 42);
     assert.ok(reaped(sub.pid));

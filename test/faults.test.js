@@ -118,6 +118,15 @@ describe('D3: a failing step of the parent is a SpawnError naming it, and leaves
       skip: backend !== 'fork' && `only the fork backend calls pidfd_open (this pass uses ${backend}; I5 below forces it)`,
     },
     { step: 'watch', code: 'ENOSPC', syscall: 'epoll_ctl' },
+    { step: 'backend', code: 'ENOSYS', syscall: 'spawn' },
+    { step: 'stdioCheck', code: 'EBADF', syscall: 'fcntl', fd: 2, options: { stdio: ['ignore', 'ignore', 'inherit'] } },
+    { step: 'stdioMove', code: 'EMFILE', syscall: 'fcntl', fd: 1, options: { stdio: ['ignore', 'pipe', 'ignore'] } },
+    {
+      step: 'channel',
+      code: 'EMFILE',
+      syscall: 'socketpair',
+      skip: backend !== 'fork' && `only the fork backend has a report channel (this pass uses ${backend})`,
+    },
   ];
 
   test('the table covers every ParentStep', () => {

@@ -274,7 +274,7 @@ describe('D5: pidfds are close-on-exec', () => {
       const opened = PidFd.open(sub.pid);
       try {
         for (const [name, fd] of [['pidfd', sub.pidfd.fd], ['dup()', copy.fd], ['open()', opened.fd]]) {
-          const flags = native().testFdFlags(fd);
+          const flags = native().test.fdFlags(fd);
           assert.ok(flags >= 0, `${name}: fcntl failed with ${flags}`);
           assert.equal(flags & FD_CLOEXEC, FD_CLOEXEC, `${name} (fd ${fd}) is close-on-exec`);
         }

@@ -142,8 +142,8 @@ describe('PidFd and the pidfd of a Subprocess', () => {
     const mine = sub.pidfd.dup();
     try {
       const FD_CLOEXEC = 1;
-      assert.equal(native().testFdFlags(sub.pidfd.fd) & FD_CLOEXEC, FD_CLOEXEC);
-      assert.equal(native().testFdFlags(mine.fd) & FD_CLOEXEC, FD_CLOEXEC);
+      assert.equal(native().test.fdFlags(sub.pidfd.fd) & FD_CLOEXEC, FD_CLOEXEC);
+      assert.equal(native().test.fdFlags(mine.fd) & FD_CLOEXEC, FD_CLOEXEC);
     } finally {
       mine.close();
       sub.kill('SIGKILL');

@@ -1,6 +1,6 @@
 // `pidfd wait`: wait for processes that need not be our children, without polling.
 
-import { PidFd, type ExitInfo } from '../index.js';
+import { PidFd, type ExitStatus } from '../index.js';
 import { CommandError, parse, parseDuration, parsePid, UsageError } from './args.js';
 
 export const waitHelp = `Usage: pidfd wait [options] PID...
@@ -29,7 +29,7 @@ const options = {
 } as const;
 
 /** One line about an exit: "1234: exited with code 0". */
-export function describeExit(info: ExitInfo): string {
+export function describeExit(info: ExitStatus): string {
   if (info.signal !== null) return `${info.pid}: killed by ${info.signal}${info.coreDumped ? ' (core dumped)' : ''}`;
   if (info.code !== null) return `${info.pid}: exited with code ${info.code}`;
   return `${info.pid}: exited (status unknown: ${info.reason})`;

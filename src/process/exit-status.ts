@@ -1,7 +1,7 @@
-// ExitStatus: how a process ended, and what it cost.
+// ExitStatus: how a process ended, and what it cost; decoded from the addon's exit records.
 
-import { ExitField, ExitHow } from '../binding.js';
-import { errnoName, pidfdError } from '../errors.js';
+import { constants } from '../binding.js';
+import { errno, errnoName, pidfdError } from '../errors.js';
 import { signalName } from '../signals.js';
 
 /** Resources a child used, from the rusage that waitid returns with the status. */
@@ -24,78 +24,91 @@ export interface Rusage {
   involuntaryContextSwitches: number;
 }
 
-/** How a process ended. */
+/** How a process ended: what `subprocess.exited` and `pidfd.exited()` give. */
 export interface ExitStatus {
   pid: number;
-  /** The exit code, when the process exited; null when a signal ended it. */
+  /** The exit code, when the process exited; null when a signal ended it or the status is unknown. */
   code: number | null;
-  /** The name of the signal that ended the process ('SIGKILL'), or null. */
+  /** The name of the signal that ended the process ('SIGKILL', 'SIGRTMIN+3'), or null. */
   signal: string | null;
   /** Whether the process dumped core. */
   coreDumped: boolean;
   /**
-   * Resources used, or null when the status was recovered through PIDFD_GET_INFO because
-   * something else in this process reaped the child first (Linux 6.15+ keeps the status, not
-   * the rusage).
+   * Resources used, or null when the status did not come from our own reap: a process that is
+   * not our child, or a child that something else in this process reaped first (Linux 6.15+
+   * keeps the status then, not the rusage).
    */
   rusage: Rusage | null;
+  /** Why `code` and `signal` are both null (the status is unknown); null when it is known. */
+  reason: string | null;
 }
 
 const CLD_EXITED = 1;
-const CLD_KILLED = 2;
 const CLD_DUMPED = 3;
 
 /** How a process ended, from waitid's si_code and si_status. */
-export function decodeExit(siCode: number, siStatus: number): Pick<ExitStatus, 'code' | 'signal' | 'coreDumped'> {
+function decode(siCode: number, siStatus: number): Pick<ExitStatus, 'code' | 'signal' | 'coreDumped'> {
   const exited = siCode === CLD_EXITED;
-  return {
-    code: exited ? siStatus : null,
-    signal: exited ? null : signalName(siStatus),
-    coreDumped: siCode === CLD_DUMPED,
-  };
+  return { code: exited ? siStatus : null, signal: exited ? null : signalName(siStatus), coreDumped: siCode === CLD_DUMPED };
 }
 
-/** How a process ended, from a wait status (42 << 8 for exit(42)), as PIDFD_INFO_EXIT gives it. */
-export function decodeWaitStatus(status: number): Pick<ExitStatus, 'code' | 'signal' | 'coreDumped'> {
+/** The status in a wait status (42 << 8 for exit(42)), as PIDFD_INFO_EXIT gives it. */
+export function exitStatusFromWaitStatus(pid: number, status: number): ExitStatus {
   const signal = status & 0x7f;
-  if (signal === 0) return decodeExit(CLD_EXITED, (status >> 8) & 0xff);
-  return decodeExit(status & 0x80 ? CLD_DUMPED : CLD_KILLED, signal);
+  const how = signal === 0 ? decode(CLD_EXITED, (status >> 8) & 0xff) : decode(status & 0x80 ? CLD_DUMPED : 2, signal);
+  return { pid, ...how, rusage: null, reason: null };
 }
 
-/** The ExitStatus in one record of a native exit batch, or the error that replaces it. */
-export function exitStatusFromRecord(
-  pid: number,
-  records: Float64Array,
-  at: number,
-): ExitStatus | Error {
-  const how = records[at + ExitField.how];
-  const code = records[at + ExitField.code]!;
-  const status = records[at + ExitField.status]!;
-  if (how === ExitHow.lost) {
-    const reason =
-      code === 95 /* EOPNOTSUPP */ || code === 25 /* ENOTTY */ || code === 22 /* EINVAL */
-        ? 'this kernel keeps no exit status for a reaped process (PIDFD_INFO_EXIT needs Linux 6.15)'
-        : `PIDFD_GET_INFO failed with ${errnoName(code)}`;
-    return pidfdError(
-      'ERR_PIDFD_STATUS_LOST',
-      `pidfd: process ${pid} was reaped by something else in this process ` +
-        `(a waitpid(-1) loop, or SIGCHLD set to SIG_IGN), and its exit status is lost: ${reason}`,
+/** A status that nobody can tell: code and signal null, and why. */
+export function unknownExitStatus(pid: number, reason: string): ExitStatus {
+  return { pid, code: null, signal: null, coreDumped: false, rusage: null, reason };
+}
+
+/** Why a record says "lost": the errno PIDFD_GET_INFO gave (or EOPNOTSUPP without it). */
+function lostReason(code: number): string {
+  return code === errno.EOPNOTSUPP || code === errno.ENOTTY || code === errno.EINVAL || code === errno.ESRCH
+    ? 'its exit status is lost: this kernel keeps no exit status once a process has been reaped (PIDFD_INFO_EXIT needs Linux 6.15)'
+    : `its exit status is lost: PIDFD_GET_INFO failed with ${errnoName(code)}`;
+}
+
+/**
+ * The ExitStatus in the exit record at `at` of a native batch (or of the blocking wait). A
+ * record whose status is lost gives an ExitStatus with a `reason`; a pending record (an observed
+ * process exited, its parent has not reaped it yet) is the caller's to handle.
+ */
+export function exitStatusFromRecord(pid: number, records: Float64Array, at: number, whose: 'child' | 'process'): ExitStatus {
+  const { exitField: F, exitHow } = constants();
+  const how = records[at + F.how];
+  const code = records[at + F.code]!;
+  const status = records[at + F.status]!;
+  if (how === exitHow.lost) {
+    return unknownExitStatus(
+      pid,
+      whose === 'child'
+        ? `process ${pid} was reaped by something else in this process (a waitpid(-1) loop, or SIGCHLD set to SIG_IGN), and ${lostReason(code)}`
+        : `process ${pid} exited, and ${lostReason(code)}`,
     );
   }
   return {
     pid,
-    ...decodeExit(code, status),
+    ...decode(code, status),
     rusage:
-      how === ExitHow.waitid
+      how === exitHow.waitid
         ? {
-            userCPUTime: records[at + ExitField.utimeUs]!,
-            systemCPUTime: records[at + ExitField.stimeUs]!,
-            maxRSS: records[at + ExitField.maxRssKiB]!,
-            minorFaults: records[at + ExitField.minFlt]!,
-            majorFaults: records[at + ExitField.majFlt]!,
-            voluntaryContextSwitches: records[at + ExitField.nvcsw]!,
-            involuntaryContextSwitches: records[at + ExitField.nivcsw]!,
+            userCPUTime: records[at + F.utimeUs]!,
+            systemCPUTime: records[at + F.stimeUs]!,
+            maxRSS: records[at + F.maxRssKiB]!,
+            minorFaults: records[at + F.minFlt]!,
+            majorFaults: records[at + F.majFlt]!,
+            voluntaryContextSwitches: records[at + F.nvcsw]!,
+            involuntaryContextSwitches: records[at + F.nivcsw]!,
           }
         : null,
+    reason: null,
   };
+}
+
+/** The error `subprocess.exited` rejects with when a child's status is lost. */
+export function statusLostError(status: ExitStatus): Error & { code: string; status: ExitStatus } {
+  return Object.assign(pidfdError('ERR_PIDFD_STATUS_LOST', `pidfd: ${status.reason}`), { status });
 }

@@ -1,6 +1,6 @@
 // The JavaScript end of exit watching: one handler per watched pidfd, fed by native batches.
 
-import { binding, ExitField, ExitHow } from '../binding.js';
+import { binding, constants } from '../binding.js';
 import { systemError } from '../errors.js';
 
 /** Called with the batch and the offset of this pidfd's record in it. */
@@ -17,14 +17,15 @@ export function observeBatches(observer: ((records: Float64Array) => void) | und
 
 function onBatch(records: Float64Array): void {
   batchObserver?.(records);
-  for (let at = 0; at < records.length; at += ExitField.count) {
-    const fd = records[at + ExitField.fd]!;
+  const { exitField: F, exitHow } = constants();
+  for (let at = 0; at < records.length; at += F.count) {
+    const fd = records[at + F.fd]!;
     const handler = handlers.get(fd);
     if (handler === undefined) continue;
     // Deleted before the handler runs: the addon has already closed a child's pidfd, and its
     // number may be handed out again by the next spawn. A pending record (an observed process
     // exited, its parent has not reaped it yet) is followed by a final one.
-    if (records[at + ExitField.how] !== ExitHow.pending) handlers.delete(fd);
+    if (records[at + F.how] !== exitHow.pending) handlers.delete(fd);
     handler(records, at);
   }
 }

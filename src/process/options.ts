@@ -1,12 +1,23 @@
 // Validate spawn() arguments and turn them into the native plan, before any system call.
+//
+// Each option is declared once: its type in SpawnOptions and its parser in `parsers`, which the
+// compiler holds to the same keys; the list of known options is the parsers' keys.
 
 import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 
-import { Fault, type NativeSpawnPlan } from '../binding.js';
-import { describe, invalidArg } from '../errors.js';
+import { constants, nulList, type NativeSpawnPlan } from '../binding.js';
+import { describe, invalidArgType, invalidArgValue } from '../errors.js';
 import { kTestFault } from '../internal/symbols.js';
 import { signalNumber, type Signal } from '../signals.js';
+import {
+  validateAbortSignal,
+  validateBoolean,
+  validateInteger,
+  validateKnownOptions,
+  validateObject,
+  validateString,
+} from '../validate.js';
 import { normalizeStdio, type StdioEntry, type StdioOptions } from './stdio.js';
 
 /** Options of spawn(). Every option is checked before anything is created. */
@@ -31,29 +42,13 @@ export interface SpawnOptions {
   groups?: readonly number[];
   /** Send this signal (true: SIGKILL) to the child when the spawning thread exits. */
   killOnParentExit?: boolean | Signal;
-  /** Start the child inside this cgroup v2 directory (a path, or an fd open on it). */
+  /** Start the child inside this cgroup v2 directory (a path, or an fd open on one). */
   cgroup?: string | number;
   /** Abort the child: when the signal aborts, the child gets `killSignal`. */
   signal?: AbortSignal;
   /** The signal sent on abort (default 'SIGTERM'). */
   killSignal?: Signal;
 }
-
-const knownOptions = new Set([
-  'cwd',
-  'env',
-  'argv0',
-  'stdio',
-  'detached',
-  'processGroup',
-  'uid',
-  'gid',
-  'groups',
-  'killOnParentExit',
-  'cgroup',
-  'signal',
-  'killSignal',
-]);
 
 /** Options of child_process that mean something else here, with what to do instead. */
 const foreignOptions: Record<string, string> = {
@@ -65,60 +60,21 @@ const foreignOptions: Record<string, string> = {
   encoding: 'spawn() gives streams; decode them with setEncoding()',
 };
 
-/** The plan for the addon, plus what the Subprocess needs to know. */
-export interface NormalizedSpawn {
-  file: string;
-  argv: string[];
-  plan: Omit<NativeSpawnPlan, 'ref'>;
-  stdio: StdioEntry[];
-  /** The cgroup as given, for error messages. */
-  cgroup: string | number | undefined;
-  cwd: string | undefined;
-  abortSignal: AbortSignal | undefined;
-  killSignal: number;
-}
-
 const MAX_ID = 0xfffffffe; // (uid_t)-1 means "unchanged" to the kernel
 const NGROUPS_MAX = 65536;
 const PATH_MAX = 4096;
 
-function checkString(value: unknown, name: string, { empty = false } = {}): string {
-  if (typeof value !== 'string') throw invalidArg('type', name, value, 'a string');
-  if (!empty && value.length === 0) throw invalidArg('type', name, value, 'a non-empty string');
-  if (value.includes('\0')) {
-    throw Object.assign(
-      new TypeError(
-        `The \`${name}\` option must not contain NUL bytes (the kernel would cut the string ` +
-          `there); got ${describe(value)}`,
-      ),
-      { code: 'ERR_INVALID_ARG_VALUE' },
-    );
-  }
-  return value;
+function parseId(value: unknown, name: string): number {
+  return value === undefined ? -1 : validateInteger(value, name, 0, MAX_ID);
 }
 
-function checkBoolean(value: unknown, name: string): boolean {
-  if (value === undefined) return false;
-  if (typeof value !== 'boolean') throw invalidArg('type', name, value, 'a boolean');
-  return value;
-}
-
-function checkId(value: unknown, name: string): number {
-  if (value === undefined) return -1;
-  if (typeof value !== 'number') throw invalidArg('type', name, value, `an integer from 0 to ${MAX_ID}`);
-  if (!Number.isInteger(value) || value < 0 || value > MAX_ID) {
-    throw invalidArg('range', name, value, `an integer from 0 to ${MAX_ID}`);
-  }
-  return value;
-}
-
-function checkCwd(value: unknown): string | undefined {
+function parseCwd(value: unknown): string | undefined {
   if (value === undefined) return undefined;
   if (value instanceof URL) {
-    if (value.protocol !== 'file:') throw invalidArg('type', 'cwd', value.href, 'a path or a file: URL');
-    return checkString(fileURLToPath(value), 'cwd');
+    if (value.protocol !== 'file:') throw invalidArgValue('cwd', value.href, 'must be a path or a file: URL');
+    return validateString(fileURLToPath(value), 'cwd');
   }
-  return checkString(value, 'cwd');
+  return validateString(value, 'cwd');
 }
 
 /**
@@ -126,12 +82,10 @@ function checkCwd(value: unknown): string | undefined {
  * for "this process's environment": in the main thread process.env is the C `environ`, which the
  * addon reads directly (a Worker's process.env is its own copy, so it is serialized).
  */
-function serializeEnv(env: unknown): { envp: string[] | null; path: string | undefined } {
+function parseEnv(env: unknown): { envp: string[] | null; path: string | undefined } {
   if (env === undefined && isMainThread) return { envp: null, path: process.env.PATH };
   const source = env === undefined ? process.env : env;
-  if (source === null || typeof source !== 'object') {
-    throw invalidArg('type', 'env', env, 'an object of strings');
-  }
+  if (source === null || typeof source !== 'object') throw invalidArgType('env', env, 'an object of strings');
   const envp: string[] = [];
   let path: string | undefined;
   // Object.keys gives the same own enumerable keys as for-in + hasOwnProperty, but on
@@ -142,20 +96,14 @@ function serializeEnv(env: unknown): { envp: string[] | null; path: string | und
     const raw = (source as Record<string, unknown>)[key];
     if (raw === undefined) continue;
     if (key.length === 0 || key.includes('=')) {
-      throw Object.assign(
-        new TypeError(
-          `The \`env\` option has the key ${describe(key)}: a variable name must be non-empty ` +
-            `and cannot contain '='`,
-        ),
-        { code: 'ERR_INVALID_ARG_VALUE' },
-      );
+      throw invalidArgValue('env', key, "has a key that is empty or contains '=': a variable name must be non-empty and cannot contain '='");
     }
     // Only a key with a NUL fails here: the option name (a describe() per key) is built then.
-    if (key.includes('\0')) checkString(key, `env key ${describe(key)}`);
+    if (key.includes('\0')) validateString(key, `env key ${describe(key)}`);
     if (typeof raw === 'object' || typeof raw === 'function' || typeof raw === 'symbol') {
-      throw invalidArg('type', `env.${key}`, raw, 'a string (or a number or boolean)');
+      throw invalidArgType(`env.${key}`, raw, 'a string (or a number or boolean)');
     }
-    const value = checkString(String(raw), `env.${key}`, { empty: true });
+    const value = validateString(String(raw), `env.${key}`, { empty: true });
     if (key === 'PATH') path = value;
     envp.push(`${key}=${value}`);
   }
@@ -174,125 +122,109 @@ export function execCandidates(file: string, path: string | undefined): string[]
   return candidates.length > 0 ? candidates : [file];
 }
 
-function checkProcessGroup(value: unknown): number {
+function parseProcessGroup(value: unknown): number {
   if (value === undefined || value === false) return -1;
   if (value === true) return 0;
-  if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 0x7fffffff) {
-    return value;
-  }
-  throw invalidArg(
-    typeof value === 'number' ? 'range' : 'type',
-    'processGroup',
-    value,
-    'true (a new group led by the child) or the id of an existing process group',
-  );
+  const expected = 'true (a new group led by the child) or the id of an existing process group';
+  if (typeof value !== 'number') throw invalidArgType('processGroup', value, expected);
+  return validateInteger(value, 'processGroup', 0, 0x7fffffff, { expected });
 }
 
-function checkGroups(value: unknown): Uint32Array | null {
+function parseGroups(value: unknown): Uint32Array | null {
   if (value === undefined) return null;
-  if (!Array.isArray(value)) throw invalidArg('type', 'groups', value, 'an array of group ids');
-  if (value.length > NGROUPS_MAX) {
-    throw invalidArg('range', 'groups', value, `at most ${NGROUPS_MAX} group ids`);
-  }
-  return Uint32Array.from(value, (gid, i) => checkId(gid, `groups[${i}]`));
+  if (!Array.isArray(value)) throw invalidArgType('groups', value, 'an array of group ids');
+  if (value.length > NGROUPS_MAX) throw invalidArgValue('groups', value, `must have at most ${NGROUPS_MAX} group ids`);
+  return Uint32Array.from(value, (gid, i) => parseId(gid, `groups[${i}]`));
 }
 
-function checkCgroup(value: unknown): { path: string | null; fd: number } {
+function parseCgroup(value: unknown): { path: string | null; fd: number } {
   if (value === undefined) return { path: null, fd: -1 };
-  if (typeof value === 'number') {
-    if (!Number.isInteger(value) || value < 0 || value > 0x7fffffff) {
-      throw invalidArg('range', 'cgroup', value, 'a cgroup v2 directory path or an fd open on one');
-    }
-    return { path: null, fd: value };
-  }
-  return { path: checkString(value, 'cgroup'), fd: -1 };
+  const expected = 'a cgroup v2 directory path or an fd open on one';
+  if (typeof value === 'number') return { path: null, fd: validateInteger(value, 'cgroup', 0, 0x7fffffff, { expected }) };
+  if (typeof value !== 'string') throw invalidArgType('cgroup', value, expected);
+  return { path: validateString(value, 'cgroup'), fd: -1 };
 }
 
-function checkAbortSignal(value: unknown): AbortSignal | undefined {
-  if (value === undefined) return undefined;
-  if (
-    value === null ||
-    typeof value !== 'object' ||
-    typeof (value as AbortSignal).aborted !== 'boolean' ||
-    typeof (value as AbortSignal).addEventListener !== 'function'
-  ) {
-    throw invalidArg('type', 'signal', value, 'an AbortSignal');
-  }
-  return value as AbortSignal;
+function parsePdeathsig(value: unknown): number {
+  if (value === undefined || value === false) return 0;
+  if (value === true) return 9;
+  return signalNumber(value, 'killOnParentExit');
 }
 
-function checkFault(value: unknown): { kind: number; arg: number } {
-  if (value === undefined) return { kind: Fault.none, arg: 0 };
-  const { kind, arg = 0 } = value as { kind: number; arg?: number };
-  return { kind, arg };
+/** One parser per option: the compiler checks that every option of SpawnOptions has one. */
+const parsers = {
+  cwd: parseCwd,
+  env: (value: unknown) => value,
+  argv0: (value: unknown) => (value === undefined ? undefined : validateString(value, 'argv0', { empty: true })),
+  stdio: normalizeStdio,
+  detached: (value: unknown) => (value === undefined ? false : validateBoolean(value, 'detached')),
+  processGroup: parseProcessGroup,
+  uid: (value: unknown) => parseId(value, 'uid'),
+  gid: (value: unknown) => parseId(value, 'gid'),
+  groups: parseGroups,
+  killOnParentExit: parsePdeathsig,
+  cgroup: parseCgroup,
+  signal: (value: unknown) => (value === undefined ? undefined : validateAbortSignal(value, 'signal')),
+  killSignal: (value: unknown) => (value === undefined ? 15 : signalNumber(value, 'killSignal')),
+} satisfies { [K in keyof Required<SpawnOptions>]: (value: unknown) => unknown };
+
+const knownOptions: ReadonlySet<string> = new Set(Object.keys(parsers));
+
+/** The plan for the addon (but for watching, which the caller chooses), plus what the layers
+ * above need to know. */
+export interface NormalizedSpawn {
+  file: string;
+  argv: string[];
+  plan: Omit<NativeSpawnPlan, 'watch' | 'ref'>;
+  stdio: StdioEntry[];
+  /** The cgroup as given, for error messages. */
+  cgroup: string | number | undefined;
+  cwd: string | undefined;
+  abortSignal: AbortSignal | undefined;
+  killSignal: number;
 }
 
-function checkUnknownOptions(options: object): void {
-  for (const key of Object.keys(options)) {
-    if (knownOptions.has(key)) continue;
-    const hint = foreignOptions[key];
-    throw Object.assign(
-      new TypeError(
-        hint === undefined
-          ? `Unknown spawn() option \`${key}\`; the options are ${[...knownOptions].join(', ')}`
-          : `The spawn() option \`${key}\` is not supported: ${hint}`,
-      ),
-      { code: 'ERR_INVALID_ARG_VALUE' },
-    );
-  }
+/** The test hooks' plan fields (src/internal/testing.ts), when a test asked for a fault. */
+function testHooks(options: object): { fault: number; faultArg: number } | undefined {
+  const hook = (options as { [kTestFault]?: { kind: number; arg?: number } })[kTestFault];
+  return hook === undefined ? undefined : { fault: hook.kind, faultArg: hook.arg ?? 0 };
 }
 
 /** Checks spawn()'s arguments and builds the native plan. Throws before any system call. */
 export function normalizeSpawn(file: unknown, args: unknown, options: unknown): NormalizedSpawn {
   if (file === undefined || file === '') {
-    throw Object.assign(
-      new TypeError('spawn(file): no program given; pass its path or a name to look up in PATH'),
-      { code: 'ERR_INVALID_ARG_VALUE' },
-    );
+    throw invalidArgValue('file', file, 'must name a program (no program given): its path, or a name to look up in PATH', 'argument');
   }
-  checkString(file, 'file');
-  const theFile = file as string;
-  if (!Array.isArray(args)) throw invalidArg('type', 'args', args, 'an array of strings');
-  const theArgs = args.map((arg, i) => checkString(arg, `args[${i}]`, { empty: true }));
-  if (options === null || typeof options !== 'object') {
-    throw invalidArg('type', 'options', options, 'an object');
-  }
-  checkUnknownOptions(options);
-  const o = options as SpawnOptions & { [kTestFault]?: unknown };
+  const theFile = validateString(file, 'file', { what: 'argument' });
+  if (!Array.isArray(args)) throw invalidArgType('args', args, 'an array of strings', 'argument');
+  const theArgs = args.map((arg, i) => validateString(arg, `args[${i}]`, { empty: true, what: 'argument' }));
+  validateObject(options, 'options');
+  validateKnownOptions(options as object, knownOptions, 'spawn()', foreignOptions);
+  const o = options as SpawnOptions;
 
-  const argv0 = o.argv0 === undefined ? theFile : checkString(o.argv0, 'argv0', { empty: true });
-  const cwd = checkCwd(o.cwd);
-  const { envp, path } = serializeEnv(o.env);
-  const paths = execCandidates(theFile, path);
-  const stdio = normalizeStdio(o.stdio);
-  const detached = checkBoolean(o.detached, 'detached');
-  const pgid = checkProcessGroup(o.processGroup);
+  // The order of the checks is the order of SpawnOptions: the first bad option is the one named.
+  const argv0 = parsers.argv0(o.argv0);
+  const cwd = parsers.cwd(o.cwd);
+  const { envp, path } = parseEnv(o.env);
+  const stdio = parsers.stdio(o.stdio);
+  const detached = parsers.detached(o.detached);
+  const pgid = parsers.processGroup(o.processGroup);
   if (detached && pgid >= 0) {
-    throw Object.assign(
-      new TypeError(
-        'The `detached` and `processGroup` options cannot be combined: a detached child already ' +
-          'leads its own session and process group',
-      ),
-      { code: 'ERR_INVALID_ARG_VALUE' },
+    throw invalidArgValue(
+      'processGroup',
+      o.processGroup,
+      'cannot be combined with `detached`: a detached child already leads its own session and process group',
     );
   }
-  const uid = checkId(o.uid, 'uid');
-  const gid = checkId(o.gid, 'gid');
-  const groups = checkGroups(o.groups);
-  const pdeathsig =
-    o.killOnParentExit === undefined || o.killOnParentExit === false
-      ? 0
-      : o.killOnParentExit === true
-        ? 9
-        : signalNumber(o.killOnParentExit, 'killOnParentExit');
-  const cgroup = checkCgroup(o.cgroup);
-  const abortSignal = checkAbortSignal(o.signal);
-  const killSignal = o.killSignal === undefined ? 15 : signalNumber(o.killSignal, 'killSignal');
-  const fault = checkFault(o[kTestFault]);
-
-  const argv = [argv0, ...theArgs];
-  const strings = envp === null ? [...paths, ...argv] : [...paths, ...argv, ...envp];
-  if (cwd !== undefined) strings.push(cwd);
+  const uid = parsers.uid(o.uid);
+  const gid = parsers.gid(o.gid);
+  const groups = parsers.groups(o.groups);
+  const pdeathsig = parsers.killOnParentExit(o.killOnParentExit);
+  const cgroup = parsers.cgroup(o.cgroup);
+  const abortSignal = parsers.signal(o.signal);
+  const killSignal = parsers.killSignal(o.killSignal);
+  const argv = [argv0 ?? theFile, ...theArgs];
+  const paths = execCandidates(theFile, path);
   const triples = new Int32Array(stdio.length * 3);
   stdio.forEach((entry, i) => {
     triples[3 * i] = entry.target;
@@ -309,11 +241,10 @@ export function normalizeSpawn(file: unknown, args: unknown, options: unknown): 
     abortSignal,
     killSignal,
     plan: {
-      strings: strings.join('\0'),
-      npaths: paths.length,
-      nargv: argv.length,
-      nenv: envp === null ? -1 : envp.length,
-      hasCwd: cwd !== undefined,
+      paths: nulList(paths),
+      argv: nulList(argv),
+      env: envp === null ? null : nulList(envp),
+      cwd: cwd ?? null,
       stdio: triples,
       setsid: detached,
       pgid,
@@ -323,8 +254,8 @@ export function normalizeSpawn(file: unknown, args: unknown, options: unknown): 
       pdeathsig,
       cgroupFd: cgroup.fd,
       cgroupPath: cgroup.path,
-      fault: fault.kind,
-      faultArg: fault.arg,
+      backend: constants().backend.none,
+      ...testHooks(o),
     },
   };
 }

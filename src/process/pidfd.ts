@@ -2,18 +2,14 @@
 
 import { closeSync, constants as fsConstants, fstatSync, openSync, readFileSync } from 'node:fs';
 
-import { binding, ExitField, ExitHow, WatchKind } from '../binding.js';
-import { describe, errnoName, pidfdError, systemError } from '../errors.js';
+import { binding, constants } from '../binding.js';
+import { errno, invalidArgValue, pidfdError, systemError } from '../errors.js';
 import { signalName, signalNumber, type Signal } from '../signals.js';
-import { decodeExit, decodeWaitStatus } from './exit-status.js';
+import { validateBoolean, validateFd, validateInteger, validateObject } from '../validate.js';
+import { exitStatusFromRecord, exitStatusFromWaitStatus, unknownExitStatus, type ExitStatus } from './exit-status.js';
 import { ensureWatcher, forgetExit, onExit } from './exits.js';
 
-const ESRCH = 3;
-const EBADF = 9;
-const EINVAL = 22;
-const ENOTTY = 25;
-const EREMOTE = 66;
-const EOPNOTSUPP = 95;
+const { ESRCH, EBADF, EINVAL, ENOTTY, EREMOTE } = errno;
 const PIDFD_THREAD = 0x80; // O_EXCL, Linux 6.9
 const PIDFD_SIGNAL_PROCESS_GROUP = 4; // Linux 6.9
 
@@ -21,20 +17,8 @@ const PIDFD_SIGNAL_PROCESS_GROUP = 4; // Linux 6.9
  * then does the kernel have its exit status). */
 const REAP_GRACE_MS = 1000;
 
-/** Passed by the library's own code to construct a PidFd around an fd it already owns. */
-const kInternal = Symbol('PidFd.internal');
-
-/** How a process ended, as far as the kernel can tell someone who is not its parent. */
-export interface ExitInfo {
-  pid: number;
-  /** The exit code, or null (killed by a signal, or unknown: see `reason`). */
-  code: number | null;
-  /** The name of the signal that ended it, or null. */
-  signal: string | null;
-  coreDumped: boolean;
-  /** Why `code` and `signal` are both null, when they are; otherwise null. */
-  reason: string | null;
-}
+/** A ProcDir around a directory fd that openProcDir() opened. */
+let openedProcDir: (fd: number, pid: number) => ProcDir;
 
 /** User or group ids of a process. */
 export interface Ids {
@@ -57,7 +41,7 @@ export interface ProcessInfo {
   /** The cgroup v2 id (the inode of its cgroup directory); null where the kernel does not say. */
   cgroupId: bigint | null;
   /** Set once the process has exited and been reaped, where the kernel keeps it (6.15). */
-  exit: ExitInfo | null;
+  exit: ExitStatus | null;
   /** 'PIDFD_GET_INFO' (Linux 6.13+) or '/proc' (read, then checked against the pidfd). */
   source: 'PIDFD_GET_INFO' | '/proc';
 }
@@ -66,8 +50,14 @@ export interface ProcessInfo {
 interface Owner {
   /** A reason the fd may not be closed now, or undefined. */
   refuseClose(): string | undefined;
-  exited(): Promise<ExitInfo>;
+  exited(): Promise<ExitStatus>;
 }
+
+/** A PidFd around the pidfd of a child that `owner` (its Subprocess) manages. */
+export let adoptChildPidfd: (fd: number, pid: number, owner: Owner) => PidFd;
+
+/** Marks a child's PidFd closed: the addon closed the fd at the reap. */
+export let markPidfdClosed: (pidfd: PidFd) => void;
 
 /**
  * A race-free view of /proc/<pid>: the directory was opened while the process was known to be
@@ -77,11 +67,14 @@ export class ProcDir {
   #fd: number;
   readonly pid: number;
 
-  /** @internal */
-  constructor(token: symbol, fd: number, pid: number) {
-    if (token !== kInternal) throw new TypeError('ProcDir has no public constructor: use PidFd.openProcDir()');
+  /** Use PidFd.openProcDir(). */
+  private constructor(fd: number, pid: number) {
     this.#fd = fd;
     this.pid = pid;
+  }
+
+  static {
+    openedProcDir = (fd, pid) => new ProcDir(fd, pid);
   }
 
   /** The directory's fd, or -1 once closed. */
@@ -101,9 +94,7 @@ export class ProcDir {
   readFile(name: string, encoding?: BufferEncoding): Buffer | string {
     if (this.#fd < 0) throw pidfdError('ERR_PIDFD_CLOSED', `ProcDir of pid ${this.pid} is closed`);
     if (typeof name !== 'string' || name.includes('\0') || name.startsWith('/') || name.split('/').includes('..')) {
-      throw Object.assign(new TypeError(`ProcDir.readFile(name): name must be a relative path inside /proc/<pid>; got ${describe(name)}`), {
-        code: 'ERR_INVALID_ARG_VALUE',
-      });
+      throw invalidArgValue('name', name, 'must be a relative path inside /proc/<pid>', 'argument');
     }
     const path = `${this.path}/${name}`;
     return encoding === undefined ? readFileSync(path) : readFileSync(path, encoding);
@@ -129,17 +120,21 @@ export class PidFd {
   #fd: number;
   #pid: number;
   #owner: Owner | undefined;
-  #exited: Promise<ExitInfo | null> | undefined;
+  #exited: Promise<ExitStatus | null> | undefined;
   #stopObserving: (() => void) | undefined;
 
-  /** @internal Use PidFd.open(), PidFd.fromFd(), PidFd.self() or Subprocess.pidfd. */
-  constructor(token: symbol, fd: number, pid: number, owner?: Owner) {
-    if (token !== kInternal) {
-      throw new TypeError('PidFd has no public constructor: use PidFd.open(pid) or PidFd.fromFd(fd)');
-    }
+  /** Use PidFd.open(), PidFd.fromFd(), PidFd.self() or Subprocess.pidfd. */
+  private constructor(fd: number, pid: number, owner?: Owner) {
     this.#fd = fd;
     this.#pid = pid;
     this.#owner = owner;
+  }
+
+  static {
+    adoptChildPidfd = (fd, pid, owner) => new PidFd(fd, pid, owner);
+    markPidfdClosed = (pidfd) => {
+      pidfd.#fd = -1;
+    };
   }
 
   /**
@@ -147,28 +142,15 @@ export class PidFd {
    * `{ thread: true }` (PIDFD_THREAD, Linux 6.9). Throws ESRCH if there is no such process.
    */
   static open(pid: number, options: { thread?: boolean } = {}): PidFd {
-    if (!Number.isInteger(pid) || pid <= 0 || pid > 0x7fffffff) {
-      throw Object.assign(new RangeError(`PidFd.open(pid): pid must be a positive integer; got ${describe(pid)}`), {
-        code: 'ERR_OUT_OF_RANGE',
-      });
-    }
-    if (options === null || typeof options !== 'object') {
-      throw Object.assign(new TypeError(`PidFd.open(pid, options): options must be an object; got ${describe(options)}`), {
-        code: 'ERR_INVALID_ARG_TYPE',
-      });
-    }
-    const thread = options.thread ?? false;
-    if (typeof thread !== 'boolean') {
-      throw Object.assign(new TypeError(`The \`thread\` option must be a boolean; got ${describe(thread)}`), {
-        code: 'ERR_INVALID_ARG_TYPE',
-      });
-    }
+    validateInteger(pid, 'pid', 1, 0x7fffffff, { what: 'argument', expected: 'a pid (an integer from 1 to 2147483647)' });
+    validateObject(options, 'options');
+    const thread = options.thread === undefined ? false : validateBoolean(options.thread, 'thread');
     const fd = binding().pidfdOpen(pid, thread ? PIDFD_THREAD : 0);
     if (fd < 0) {
       const hint = thread && fd === -EINVAL ? ' (a thread pidfd needs Linux 6.9)' : '';
       throw systemError(-fd, 'pidfd_open', { context: `PidFd.open(${pid})${hint}` });
     }
-    return new PidFd(kInternal, fd, pid);
+    return new PidFd(fd, pid);
   }
 
   /** A pidfd for this process. */
@@ -181,18 +163,9 @@ export class PidFd {
    * from now on. Throws EBADF if the fd is not a pidfd, and ESRCH if its process was reaped.
    */
   static fromFd(fd: number): PidFd {
-    if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) {
-      throw Object.assign(new RangeError(`PidFd.fromFd(fd): fd must be a non-negative integer; got ${describe(fd)}`), {
-        code: 'ERR_OUT_OF_RANGE',
-      });
-    }
+    validateFd(fd, 'fd', 'argument');
     const pid = pidOfPidfd(fd, 'PidFd.fromFd');
-    return new PidFd(kInternal, fd, pid);
-  }
-
-  /** @internal For Subprocess: the fd the addon returned with the child. */
-  static fromSpawn(fd: number, pid: number, owner: Owner): PidFd {
-    return new PidFd(kInternal, fd, pid, owner);
+    return new PidFd(fd, pid);
   }
 
   /** The file descriptor, or -1 once closed. */
@@ -235,7 +208,7 @@ export class PidFd {
    * status appears once the process's parent has reaped it), else null fields and a reason.
    * Resolves with null if this PidFd is closed first. The same promise every time.
    */
-  exited(): Promise<ExitInfo | null> {
+  exited(): Promise<ExitStatus | null> {
     if (this.#exited !== undefined) return this.#exited;
     if (this.#owner !== undefined) {
       this.#exited = this.#owner.exited();
@@ -259,13 +232,9 @@ export class PidFd {
    * sent, false if the process has been reaped. Signal 0 only checks.
    */
   sendSignal(signal: Signal = 'SIGTERM', options: { processGroup?: boolean } = {}): boolean {
-    const number = signalNumber(signal, 'signal', true);
-    const group = options?.processGroup ?? false;
-    if (typeof group !== 'boolean') {
-      throw Object.assign(new TypeError(`The \`processGroup\` option must be a boolean; got ${describe(group)}`), {
-        code: 'ERR_INVALID_ARG_TYPE',
-      });
-    }
+    const number = signalNumber(signal, 'signal', true, 'argument');
+    validateObject(options, 'options');
+    const group = options.processGroup === undefined ? false : validateBoolean(options.processGroup, 'processGroup');
     const fd = this.#liveFd('sendSignal');
     const r = binding().sendSignal(fd, number, group ? PIDFD_SIGNAL_PROCESS_GROUP : 0);
     if (r === 0) return true;
@@ -296,7 +265,7 @@ export class PidFd {
       uids: ids(r.ruid, r.euid, r.suid, r.fsuid),
       gids: ids(r.rgid, r.egid, r.sgid, r.fsgid),
       cgroupId: r.cgroupId ?? null,
-      exit: r.exitStatus === undefined ? null : { pid: this.#pid, ...decodeWaitStatus(r.exitStatus), reason: null },
+      exit: r.exitStatus === undefined ? null : exitStatusFromWaitStatus(this.#pid, r.exitStatus),
       source: 'PIDFD_GET_INFO',
     };
   }
@@ -306,11 +275,7 @@ export class PidFd {
    * ptrace rights over the process). The returned fd is close-on-exec and yours to close.
    */
   getFd(targetFd: number): number {
-    if (!Number.isInteger(targetFd) || targetFd < 0 || targetFd > 0x7fffffff) {
-      throw Object.assign(new RangeError(`PidFd.getFd(targetFd): targetFd must be a non-negative integer; got ${describe(targetFd)}`), {
-        code: 'ERR_OUT_OF_RANGE',
-      });
-    }
+    validateFd(targetFd, 'targetFd', 'argument');
     const r = binding().pidfdGetfd(this.#liveFd('getFd'), targetFd);
     if (r < 0) throw systemError(-r, 'pidfd_getfd', { context: `PidFd.getFd(${targetFd}) of pid ${this.#pid}` });
     return r;
@@ -339,14 +304,14 @@ export class PidFd {
         context: `PidFd.openProcDir(): pid ${pid} was reaped while /proc/${pid} was being opened`,
       });
     }
-    return new ProcDir(kInternal, dirfd, pid);
+    return openedProcDir(dirfd, pid);
   }
 
   /** A second, independent PidFd for the same process (the new fd is close-on-exec). */
   dup(): PidFd {
     const fd = binding().dup(this.#liveFd('dup'));
     if (fd < 0) throw systemError(-fd, 'fcntl', { context: 'PidFd.dup()' });
-    return new PidFd(kInternal, fd, this.#pid);
+    return new PidFd(fd, this.#pid);
   }
 
   /** Closes the fd. Calling it again does nothing. A pending exited() resolves with null. */
@@ -365,11 +330,6 @@ export class PidFd {
     this.close();
   }
 
-  /** @internal The addon closed the fd (a child's pidfd, after the reap). */
-  markClosed(): void {
-    this.#fd = -1;
-  }
-
   #liveFd(method: string): number {
     if (this.#fd < 0) {
       throw pidfdError('ERR_PIDFD_CLOSED', `PidFd.${method}: the pidfd of pid ${this.#pid} is closed`);
@@ -377,63 +337,33 @@ export class PidFd {
     return this.#fd;
   }
 
-  #observe(fd: number): Promise<ExitInfo | null> {
+  #observe(fd: number): Promise<ExitStatus | null> {
     const native = binding();
     ensureWatcher();
-    const r = native.watch(fd, WatchKind.observe, true);
+    const r = native.watch(fd, constants().watchKind.observe, true);
     if (r < 0) return Promise.reject(systemError(-r, 'epoll_ctl', { context: 'PidFd.exited()' }));
-    return new Promise<ExitInfo | null>((resolve) => {
+    return new Promise<ExitStatus | null>((resolve) => {
       let grace: NodeJS.Timeout | undefined;
-      const finish = (info: ExitInfo | null, unwatch: boolean): void => {
+      const finish = (status: ExitStatus | null, unwatch: boolean): void => {
         if (grace !== undefined) clearTimeout(grace);
         this.#stopObserving = undefined;
         if (unwatch) {
           forgetExit(fd);
           native.unwatch(fd, true);
         }
-        resolve(info);
+        resolve(status);
       };
       this.#stopObserving = () => finish(null, true);
       onExit(fd, (records, at) => {
-        const how = records[at + ExitField.how];
-        if (how === ExitHow.pending) {
-          // It died; its parent has not reaped it yet, and until then the kernel has no status.
-          grace = setTimeout(
-            () =>
-              finish(
-                {
-                  pid: this.#pid,
-                  code: null,
-                  signal: null,
-                  coreDumped: false,
-                  reason: `the process exited, but its parent had not reaped it ${REAP_GRACE_MS} ms later, so the kernel had no exit status to give`,
-                },
-                true,
-              ),
-            REAP_GRACE_MS,
-          );
+        if (records[at + constants().exitField.how] !== constants().exitHow.pending) {
+          finish(exitStatusFromRecord(this.#pid, records, at, 'process'), false);
           return;
         }
-        if (how === ExitHow.info) {
-          const code = records[at + ExitField.code]!;
-          const status = records[at + ExitField.status]!;
-          finish({ pid: this.#pid, ...decodeExit(code, status), reason: null }, false);
-          return;
-        }
-        const errno = records[at + ExitField.code]!;
-        finish(
-          {
-            pid: this.#pid,
-            code: null,
-            signal: null,
-            coreDumped: false,
-            reason:
-              errno === EOPNOTSUPP || errno === ENOTTY || errno === EINVAL || errno === ESRCH
-                ? 'the process exited; this kernel keeps no exit status for processes that are not our children (PIDFD_INFO_EXIT needs Linux 6.15)'
-                : `the process exited; reading its status failed with ${errnoName(errno)}`,
-          },
-          false,
-        );
+        // It died; its parent has not reaped it yet, and until then the kernel has no status.
+        grace = setTimeout(() => {
+          const why = `process ${this.#pid} exited, but its parent had not reaped it ${REAP_GRACE_MS} ms later, so the kernel had no exit status to give`;
+          finish(unknownExitStatus(this.#pid, why), true);
+        }, REAP_GRACE_MS);
       });
     });
   }

@@ -3,42 +3,43 @@
 import { Socket } from 'node:net';
 import type { Duplex, Readable, Writable } from 'node:stream';
 
-import { binding, StdioKind, WatchKind } from '../binding.js';
-import { systemError } from '../errors.js';
+import { binding, constants } from '../binding.js';
+import { errno, systemError } from '../errors.js';
 import { signalNumber, type Signal } from '../signals.js';
-import { exitStatusFromRecord, type ExitStatus } from './exit-status.js';
+import { exitStatusFromRecord, statusLostError, type ExitStatus } from './exit-status.js';
 import { onExit } from './exits.js';
-import { PidFd } from './pidfd.js';
+import type { NormalizedSpawn } from './options.js';
+import { adoptChildPidfd, markPidfdClosed, type PidFd } from './pidfd.js';
+import type { Started } from './start.js';
 import type { StdioEntry } from './stdio.js';
 
-const ESRCH = 3;
-
-/** Passed by spawn() to construct a Subprocess. */
-export const kCreate = Symbol('Subprocess.create');
-
-/** What spawn() hands to the Subprocess it creates. */
-export interface SubprocessInit {
-  pid: number;
-  pidfd: number;
-  stdio: StdioEntry[];
-  parentFds: Int32Array;
-  file: string;
-  argv: string[];
-  abortSignal: AbortSignal | undefined;
-  killSignal: number;
-}
+/** Creates the Subprocess of a child that start() started with the watcher (spawn() only). */
+export let createSubprocess: (started: Started, n: NormalizedSpawn) => Subprocess;
 
 function streamFor(entry: StdioEntry, fd: number): Duplex {
   // net.Socket adopts the fd (a pipe or a unix socket) into the event loop, non-blocking, and
   // closes it when the stream is destroyed.
+  const kind = constants().stdioKind;
   switch (entry.kind) {
-    case StdioKind.pipeIn:
+    case kind.pipeIn:
       return new Socket({ fd, readable: false, writable: true });
-    case StdioKind.pipeOut:
+    case kind.pipeOut:
       return new Socket({ fd, readable: true, writable: false });
     default:
       return new Socket({ fd, readable: true, writable: true });
   }
+}
+
+/** The streams of the parent's ends, indexed by child fd (null where there is none). */
+function streamsFor(stdio: StdioEntry[], fds: Int32Array): (Duplex | null)[] {
+  const streams: (Duplex | null)[] = [];
+  for (let i = 0; i < stdio.length; i++) {
+    const fd = fds[i]!;
+    if (fd >= 0) streams[stdio[i]!.target] = streamFor(stdio[i]!, fd);
+  }
+  const length = Math.max(streams.length, 3);
+  for (let i = 0; i < length; i++) streams[i] ??= null;
+  return streams;
 }
 
 /** A child process created by spawn(). */
@@ -73,23 +74,23 @@ export class Subprocess {
   #abortSignal: AbortSignal | undefined;
   #onAbort: (() => void) | undefined;
 
-  /** @internal Use spawn(). */
-  constructor(token: symbol, init: SubprocessInit) {
-    if (token !== kCreate) throw new TypeError('Subprocess has no public constructor: use spawn()');
-    this.pid = init.pid;
-    this.spawnfile = init.file;
-    this.spawnargs = init.argv;
-    this.pidfd = PidFd.fromSpawn(init.pidfd, init.pid, {
+  static {
+    createSubprocess = (started, n) => new Subprocess(started, n);
+  }
+
+  private constructor(started: Started, n: NormalizedSpawn) {
+    const pidfd = started.pidfd;
+    this.pid = started.pid;
+    this.spawnfile = n.file;
+    this.spawnargs = n.argv;
+    this.pidfd = adoptChildPidfd(pidfd, started.pid, {
       refuseClose: () =>
         this.#status === null
           ? `the pidfd of pid ${this.pid} belongs to its Subprocess until the child is reaped ` +
             '(it is closed then); use pidfd.dup() for a pidfd of your own'
           : undefined,
       exited: () =>
-        this.exited.then(
-          (s) => ({ pid: s.pid, code: s.code, signal: s.signal, coreDumped: s.coreDumped, reason: null }),
-          (error: Error) => ({ pid: this.pid, code: null, signal: null, coreDumped: false, reason: error.message }),
-        ),
+        this.exited.catch((error: Error & { status: ExitStatus }) => error.status),
     });
     this.exited = new Promise<ExitStatus>((resolve, reject) => {
       this.#resolve = resolve;
@@ -97,33 +98,18 @@ export class Subprocess {
     });
     // Nobody has to await `exited`: a lost status must not become an unhandled rejection.
     this.exited.catch(() => {});
-    onExit(init.pidfd, (records, at) => this.#onExit(records, at));
+    onExit(pidfd, (records, at) => this.#onExit(records, at));
 
-    // A plain loop, not a closure: a closure here would put `init` (its stdio plan and the
-    // parentFds Int32Array) in the context that the long-lived closures above share, and every
-    // live Subprocess would keep it (docs/benchmarks.md, memory per live subprocess).
-    const stdio: (Duplex | null)[] = [];
-    for (let i = 0; i < init.stdio.length; i++) {
-      const entry = init.stdio[i]!;
-      const fd = init.parentFds[i]!;
-      if (fd >= 0) stdio[entry.target] = streamFor(entry, fd);
-    }
-    const length = Math.max(stdio.length, 3);
-    for (let i = 0; i < length; i++) stdio[i] ??= null;
+    // A function of its own, not a closure here: a closure would put `started` and `n` (the
+    // plan and the fds array) in the context that the long-lived closures above share, and every
+    // live Subprocess would keep them (docs/benchmarks.md, memory per live subprocess).
+    const stdio = streamsFor(n.stdio, started.fds);
     this.stdio = stdio;
     this.stdin = stdio[0] ?? null;
     this.stdout = stdio[1] ?? null;
     this.stderr = stdio[2] ?? null;
 
-    if (init.abortSignal !== undefined) {
-      const signal = init.abortSignal;
-      const killSignal = init.killSignal;
-      this.#abortSignal = signal;
-      this.#onAbort = () => {
-        this.kill(killSignal);
-      };
-      signal.addEventListener('abort', this.#onAbort, { once: true });
-    }
+    if (n.abortSignal !== undefined) this.#listenForAbort(n.abortSignal, n.killSignal);
   }
 
   /** The exit status once the child has been reaped, else null. */
@@ -136,11 +122,11 @@ export class Subprocess {
    * false if the child has already exited (then no system call is made at all). Signal 0 checks.
    */
   kill(signal: Signal = 'SIGTERM'): boolean {
-    const number = signalNumber(signal, 'signal', true);
+    const number = signalNumber(signal, 'signal', true, 'argument');
     if (this.#status !== null) return false;
     const r = binding().sendSignal(this.pidfd.fd, number, 0);
     if (r === 0) return true;
-    if (r === -ESRCH) return false; // reaped by something else; our watcher will hear of it
+    if (r === -errno.ESRCH) return false; // reaped by something else; our watcher will hear of it
     throw systemError(-r, 'pidfd_send_signal', { context: `kill pid ${this.pid}` });
   }
 
@@ -163,27 +149,31 @@ export class Subprocess {
     await this.exited.catch(() => {});
   }
 
+  #listenForAbort(signal: AbortSignal, killSignal: number): void {
+    this.#abortSignal = signal;
+    this.#onAbort = () => {
+      this.kill(killSignal);
+    };
+    signal.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
   #setRef(ref: boolean): void {
     if (this.#status !== null || this.#ref === ref) return;
-    const r = binding().watchRef(this.pidfd.fd, WatchKind.child, this.#ref, ref);
+    const r = binding().watchRef(this.pidfd.fd, constants().watchKind.child, this.#ref, ref);
     if (r < 0) throw systemError(-r, 'epoll_ctl', { context: `${ref ? 'ref' : 'unref'} pid ${this.pid}` });
     this.#ref = ref;
   }
 
   #onExit(records: Float64Array, at: number): void {
     // The addon has reaped the child and closed the pidfd. Mark both before anyone can look.
-    this.pidfd.markClosed();
+    markPidfdClosed(this.pidfd);
     if (this.#onAbort !== undefined) this.#abortSignal!.removeEventListener('abort', this.#onAbort);
     // Nobody reads the child's stdin any more: close our end, as child_process does (an idle
     // writable pipe would never notice on its own, and its fd would stay open).
     this.stdin?.destroy();
-    const result = exitStatusFromRecord(this.pid, records, at);
-    if (result instanceof Error) {
-      this.#status = { pid: this.pid, code: null, signal: null, coreDumped: false, rusage: null };
-      this.#reject(result);
-    } else {
-      this.#status = result;
-      this.#resolve(result);
-    }
+    const status = exitStatusFromRecord(this.pid, records, at, 'child');
+    this.#status = status;
+    if (status.reason === null) this.#resolve(status);
+    else this.#reject(statusLostError(status));
   }
 }

@@ -113,12 +113,12 @@ export function zombies() {
 
 /** Whether pid is no longer our child in any form (waitid(P_PID, WNOWAIT|__WALL) → ECHILD). */
 export function reaped(pid) {
-  return native().testReaped(pid);
+  return native().test.reaped(pid);
 }
 
 /** Whether this process has any child at all, running or zombie. */
 export function hasChildren() {
-  return native().testHasChildren();
+  return native().test.hasChildren();
 }
 
 /** Whether this process has a handler installed for SIGCHLD (bit 17 of SigCgt). */

@@ -4,7 +4,7 @@
 
 import { readdirSync } from 'node:fs';
 
-import { ExitField, ExitHow } from '../../dist/binding.js';
+import { constants } from '../../dist/binding.js';
 import { spawn } from '../../dist/index.js';
 import { observeBatches } from '../../dist/internal/testing.js';
 import { fdDiff, fdSnapshot, hasChildren, withTimeout, zombies } from './index.js';
@@ -18,6 +18,7 @@ const fdCount = () => readdirSync('/proc/self/fd').length - 1; // less readdir's
 export async function countExitRecords() {
   const seen = new Map();
   observeBatches((records) => {
+    const { exitField: ExitField, exitHow: ExitHow } = constants();
     for (let at = 0; at < records.length; at += ExitField.count) {
       if (records[at + ExitField.how] === ExitHow.pending) continue;
       const pid = records[at + ExitField.pid];

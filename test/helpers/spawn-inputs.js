@@ -128,7 +128,7 @@ function partsFor(ctx) {
     ),
     fc.oneof(
       withNul.map(bad(VALUE)),
-      pick(bad(TYPE)(''), bad(TYPE)(new URL('http://example.com/')), bad(TYPE)(5), bad(TYPE)(null)),
+      pick(bad(VALUE)(''), bad(VALUE)(new URL('http://example.com/')), bad(TYPE)(5), bad(TYPE)(null)),
     ),
   );
 
@@ -211,7 +211,7 @@ function partsFor(ctx) {
         bad(RANGE)(-1),
         bad(RANGE)(1.5),
         bad(RANGE)(2 ** 31),
-        bad(TYPE)(''),
+        bad(VALUE)(''),
         bad(TYPE)({}),
         bad(TYPE)(null),
       ),

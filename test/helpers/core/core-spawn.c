@@ -16,8 +16,9 @@
  *                       parent's go-ahead byte, which may then be written to a closed socket.
  *   core-spawn demote   probe with clone3 working, then install a clone3→EPERM filter in this
  *                       process (a filter that arrives after the probe), and make the two calls
- *                       js_api.c makes: pf_spawn with clone3 (fails: EPERM, nothing left), then
- *                       pf_backend_demote(EPERM) and pf_spawn again with what it returns.
+ *                       pf_spawn with clone3 (fails: EPERM, nothing left), then pf_start with
+ *                       the current backend and a stdio pipe: it demotes to clone (for good)
+ *                       and retries on its own.
  *
  * With LD_PRELOAD=bin/clone-novm.so (a clone() that ignores CLONE_VM), `spawn` shows what the
  * probe does when the kernel, or an emulator, does not really share memory.
@@ -100,8 +101,7 @@ static int has_children(void) {
 /* ---- reports ---- */
 
 static const char *backend_name(int b) {
-  static const char *const names[] = {"none", "clone3", "clone", "fork"};
-  return b >= 0 && b <= 3 ? names[b] : "?";
+  return b >= 0 && b < PF_BACKEND_COUNT ? pf_backend_names[b] : "?";
 }
 
 static void print_feature(const char *name, const struct pf_feature *f) {
@@ -147,8 +147,8 @@ static void print_spawn(struct pf_stack *stack, int backend, char *path) {
   int r = pf_spawn(stack, backend, &plan, -1, &out);
   printf("{\"backend\":\"%s\",", backend_name(backend));
   if (r < 0) {
-    printf("\"ok\":0,\"errno\":%d,\"syscall\":\"%s\",\"step\":%d,\"pidfd\":%d}", out.err,
-           out.syscall, out.step, out.pidfd);
+    printf("\"ok\":0,\"errno\":%d,\"syscall\":\"%s\",\"step\":\"%s\",\"pidfd\":%d}",
+           out.fail.err, out.fail.syscall, out.fail.step, out.pidfd);
     return;
   }
   siginfo_t si;
@@ -157,6 +157,43 @@ static void print_spawn(struct pf_stack *stack, int backend, char *path) {
   close(out.pidfd);
   printf("\"ok\":1,\"reaped\":%d,\"samePid\":%d,\"exited\":%d,\"status\":%d}", w == 0,
          si.si_pid == out.pid, si.si_code == CLD_EXITED, si.si_status);
+}
+
+/* One pf_start of /bin/sh -c 'echo started' with stdout on a pipe and the default backend;
+ * reads the pipe and reaps. Prints {"ok":..,"out":..,"status":..} or the failure. */
+static int print_start(struct pf_stack *stack) {
+  char *paths[] = {"/bin/sh", NULL};
+  char *argv[] = {"sh", "-c", "echo started", NULL};
+  char *envp[] = {NULL};
+  struct pf_stdio stdio[] = {{0, PF_STDIO_DEVNULL, -1}, {1, PF_STDIO_PIPE_OUT, -1}, {2, PF_STDIO_FD, 2}};
+  int parent_fds[3];
+  struct pf_start_request req;
+  struct pf_spawn_result out;
+  memset(&req, 0, sizeof req);
+  req.plan.paths = paths;
+  req.plan.argv = argv;
+  req.plan.envp = envp;
+  req.plan.pgid = -1;
+  req.stdio = stdio;
+  req.nstdio = 3;
+  req.cgroup_fd = -1;
+  if (pf_start(stack, &req, parent_fds, &out) < 0) {
+    printf("{\"ok\":0,\"errno\":%d,\"syscall\":\"%s\",\"step\":\"%s\"}", out.fail.err,
+           out.fail.syscall, out.fail.step);
+    return -1;
+  }
+  char buf[64];
+  ssize_t n = read(parent_fds[1], buf, sizeof buf - 1);
+  buf[n < 0 ? 0 : n] = '\0';
+  if (n > 0 && buf[n - 1] == '\n') buf[n - 1] = '\0';
+  close(parent_fds[1]);
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  pf_waitid_pidfd(out.pidfd, &si, WEXITED | PF_WALL, NULL);
+  close(out.pidfd);
+  printf("{\"ok\":1,\"backend\":\"%s\",\"out\":\"%s\",\"status\":%d}",
+         backend_name(pf_backend_current()), buf, si.si_status);
+  return 0;
 }
 
 /* ---- signals during spawns ---- */
@@ -204,8 +241,8 @@ static void print_signals(struct pf_stack *stack, int count) {
     plain_plan(&plan, paths, argv, envp, fds, 0); /* pgid 0: leave our group, and the storm */
     if (pf_spawn(stack, backend, &plan, -1, &out) < 0) {
       if (problems++ == 0)
-        snprintf(first_problem, sizeof first_problem, "spawn %d: errno %d from %s", i, out.err,
-                 out.syscall);
+        snprintf(first_problem, sizeof first_problem, "spawn %d: errno %d from %s", i,
+                 out.fail.err, out.fail.syscall);
       continue;
     }
     siginfo_t si;
@@ -289,10 +326,9 @@ int main(int argc, char **argv) {
     printf("\"filter\":%d,", refuse_clone3_eperm());
     printf("\"first\":");
     print_spawn(&stack, PF_BACKEND_CLONE3, "/bin/sh");
-    int next = pf_backend_demote(EPERM);
-    printf(",\"demotedTo\":\"%s\",\"current\":\"%s\",\"retry\":", backend_name(next),
-           backend_name(pf_backend_current()));
-    print_spawn(&stack, next, "/bin/sh");
+    printf(",\"start\":");
+    print_start(&stack);
+    printf(",\"current\":\"%s\"", backend_name(pf_backend_current()));
   } else {
     printf("\"spawned\":");
     print_spawn(&stack, pf_backend_current(), "/bin/sh");

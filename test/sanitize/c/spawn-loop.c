@@ -99,11 +99,11 @@ static int spawn_piped(struct pf_stack *stack, int backend, char *const *paths, 
   free(fds);
   if (r < 0) {
     close(pipefd[0]);
-    if (res.err == ENOSYS && strcmp(res.syscall, "pidfd_open") == 0) {
+    if (res.fail.err == ENOSYS && strcmp(res.fail.syscall, "pidfd_open") == 0) {
       refused++;
       return 1;
     }
-    return -res.err;
+    return -res.fail.err;
   }
   *pidfd = res.pidfd;
   *pid = res.pid;

@@ -1,0 +1,101 @@
+// The one start path beneath every layer: a normalized plan in; the child's pid, pidfd and the
+// parent's ends of its pipes out, as raw numbers. The caller chooses whether the exit watcher
+// takes the child (Subprocess, the compat ChildProcess) or not (a blocking wait), and what the
+// fds become (streams, an IPC channel, or a native poll loop).
+
+import { binding, type NativeSpawnFailure } from '../binding.js';
+import { errno, errnoDescription, errnoName, SpawnError } from '../errors.js';
+import { describeSupport } from '../support.js';
+import { ensureWatcher } from './exits.js';
+import type { NormalizedSpawn } from './options.js';
+
+/** A child that has started (its execve passed the point of no return). */
+export interface Started {
+  pid: number;
+  /** Owned by the exit watcher when the child is watched (closed at the reap), else by the
+   * caller. */
+  pidfd: number;
+  /** Per entry of `n.stdio`: the parent's end of its pipe or socket, or -1. The caller owns them. */
+  fds: Int32Array;
+}
+
+/** Whether the exit watcher takes the child, and if so whether it keeps the event loop alive. */
+export type Watch = { ref: boolean } | null;
+
+/** Starts the child of `n`. Throws a SpawnError when it could not start the program. */
+export function start(n: NormalizedSpawn, watch: Watch): Started {
+  const native = binding();
+  if (watch !== null) ensureWatcher();
+  const result = native.spawn({ ...n.plan, watch: watch !== null, ref: watch?.ref ?? false });
+  if ('errno' in result) throw spawnError(n, result);
+  return result;
+}
+
+/** The path a failing step worked on, and the fd, for the error's fields and message. */
+function failureSubject(n: NormalizedSpawn, f: NativeSpawnFailure): { path?: string; fd?: number } {
+  const fd = f.index >= 0 && f.index < n.stdio.length ? { fd: n.stdio[f.index]!.target } : {};
+  switch (f.step) {
+    case 'exec':
+      return { path: n.file };
+    case 'chdir':
+      return n.cwd === undefined ? {} : { path: n.cwd };
+    case 'fdMove':
+    case 'fdDup':
+    case 'devnull':
+    case 'stdioCheck':
+    case 'pipe':
+    case 'stdioMove':
+      return fd;
+    case 'cgroup':
+    case 'clone':
+      return typeof n.cgroup === 'string' ? { path: n.cgroup } : {};
+  }
+  return {};
+}
+
+/** Why a spawn failed, in words that say what to do. */
+function failureHint(n: NormalizedSpawn, f: NativeSpawnFailure, subject: { fd?: number }): string {
+  if (f.step === 'backend') return describeSupport().reason;
+  if (f.errno === errno.ENOTSUP && n.cgroup !== undefined) {
+    const support = describeSupport();
+    return support.backend === 'clone3'
+      ? 'this kernel has no CLONE_INTO_CGROUP (Linux 5.7+)'
+      : `placing a child in a cgroup needs clone3, and this process uses the ${support.backend} ` +
+          `backend: ${support.reason}`;
+  }
+  if (f.step === 'stdioCheck' && subject.fd !== undefined) {
+    return `stdio[${subject.fd}] names fd ${n.stdio[f.index]!.fd}, which is not open in this process`;
+  }
+  if (f.step === 'exec' && f.errno === errno.ENOEXEC) {
+    return 'the file is not an executable format the kernel knows (a script needs a #! line)';
+  }
+  return '';
+}
+
+/** The SpawnError for a failure the addon reported. */
+export function spawnError(n: NormalizedSpawn, f: NativeSpawnFailure): SpawnError {
+  if (f.step === 'report' && f.raw !== undefined) {
+    return new SpawnError(
+      `spawn ${n.file}: the child's failure report was malformed ` +
+        `(${f.raw.length} bytes: ${f.raw.toString('hex')}); the child was reaped`,
+      { code: 'ERR_PIDFD_CHILD_REPORT', errno: -errno.EPROTO, syscall: 'spawn', spawnfile: n.file, spawnargs: n.argv },
+    );
+  }
+  const subject = failureSubject(n, f);
+  const code = errnoName(f.errno);
+  const where =
+    subject.path !== undefined
+      ? `${f.syscall} '${subject.path}'`
+      : subject.fd !== undefined
+        ? `${f.syscall} (fd ${subject.fd})`
+        : f.syscall;
+  const hint = failureHint(n, f, subject);
+  return new SpawnError(`spawn ${n.file} ${code}: ${errnoDescription(f.errno)}, ${where}${hint ? ` (${hint})` : ''}`, {
+    code,
+    errno: -f.errno,
+    syscall: f.syscall,
+    ...subject,
+    spawnfile: n.file,
+    spawnargs: n.argv,
+  });
+}
