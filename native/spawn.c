@@ -314,6 +314,35 @@ static void pf_close_all(int *list, int n) {
   }
 }
 
+/*
+ * A descriptor without O_NONBLOCK for a parent fd that has it. Node puts the pipes it uses on
+ * fds 0-2 (and every fd a stream adopts) in non-blocking mode, and the flag belongs to the open
+ * file description, which a child would share: its first write to a full pipe would fail with
+ * EAGAIN. A pipe or FIFO is opened anew through /proc/self/fd, which gives a description of its
+ * own on the same pipe, blocking, and leaves the parent's as it is. Anything else (a socket, a
+ * terminal) has no such second opening: the flag is cleared on the shared description, as libuv
+ * does for the fds 0-2 it hands to a child. Returns a new fd for the child (the caller closes it
+ * after the spawn), or -1 when the fd is to be passed as it is.
+ */
+static int pf_blocking_copy(int fd) {
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || !(flags & O_NONBLOCK)) return -1;
+  struct stat st;
+  if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode)) {
+    char path[32];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    /* O_NONBLOCK for the open itself: a read end with no writer left would wait forever. */
+    int copy = open(path, (flags & O_ACCMODE) | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (copy >= 0) {
+      if (fcntl(copy, F_SETFL, flags & ~O_NONBLOCK) == 0) return copy;
+      close(copy);
+    }
+    /* No /proc, or a write end with no reader left (ENXIO): as for the others. */
+  }
+  fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+  return -1;
+}
+
 /* Creates the fds of stdio entry i: a pipe or socketpair, with the parent's end kept at fd 3 or
  * above. Returns 0, or -1 with out->fail set. */
 static int pf_make_channel(struct pf_start_request *req, int i, int *parent_end, int *child_end,
@@ -394,8 +423,16 @@ int pf_start(struct pf_stack *stack, struct pf_start_request *req, int *parent_f
   for (int i = 0; i < n; i++) {
     switch (req->stdio[i].kind) {
       case PF_STDIO_FD: {
-        int fd = req->stdio[i].fd;
-        actions[i].source = fd;
+        int fd = req->stdio[i].fd, same = -1;
+        /* The same fd at several targets ('inherit' of a 2>&1, say) needs one copy. */
+        for (int j = 0; j < i && same < 0; j++)
+          if (req->stdio[j].kind == PF_STDIO_FD && req->stdio[j].fd == fd) same = j;
+        if (same >= 0) {
+          actions[i].source = actions[same].source;
+          break;
+        }
+        temp[i] = pf_blocking_copy(fd);
+        actions[i].source = temp[i] >= 0 ? temp[i] : fd;
         break;
       }
       case PF_STDIO_DEVNULL:
