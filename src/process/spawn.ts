@@ -3,6 +3,7 @@
 import { abortError } from '../errors.js';
 import { normalizeSpawn, type SpawnOptions } from './options.js';
 import { start } from './start.js';
+import { handOver } from './stdio.js';
 import { createSubprocess, type Subprocess } from './subprocess.js';
 
 /**
@@ -22,5 +23,7 @@ export function spawn(
   const options = Array.isArray(argsOrOptions) ? (maybeOptions ?? {}) : (argsOrOptions ?? {});
   const n = normalizeSpawn(file, args, options);
   if (n.abortSignal?.aborted) throw abortError(n.abortSignal);
-  return createSubprocess(start(n, { ref: true }), n);
+  const subprocess = createSubprocess(start(n, { ref: true }), n);
+  handOver(n.stdio);
+  return subprocess;
 }

@@ -22,7 +22,12 @@ export interface StdioEntry {
   kind: number;
   /** The parent's fd, for stdioKind.fd. */
   fd: number;
+  /** The stream the fd came from, when a stream was given. */
+  stream?: object;
 }
+
+/** The parent's ends of Subprocess pipes (see handOver). */
+export const subprocessStreams = new WeakSet<object>();
 
 const expected = "'pipe', 'inherit', 'ignore', an fd number or a stream with a file descriptor";
 
@@ -51,7 +56,7 @@ function entryFor(target: number, value: StdioOption, name: string): StdioEntry 
       return target < 3 ? { target, kind: kind.devnull, fd: -1 } : null;
   }
   if (typeof setting === 'number') return { target, kind: kind.fd, fd: validateFd(setting, name) };
-  if (typeof setting === 'object') return { target, kind: kind.fd, fd: streamFd(setting, name) };
+  if (typeof setting === 'object') return { target, kind: kind.fd, fd: streamFd(setting, name), stream: setting };
   throw invalidArgValue(name, setting, `must be ${expected}`);
 }
 
@@ -75,3 +80,40 @@ export function normalizeStdio(stdio: unknown): StdioEntry[] {
   return entries;
 }
 
+
+interface HandedStream {
+  readable?: boolean;
+  writable?: boolean;
+  pause?(): void;
+  end?(): void;
+  destroy?(): void;
+  _handle?: { reading?: boolean; readStop?(): number } | null;
+}
+
+/**
+ * After a successful spawn: the streams whose fds the child now has are no longer the parent's
+ * to read. The parent's end of another Subprocess's pipe is handed over whole: closed here (a
+ * writable one after its pending writes), so that the two children see each other's end of the
+ * pipe as a shell pipeline would (EOF, SIGPIPE). Any other stream (a socket, process.stdin) stays
+ * open, but stops reading, as child_process does: whatever the parent read would be lost to the
+ * child.
+ */
+export function handOver(entries: readonly StdioEntry[]): void {
+  for (const entry of entries) {
+    const stream = entry.stream as HandedStream | undefined;
+    if (stream === undefined) continue;
+    if (subprocessStreams.has(stream)) {
+      if (stream.writable && !stream.readable) stream.end?.();
+      else stream.destroy?.();
+      continue;
+    }
+    if (stream.readable && typeof stream.pause === 'function') {
+      stream.pause();
+      const handle = stream._handle;
+      if (handle && typeof handle.readStop === 'function') {
+        handle.reading = false;
+        handle.readStop();
+      }
+    }
+  }
+}

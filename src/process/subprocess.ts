@@ -11,7 +11,7 @@ import { onExit } from './exits.js';
 import type { NormalizedSpawn } from './options.js';
 import { adoptChildPidfd, markPidfdClosed, type PidFd } from './pidfd.js';
 import type { Started } from './start.js';
-import type { StdioEntry } from './stdio.js';
+import { subprocessStreams, type StdioEntry } from './stdio.js';
 
 /** Creates the Subprocess of a child that start() started with the watcher (spawn() only). */
 export let createSubprocess: (started: Started, n: NormalizedSpawn) => Subprocess;
@@ -20,14 +20,11 @@ function streamFor(entry: StdioEntry, fd: number): Duplex {
   // net.Socket adopts the fd (a pipe or a unix socket) into the event loop, non-blocking, and
   // closes it when the stream is destroyed.
   const kind = constants().stdioKind;
-  switch (entry.kind) {
-    case kind.pipeIn:
-      return new Socket({ fd, readable: false, writable: true });
-    case kind.pipeOut:
-      return new Socket({ fd, readable: true, writable: false });
-    default:
-      return new Socket({ fd, readable: true, writable: true });
-  }
+  const readable = entry.kind !== kind.pipeIn;
+  const writable = entry.kind !== kind.pipeOut;
+  const stream = new Socket({ fd, readable, writable });
+  subprocessStreams.add(stream);
+  return stream;
 }
 
 /** The streams of the parent's ends, indexed by child fd (null where there is none). */
