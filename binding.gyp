@@ -8,6 +8,7 @@
         "native/js_test.c",
         "native/js_util.c",
         "native/exit.c",
+        "native/owned.c",
         "native/spawn.c",
         "native/child.c",
         "native/clone.c",
@@ -19,7 +20,7 @@
       "conditions": [
         ["OS!='linux'", { "sources!": [
           "native/addon.c", "native/js_api.c", "native/js_test.c", "native/js_util.c",
-          "native/exit.c", "native/spawn.c", "native/child.c", "native/clone.c",
+          "native/exit.c", "native/owned.c", "native/spawn.c", "native/child.c", "native/clone.c",
           "native/probe.c", "native/watch.c"
         ], "sources": ["native/unsupported.c"] }]
       ]

@@ -27,6 +27,9 @@ static void pf_env_cleanup_done(void *arg) {
 static void pf_env_cleanup(napi_async_cleanup_hook_handle handle, void *arg) {
   struct pf_env *e = arg;
   (void)handle;
+  /* The PidFds' fds first (pf_env_cleanup_done may free e). Some may still be in the watcher's
+   * epoll set; the watcher hands its running children to a new set and closes this one. */
+  pf_owned_close_all(&e->owned);
   if (e->started) {
     pf_watch_stop(&e->watcher, pf_env_cleanup_done, e);
   } else {
@@ -38,6 +41,7 @@ struct pf_env *pf_env_get(napi_env env) {
   struct pf_env *e = NULL;
   if (napi_get_instance_data(env, (void **)&e) == napi_ok && e != NULL) return e;
   e = calloc(1, sizeof *e);
+  if (e != NULL) pf_owned_init(&e->owned);
   if (e == NULL || napi_set_instance_data(env, e, NULL, NULL) != napi_ok ||
       napi_add_async_cleanup_hook(env, pf_env_cleanup, e, &e->cleanup) != napi_ok) {
     free(e);
@@ -81,6 +85,9 @@ static napi_value pf_init(napi_env env, napi_value exports) {
       PF_FN("sendSignal", js_send_signal),
       PF_FN("pidfdOpen", js_pidfd_open),
       PF_FN("close", js_close),
+      PF_FN("own", js_own),
+      PF_FN("closeOwned", js_close_owned),
+      PF_FN("ownerOf", js_owner_of),
       PF_FN("dup", js_dup),
       PF_FN("pidfdGetfd", js_pidfd_getfd),
       PF_FN("pidfdExited", js_pidfd_exited),

@@ -6,6 +6,7 @@
 
 #include <node_api.h>
 
+#include "owned.h"
 #include "spawn.h"
 #include "watch.h"
 
@@ -13,6 +14,7 @@ struct pf_env {
   int started; /* init() ran: the watcher is live */
   struct pf_watcher watcher;
   struct pf_stack stack;
+  struct pf_owned_list owned; /* fds of this environment's PidFds */
   napi_async_cleanup_hook_handle cleanup;
 };
 

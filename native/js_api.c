@@ -267,6 +267,64 @@ done:
   return result;
 }
 
+/* ---- fds that JavaScript objects own (owned.h) ---- */
+
+static void pf_owned_finalize(napi_env env, void *data, void *hint) {
+  struct pf_owned *o = data;
+  (void)env;
+  (void)hint;
+  pf_owned_close(o);
+  free(o);
+}
+
+/* own(fd): an external that owns fd from now on: closeOwned() closes it, and so does the
+ * garbage collector, or the environment's end, whichever comes first. */
+napi_value js_own(napi_env env, napi_callback_info info) {
+  napi_value argv[1], external;
+  int32_t fd;
+  if (!pf_get_args(env, info, 1, argv) || !pf_to_int(env, argv[0], "fd", &fd)) return NULL;
+  struct pf_env *e = pf_env_get(env);
+  if (e == NULL) return NULL;
+  struct pf_owned *o = pf_owned_add(&e->owned, fd);
+  if (o == NULL) {
+    pf_throw_nomem(env);
+    return NULL;
+  }
+  if (napi_create_external(env, o, pf_owned_finalize, NULL, &external) != napi_ok) {
+    o->fd = -1; /* the caller still owns fd: it did not become ours */
+    pf_owned_close(o);
+    free(o);
+    pf_throw_nomem(env);
+    return NULL;
+  }
+  return external;
+}
+
+/* closeOwned(external): closes its fd now (once). 0 or -errno. */
+napi_value js_close_owned(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  void *data;
+  if (!pf_get_args(env, info, 1, argv)) return NULL;
+  if (napi_get_value_external(env, argv[0], &data) != napi_ok) {
+    pf_throw_type(env, "owned");
+    return NULL;
+  }
+  return pf_int(env, pf_owned_close(data));
+}
+
+/* ownerOf(fd): 1 if a PidFd of this environment owns fd, 2 if it is a child's pidfd that the
+ * watcher owns, 0 otherwise. */
+napi_value js_owner_of(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int32_t fd;
+  if (!pf_get_args(env, info, 1, argv) || !pf_to_int(env, argv[0], "fd", &fd)) return NULL;
+  struct pf_env *e = pf_env_get(env);
+  if (e == NULL) return NULL;
+  if (pf_owned_has(&e->owned, fd)) return pf_int(env, 1);
+  if (e->started && pf_watch_kind_of(&e->watcher, fd) == PF_WATCH_CHILD) return pf_int(env, 2);
+  return pf_int(env, 0);
+}
+
 /* ---- wait(fd, timeoutMs): a blocking wait for a child that nothing watches ---- */
 
 napi_value js_wait(napi_env env, napi_callback_info info) {

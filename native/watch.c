@@ -11,6 +11,7 @@
 #include "watch.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -39,6 +40,27 @@ static int pf_key_fd(uint64_t key) { return (int)(uint32_t)key; }
 static int pf_key_ref(uint64_t key) { return (int)(key >> 32 & 1); }
 static int pf_key_kind(uint64_t key) { return (int)(key >> 33 & 1); }
 
+/* Records what fd is (0: nothing); returns -ENOMEM when the table cannot grow. */
+static int pf_set_kind(struct pf_watcher *w, int fd, int kind_plus_one) {
+  if ((size_t)fd >= w->nkinds) {
+    if (kind_plus_one == 0) return 0;
+    size_t n = w->nkinds == 0 ? 64 : w->nkinds;
+    while (n <= (size_t)fd) n *= 2;
+    unsigned char *grown = realloc(w->kinds, n);
+    if (grown == NULL) return -ENOMEM;
+    memset(grown + w->nkinds, 0, n - w->nkinds);
+    w->kinds = grown;
+    w->nkinds = n;
+  }
+  w->kinds[fd] = (unsigned char)kind_plus_one;
+  return 0;
+}
+
+int pf_watch_kind_of(const struct pf_watcher *w, int fd) {
+  if (fd < 0 || (size_t)fd >= w->nkinds || w->kinds[fd] == 0) return -1;
+  return w->kinds[fd] - 1;
+}
+
 static void pf_update_ref(struct pf_watcher *w) {
   if (w->poll == NULL) return;
   if (w->refs > 0)
@@ -61,9 +83,16 @@ static void pf_deliver(struct pf_watcher *w, double *recs, size_t n) {
       napi_get_global(env, &recv) == napi_ok) {
     memcpy(data, recs, bytes);
     /* napi_make_callback runs the microtask queue afterwards, as any I/O callback would. An
-     * exception thrown by the handler surfaces as an uncaught exception, like in Node's own
-     * callbacks. */
-    napi_make_callback(env, w->async, recv, fn, 1, &array, &ret);
+     * exception that escapes it (the JavaScript side rethrows a handler's, after delivering the
+     * rest of the batch) is handed to napi_fatal_exception: it reaches process 'uncaughtException'
+     * like one from Node's own callbacks. Left pending here, it would leave the environment in
+     * an undefined state (seen: the event loop ended at the next turn). */
+    bool pending = false;
+    if (napi_make_callback(env, w->async, recv, fn, 1, &array, &ret) != napi_ok &&
+        napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+      napi_value error;
+      if (napi_get_and_clear_last_exception(env, &error) == napi_ok) napi_fatal_exception(env, error);
+    }
   }
   napi_close_handle_scope(env, scope);
 }
@@ -105,6 +134,7 @@ static void pf_on_poll(uv_poll_t *handle, int status, int events) {
       }
       if (!done) continue;
       epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
+      pf_set_kind(w, fd, 0);
       w->watched--;
       if (pf_key_ref(key)) w->refs--;
       if (pf_key_kind(key) == PF_WATCH_CHILD) close(fd);
@@ -146,7 +176,12 @@ fail_nomem:
 
 int pf_watch_add(struct pf_watcher *w, int fd, int kind, int ref) {
   struct epoll_event ev = {.events = EPOLLIN, .data.u64 = pf_watch_key(fd, kind, ref)};
-  if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) return -errno;
+  if (pf_set_kind(w, fd, kind + 1) < 0) return -ENOMEM;
+  if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    int err = errno;
+    pf_set_kind(w, fd, 0);
+    return -err;
+  }
   w->watched++;
   if (ref) w->refs++;
   pf_update_ref(w);
@@ -167,14 +202,14 @@ int pf_watch_set_ref(struct pf_watcher *w, int fd, int kind, int old_ref, int re
 
 int pf_watch_remove(struct pf_watcher *w, int fd, int ref) {
   if (epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL) != 0) return -errno;
+  pf_set_kind(w, fd, 0);
   w->watched--;
   if (ref) w->refs--;
   pf_update_ref(w);
   return 0;
 }
 
-/* Reaps the children of an environment that has gone away, then closes their epoll set.
- * Observed processes are only dropped from the set: their fds belonged to the environment. */
+/* Reaps the children of an environment that has gone away, then closes their epoll set. */
 struct pf_orphans {
   int epfd;
   size_t left;
@@ -191,16 +226,13 @@ static void *pf_reap_orphans(void *arg) {
     if (k < 0 && errno == EINTR) continue;
     if (k < 0) break;
     for (int i = 0; i < k; i++) {
-      uint64_t key = evs[i].data.u64;
-      int fd = pf_key_fd(key);
-      if (pf_key_kind(key) == PF_WATCH_CHILD) {
-        siginfo_t si;
-        memset(&si, 0, sizeof si);
-        int r = pf_waitid_pidfd(fd, &si, WEXITED | WNOHANG | PF_WALL, NULL);
-        if (r == 0 && si.si_pid == 0) continue;
-      }
+      int fd = pf_key_fd(evs[i].data.u64);
+      siginfo_t si;
+      memset(&si, 0, sizeof si);
+      int r = pf_waitid_pidfd(fd, &si, WEXITED | WNOHANG | PF_WALL, NULL);
+      if (r == 0 && si.si_pid == 0) continue;
       epoll_ctl(o->epfd, EPOLL_CTL_DEL, fd, NULL);
-      if (pf_key_kind(key) == PF_WATCH_CHILD) close(fd);
+      close(fd);
       o->left--;
     }
   }
@@ -221,25 +253,48 @@ static void pf_on_poll_closed(uv_handle_t *handle) {
   free(handle);
 }
 
-static int pf_hand_to_orphan_reaper(int epfd, size_t left) {
+/* Moves the children still running into an epoll set of their own, for a detached thread that
+ * reaps them as they exit. The observed fds stay behind: their owners close them. Returns the
+ * number of children handed over (their pidfds are the thread's now), or 0 when there were none
+ * or the thread could not be started (then they are killed and reaped here: a child must never
+ * be left unreaped). */
+static size_t pf_hand_children_to_reaper(struct pf_watcher *w) {
+  size_t children = 0;
+  for (size_t fd = 0; fd < w->nkinds; fd++) children += w->kinds[fd] == PF_WATCH_CHILD + 1;
+  if (children == 0) return 0;
   struct pf_orphans *o = malloc(sizeof *o);
+  int epfd = epoll_create1(EPOLL_CLOEXEC);
   pthread_t t;
   pthread_attr_t attr;
-  int ok = 0;
-  if (o == NULL) return 0;
-  o->epfd = epfd;
-  o->left = left;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  ok = pthread_create(&t, &attr, pf_reap_orphans, o) == 0;
-  pthread_attr_destroy(&attr);
-  if (!ok) free(o);
-  return ok;
+  int ok = o != NULL && epfd >= 0;
+  for (size_t fd = 0; ok && fd < w->nkinds; fd++) {
+    if (w->kinds[fd] != PF_WATCH_CHILD + 1) continue;
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = pf_watch_key((int)fd, PF_WATCH_CHILD, 0)};
+    ok = epoll_ctl(epfd, EPOLL_CTL_ADD, (int)fd, &ev) == 0;
+  }
+  if (ok) {
+    o->epfd = epfd;
+    o->left = children;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    ok = pthread_create(&t, &attr, pf_reap_orphans, o) == 0;
+    pthread_attr_destroy(&attr);
+  }
+  if (ok) return children;
+  free(o);
+  if (epfd >= 0) close(epfd);
+  for (size_t fd = 0; fd < w->nkinds; fd++) {
+    if (w->kinds[fd] != PF_WATCH_CHILD + 1) continue;
+    siginfo_t si;
+    pf_pidfd_send_signal((int)fd, SIGKILL, 0);
+    pf_waitid_pidfd((int)fd, &si, WEXITED | PF_WALL, NULL);
+    close((int)fd);
+  }
+  return 0;
 }
 
 void pf_watch_stop(struct pf_watcher *w, void (*done)(void *), void *arg) {
   int epfd = w->epfd;
-  size_t watched = w->watched;
   int done_now = 1;
   w->epfd = -1;
   if (w->on_exit != NULL) napi_delete_reference(w->env, w->on_exit);
@@ -259,6 +314,10 @@ void pf_watch_stop(struct pf_watcher *w, void (*done)(void *), void *arg) {
     w->poll = NULL;
   }
   /* After uv_poll_stop: libuv no longer has the epoll fd in its own set. */
-  if (epfd >= 0 && (watched == 0 || !pf_hand_to_orphan_reaper(epfd, watched))) close(epfd);
+  pf_hand_children_to_reaper(w);
+  if (epfd >= 0) close(epfd);
+  free(w->kinds);
+  w->kinds = NULL;
+  w->nkinds = 0;
   if (done_now && done != NULL) done(arg);
 }

@@ -32,6 +32,10 @@ struct pf_watcher {
   uv_poll_t *poll;
   size_t watched; /* pidfds in the epoll set */
   size_t refs;    /* ... of which keep the event loop alive */
+  /* What each fd number in the set is: 0 (not watched) or 1 + enum pf_watch_kind, indexed by fd
+   * (fd numbers are small: the lowest free one is always taken). */
+  unsigned char *kinds;
+  size_t nkinds;
   napi_ref on_exit;
   napi_async_context async;
 };
@@ -49,8 +53,12 @@ int pf_watch_set_ref(struct pf_watcher *w, int fd, int kind, int old_ref, int re
 /* Stops watching fd without closing it (an observer closed by its owner). */
 int pf_watch_remove(struct pf_watcher *w, int fd, int ref);
 
+/* How fd is watched: -1 (not), or enum pf_watch_kind. */
+int pf_watch_kind_of(const struct pf_watcher *w, int fd);
+
 /* The environment is going away: children still running are handed to a thread that reaps them
- * when they exit; observed fds are closed. `done` runs once the uv handle is closed. */
+ * as they exit (in an epoll set of their own); observed fds are left to their owners, which close
+ * them with the environment (owned.h). `done` runs once the uv handle is closed. */
 void pf_watch_stop(struct pf_watcher *w, void (*done)(void *), void *arg);
 
 #endif

@@ -160,6 +160,14 @@ export interface NativeBinding {
   sendSignal(fd: number, signal: number, flags: number): number;
   pidfdOpen(pid: number, flags: number): number;
   close(fd: number): number;
+  /** Takes ownership of fd: it is closed by closeOwned(), by the garbage collector once the
+   * returned object is unreachable, or when this environment ends, whichever comes first. */
+  own(fd: number): object;
+  /** Closes an owned fd now (once): 0 or -errno. */
+  closeOwned(owned: object): number;
+  /** Who owns fd in this environment: 1 a PidFd (own()), 2 the exit watcher (a child's pidfd),
+   * 0 neither. */
+  ownerOf(fd: number): number;
   dup(fd: number): number;
   /** pidfd_getfd(fd, targetFd, 0): a close-on-exec copy of another process's fd, or -errno. */
   pidfdGetfd(fd: number, targetFd: number): number;

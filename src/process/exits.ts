@@ -18,6 +18,8 @@ export function observeBatches(observer: ((records: Float64Array) => void) | und
 function onBatch(records: Float64Array): void {
   batchObserver?.(records);
   const { exitField: F, exitHow } = constants();
+  let failed = false;
+  let failure: unknown;
   for (let at = 0; at < records.length; at += F.count) {
     const fd = records[at + F.fd]!;
     const handler = handlers.get(fd);
@@ -26,8 +28,18 @@ function onBatch(records: Float64Array): void {
     // number may be handed out again by the next spawn. A pending record (an observed process
     // exited, its parent has not reaped it yet) is followed by a final one.
     if (records[at + F.how] !== exitHow.pending) handlers.delete(fd);
-    handler(records, at);
+    // A handler can reach user code (an AbortSignal's removeEventListener, say): whatever it
+    // throws must not keep the other exits of the batch from their handlers. The first one is
+    // rethrown once the batch is delivered, as an uncaught exception, as Node's own callbacks'
+    // are (the addon passes it on with napi_fatal_exception).
+    try {
+      handler(records, at);
+    } catch (error) {
+      if (!failed) failure = error;
+      failed = true;
+    }
   }
+  if (failed) throw failure;
 }
 
 /** Starts this environment's watcher, once. */

@@ -78,14 +78,25 @@ function parseCwd(value: unknown): string | undefined {
 }
 
 /**
+ * Node's own process.env, when this module was loaded: an object of an internal class (its
+ * prototype is not Object.prototype), whose assignments are setenv() calls. A program may replace
+ * it with a plain object (`process.env = { ...process.env, X: '1' }`); that one is serialized.
+ */
+const nodeEnv: object | null = isMainThread && Object.getPrototypeOf(process.env) !== Object.prototype ? process.env : null;
+
+/**
  * The child's environment as KEY=VALUE strings, and the PATH that spawn searches. envp is null
- * for "this process's environment": in the main thread process.env is the C `environ`, which the
- * addon reads directly (a Worker's process.env is its own copy, so it is serialized).
+ * for "this process's environment": in the main thread Node's process.env is the C `environ`,
+ * which the addon reads directly (a Worker's process.env is its own copy, and a replaced
+ * process.env is a plain object: both are serialized).
  */
 function parseEnv(env: unknown): { envp: string[] | null; path: string | undefined } {
-  if (env === undefined && isMainThread) return { envp: null, path: process.env.PATH };
+  if (env === undefined && process.env === nodeEnv) return { envp: null, path: process.env.PATH };
   const source = env === undefined ? process.env : env;
   if (source === null || typeof source !== 'object') throw invalidArgType('env', env, 'an object of strings');
+  if (Array.isArray(source) || typeof (source as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function') {
+    throw invalidArgType('env', env, 'an object of strings (a Map or another iterable is not: use Object.fromEntries())');
+  }
   const envp: string[] = [];
   let path: string | undefined;
   // Object.keys gives the same own enumerable keys as for-in + hasOwnProperty, but on

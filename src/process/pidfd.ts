@@ -65,12 +65,15 @@ export let markPidfdClosed: (pidfd: PidFd) => void;
  */
 export class ProcDir {
   #fd: number;
+  #owned: object;
   readonly pid: number;
 
   /** Use PidFd.openProcDir(). */
   private constructor(fd: number, pid: number) {
     this.#fd = fd;
     this.pid = pid;
+    // Closed by close(), or else when this ProcDir is garbage-collected or its worker ends.
+    this.#owned = binding().own(fd);
   }
 
   static {
@@ -102,9 +105,8 @@ export class ProcDir {
 
   close(): void {
     if (this.#fd < 0) return;
-    const fd = this.#fd;
     this.#fd = -1;
-    closeSync(fd);
+    binding().closeOwned(this.#owned);
   }
 
   [Symbol.dispose](): void {
@@ -120,6 +122,8 @@ export class PidFd {
   #fd: number;
   #pid: number;
   #owner: Owner | undefined;
+  /** The addon's hold on a pidfd this PidFd owns (not a child's, which its Subprocess owns). */
+  #owned: object | undefined;
   #exited: Promise<ExitStatus | null> | undefined;
   #stopObserving: (() => void) | undefined;
 
@@ -128,6 +132,9 @@ export class PidFd {
     this.#fd = fd;
     this.#pid = pid;
     this.#owner = owner;
+    // A pidfd of its own is closed by close(), or else when this PidFd is garbage-collected or
+    // its worker ends (the addon holds it: see native/owned.h).
+    if (owner === undefined) this.#owned = binding().own(fd);
   }
 
   static {
@@ -146,10 +153,7 @@ export class PidFd {
     validateObject(options, 'options');
     const thread = options.thread === undefined ? false : validateBoolean(options.thread, 'thread');
     const fd = binding().pidfdOpen(pid, thread ? PIDFD_THREAD : 0);
-    if (fd < 0) {
-      const hint = thread && fd === -EINVAL ? ' (a thread pidfd needs Linux 6.9)' : '';
-      throw systemError(-fd, 'pidfd_open', { context: `PidFd.open(${pid})${hint}` });
-    }
+    if (fd < 0) throw systemError(-fd, 'pidfd_open', { context: `PidFd.open(${pid})${openHint(pid, thread, -fd)}` });
     return new PidFd(fd, pid);
   }
 
@@ -164,6 +168,14 @@ export class PidFd {
    */
   static fromFd(fd: number): PidFd {
     validateFd(fd, 'fd', 'argument');
+    const owner = binding().ownerOf(fd);
+    if (owner !== 0) {
+      throw pidfdError(
+        'ERR_PIDFD_OWNED',
+        `PidFd.fromFd(${fd}): fd ${fd} already belongs to ${owner === 1 ? 'a PidFd' : "a Subprocess (its child's pidfd)"} of this library, ` +
+          'which will close it; call .dup() on that PidFd for one of your own',
+      );
+    }
     const pid = pidOfPidfd(fd, 'PidFd.fromFd');
     return new PidFd(fd, pid);
   }
@@ -214,8 +226,9 @@ export class PidFd {
       this.#exited = this.#owner.exited();
       return this.#exited;
     }
-    const fd = this.#liveFd('exited');
-    this.#exited = this.#observe(fd);
+    // Closed before anyone asked: the same answer as closed while being watched.
+    if (this.#fd < 0) return Promise.resolve(null);
+    this.#exited = this.#observe(this.#fd);
     return this.#exited;
   }
 
@@ -320,9 +333,8 @@ export class PidFd {
     const refusal = this.#owner?.refuseClose();
     if (refusal !== undefined) throw pidfdError('ERR_PIDFD_OWNED', refusal);
     this.#stopObserving?.();
-    const fd = this.#fd;
     this.#fd = -1;
-    binding().close(fd);
+    binding().closeOwned(this.#owned!);
   }
 
   /** Closes the fd (for `using`). */
@@ -396,6 +408,27 @@ export class PidFd {
       source: '/proc',
     };
   }
+}
+
+/**
+ * Why pidfd_open refused `pid`, in words, when the errno alone does not say: a thread id without
+ * `{ thread: true }` gives ENOENT (the kernel finds no process led by it), and PIDFD_THREAD is
+ * unknown before Linux 6.9.
+ */
+function openHint(pid: number, thread: boolean, err: number): string {
+  if (thread && err === EINVAL) return ' (a thread pidfd needs Linux 6.9)';
+  if (!thread && (err === errno.ENOENT || err === EINVAL)) {
+    let tgid: number | undefined;
+    try {
+      tgid = Number(/^Tgid:\s*(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))?.[1]);
+    } catch {
+      return '';
+    }
+    if (tgid !== undefined && tgid !== pid) {
+      return ` (${pid} is a thread of process ${tgid}, not a process: pass { thread: true } for a pidfd of the thread (Linux 6.9), or open ${tgid})`;
+    }
+  }
+  return '';
 }
 
 /**

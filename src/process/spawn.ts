@@ -1,10 +1,28 @@
 // spawn(): create a child with a pidfd obtained atomically, and watch for its exit.
 
-import { abortError } from '../errors.js';
+import { abortError, invalidArgType, invalidArgValue } from '../errors.js';
 import { normalizeSpawn, type SpawnOptions } from './options.js';
 import { start } from './start.js';
 import { handOver } from './stdio.js';
 import { createSubprocess, type Subprocess } from './subprocess.js';
+
+/**
+ * The arguments and the options of a call, in every shape the overloads accept: (file),
+ * (file, args), (file, args, options), (file, options), with `undefined` for a left-out one.
+ * Anything else (null for args or options, an options object followed by another) is refused.
+ */
+function spawnArguments(argsOrOptions: unknown, maybeOptions: unknown): [unknown, unknown] {
+  if (Array.isArray(argsOrOptions) || argsOrOptions === undefined) {
+    return [argsOrOptions ?? [], maybeOptions === undefined ? {} : maybeOptions];
+  }
+  if (argsOrOptions !== null && typeof argsOrOptions === 'object') {
+    if (maybeOptions !== undefined) {
+      throw invalidArgValue('options', maybeOptions, 'cannot follow an options object: spawn(file, args, options) takes args second', 'argument');
+    }
+    return [[], argsOrOptions];
+  }
+  throw invalidArgType('args', argsOrOptions, 'an array of strings or an options object', 'argument');
+}
 
 /**
  * Starts `file` with `args`. The child is created with clone3(CLONE_PIDFD) where the kernel
@@ -19,8 +37,7 @@ export function spawn(
   argsOrOptions?: readonly string[] | SpawnOptions,
   maybeOptions?: SpawnOptions,
 ): Subprocess {
-  const args = Array.isArray(argsOrOptions) ? argsOrOptions : [];
-  const options = Array.isArray(argsOrOptions) ? (maybeOptions ?? {}) : (argsOrOptions ?? {});
+  const [args, options] = spawnArguments(argsOrOptions, maybeOptions);
   const n = normalizeSpawn(file, args, options);
   if (n.abortSignal?.aborted) throw abortError(n.abortSignal);
   const subprocess = createSubprocess(start(n, { ref: true }), n);

@@ -72,10 +72,19 @@ export function normalizeStdio(stdio: unknown): StdioEntry[] {
     throw invalidArgValue('stdio', stdio, "must be 'pipe', 'inherit', 'ignore' or an array indexed by child fd");
   }
   const entries: StdioEntry[] = [];
-  const length = Math.max(list.length, 3);
-  for (let target = 0; target < length; target++) {
+  for (let target = 0; target < 3; target++) {
     const entry = entryFor(target, list[target], `stdio[${target}]`);
     if (entry !== null) entries.push(entry);
+  }
+  // Above fd 2 only the entries that exist: a sparse array's length says nothing (Object.keys
+  // gives an array's indices in ascending order, without walking its holes).
+  if (list.length > 3) {
+    for (const key of Object.keys(list)) {
+      const target = Number(key);
+      if (!Number.isInteger(target) || target < 3) continue;
+      const entry = entryFor(target, list[target], `stdio[${target}]`);
+      if (entry !== null) entries.push(entry);
+    }
   }
   return entries;
 }

@@ -162,15 +162,16 @@ export class Subprocess {
   }
 
   #onExit(records: Float64Array, at: number): void {
-    // The addon has reaped the child and closed the pidfd. Mark both before anyone can look.
+    // The addon has reaped the child and closed the pidfd. Mark both, and settle `exited`,
+    // before anything that could reach user code.
     markPidfdClosed(this.pidfd);
-    if (this.#onAbort !== undefined) this.#abortSignal!.removeEventListener('abort', this.#onAbort);
-    // Nobody reads the child's stdin any more: close our end, as child_process does (an idle
-    // writable pipe would never notice on its own, and its fd would stay open).
-    this.stdin?.destroy();
     const status = exitStatusFromRecord(this.pid, records, at, 'child');
     this.#status = status;
     if (status.reason === null) this.#resolve(status);
     else this.#reject(statusLostError(status));
+    // Nobody reads the child's stdin any more: close our end, as child_process does (an idle
+    // writable pipe would never notice on its own, and its fd would stay open).
+    this.stdin?.destroy();
+    if (this.#onAbort !== undefined) this.#abortSignal!.removeEventListener('abort', this.#onAbort);
   }
 }

@@ -222,3 +222,12 @@ export function thrown(fn) {
   }
   throw new Error('expected a throw');
 }
+
+/** Waits until check() is true (polling every 10 ms), or fails naming `what` after timeoutMs. */
+export async function eventually(check, what, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(10);
+  }
+}
