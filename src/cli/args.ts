@@ -2,7 +2,7 @@
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
-import type { Signal } from '../index.js';
+import { MAX_SIGNAL, signalNumberOf } from '../signals.js';
 
 /** A user mistake on the command line: one line on stderr, and the command's usage exit code. */
 export class UsageError extends Error {
@@ -22,23 +22,48 @@ export class CommandError extends Error {
 
 const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** Milliseconds from "10", "10s", "1.5m", "250ms", "2h", "1d" (a bare number is seconds). */
+/** Milliseconds from "10", "10s", "1.5m", "250ms", "2h", "30d" (a bare number is seconds). */
 export function parseDuration(text: string, option: string): number {
   const match = /^(\d+(?:\.\d+)?|\.\d+)(ms|s|m|h|d)?$/.exec(text);
   const ms = match === null ? NaN : Number(match[1]) * units[match[2] ?? 's']!;
-  if (!Number.isFinite(ms) || ms > 2 ** 31 - 1) {
-    throw new UsageError(`${option}: invalid duration ${JSON.stringify(text)} (examples: 10, 2.5s, 500ms, 1m, 2h)`);
+  if (!Number.isFinite(ms)) {
+    throw new UsageError(`${option}: invalid duration ${JSON.stringify(text)} (examples: 10, 2.5s, 500ms, 1m, 2h, 3d)`);
   }
+  if (ms > Number.MAX_SAFE_INTEGER) throw new UsageError(`${option}: the duration ${JSON.stringify(text)} is too large`);
   return ms;
 }
 
-/** A signal from "TERM", "SIGTERM", "sigterm", or a number. */
-export function parseSignal(text: string, option: string, known: Record<string, number>): Signal {
-  if (/^\d+$/.test(text)) return Number(text);
+/**
+ * A signal number from "TERM", "SIGTERM", "sigterm", "RTMIN+3", or a number from 1 to 64 (0 too,
+ * where it means "check only").
+ */
+export function parseSignal(text: string, option: string, { allowZero = false } = {}): number {
+  const low = allowZero ? 0 : 1;
+  if (/^\d+$/.test(text)) {
+    const n = Number(text);
+    if (n >= low && n <= MAX_SIGNAL) return n;
+    throw new UsageError(
+      n === 0
+        ? `${option}: signal 0 sends nothing; give a signal such as TERM, KILL or INT`
+        : `${option}: ${text} is not a signal (signals are ${low} to ${MAX_SIGNAL}, or names such as TERM, KILL, RTMIN+3)`,
+    );
+  }
   const upper = text.toUpperCase();
-  const name = upper.startsWith('SIG') ? upper : `SIG${upper}`;
-  if (name in known || /^SIGRT(MIN|MAX)([+-]\d+)?$/.test(name)) return name as Signal;
-  throw new UsageError(`${option}: unknown signal ${JSON.stringify(text)}`);
+  const n = signalNumberOf(upper.startsWith('SIG') ? upper : `SIG${upper}`);
+  if (n === undefined) throw new UsageError(`${option}: unknown signal ${JSON.stringify(text)} (examples: TERM, KILL, INT, RTMIN+3)`);
+  return n;
+}
+
+/** setTimeout for any duration (Node's own stops at 2^31 - 1 ms, about 24.8 days). Returns the
+ * function that cancels it. */
+export function setLongTimeout(fn: () => void, ms: number): () => void {
+  const MAX = 2 ** 31 - 1;
+  let timer: NodeJS.Timeout;
+  const arm = (left: number): void => {
+    timer = setTimeout(() => (left > MAX ? arm(left - MAX) : fn()), Math.min(left, MAX));
+  };
+  arm(ms);
+  return () => clearTimeout(timer);
 }
 
 /** A pid argument: a positive integer. */

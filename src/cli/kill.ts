@@ -1,7 +1,5 @@
 // `pidfd kill`: signal processes through pidfds; with --expect-id, only the process meant.
 
-import { constants } from 'node:os';
-
 import { PidFd } from '../index.js';
 import { CommandError, parse, parsePid, parseSignal, UsageError } from './args.js';
 
@@ -36,7 +34,7 @@ export async function kill(argv: string[]): Promise<number> {
   }
   if (positionals.length === 0) throw new UsageError('no PID given');
   const pids = positionals.map(parsePid);
-  const signal = values.signal === undefined ? 'SIGTERM' : parseSignal(values.signal as string, '--signal', constants.signals);
+  const signal = values.signal === undefined ? 15 : parseSignal(values.signal as string, '--signal', { allowZero: true });
   const expectText = values['expect-id'] as string | undefined;
   if (expectText !== undefined) {
     if (!/^\d+$/.test(expectText)) throw new UsageError(`--expect-id: invalid id ${JSON.stringify(expectText)}`);

@@ -1,7 +1,7 @@
 // `pidfd wait`: wait for processes that need not be our children, without polling.
 
 import { PidFd, type ExitStatus } from '../index.js';
-import { CommandError, parse, parseDuration, parsePid, UsageError } from './args.js';
+import { CommandError, parse, parseDuration, parsePid, setLongTimeout, UsageError } from './args.js';
 
 export const waitHelp = `Usage: pidfd wait [options] PID...
 
@@ -11,7 +11,7 @@ per process as it exits, with its exit code or signal where the kernel tells (Li
 once the process's parent has collected it).
 
 Options:
-  --timeout DUR   give up after DUR (10, 2.5s, 500ms, 1m, 2h)
+  --timeout DUR   give up after DUR (10, 2.5s, 500ms, 1m, 2h, 3d; 0: never)
   --any           return as soon as one PID has exited
   -h, --help      this text
 
@@ -61,16 +61,16 @@ export async function wait(argv: string[]): Promise<number> {
       }),
     );
     const done = values.any === true ? Promise.race(exits) : Promise.all(exits);
-    if (timeoutMs === undefined) {
+    if (timeoutMs === undefined || timeoutMs === 0) {
       await done;
       return 0;
     }
-    let timer: NodeJS.Timeout | undefined;
+    let cancel: (() => void) | undefined;
     const expired = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+      cancel = setLongTimeout(() => resolve('timeout'), timeoutMs);
     });
     const outcome = await Promise.race([done, expired]);
-    clearTimeout(timer);
+    cancel?.();
     if (outcome === 'timeout') {
       process.stderr.write(`pidfd wait: timed out after ${values.timeout as string}\n`);
       return 124;

@@ -16,6 +16,7 @@ import {
   validateInteger,
   validateKnownOptions,
   validateObject,
+  validateOneOf,
   validateString,
 } from '../validate.js';
 import { normalizeStdio, type StdioEntry, type StdioOptions } from './stdio.js';
@@ -48,7 +49,14 @@ export interface SpawnOptions {
   signal?: AbortSignal;
   /** The signal sent on abort (default 'SIGTERM'). */
   killSignal?: Signal;
+  /** How to create this child: 'clone3', 'clone' or 'fork' (default: the best that works here;
+   * see support()). */
+  backend?: Backend;
 }
+
+/** A way of creating children (see support()). */
+export type Backend = 'clone3' | 'clone' | 'fork';
+const backends: readonly Backend[] = ['clone3', 'clone', 'fork'];
 
 /** Options of child_process that mean something else here, with what to do instead. */
 const foreignOptions: Record<string, string> = {
@@ -177,6 +185,10 @@ const parsers = {
   cgroup: parseCgroup,
   signal: (value: unknown) => (value === undefined ? undefined : validateAbortSignal(value, 'signal')),
   killSignal: (value: unknown) => (value === undefined ? 15 : signalNumber(value, 'killSignal')),
+  backend: (value: unknown) => {
+    const table = constants().backend;
+    return value === undefined ? table.none : table[validateOneOf(value, 'backend', backends)];
+  },
 } satisfies { [K in keyof Required<SpawnOptions>]: (value: unknown) => unknown };
 
 const knownOptions: ReadonlySet<string> = new Set(Object.keys(parsers));
@@ -193,6 +205,8 @@ export interface NormalizedSpawn {
   cwd: string | undefined;
   abortSignal: AbortSignal | undefined;
   killSignal: number;
+  /** The backend the call asked for, if it did. */
+  backend: Backend | undefined;
 }
 
 /** The test hooks' plan fields (src/internal/testing.ts), when a test asked for a fault. */
@@ -234,6 +248,7 @@ export function normalizeSpawn(file: unknown, args: unknown, options: unknown): 
   const cgroup = parsers.cgroup(o.cgroup);
   const abortSignal = parsers.signal(o.signal);
   const killSignal = parsers.killSignal(o.killSignal);
+  const backend = parsers.backend(o.backend);
   const argv = [argv0 ?? theFile, ...theArgs];
   const paths = execCandidates(theFile, path);
   const triples = new Int32Array(stdio.length * 3);
@@ -251,6 +266,7 @@ export function normalizeSpawn(file: unknown, args: unknown, options: unknown): 
     cwd,
     abortSignal,
     killSignal,
+    backend: o.backend,
     plan: {
       paths: nulList(paths),
       argv: nulList(argv),
@@ -265,7 +281,7 @@ export function normalizeSpawn(file: unknown, args: unknown, options: unknown): 
       pdeathsig,
       cgroupFd: cgroup.fd,
       cgroupPath: cgroup.path,
-      backend: constants().backend.none,
+      backend,
       ...testHooks(o),
     },
   };

@@ -58,10 +58,11 @@ function failureHint(n: NormalizedSpawn, f: NativeSpawnFailure, subject: { fd?: 
   if (f.step === 'backend') return describeSupport().reason;
   if (f.errno === errno.ENOTSUP && n.cgroup !== undefined) {
     const support = describeSupport();
-    return support.backend === 'clone3'
-      ? 'this kernel has no CLONE_INTO_CGROUP (Linux 5.7+)'
-      : `placing a child in a cgroup needs clone3, and this process uses the ${support.backend} ` +
-          `backend: ${support.reason}`;
+    const backend = n.backend ?? support.backend;
+    if (backend === 'clone3') return 'this kernel has no CLONE_INTO_CGROUP (Linux 5.7+)';
+    return n.backend !== undefined
+      ? `placing a child in a cgroup needs clone3, and this spawn asked for the ${backend} backend`
+      : `placing a child in a cgroup needs clone3, and this process uses the ${backend} backend: ${support.reason}`;
   }
   if (f.step === 'stdioCheck' && subject.fd !== undefined) {
     return `stdio[${subject.fd}] names fd ${n.stdio[f.index]!.fd}, which is not open in this process`;
