@@ -185,10 +185,7 @@ const parsers = {
   cgroup: parseCgroup,
   signal: (value: unknown) => (value === undefined ? undefined : validateAbortSignal(value, 'signal')),
   killSignal: (value: unknown) => (value === undefined ? 15 : signalNumber(value, 'killSignal')),
-  backend: (value: unknown) => {
-    const table = constants().backend;
-    return value === undefined ? table.none : table[validateOneOf(value, 'backend', backends)];
-  },
+  backend: (value: unknown) => (value === undefined ? undefined : validateOneOf(value, 'backend', backends)),
 } satisfies { [K in keyof Required<SpawnOptions>]: (value: unknown) => unknown };
 
 const knownOptions: ReadonlySet<string> = new Set(Object.keys(parsers));
@@ -207,6 +204,83 @@ export interface NormalizedSpawn {
   killSignal: number;
   /** The backend the call asked for, if it did. */
   backend: Backend | undefined;
+}
+
+/**
+ * A child as the layers above describe it, every value already checked in that layer's own
+ * dialect (spawn()'s options, child_process's, run()'s): what buildPlan() turns into the native
+ * plan. Only `file`, `argv` and `stdio` are required.
+ */
+export interface ChildSpec {
+  file: string;
+  /** argv[0] included. */
+  argv: string[];
+  /** KEY=VALUE strings, or null for this process's environment (read natively in the main
+   * thread when it is Node's own process.env: see parseEnv). */
+  env?: string[] | null;
+  /** The PATH that `file` is looked up in (default: the one of `env`, else process.env's). */
+  path?: string | undefined;
+  cwd?: string | undefined;
+  stdio: StdioEntry[];
+  setsid?: boolean;
+  /** -1: leave; 0: a new group; > 0: join that group. */
+  pgid?: number;
+  /** -1: leave. */
+  uid?: number;
+  gid?: number;
+  groups?: Uint32Array | null;
+  /** 0: none. */
+  pdeathsig?: number;
+  cgroup?: { path: string | null; fd: number; given: string | number | undefined };
+  abortSignal?: AbortSignal | undefined;
+  killSignal?: number;
+  backend?: Backend | undefined;
+  /** Test hooks' plan fields (src/internal/testing.ts). */
+  testHooks?: { fault: number; faultArg: number } | undefined;
+}
+
+/** The native plan of a child. Throws nothing: the values were checked by the caller. */
+export function buildPlan(spec: ChildSpec): NormalizedSpawn {
+  let envp = spec.env ?? null;
+  let path = spec.path;
+  if (envp === null && process.env !== nodeEnv) envp = parseEnv(undefined).envp;
+  if (path === undefined) path = envp === null ? process.env.PATH : envp.find((kv) => kv.startsWith('PATH='))?.slice(5);
+  const paths = execCandidates(spec.file, path);
+  const stdio = spec.stdio;
+  const triples = new Int32Array(stdio.length * 3);
+  for (let i = 0; i < stdio.length; i++) {
+    triples[3 * i] = stdio[i]!.target;
+    triples[3 * i + 1] = stdio[i]!.kind;
+    triples[3 * i + 2] = stdio[i]!.fd;
+  }
+  const table = constants().backend;
+  return {
+    file: spec.file,
+    argv: spec.argv,
+    stdio,
+    cgroup: spec.cgroup?.given,
+    cwd: spec.cwd,
+    abortSignal: spec.abortSignal,
+    killSignal: spec.killSignal ?? 15,
+    backend: spec.backend,
+    plan: {
+      paths: nulList(paths),
+      argv: nulList(spec.argv),
+      env: envp === null ? null : nulList(envp),
+      cwd: spec.cwd ?? null,
+      stdio: triples,
+      setsid: spec.setsid ?? false,
+      pgid: spec.pgid ?? -1,
+      uid: spec.uid ?? -1,
+      gid: spec.gid ?? -1,
+      groups: spec.groups ?? null,
+      pdeathsig: spec.pdeathsig ?? 0,
+      cgroupFd: spec.cgroup?.fd ?? -1,
+      cgroupPath: spec.cgroup?.path ?? null,
+      backend: spec.backend === undefined ? table.none : table[spec.backend],
+      ...spec.testHooks,
+    },
+  };
 }
 
 /** The test hooks' plan fields (src/internal/testing.ts), when a test asked for a fault. */
@@ -232,57 +306,32 @@ export function normalizeSpawn(file: unknown, args: unknown, options: unknown): 
   const cwd = parsers.cwd(o.cwd);
   const { envp, path } = parseEnv(o.env);
   const stdio = parsers.stdio(o.stdio);
-  const detached = parsers.detached(o.detached);
+  const setsid = parsers.detached(o.detached);
   const pgid = parsers.processGroup(o.processGroup);
-  if (detached && pgid >= 0) {
+  if (setsid && pgid >= 0) {
     throw invalidArgValue(
       'processGroup',
       o.processGroup,
       'cannot be combined with `detached`: a detached child already leads its own session and process group',
     );
   }
-  const uid = parsers.uid(o.uid);
-  const gid = parsers.gid(o.gid);
-  const groups = parsers.groups(o.groups);
-  const pdeathsig = parsers.killOnParentExit(o.killOnParentExit);
-  const cgroup = parsers.cgroup(o.cgroup);
-  const abortSignal = parsers.signal(o.signal);
-  const killSignal = parsers.killSignal(o.killSignal);
-  const backend = parsers.backend(o.backend);
-  const argv = [argv0 ?? theFile, ...theArgs];
-  const paths = execCandidates(theFile, path);
-  const triples = new Int32Array(stdio.length * 3);
-  stdio.forEach((entry, i) => {
-    triples[3 * i] = entry.target;
-    triples[3 * i + 1] = entry.kind;
-    triples[3 * i + 2] = entry.fd;
-  });
-
-  return {
+  return buildPlan({
     file: theFile,
-    argv,
-    stdio,
-    cgroup: o.cgroup,
+    argv: [argv0 ?? theFile, ...theArgs],
+    env: envp,
+    path,
     cwd,
-    abortSignal,
-    killSignal,
-    backend: o.backend,
-    plan: {
-      paths: nulList(paths),
-      argv: nulList(argv),
-      env: envp === null ? null : nulList(envp),
-      cwd: cwd ?? null,
-      stdio: triples,
-      setsid: detached,
-      pgid,
-      uid,
-      gid,
-      groups,
-      pdeathsig,
-      cgroupFd: cgroup.fd,
-      cgroupPath: cgroup.path,
-      backend,
-      ...testHooks(o),
-    },
-  };
+    stdio,
+    setsid,
+    pgid,
+    uid: parsers.uid(o.uid),
+    gid: parsers.gid(o.gid),
+    groups: parsers.groups(o.groups),
+    pdeathsig: parsers.killOnParentExit(o.killOnParentExit),
+    cgroup: { ...parsers.cgroup(o.cgroup), given: o.cgroup },
+    abortSignal: parsers.signal(o.signal),
+    killSignal: parsers.killSignal(o.killSignal),
+    backend: parsers.backend(o.backend),
+    testHooks: testHooks(o),
+  });
 }

@@ -236,7 +236,7 @@ function partsFor(ctx) {
       error: VALUE,
     })),
   );
-  const shape = part(weighted([20, pick(ok({}))], [1, pick(ok(null))]), pick(bad(TYPE)('str'), bad(TYPE)(5)));
+  const shape = part(pick(ok({})), pick(bad(TYPE)('str'), bad(TYPE)(5), bad(TYPE)(null)));
 
   const uid = id(ctx.uid);
   const gid = id(ctx.gid);

@@ -177,7 +177,7 @@ export function expectation(ctx, parts, reportPath) {
     // spawn(file, x, ...) with x not an array takes x for the options.
     return { call: [file.value, args.value, { cwd: '/' }], expected: { error: file.error ?? args.error } };
   }
-  // Options null are no options; options that are not an object make every option irrelevant.
+  // Options that are not an object (null included) make every option irrelevant.
   const usable = parts.shape.value !== null && parts.shape.error === undefined;
   const keep = (k) => usable || k === 'file' || k === 'args' || k === 'shape';
   const p = Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, keep(k) ? v : { value: ABSENT }]));
