@@ -20,7 +20,7 @@
  *  - Every function here is PF_CHILD_CODE (child.h): a sanitizer build must not instrument it.
  *
  * The order of the steps is deliberate: dispositions first (so nothing odd can happen later),
- * then session and group, the working directory, the file descriptors, and credentials; the
+ * then the cgroup (without clone3), then session and group, the working directory, the file descriptors, and credentials; the
  * parent-death signal after the credentials, because changing credentials clears it; the signal
  * mask last, so that the only place a signal can be delivered is execve itself.
  */
@@ -296,6 +296,15 @@ _Noreturn void pf_child_main(struct pf_child_plan *p) {
 
   pf_reset_dispositions(p);
   pf_maybe_fault(p, PF_STEP_SIGACTION);
+
+  /* Into the cgroup before anything else: every step after this (and every process the program
+   * starts) runs inside it, and the credentials that might forbid the write are not changed yet.
+   * clone3 does this at creation (CLONE_INTO_CGROUP) and never sets the fd. "0" is the writer. */
+  if (p->cgroup_procs_fd >= 0) {
+    r = pf_syscall3(SYS_write, p->cgroup_procs_fd, "0", 1);
+    if (r < 0) pf_fail(p, PF_STEP_CGROUP, -r, -1);
+  }
+  pf_maybe_fault(p, PF_STEP_CGROUP);
 
   if (p->setsid) {
     r = pf_syscall0(SYS_setsid);

@@ -34,6 +34,7 @@ enum pf_step {
   PF_STEP_NONE = 0,
   PF_STEP_SYNC,        /* read: waiting for the parent's go-ahead (fork backend) */
   PF_STEP_SIGACTION,   /* rt_sigaction: resetting a disposition */
+  PF_STEP_CGROUP,      /* write to cgroup.procs: joining the cgroup (backends without clone3) */
   PF_STEP_SETSID,      /* setsid */
   PF_STEP_SETPGID,     /* setpgid */
   PF_STEP_CHDIR,       /* chdir */
@@ -119,6 +120,7 @@ struct pf_child_plan {
   uid_t uid;
   int pdeathsig; /* 0: none */
   pid_t parent_pid;
+  int cgroup_procs_fd; /* >= 0: the child moves itself into that cgroup first; else -1 */
 
   int chan_fd;                    /* fork backend: the child's end of the report socket; else -1 */
   struct pf_child_report *report; /* VM backends: the report is written here; else NULL */

@@ -8,7 +8,9 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -19,6 +21,7 @@ const char *const pf_exit_how_names[PF_EXIT_HOW_COUNT] = {
     [PF_EXIT_INFO] = "info",
     [PF_EXIT_LOST] = "lost",
     [PF_EXIT_PENDING] = "pending",
+    [PF_EXIT_CGROUP] = "cgroup",
 };
 
 const char *const pf_exit_field_names[PF_EXIT_FIELDS] = {
@@ -85,6 +88,34 @@ int pf_exit_from_reap(int fd, double *rec) {
   rec[PF_EXIT_MAJFLT] = (double)ru.ru_majflt;
   rec[PF_EXIT_NVCSW] = (double)ru.ru_nvcsw;
   rec[PF_EXIT_NIVCSW] = (double)ru.ru_nivcsw;
+  return 1;
+}
+
+/* The number after `key ` in a cgroup file's "key value" lines, or -1. */
+static int pf_cgroup_value(const char *text, const char *key) {
+  size_t len = strlen(key);
+  for (const char *line = text; *line != '\0';) {
+    if (strncmp(line, key, len) == 0 && line[len] == ' ') return atoi(line + len + 1);
+    const char *next = strchr(line, '\n');
+    if (next == NULL) break;
+    line = next + 1;
+  }
+  return -1;
+}
+
+int pf_exit_from_cgroup_events(int fd, double *rec) {
+  char buf[256];
+  ssize_t n;
+  do n = pread(fd, buf, sizeof buf - 1, 0);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) return -errno;
+  buf[n] = '\0';
+  for (int f = PF_EXIT_PID; f < PF_EXIT_FIELDS; f++) rec[f] = -1;
+  rec[PF_EXIT_FD] = fd;
+  rec[PF_EXIT_PID] = 0;
+  rec[PF_EXIT_HOW] = PF_EXIT_CGROUP;
+  rec[PF_EXIT_CODE] = pf_cgroup_value(buf, "populated");
+  rec[PF_EXIT_STATUS] = pf_cgroup_value(buf, "frozen");
   return 1;
 }
 

@@ -12,6 +12,7 @@ enum pf_exit_how {
   PF_EXIT_INFO = 1,    /* PIDFD_GET_INFO gave the status (someone else reaped it; 6.15+) */
   PF_EXIT_LOST = 2,    /* nobody can tell: the record's code is the errno that says why */
   PF_EXIT_PENDING = 3, /* an observed process exited; its status comes when its parent reaps it */
+  PF_EXIT_CGROUP = 4,  /* not an exit: a cgroup's events changed; code is populated, status frozen */
   PF_EXIT_HOW_COUNT
 };
 
@@ -44,6 +45,11 @@ int pf_exit_from_reap(int fd, double *rec);
  * when the record is complete; 0 when the status is not there yet and `final` is 0 (an observed
  * zombie its parent has not reaped). With `final`, a missing status makes a PF_EXIT_LOST record. */
 int pf_exit_from_info(int fd, double *rec, int final);
+
+/* The state of a cgroup, from its cgroup.events file open at fd: a PF_EXIT_CGROUP record with
+ * `populated` in the code field and `frozen` in the status field (-1 where the file does not
+ * say). Returns 1, or -errno when the file cannot be read. */
+int pf_exit_from_cgroup_events(int fd, double *rec);
 
 /* Waits for our child behind fd to exit, blocking the calling thread for at most timeout_ms
  * (< 0: no limit), and reaps it. Returns 1 with the record filled, 0 on timeout, or -errno. The

@@ -44,6 +44,7 @@ const struct pf_step_desc pf_child_steps[PF_STEP_COUNT] = {
     [PF_STEP_NONE] = {"none", "spawn"},
     [PF_STEP_SYNC] = {"sync", "read"},
     [PF_STEP_SIGACTION] = {"sigaction", "rt_sigaction"},
+    [PF_STEP_CGROUP] = {"cgroupJoin", "write"},
     [PF_STEP_SETSID] = {"setsid", "setsid"},
     [PF_STEP_SETPGID] = {"setpgid", "setpgid"},
     [PF_STEP_CHDIR] = {"chdir", "chdir"},
@@ -230,6 +231,12 @@ static int pf_read_report(int chan, unsigned char *buf, size_t size) {
   return (int)got;
 }
 
+/* The cgroup.procs fd is the child's to write; once it exists, or failed to, it is closed. */
+static void pf_close_procs(struct pf_child_plan *plan) {
+  if (plan->cgroup_procs_fd >= 0) close(plan->cgroup_procs_fd);
+  plan->cgroup_procs_fd = -1;
+}
+
 int pf_spawn(struct pf_stack *stack, int backend, struct pf_child_plan *plan, int cgroup_fd,
              struct pf_spawn_result *out) {
   struct pf_child_report report;
@@ -242,23 +249,33 @@ int pf_spawn(struct pf_stack *stack, int backend, struct pf_child_plan *plan, in
   plan->report = backend == PF_BACKEND_FORK ? NULL : &report;
   plan->parent_pid = getpid();
 
+  plan->cgroup_procs_fd = -1;
   if (cgroup_fd >= 0 && backend != PF_BACKEND_CLONE3) {
-    /* CLONE_INTO_CGROUP exists only in clone3; glibc has no fallback either. */
-    pf_fail_parent(&out->fail, PF_PARENT_CLONE, ENOTSUP, "clone3", -1);
-    return -1;
+    /* CLONE_INTO_CGROUP exists only in clone3: the child joins through cgroup.procs instead,
+     * before its first step (glibc has no fallback; Go and systemd do the same). */
+    plan->cgroup_procs_fd = pf_parent_fault(plan, PF_PARENT_CGROUP)
+                                ? (errno = EMFILE, -1)
+                                : openat(cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+    if (plan->cgroup_procs_fd < 0) {
+      pf_fail_parent(&out->fail, PF_PARENT_CGROUP, errno, "open", -1);
+      return -1;
+    }
+    cgroup_fd = -1;
   }
   if (backend != PF_BACKEND_FORK) {
     int r = pf_parent_fault(plan, PF_PARENT_STACK) ? -ENOMEM : pf_stack_ensure(stack);
     if (r < 0) {
       pf_fail_parent(&out->fail, PF_PARENT_STACK, -r, NULL, -1);
+      pf_close_procs(plan);
       return -1;
     }
   }
 
   long pid = pf_create(stack, backend, plan, cgroup_fd, pf_child_entry, &pidfd, &chan, &step);
+  pf_close_procs(plan);
   if (pid < 0) {
     int err = (int)-pid;
-    /* A kernel without CLONE_INTO_CGROUP sees a clone_args larger than it knows. */
+    /* A kernel without CLONE_INTO_CGROUP (before 5.7) sees a clone_args larger than it knows. */
     if (cgroup_fd >= 0 && err == E2BIG) err = ENOTSUP;
     pf_fail_parent(&out->fail, step, err, step == PF_PARENT_CLONE ? pf_clone_syscall(backend) : NULL,
                    -1);
@@ -403,12 +420,6 @@ int pf_start(struct pf_stack *stack, struct pf_start_request *req, int *parent_f
     pf_fail_parent(&out->fail, PF_PARENT_BACKEND, ENOSYS, NULL, -1);
     goto done;
   }
-  if ((cgroup_fd >= 0 || req->cgroup_path != NULL) && backend != PF_BACKEND_CLONE3) {
-    /* CLONE_INTO_CGROUP exists only in clone3; glibc has no fallback either. */
-    pf_fail_parent(&out->fail, PF_PARENT_CLONE, ENOTSUP, "clone3", -1);
-    goto done;
-  }
-
   /* The user's fds are checked before we create any fd of our own, which could otherwise take
    * the number of one that is closed and reach the child in its place. */
   for (int i = 0; i < n; i++) {
@@ -467,11 +478,10 @@ int pf_start(struct pf_stack *stack, struct pf_start_request *req, int *parent_f
   p->max_target = n > 0 ? req->stdio[n - 1].target : -1;
   p->use_close_range = pf_support_get()->close_range.ok;
   r = pf_spawn(stack, backend, p, cgroup_fd, out);
-  if (r < 0 && !out->fail.child && backend == PF_BACKEND_CLONE3 && cgroup_fd < 0 &&
-      req->backend == PF_BACKEND_NONE) {
+  if (r < 0 && !out->fail.child && backend == PF_BACKEND_CLONE3 && req->backend == PF_BACKEND_NONE) {
     /* clone3 refused after the probe said yes: a seccomp filter installed since. */
     int next = pf_backend_demote(out->fail.err);
-    if (next != PF_BACKEND_NONE && next != backend) r = pf_spawn(stack, next, p, -1, out);
+    if (next != PF_BACKEND_NONE && next != backend) r = pf_spawn(stack, next, p, cgroup_fd, out);
   }
 
 done:

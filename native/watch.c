@@ -10,11 +10,14 @@
  */
 #include "watch.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -30,15 +33,20 @@
 const char *const pf_watch_kind_names[PF_WATCH_KIND_COUNT] = {
     [PF_WATCH_CHILD] = "child",
     [PF_WATCH_OBSERVE] = "observe",
+    [PF_WATCH_CGROUP] = "cgroup",
 };
 
 static uint64_t pf_watch_key(int fd, int kind, int ref) {
-  return (uint64_t)(uint32_t)fd | (uint64_t)(ref != 0) << 32 | (uint64_t)(kind & 1) << 33;
+  return (uint64_t)(uint32_t)fd | (uint64_t)(ref != 0) << 32 | (uint64_t)(kind & 3) << 33;
 }
 
 static int pf_key_fd(uint64_t key) { return (int)(uint32_t)key; }
 static int pf_key_ref(uint64_t key) { return (int)(key >> 32 & 1); }
-static int pf_key_kind(uint64_t key) { return (int)(key >> 33 & 1); }
+static int pf_key_kind(uint64_t key) { return (int)(key >> 33 & 3); }
+
+/* What to wait for: a pidfd is readable when its process exits; a cgroup.events file is always
+ * "readable" (kernfs) and signals a change with EPOLLPRI (and EPOLLERR), until it is read. */
+static uint32_t pf_watch_events(int kind) { return kind == PF_WATCH_CGROUP ? EPOLLPRI : EPOLLIN; }
 
 /* Records what fd is (0: nothing); returns -ENOMEM when the table cannot grow. */
 static int pf_set_kind(struct pf_watcher *w, int fd, int kind_plus_one) {
@@ -48,11 +56,19 @@ static int pf_set_kind(struct pf_watcher *w, int fd, int kind_plus_one) {
     while (n <= (size_t)fd) n *= 2;
     unsigned char *grown = realloc(w->kinds, n);
     if (grown == NULL) return -ENOMEM;
-    memset(grown + w->nkinds, 0, n - w->nkinds);
     w->kinds = grown;
+    char **dirs = realloc(w->cgroup_dirs, n * sizeof *dirs);
+    if (dirs == NULL) return -ENOMEM;
+    w->cgroup_dirs = dirs;
+    memset(grown + w->nkinds, 0, n - w->nkinds);
+    memset(dirs + w->nkinds, 0, (n - w->nkinds) * sizeof *dirs);
     w->nkinds = n;
   }
   w->kinds[fd] = (unsigned char)kind_plus_one;
+  if (kind_plus_one == 0) {
+    free(w->cgroup_dirs[fd]);
+    w->cgroup_dirs[fd] = NULL;
+  }
   return 0;
 }
 
@@ -116,7 +132,16 @@ static void pf_on_poll(uv_poll_t *handle, int status, int events) {
       rec[PF_EXIT_FD] = fd;
       rec[PF_EXIT_PID] = 0; /* filled by the reap when waitid reports it */
       int done;
-      if (pf_key_kind(key) == PF_WATCH_CHILD) {
+      if (pf_key_kind(key) == PF_WATCH_CGROUP) {
+        /* Every change is reported; the watch ends when the tree is empty. Reading the file is
+         * what re-arms kernfs's notification. */
+        if (pf_exit_from_cgroup_events(fd, rec) < 0) continue;
+        if (rec[PF_EXIT_CODE] != 0) {
+          n++;
+          continue;
+        }
+        done = 1;
+      } else if (pf_key_kind(key) == PF_WATCH_CHILD) {
         done = pf_exit_from_reap(fd, rec);
       } else {
         /* An observed process: readable at its exit, PIDFD_INFO_EXIT at its reap (then the
@@ -137,7 +162,7 @@ static void pf_on_poll(uv_poll_t *handle, int status, int events) {
       pf_set_kind(w, fd, 0);
       w->watched--;
       if (pf_key_ref(key)) w->refs--;
-      if (pf_key_kind(key) == PF_WATCH_CHILD) close(fd);
+      if (pf_key_kind(key) != PF_WATCH_OBSERVE) close(fd);
       n++;
     }
     pf_update_ref(w);
@@ -175,7 +200,7 @@ fail_nomem:
 }
 
 int pf_watch_add(struct pf_watcher *w, int fd, int kind, int ref) {
-  struct epoll_event ev = {.events = EPOLLIN, .data.u64 = pf_watch_key(fd, kind, ref)};
+  struct epoll_event ev = {.events = pf_watch_events(kind), .data.u64 = pf_watch_key(fd, kind, ref)};
   if (pf_set_kind(w, fd, kind + 1) < 0) return -ENOMEM;
   if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
     int err = errno;
@@ -190,7 +215,7 @@ int pf_watch_add(struct pf_watcher *w, int fd, int kind, int ref) {
 
 int pf_watch_set_ref(struct pf_watcher *w, int fd, int kind, int old_ref, int ref) {
   if (!old_ref == !ref) return 0;
-  struct epoll_event ev = {.events = EPOLLIN, .data.u64 = pf_watch_key(fd, kind, ref)};
+  struct epoll_event ev = {.events = pf_watch_events(kind), .data.u64 = pf_watch_key(fd, kind, ref)};
   if (epoll_ctl(w->epfd, EPOLL_CTL_MOD, fd, &ev) != 0) return -errno;
   if (ref)
     w->refs++;
@@ -209,10 +234,56 @@ int pf_watch_remove(struct pf_watcher *w, int fd, int ref) {
   return 0;
 }
 
-/* Reaps the children of an environment that has gone away, then closes their epoll set. */
+int pf_watch_cgroup(struct pf_watcher *w, const char *dir, int ref) {
+  char path[4096];
+  if ((size_t)snprintf(path, sizeof path, "%s/cgroup.events", dir) >= sizeof path) return -ENAMETOOLONG;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  char *copy = strdup(dir);
+  int r = copy == NULL ? -ENOMEM : pf_watch_add(w, fd, PF_WATCH_CGROUP, ref);
+  if (r < 0) {
+    free(copy);
+    close(fd);
+    return r;
+  }
+  w->cgroup_dirs[fd] = copy;
+  /* A tree that emptied before the watch began gives no event: look once now. */
+  double rec[PF_EXIT_FIELDS];
+  if (pf_exit_from_cgroup_events(fd, rec) == 1 && rec[PF_EXIT_CODE] == 0) {
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = pf_watch_key(fd, PF_WATCH_CGROUP, ref)};
+    epoll_ctl(w->epfd, EPOLL_CTL_MOD, fd, &ev); /* always ready: delivered at the next turn */
+  }
+  return fd;
+}
+
+int pf_watch_cgroup_stop(struct pf_watcher *w, int fd, int ref) {
+  int r = pf_watch_remove(w, fd, ref);
+  close(fd);
+  return r;
+}
+
+/* Removes a cgroup directory and the cgroups the workload made inside it, deepest first. */
+static void pf_rmdir_tree(const char *dir) {
+  if (rmdir(dir) == 0 || errno != EBUSY) return;
+  DIR *d = opendir(dir);
+  if (d == NULL) return;
+  struct dirent *e;
+  char sub[4096];
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_type != DT_DIR || strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    if ((size_t)snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name) < sizeof sub) pf_rmdir_tree(sub);
+  }
+  closedir(d);
+  rmdir(dir);
+}
+
+/* What an environment that has gone away leaves to a thread: children to reap as they exit, and
+ * cgroups to remove once their trees are empty, in an epoll set of their own. */
 struct pf_orphans {
   int epfd;
   size_t left;
+  char **dirs; /* by fd, for the cgroups */
+  size_t ndirs;
 };
 
 static void *pf_reap_orphans(void *arg) {
@@ -227,16 +298,25 @@ static void *pf_reap_orphans(void *arg) {
     if (k < 0) break;
     for (int i = 0; i < k; i++) {
       int fd = pf_key_fd(evs[i].data.u64);
-      siginfo_t si;
-      memset(&si, 0, sizeof si);
-      int r = pf_waitid_pidfd(fd, &si, WEXITED | WNOHANG | PF_WALL, NULL);
-      if (r == 0 && si.si_pid == 0) continue;
+      if (pf_key_kind(evs[i].data.u64) == PF_WATCH_CGROUP) {
+        double rec[PF_EXIT_FIELDS];
+        if (pf_exit_from_cgroup_events(fd, rec) == 1 && rec[PF_EXIT_CODE] != 0) continue;
+        pf_rmdir_tree(o->dirs[fd]);
+        free(o->dirs[fd]);
+        o->dirs[fd] = NULL;
+      } else {
+        siginfo_t si;
+        memset(&si, 0, sizeof si);
+        int r = pf_waitid_pidfd(fd, &si, WEXITED | WNOHANG | PF_WALL, NULL);
+        if (r == 0 && si.si_pid == 0) continue;
+      }
       epoll_ctl(o->epfd, EPOLL_CTL_DEL, fd, NULL);
       close(fd);
       o->left--;
     }
   }
   close(o->epfd);
+  free(o->dirs);
   free(o);
   return NULL;
 }
@@ -253,37 +333,48 @@ static void pf_on_poll_closed(uv_handle_t *handle) {
   free(handle);
 }
 
-/* Moves the children still running into an epoll set of their own, for a detached thread that
- * reaps them as they exit. The observed fds stay behind: their owners close them. Returns the
- * number of children handed over (their pidfds are the thread's now), or 0 when there were none
- * or the thread could not be started (then they are killed and reaped here: a child must never
- * be left unreaped). */
-static size_t pf_hand_children_to_reaper(struct pf_watcher *w) {
-  size_t children = 0;
-  for (size_t fd = 0; fd < w->nkinds; fd++) children += w->kinds[fd] == PF_WATCH_CHILD + 1;
-  if (children == 0) return 0;
-  struct pf_orphans *o = malloc(sizeof *o);
+/* Moves the children still running, and the cgroups of trees still living, into an epoll set of
+ * their own, for a detached thread. The observed fds stay behind: their owners close them.
+ * Returns the number handed over (their fds are the thread's now); 0 when there were none, or
+ * when the thread could not be started: then the children are killed and reaped here (a child
+ * must never be left unreaped), and the cgroups are closed and left as they are. */
+static size_t pf_hand_orphans_to_reaper(struct pf_watcher *w) {
+  size_t left = 0;
+  for (size_t fd = 0; fd < w->nkinds; fd++)
+    left += w->kinds[fd] == PF_WATCH_CHILD + 1 || w->kinds[fd] == PF_WATCH_CGROUP + 1;
+  if (left == 0) return 0;
+  struct pf_orphans *o = calloc(1, sizeof *o);
   int epfd = epoll_create1(EPOLL_CLOEXEC);
   pthread_t t;
   pthread_attr_t attr;
   int ok = o != NULL && epfd >= 0;
   for (size_t fd = 0; ok && fd < w->nkinds; fd++) {
-    if (w->kinds[fd] != PF_WATCH_CHILD + 1) continue;
-    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = pf_watch_key((int)fd, PF_WATCH_CHILD, 0)};
+    int kind = (int)w->kinds[fd] - 1;
+    if (kind != PF_WATCH_CHILD && kind != PF_WATCH_CGROUP) continue;
+    struct epoll_event ev = {.events = pf_watch_events(kind), .data.u64 = pf_watch_key((int)fd, kind, 0)};
     ok = epoll_ctl(epfd, EPOLL_CTL_ADD, (int)fd, &ev) == 0;
   }
   if (ok) {
     o->epfd = epfd;
-    o->left = children;
+    o->left = left;
+    o->dirs = w->cgroup_dirs;
+    o->ndirs = w->nkinds;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     ok = pthread_create(&t, &attr, pf_reap_orphans, o) == 0;
     pthread_attr_destroy(&attr);
   }
-  if (ok) return children;
+  if (ok) {
+    w->cgroup_dirs = NULL; /* the thread's now */
+    return left;
+  }
   free(o);
   if (epfd >= 0) close(epfd);
   for (size_t fd = 0; fd < w->nkinds; fd++) {
+    if (w->kinds[fd] == PF_WATCH_CGROUP + 1) {
+      close((int)fd);
+      continue;
+    }
     if (w->kinds[fd] != PF_WATCH_CHILD + 1) continue;
     siginfo_t si;
     pf_pidfd_send_signal((int)fd, SIGKILL, 0);
@@ -314,9 +405,13 @@ void pf_watch_stop(struct pf_watcher *w, void (*done)(void *), void *arg) {
     w->poll = NULL;
   }
   /* After uv_poll_stop: libuv no longer has the epoll fd in its own set. */
-  pf_hand_children_to_reaper(w);
+  pf_hand_orphans_to_reaper(w);
   if (epfd >= 0) close(epfd);
+  if (w->cgroup_dirs != NULL)
+    for (size_t fd = 0; fd < w->nkinds; fd++) free(w->cgroup_dirs[fd]);
+  free(w->cgroup_dirs);
   free(w->kinds);
+  w->cgroup_dirs = NULL;
   w->kinds = NULL;
   w->nkinds = 0;
   if (done_now && done != NULL) done(arg);

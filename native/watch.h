@@ -21,6 +21,8 @@
 enum pf_watch_kind {
   PF_WATCH_CHILD = 0,   /* our child: reap with waitid, then close the pidfd */
   PF_WATCH_OBSERVE = 1, /* any process: read its exit with PIDFD_GET_INFO; the fd stays open */
+  PF_WATCH_CGROUP = 2,  /* a cgroup's cgroup.events (the watcher's own fd): every change is
+                         * reported; the watch ends, and the fd is closed, when it is empty */
   PF_WATCH_KIND_COUNT
 };
 
@@ -36,6 +38,9 @@ struct pf_watcher {
    * (fd numbers are small: the lowest free one is always taken). */
   unsigned char *kinds;
   size_t nkinds;
+  /* For a PF_WATCH_CGROUP fd: the cgroup's directory (malloc'd), removed by the reaper thread
+   * if the environment ends before the tree does. Indexed like kinds. */
+  char **cgroup_dirs;
   napi_ref on_exit;
   napi_async_context async;
 };
@@ -53,12 +58,20 @@ int pf_watch_set_ref(struct pf_watcher *w, int fd, int kind, int old_ref, int re
 /* Stops watching fd without closing it (an observer closed by its owner). */
 int pf_watch_remove(struct pf_watcher *w, int fd, int ref);
 
+/* Watches the cgroup directory `dir`: opens its cgroup.events and reports every change. Returns
+ * the fd (the watcher's: closed when the tree is empty, or by pf_watch_cgroup_stop), or -errno. */
+int pf_watch_cgroup(struct pf_watcher *w, const char *dir, int ref);
+
+/* Stops watching a cgroup before it is empty, and closes the fd. */
+int pf_watch_cgroup_stop(struct pf_watcher *w, int fd, int ref);
+
 /* How fd is watched: -1 (not), or enum pf_watch_kind. */
 int pf_watch_kind_of(const struct pf_watcher *w, int fd);
 
-/* The environment is going away: children still running are handed to a thread that reaps them
- * as they exit (in an epoll set of their own); observed fds are left to their owners, which close
- * them with the environment (owned.h). `done` runs once the uv handle is closed. */
+/* The environment is going away: children still running, and the cgroups of trees still living,
+ * are handed to a thread (in an epoll set of their own) that reaps the children as they exit and
+ * removes each cgroup directory once its tree is empty; observed fds are left to their owners,
+ * which close them with the environment (owned.h). `done` runs once the uv handle is closed. */
 void pf_watch_stop(struct pf_watcher *w, void (*done)(void *), void *arg);
 
 #endif

@@ -25,9 +25,9 @@ export interface NativeConstants {
   /** How children are created (enum pf_backend); `none` in a plan means "the current one". */
   backend: Record<'none' | 'clone3' | 'clone' | 'fork', number>;
   /** How a watched pidfd is treated when its process exits (native/watch.h). */
-  watchKind: Record<'child' | 'observe', number>;
+  watchKind: Record<'child' | 'observe' | 'cgroup', number>;
   /** How an exit record's status was obtained (native/exit.h). */
-  exitHow: Record<'waitid' | 'info' | 'lost' | 'pending', number>;
+  exitHow: Record<'waitid' | 'info' | 'lost' | 'pending' | 'cgroup', number>;
   /** The fields of an exit record, and `count`, the number of fields (native/exit.h). */
   exitField: Record<
     | 'fd'
@@ -157,6 +157,11 @@ export interface NativeBinding {
   watch(fd: number, kind: number, ref: boolean): number;
   watchRef(fd: number, kind: number, oldRef: boolean, ref: boolean): number;
   unwatch(fd: number, ref: boolean): number;
+  /** Watches a cgroup directory's cgroup.events: records of how 'cgroup' (code: populated,
+   * status: frozen) at every change, until the tree is empty; the fd (the watcher's), or -errno. */
+  watchCgroup(dir: string, ref: boolean): number;
+  /** Stops a cgroup watch early and closes its fd. */
+  unwatchCgroup(fd: number, ref: boolean): number;
   sendSignal(fd: number, signal: number, flags: number): number;
   pidfdOpen(pid: number, flags: number): number;
   close(fd: number): number;

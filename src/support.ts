@@ -1,6 +1,7 @@
 // support(): what this kernel and process can do, which backend spawns, and why.
 
 import { binding, type NativeFeature, type NativeSupport } from './binding.js';
+import { cgroupHierarchy, probeCgroups } from './cgroup/hierarchy.js';
 import { errnoName } from './errors.js';
 
 /** One kernel feature: whether it works here, and why not. */
@@ -32,6 +33,23 @@ export interface Features {
   pidfdGetInfo: Feature;
   /** PIDFD_INFO_EXIT: the exit status, even after someone else reaped the process. */
   pidfdInfoExit: Feature;
+  /** Per-run cgroups (`spawn(..., { cgroup: true })`): a cgroup v2 directory this process can
+   * make cgroups in (see `cgroups` for where). */
+  perRunCgroup: Feature;
+  /** cgroup.kill: SIGKILL to a whole tree at once (otherwise freeze, signal each, thaw). */
+  cgroupKill: Feature;
+}
+
+/** Where per-run cgroups are made, and what they can do. */
+export interface CgroupSupport {
+  /** The cgroup v2 mount, or null. */
+  mount: string | null;
+  /** The parent per-run cgroups are made in, or null; and where it came from. */
+  parent: string | null;
+  parentFrom: 'option' | 'environment' | 'own' | 'setup' | null;
+  /** The controllers per-run cgroups get (the parent's cgroup.subtree_control): what their
+   * limits can use (memory, pids, cpu). */
+  controllers: string[];
 }
 
 /** The library's view of this system. */
@@ -46,6 +64,8 @@ export interface Support {
   /** The PIDFD_BACKEND environment variable, when set. */
   forced: string | null;
   features: Features;
+  /** Per-run cgroups: where and what; null off Linux. */
+  cgroups: CgroupSupport | null;
 }
 
 function errnoReason(errno: number, since: string): string {
@@ -121,7 +141,7 @@ const unavailableOffLinux: Feature = {
 export function support(): Support {
   if (process.platform !== 'linux') {
     const features = Object.fromEntries(
-      ['pidfdOpen', 'waitidPidfd', 'clone3', 'vmShared', 'closeRange', 'pidfdThread', 'pidfs', 'pidfdGetInfo', 'pidfdInfoExit'].map(
+      ['pidfdOpen', 'waitidPidfd', 'clone3', 'vmShared', 'closeRange', 'pidfdThread', 'pidfs', 'pidfdGetInfo', 'pidfdInfoExit', 'perRunCgroup', 'cgroupKill'].map(
         (name) => [name, { ...unavailableOffLinux }],
       ),
     ) as unknown as Features;
@@ -132,9 +152,11 @@ export function support(): Support {
       reason: `pidfd works only on Linux (this is ${process.platform})`,
       forced: null,
       features,
+      cgroups: null,
     };
   }
   const s = binding().support();
+  const cg = probeCgroups();
   const unprobedClone3 = s.forced ? `not probed: PIDFD_BACKEND=${s.forcedName}` : 'not probed';
   const clone3: NativeFeature = s.clone3.ok && s.clone3Spawn.probed ? s.clone3Spawn : s.clone3;
   return {
@@ -153,7 +175,14 @@ export function support(): Support {
       pidfs: feature(s.pidfs, '6.9'),
       pidfdGetInfo: feature(s.pidfdInfo, '6.13'),
       pidfdInfoExit: feature(s.pidfdInfoExit, '6.15', 'not probed: no probe child was run'),
+      perRunCgroup: { available: cg.reason === null, reason: cg.reason, since: '4.5' },
+      cgroupKill: {
+        available: cg.kill,
+        reason: cg.kill ? null : cg.reason ?? 'this kernel has no cgroup.kill (Linux 5.14+): trees are killed by freezing, signalling each member, and thawing',
+        since: '5.14',
+      },
     },
+    cgroups: { mount: cgroupHierarchy()?.mount ?? null, parent: cg.parent, parentFrom: cg.from, controllers: cg.controllers },
   };
 }
 

@@ -41,6 +41,11 @@ export interface ExitStatus {
   rusage: Rusage | null;
   /** Why `code` and `signal` are both null (the status is unknown); null when it is known. */
   reason: string | null;
+  /**
+   * Whether the OOM killer ended it: the child of a per-run cgroup with the memory controller,
+   * killed by SIGKILL, in a tree where the OOM killer acted (memory.events). Otherwise false.
+   */
+  oomKilled: boolean;
 }
 
 const CLD_EXITED = 1;
@@ -56,12 +61,12 @@ function decode(siCode: number, siStatus: number): Pick<ExitStatus, 'code' | 'si
 export function exitStatusFromWaitStatus(pid: number, status: number): ExitStatus {
   const signal = status & 0x7f;
   const how = signal === 0 ? decode(CLD_EXITED, (status >> 8) & 0xff) : decode(status & 0x80 ? CLD_DUMPED : 2, signal);
-  return { pid, ...how, rusage: null, reason: null };
+  return { pid, ...how, rusage: null, reason: null, oomKilled: false };
 }
 
 /** A status that nobody can tell: code and signal null, and why. */
 export function unknownExitStatus(pid: number, reason: string): ExitStatus {
-  return { pid, code: null, signal: null, coreDumped: false, rusage: null, reason };
+  return { pid, code: null, signal: null, coreDumped: false, rusage: null, reason, oomKilled: false };
 }
 
 /** Why a record says "lost": the errno PIDFD_GET_INFO gave (or EOPNOTSUPP without it). */
@@ -105,6 +110,7 @@ export function exitStatusFromRecord(pid: number, records: Float64Array, at: num
           }
         : null,
     reason: null,
+    oomKilled: false,
   };
 }
 

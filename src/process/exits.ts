@@ -26,8 +26,10 @@ function onBatch(records: Float64Array): void {
     if (handler === undefined) continue;
     // Deleted before the handler runs: the addon has already closed a child's pidfd, and its
     // number may be handed out again by the next spawn. A pending record (an observed process
-    // exited, its parent has not reaped it yet) is followed by a final one.
-    if (records[at + F.how] !== exitHow.pending) handlers.delete(fd);
+    // exited, its parent has not reaped it yet) is followed by a final one; a cgroup's records
+    // go on until its tree is empty (then the addon has closed its fd too).
+    const how = records[at + F.how];
+    if (how === exitHow.cgroup ? records[at + F.code] === 0 : how !== exitHow.pending) handlers.delete(fd);
     // A handler can reach user code (an AbortSignal's removeEventListener, say): whatever it
     // throws must not keep the other exits of the batch from their handlers. The first one is
     // rethrown once the batch is delivered, as an uncaught exception, as Node's own callbacks'

@@ -19,6 +19,7 @@ import {
   validateOneOf,
   validateString,
 } from '../validate.js';
+import { parseCgroupSettings, type CgroupSettings, type ParsedCgroupSettings } from '../cgroup/settings.js';
 import { normalizeStdio, type StdioEntry, type StdioOptions } from './stdio.js';
 
 /** Options of spawn(). Every option is checked before anything is created. */
@@ -43,8 +44,12 @@ export interface SpawnOptions {
   groups?: readonly number[];
   /** Send this signal (true: SIGKILL) to the child when the spawning thread exits. */
   killOnParentExit?: boolean | Signal;
-  /** Start the child inside this cgroup v2 directory (a path, or an fd open on one). */
-  cgroup?: string | number;
+  /**
+   * true or settings: a cgroup of its own for this child and everything it starts (created,
+   * limited, watched and removed by the library: `subprocess.cgroup`). A path or an fd: start
+   * the child inside that existing cgroup v2 directory.
+   */
+  cgroup?: true | CgroupSettings | string | number;
   /** Abort the child: when the signal aborts, the child gets `killSignal`. */
   signal?: AbortSignal;
   /** The signal sent on abort (default 'SIGTERM'). */
@@ -156,12 +161,13 @@ function parseGroups(value: unknown): Uint32Array | null {
   return Uint32Array.from(value, (gid, i) => parseId(gid, `groups[${i}]`));
 }
 
-function parseCgroup(value: unknown): { path: string | null; fd: number } {
-  if (value === undefined) return { path: null, fd: -1 };
-  const expected = 'a cgroup v2 directory path or an fd open on one';
-  if (typeof value === 'number') return { path: null, fd: validateInteger(value, 'cgroup', 0, 0x7fffffff, { expected }) };
+function parseCgroup(value: unknown): { path: string | null; fd: number; run: ParsedCgroupSettings | null } {
+  if (value === undefined || value === false) return { path: null, fd: -1, run: null };
+  const expected = 'true or cgroup settings (a cgroup of its own), or an existing cgroup v2 directory path or an fd open on one';
+  if (value === true || (value !== null && typeof value === 'object')) return { path: null, fd: -1, run: parseCgroupSettings(value as true | object) };
+  if (typeof value === 'number') return { path: null, fd: validateInteger(value, 'cgroup', 0, 0x7fffffff, { expected }), run: null };
   if (typeof value !== 'string') throw invalidArgType('cgroup', value, expected);
-  return { path: validateString(value, 'cgroup'), fd: -1 };
+  return { path: validateString(value, 'cgroup'), fd: -1, run: null };
 }
 
 function parsePdeathsig(value: unknown): number {
@@ -204,6 +210,8 @@ export interface NormalizedSpawn {
   killSignal: number;
   /** The backend the call asked for, if it did. */
   backend: Backend | undefined;
+  /** A per-run cgroup to create for the child, or null. */
+  runCgroup: ParsedCgroupSettings | null;
 }
 
 /**
@@ -231,7 +239,7 @@ export interface ChildSpec {
   groups?: Uint32Array | null;
   /** 0: none. */
   pdeathsig?: number;
-  cgroup?: { path: string | null; fd: number; given: string | number | undefined };
+  cgroup?: { path: string | null; fd: number; run?: ParsedCgroupSettings | null; given: unknown };
   abortSignal?: AbortSignal | undefined;
   killSignal?: number;
   backend?: Backend | undefined;
@@ -258,7 +266,8 @@ export function buildPlan(spec: ChildSpec): NormalizedSpawn {
     file: spec.file,
     argv: spec.argv,
     stdio,
-    cgroup: spec.cgroup?.given,
+    cgroup: typeof spec.cgroup?.given === 'string' || typeof spec.cgroup?.given === 'number' ? spec.cgroup.given : undefined,
+    runCgroup: spec.cgroup?.run ?? null,
     cwd: spec.cwd,
     abortSignal: spec.abortSignal,
     killSignal: spec.killSignal ?? 15,

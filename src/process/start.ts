@@ -3,10 +3,11 @@
 // takes the child (Subprocess, the compat ChildProcess) or not (a blocking wait), and what the
 // fds become (streams, an IPC channel, or a native poll loop).
 
-import { binding, type NativeSpawnFailure } from '../binding.js';
-import { errno, errnoDescription, errnoName, SpawnError } from '../errors.js';
+import { binding, constants, type NativeSpawnFailure } from '../binding.js';
+import { createRunCgroup, discardCgroup, noteCgroupEvents, type Cgroup } from '../cgroup/cgroup.js';
+import { errno, errnoDescription, errnoName, SpawnError, systemError } from '../errors.js';
 import { describeSupport } from '../support.js';
-import { ensureWatcher } from './exits.js';
+import { ensureWatcher, onExit } from './exits.js';
 import type { NormalizedSpawn } from './options.js';
 
 /** A child that has started (its execve passed the point of no return). */
@@ -17,18 +18,51 @@ export interface Started {
   pidfd: number;
   /** Per entry of `n.stdio`: the parent's end of its pipe or socket, or -1. The caller owns them. */
   fds: Int32Array;
+  /** The child's per-run cgroup (when the plan asked for one), watched in the event loop, and
+   * the fd of that watch (the watcher's; -1 once the tree is empty). */
+  cgroup: Cgroup | null;
+  cgroupWatch: { fd: number } | null;
 }
 
 /** Whether the exit watcher takes the child, and if so whether it keeps the event loop alive. */
 export type Watch = { ref: boolean } | null;
 
-/** Starts the child of `n`. Throws a SpawnError when it could not start the program. */
+/**
+ * Starts the child of `n`. Throws a SpawnError when it could not start the program. A per-run
+ * cgroup is created first (its limits written), the child placed in it from its first
+ * instruction, and its tree watched, which needs the exit watcher.
+ */
 export function start(n: NormalizedSpawn, watch: Watch): Started {
   const native = binding();
   if (watch !== null) ensureWatcher();
-  const result = native.spawn({ ...n.plan, watch: watch !== null, ref: watch?.ref ?? false });
-  if ('errno' in result) throw spawnError(n, result);
-  return result;
+  if (n.runCgroup !== null && watch === null) throw new Error('pidfd: a per-run cgroup needs the exit watcher');
+  const cgroup = n.runCgroup === null ? null : createRunCgroup(n.runCgroup);
+  const plan = cgroup === null ? n.plan : { ...n.plan, cgroupPath: cgroup.path };
+  const result = native.spawn({ ...plan, watch: watch !== null, ref: watch?.ref ?? false });
+  if ('errno' in result) {
+    if (cgroup !== null) discardCgroup(cgroup);
+    throw spawnError(n, result);
+  }
+  return { ...result, cgroup, cgroupWatch: cgroup === null ? null : watchTree(cgroup, watch!.ref) };
+}
+
+/** Watches a tree's cgroup.events; the watch ends (and its fd is closed) when the tree is empty. */
+function watchTree(cgroup: Cgroup, ref: boolean): { fd: number } {
+  const fd = binding().watchCgroup(cgroup.path, ref);
+  if (fd < 0) {
+    // The child runs, but its tree could not be watched (EMFILE, ENOMEM): end it rather than
+    // hand out a Subprocess whose cgroup would never be removed.
+    void cgroup.kill('SIGKILL');
+    throw systemError(-fd, 'open', { path: `${cgroup.path}/cgroup.events`, context: 'pidfd: watching a per-run cgroup' });
+  }
+  const watch = { fd };
+  const F = constants().exitField;
+  onExit(fd, (records, at) => {
+    const populated = records[at + F.code]!;
+    if (populated === 0) watch.fd = -1;
+    noteCgroupEvents(cgroup, populated, records[at + F.status]!);
+  });
+  return watch;
 }
 
 /** The path a failing step worked on, and the fd, for the error's fields and message. */

@@ -7,6 +7,7 @@ import { binding, constants } from '../binding.js';
 import { errno, systemError } from '../errors.js';
 import { signalNumber, type Signal } from '../signals.js';
 import { exitStatusFromRecord, statusLostError, type ExitStatus } from './exit-status.js';
+import { noteLeaderReaped, type Cgroup } from '../cgroup/cgroup.js';
 import { onExit } from './exits.js';
 import type { NormalizedSpawn } from './options.js';
 import { adoptChildPidfd, markPidfdClosed, type PidFd } from './pidfd.js';
@@ -57,6 +58,9 @@ export class Subprocess {
   readonly spawnfile: string;
   /** argv as the child got it. */
   readonly spawnargs: readonly string[];
+  /** The child's per-run cgroup (spawn's `cgroup: true` or settings): the whole tree of
+   * processes it starts, to kill, freeze, measure and wait for. null without one. */
+  readonly cgroup: Cgroup | null;
   /**
    * Resolves with the exit status once the child has exited and been reaped. Rejects only when
    * the status was lost: something else in this process reaped the child on a kernel without
@@ -70,6 +74,7 @@ export class Subprocess {
   #reject!: (error: Error) => void;
   #abortSignal: AbortSignal | undefined;
   #onAbort: (() => void) | undefined;
+  #cgroupWatch: { fd: number } | null;
 
   static {
     createSubprocess = (started, n) => new Subprocess(started, n);
@@ -80,6 +85,8 @@ export class Subprocess {
     this.pid = started.pid;
     this.spawnfile = n.file;
     this.spawnargs = n.argv;
+    this.cgroup = started.cgroup;
+    this.#cgroupWatch = started.cgroupWatch;
     this.pidfd = adoptChildPidfd(pidfd, started.pid, {
       refuseClose: () =>
         this.#status === null
@@ -155,9 +162,15 @@ export class Subprocess {
   }
 
   #setRef(ref: boolean): void {
-    if (this.#status !== null || this.#ref === ref) return;
-    const r = binding().watchRef(this.pidfd.fd, constants().watchKind.child, this.#ref, ref);
-    if (r < 0) throw systemError(-r, 'epoll_ctl', { context: `${ref ? 'ref' : 'unref'} pid ${this.pid}` });
+    if (this.#ref === ref) return;
+    const kind = constants().watchKind;
+    // The child's watch until it is reaped; its tree's until the tree is empty.
+    if (this.#status === null) {
+      const r = binding().watchRef(this.pidfd.fd, kind.child, this.#ref, ref);
+      if (r < 0) throw systemError(-r, 'epoll_ctl', { context: `${ref ? 'ref' : 'unref'} pid ${this.pid}` });
+    }
+    const tree = this.#cgroupWatch;
+    if (tree !== null && tree.fd >= 0) binding().watchRef(tree.fd, kind.cgroup, this.#ref, ref);
     this.#ref = ref;
   }
 
@@ -166,6 +179,11 @@ export class Subprocess {
     // before anything that could reach user code.
     markPidfdClosed(this.pidfd);
     const status = exitStatusFromRecord(this.pid, records, at, 'child');
+    if (this.cgroup !== null) {
+      // SIGKILL where the OOM killer acted in the tree (memory.events, with the memory controller).
+      if (status.signal === 'SIGKILL' && (this.cgroup.stats().oomKills ?? 0) > 0) status.oomKilled = true;
+      noteLeaderReaped(this.cgroup);
+    }
     this.#status = status;
     if (status.reason === null) this.#resolve(status);
     else this.#reject(statusLostError(status));

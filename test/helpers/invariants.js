@@ -10,7 +10,7 @@
 
 import { spawn as cpSpawn } from 'node:child_process';
 import { once } from 'node:events';
-import { watch } from 'node:fs';
+import { readdirSync, watch } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 
@@ -35,6 +35,8 @@ if (inTestFile) {
   await once(cp, 'close');
   watch(tmpdir()).close();
   await new Promise((resolve) => setImmediate(resolve));
+  const { probeCgroups } = await import('../../dist/cgroup/hierarchy.js');
+  const cgroupParent = probeCgroups().parent;
   const fdsAtStart = fdSnapshot();
 
   let zombieRounds = 0;
@@ -46,6 +48,14 @@ if (inTestFile) {
     if (leftZombies.length > 0) broken.push(`zombie children: ${leftZombies.join(', ')}`);
     const diff = fdDiff(fdsAtStart);
     if (diff !== '') broken.push(`fds differ from the start of the file:\n${diff}`);
+    // No per-run cgroup of this process is left (support() made one once, and removed it).
+    if (cgroupParent !== null) {
+      let left = [];
+      try {
+        left = readdirSync(cgroupParent).filter((name) => name.startsWith(`pidfd-${process.pid}-`));
+      } catch {}
+      if (left.length > 0) broken.push(`cgroup directories left in ${cgroupParent}: ${left.join(', ')}`);
+    }
     const caughtAtEnd = sigchldCaught();
     if (caughtAtEnd !== caughtAtStart) {
       broken.push(

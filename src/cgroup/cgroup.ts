@@ -1,0 +1,321 @@
+// Cgroup: the per-run cgroup v2 directory of a child, and the tree of every process it starts.
+// Created before the child (limits written first), placed from the child's first instruction
+// (clone3's CLONE_INTO_CGROUP, or the child's own write to cgroup.procs before execve), watched
+// through cgroup.events by the process layer, and removed once the tree is empty and the child
+// reaped.
+
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { binding } from '../binding.js';
+import { errno, pidfdError, systemError } from '../errors.js';
+import { signalNumber, type Signal } from '../signals.js';
+import { availableControllers, cgroupParent, enabledControllers, writable } from './hierarchy.js';
+import type { ParsedCgroupSettings } from './settings.js';
+
+/** What a tree has used, from its cgroup's interface files. */
+export interface CgroupStats {
+  /** CPU time of every process that ran in the tree, waited for or not (cpu.stat), in µs. */
+  cpu: { usageUs: number; userUs: number; systemUs: number };
+  /** Bytes, where the memory controller is enabled for the tree (memory.current, memory.peak). */
+  memory: { current: number; peak: number | null } | null;
+  /** Processes, where the pids controller is enabled (pids.current, pids.peak). */
+  pids: { current: number; peak: number | null } | null;
+  /** Processes the OOM killer ended in the tree (memory.events), where the controller is enabled. */
+  oomKills: number | null;
+  /** Bytes read and written by the tree (io.stat), where the io controller is enabled. */
+  io: { readBytes: number; writeBytes: number } | null;
+}
+
+const SIGKILL = 9;
+const SIGCONT = 18;
+/** Signals after which a stopped member is continued, so that it acts on them. */
+const STOPPING_OR_CONTINUING = new Set([17, 18, 19, 20, 21, 22, 28, 23]); // CHLD CONT STOP TSTP TTIN TTOU WINCH URG
+
+let sequence = 0;
+
+/** Creates the per-run cgroup for one spawn (the process layer only). */
+export let createRunCgroup: (settings: ParsedCgroupSettings) => Cgroup;
+/** The tree's state changed (a cgroup.events record): populated and frozen, -1 if unknown. */
+export let noteCgroupEvents: (cgroup: Cgroup, populated: number, frozen: number) => void;
+/** The child that leads the tree has been reaped. */
+export let noteLeaderReaped: (cgroup: Cgroup) => void;
+/** The spawn failed: remove the directory at once. */
+export let discardCgroup: (cgroup: Cgroup) => void;
+/** Test hook: kill() through freeze → signal → thaw even for SIGKILL, as without cgroup.kill. */
+export let forceFreezeKill: (on: boolean) => void;
+let freezeKillForced = false;
+
+function readNumber(path: string): number | null {
+  try {
+    const text = readFileSync(path, 'latin1').trim();
+    return text === 'max' ? Infinity : Number(text);
+  } catch {
+    return null;
+  }
+}
+
+/** "key value" lines (cpu.stat, memory.events) as a map. */
+function readKeyed(path: string): Map<string, number> | null {
+  try {
+    const map = new Map<string, number>();
+    for (const line of readFileSync(path, 'latin1').split('\n')) {
+      const [key, value] = line.split(' ');
+      if (key && value !== undefined) map.set(key, Number(value));
+    }
+    return map;
+  } catch {
+    return null;
+  }
+}
+
+/** Removes a cgroup directory and the cgroups a workload made inside it, deepest first. */
+function removeTree(dir: string): void {
+  try {
+    rmdirSync(dir);
+    return;
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ENOENT') return;
+    if ((error as { code?: string }).code !== 'EBUSY') throw error;
+  }
+  for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) removeTree(join(dir, entry.name));
+  rmdirSync(dir);
+}
+
+/** The per-run cgroup of a Subprocess: the boundary of every process the child starts. */
+export class Cgroup {
+  /** The cgroup's directory (it exists until the tree is empty and the child reaped). */
+  readonly path: string;
+  /**
+   * Resolves once the tree is empty (no process left in the cgroup: `populated 0`, watched in
+   * the event loop, never polled) and the child reaped, with the tree's final figures; the
+   * directory has been removed by then.
+   */
+  readonly empty: Promise<CgroupStats>;
+
+  #populated = true;
+  #frozen = false;
+  #leaderReaped = false;
+  #removed = false;
+  #final: CgroupStats | null = null;
+  #resolveEmpty!: (stats: CgroupStats) => void;
+  #frozenWaiters: { want: boolean; resolve: () => void }[] = [];
+
+  private constructor(path: string) {
+    this.path = path;
+    this.empty = new Promise((resolve) => {
+      this.#resolveEmpty = resolve;
+    });
+  }
+
+  static {
+    createRunCgroup = (settings) => Cgroup.#create(settings);
+    noteCgroupEvents = (cgroup, populated, frozen) => cgroup.#onEvents(populated, frozen);
+    noteLeaderReaped = (cgroup) => {
+      cgroup.#leaderReaped = true;
+      cgroup.#maybeRemove();
+    };
+    discardCgroup = (cgroup) => {
+      cgroup.#removed = true;
+      removeTree(cgroup.path);
+    };
+    forceFreezeKill = (on) => {
+      freezeKillForced = on;
+    };
+  }
+
+  static #create(settings: ParsedCgroupSettings): Cgroup {
+    const parent = cgroupParent(settings.parent);
+    if ('reason' in parent) {
+      throw pidfdError('ERR_PIDFD_CGROUP_UNAVAILABLE', `pidfd: a per-run cgroup cannot be made: ${parent.reason}`);
+    }
+    const notWritable = writable(parent.path);
+    if (notWritable !== null) {
+      throw Object.assign(pidfdError('ERR_PIDFD_CGROUP_UNAVAILABLE', `pidfd: a per-run cgroup cannot be made in ${parent.path}: ${notWritable}`), {
+        path: parent.path,
+      });
+    }
+    const path = join(parent.path, `pidfd-${process.pid}-${++sequence}`);
+    try {
+      mkdirSync(path);
+    } catch (error) {
+      const e = error as Error & { errno: number; code: string };
+      throw systemError(-e.errno, 'mkdir', { path, context: 'pidfd: creating a per-run cgroup' });
+    }
+    const cgroup = new Cgroup(path);
+    try {
+      for (const limit of settings.limits) {
+        // A controller that the parent does not enable has no files here (and cgroupfs refuses
+        // to create one: EACCES), so look before writing.
+        if (existsSync(join(path, limit.file))) {
+          try {
+            writeFileSync(join(path, limit.file), limit.value);
+            continue;
+          } catch (error) {
+            const e = error as Error & { errno: number; code: string };
+            throw systemError(-e.errno, 'write', {
+              path: join(path, limit.file),
+              context: `pidfd: cgroup.${limit.option} = ${JSON.stringify(limit.value)}`,
+            });
+          }
+        }
+        {
+          const enabled = enabledControllers(parent.path);
+          const offered = availableControllers(parent.path);
+          throw Object.assign(
+            pidfdError(
+              'ERR_PIDFD_CGROUP_CONTROLLER',
+              `pidfd: cgroup.${limit.option} needs the ${limit.controller} controller, which ${parent.path} does not enable ` +
+                `for its children (its cgroup.subtree_control has: ${enabled.join(' ') || 'nothing'}; ` +
+                (offered.includes(limit.controller)
+                  ? `it could: enable it there, which the kernel allows only in a cgroup with no process of its own — ` +
+                    'run under a delegated cgroup (systemd: Delegate=yes) or call setupCgroupSubtree() first)'
+                  : `and this hierarchy does not offer it there (cgroup.controllers: ${offered.join(' ') || 'nothing'}; ` +
+                    'on a hybrid layout it may be on cgroup v1)'),
+            ),
+            { controller: limit.controller, path: parent.path },
+          );
+        }
+      }
+    } catch (error) {
+      removeTree(path);
+      throw error;
+    }
+    return cgroup;
+  }
+
+  /**
+   * Sends a signal to every process of the tree, setsid'd and double-forked ones included.
+   * SIGKILL goes through cgroup.kill (Linux 5.14), all at once; any other signal (or SIGKILL
+   * without cgroup.kill) freezes the tree, signals each member through a pidfd, and thaws it, so
+   * that no member can fork a new one meanwhile; stopped members are then continued, so that
+   * they act on a terminating signal.
+   */
+  async kill(signal: Signal = 'SIGKILL'): Promise<void> {
+    const n = signalNumber(signal, 'signal', false, 'argument');
+    if (this.#removed || !this.#populated) return;
+    if (n === SIGKILL && !freezeKillForced && existsSync(join(this.path, 'cgroup.kill'))) {
+      writeFileSync(join(this.path, 'cgroup.kill'), '1');
+      return;
+    }
+    await this.freeze();
+    const native = binding();
+    const members: number[] = [];
+    try {
+      for (const pid of this.pids()) {
+        const fd = native.pidfdOpen(pid, 0);
+        if (fd < 0) continue; // gone since the list was read (it had already exited: frozen tasks do not)
+        native.sendSignal(fd, n, 0);
+        members.push(fd);
+      }
+    } finally {
+      await this.thaw();
+      for (const fd of members) {
+        if (!STOPPING_OR_CONTINUING.has(n)) native.sendSignal(fd, SIGCONT, 0);
+        native.close(fd);
+      }
+    }
+  }
+
+  /** Freezes every process of the tree (cgroup.freeze); resolves once the kernel says it is. */
+  freeze(): Promise<void> {
+    return this.#setFrozen(true);
+  }
+
+  /** Thaws the tree. */
+  thaw(): Promise<void> {
+    return this.#setFrozen(false);
+  }
+
+  /** The pids of every process in the tree now, nested cgroups included. */
+  pids(): number[] {
+    if (this.#removed) return [];
+    const found: number[] = [];
+    const walk = (dir: string): void => {
+      let procs: string;
+      try {
+        procs = readFileSync(join(dir, 'cgroup.procs'), 'latin1');
+      } catch {
+        return; // removed meanwhile
+      }
+      for (const line of procs.split('\n')) if (line !== '') found.push(Number(line));
+      let entries;
+      try {
+        entries = readdirSync(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const entry of entries) if (entry.isDirectory()) walk(join(dir, entry.name));
+    };
+    walk(this.path);
+    return found;
+  }
+
+  /** The tree's figures now (after the tree is gone: its final figures). */
+  stats(): CgroupStats {
+    if (this.#final !== null) return this.#final;
+    const cpu = readKeyed(join(this.path, 'cpu.stat'));
+    const memoryCurrent = readNumber(join(this.path, 'memory.current'));
+    const pidsCurrent = readNumber(join(this.path, 'pids.current'));
+    const events = readKeyed(join(this.path, 'memory.events'));
+    let io: CgroupStats['io'] = null;
+    try {
+      io = { readBytes: 0, writeBytes: 0 };
+      for (const line of readFileSync(join(this.path, 'io.stat'), 'latin1').split('\n')) {
+        io.readBytes += Number(/\brbytes=(\d+)/.exec(line)?.[1] ?? 0);
+        io.writeBytes += Number(/\bwbytes=(\d+)/.exec(line)?.[1] ?? 0);
+      }
+    } catch {
+      io = null;
+    }
+    return {
+      cpu: { usageUs: cpu?.get('usage_usec') ?? 0, userUs: cpu?.get('user_usec') ?? 0, systemUs: cpu?.get('system_usec') ?? 0 },
+      memory: memoryCurrent === null ? null : { current: memoryCurrent, peak: readNumber(join(this.path, 'memory.peak')) },
+      pids: pidsCurrent === null ? null : { current: pidsCurrent, peak: readNumber(join(this.path, 'pids.peak')) },
+      oomKills: events?.get('oom_kill') ?? null,
+      io,
+    };
+  }
+
+  #setFrozen(want: boolean): Promise<void> {
+    if (this.#removed) return Promise.resolve();
+    try {
+      writeFileSync(join(this.path, 'cgroup.freeze'), want ? '1' : '0');
+    } catch (error) {
+      const e = error as Error & { errno: number };
+      if (e.errno === -errno.ENOENT) {
+        return Promise.reject(pidfdError('ERR_PIDFD_CGROUP_FREEZE', 'pidfd: this kernel has no cgroup.freeze (Linux 5.2+)'));
+      }
+      throw systemError(-e.errno, 'write', { path: join(this.path, 'cgroup.freeze') });
+    }
+    if (!this.#populated || this.#frozen === want) return Promise.resolve();
+    return new Promise((resolve) => this.#frozenWaiters.push({ want, resolve }));
+  }
+
+  #onEvents(populated: number, frozen: number): void {
+    if (frozen >= 0) this.#frozen = frozen === 1;
+    if (populated === 0) this.#populated = false;
+    const waiting = this.#frozenWaiters;
+    this.#frozenWaiters = [];
+    for (const waiter of waiting) {
+      if (!this.#populated || waiter.want === this.#frozen) waiter.resolve();
+      else this.#frozenWaiters.push(waiter);
+    }
+    this.#maybeRemove();
+  }
+
+  #maybeRemove(): void {
+    if (this.#removed || this.#populated || !this.#leaderReaped) return;
+    this.#final = this.stats();
+    this.#removed = true;
+    try {
+      removeTree(this.path);
+    } catch (error) {
+      // Not expected (the tree is empty); said, not thrown into exit delivery.
+      process.emitWarning(`pidfd: the per-run cgroup ${this.path} could not be removed: ${(error as Error).message}`, {
+        code: 'PIDFD_CGROUP_LEFT',
+      });
+    }
+    this.#resolveEmpty(this.#final);
+  }
+}
