@@ -7,9 +7,9 @@ import { spawn as cpSpawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 
-import { spawn } from '../dist/index.js';
-import { native } from '../dist/internal/testing.js';
-import { collect, leakFree, procStatus, reaped, withTimeout } from './helpers/index.js';
+import { spawn } from '../../dist/index.js';
+import { native } from '../../dist/internal/testing.js';
+import { collect, leakFree, procStatus, reaped, withTimeout } from '../helpers/index.js';
 
 const SIGINT = 2;
 const SIGUSR1 = 10;

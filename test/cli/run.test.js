@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
-import { support } from '../dist/index.js';
-import { procStatus, root, withTimeout } from './helpers/index.js';
+import { support } from '../../dist/index.js';
+import { procStatus, root, withTimeout } from '../helpers/index.js';
 
 const cli = join(root, 'dist', 'cli', 'main.js');
 

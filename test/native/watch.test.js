@@ -11,8 +11,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 
-import { spawn } from '../dist/index.js';
-import { native } from '../dist/internal/testing.js';
+import { spawn } from '../../dist/index.js';
+import { native } from '../../dist/internal/testing.js';
 import {
   fixtures,
   hasChildren,
@@ -22,7 +22,7 @@ import {
   waitForState,
   withTimeout,
   zombies,
-} from './helpers/index.js';
+} from '../helpers/index.js';
 
 const GUARD_MS = 20000; // hang guard only
 

@@ -18,9 +18,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 
-import { spawn, SpawnError, Subprocess } from '../dist/index.js';
-import { Fault, kTestFault } from '../dist/internal/testing.js';
-import { assertNothingLeft, collect, fdSnapshot, hasChildren, thrown, thrownNotStarted } from './helpers/index.js';
+import { spawn, SpawnError, Subprocess } from '../../dist/index.js';
+import { Fault, kTestFault } from '../../dist/internal/testing.js';
+import { assertNothingLeft, collect, fdSnapshot, hasChildren, thrown, thrownNotStarted } from '../helpers/index.js';
 
 const ENOENT = 2;
 const ENOEXEC = 8;

@@ -9,8 +9,8 @@ import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 
-import { spawn, SpawnError, support } from '../dist/index.js';
-import { collect, procStatus, readAll, root, thrown, withTimeout, zombies } from './helpers/index.js';
+import { spawn, SpawnError, support } from '../../dist/index.js';
+import { collect, procStatus, readAll, root, thrown, withTimeout, zombies } from '../helpers/index.js';
 
 /** Runs a command and gives its stdout, asserting it exited 0. */
 async function output(file, args, options = {}) {
@@ -131,7 +131,7 @@ describe('credentials', () => {
     if (!root) return t.skip('needs root to set supplementary groups');
     // A parent with supplementary groups: a node with groups 4242 and 4343, spawned by us.
     const script = `
-      import { spawn } from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)};
+      import { spawn } from ${JSON.stringify(new URL('../../dist/index.js', import.meta.url).href)};
       const sub = spawn('/bin/sh', ['-c', 'id -G'], { groups: [], stdio: ['ignore', 'inherit', 'inherit'] });
       process.exitCode = (await sub.exited).code;
     `;

@@ -8,8 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
-import { support } from '../dist/index.js';
-import { helperBin, pass, root } from './helpers/index.js';
+import { support } from '../../dist/index.js';
+import { helperBin, pass, root } from '../helpers/index.js';
 
 const launcher = join(helperBin, 'seccomp-launcher');
 const coreSpawn = join(helperBin, 'core-spawn');

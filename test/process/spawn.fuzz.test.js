@@ -14,12 +14,12 @@ import { describe, test } from 'node:test';
 
 import fc from 'fast-check';
 
-import { spawn, SpawnError, support } from '../dist/index.js';
-import { buildHelpers } from './helpers/build.js';
-import { fdDiff, fdSnapshot, hasChildren, withTimeout } from './helpers/index.js';
-import { readSelfReport } from './helpers/self-report.js';
-import { spawnInputs } from './helpers/spawn-inputs.js';
-import { expectation, selfIds } from './helpers/spawn-model.js';
+import { spawn, SpawnError, support } from '../../dist/index.js';
+import { buildHelpers } from '../helpers/build.js';
+import { fdDiff, fdSnapshot, hasChildren, withTimeout } from '../helpers/index.js';
+import { readSelfReport } from '../helpers/self-report.js';
+import { spawnInputs } from '../helpers/spawn-inputs.js';
+import { expectation, selfIds } from '../helpers/spawn-model.js';
 
 const runs = Number(process.env.PIDFD_FUZZ_RUNS ?? 300);
 const seed = process.env.PIDFD_FUZZ_SEED === undefined ? undefined : Number(process.env.PIDFD_FUZZ_SEED);

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 
-import { PidFd, spawn } from '../dist/index.js';
-import { native } from '../dist/internal/testing.js';
-import { procStatus, thrown, withTimeout } from './helpers/index.js';
+import { PidFd, spawn } from '../../dist/index.js';
+import { native } from '../../dist/internal/testing.js';
+import { procStatus, thrown, withTimeout } from '../helpers/index.js';
 
 const quiet = { stdio: 'ignore' };
 

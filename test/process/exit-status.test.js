@@ -11,9 +11,9 @@ import { describe, test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-import { spawn } from '../dist/index.js';
-import { Fault, kTestFault, native } from '../dist/internal/testing.js';
-import { fdDiff, fdSnapshot, procStatus, reaped, root, waitForState, withTimeout, zombies } from './helpers/index.js';
+import { spawn } from '../../dist/index.js';
+import { Fault, kTestFault, native } from '../../dist/internal/testing.js';
+import { fdDiff, fdSnapshot, procStatus, reaped, root, waitForState, withTimeout, zombies } from '../helpers/index.js';
 
 const quiet = { stdio: 'ignore' };
 
@@ -234,7 +234,7 @@ describe('reaping', () => {
 
   test('children of a worker thread that ended are reaped by the library, not left as zombies', async () => {
     const { Worker } = await import('node:worker_threads');
-    const worker = new Worker(new URL('./fixtures/worker-spawn.mjs', import.meta.url));
+    const worker = new Worker(new URL('../fixtures/worker-spawn.mjs', import.meta.url));
     const pid = await new Promise((resolve, reject) => {
       worker.once('message', resolve);
       worker.once('error', reject);

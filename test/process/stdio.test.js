@@ -21,9 +21,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { PidFd, spawn, SpawnError } from '../dist/index.js';
-import { native } from '../dist/internal/testing.js';
-import { fdDiff, fdSnapshot, fixtures, hasChildren, leakFree, readAll, reaped, thrown, withTimeout, zombies } from './helpers/index.js';
+import { PidFd, spawn, SpawnError } from '../../dist/index.js';
+import { native } from '../../dist/internal/testing.js';
+import { fdDiff, fdSnapshot, fixtures, hasChildren, leakFree, readAll, reaped, thrown, withTimeout, zombies } from '../helpers/index.js';
 
 const FD_CLOEXEC = 1;
 const GUARD_MS = 20000; // hang guard only

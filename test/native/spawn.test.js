@@ -8,9 +8,9 @@ import { readFileSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
-import { spawn, SpawnError, support } from '../dist/index.js';
-import { ChildStep, Fault, kTestFault, ParentStep } from '../dist/internal/testing.js';
-import { assertNothingLeft, fdSnapshot, fixtures, hasChildren, readAll, reaped, thrown, withTimeout, zombies } from './helpers/index.js';
+import { spawn, SpawnError, support } from '../../dist/index.js';
+import { ChildStep, Fault, kTestFault, ParentStep } from '../../dist/internal/testing.js';
+import { assertNothingLeft, fdSnapshot, fixtures, hasChildren, readAll, reaped, thrown, withTimeout, zombies } from '../helpers/index.js';
 
 const GUARD_MS = 20000; // hang guard only
 const isRoot = process.getuid() === 0;

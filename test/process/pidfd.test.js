@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 
-import { PidFd, spawn, support } from '../dist/index.js';
-import { fixtures, fdDiff, fdSnapshot, readAll, thrown, waitForState, withTimeout } from './helpers/index.js';
+import { PidFd, spawn, support } from '../../dist/index.js';
+import { fixtures, fdDiff, fdSnapshot, readAll, thrown, waitForState, withTimeout } from '../helpers/index.js';
 
 const quiet = { stdio: 'ignore' };
 const features = support().features;
@@ -236,7 +236,7 @@ describe('PidFd of a foreign process', () => {
     const other = spawn('sleep', ['30'], { ...quiet, uid: 65534, gid: 65534 });
     try {
       const script = `
-        import { PidFd } from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)};
+        import { PidFd } from ${JSON.stringify(new URL('../../dist/index.js', import.meta.url).href)};
         const h = PidFd.open(${other.pid});
         const out = {};
         for (const [name, fn] of [['signal', () => h.sendSignal('SIGKILL')], ['getFd', () => h.getFd(0)]]) {
