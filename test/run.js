@@ -1,6 +1,6 @@
 // `npm test`: builds the C test helpers, then runs the whole suite four times: with the default
 // backend, with each forced backend, and under a seccomp filter that makes clone3 fail with
-// ENOSYS as Docker's default profile does (TESTPLAN I1). Any failing pass fails the run.
+// ENOSYS as Docker's default profile does (case I1). Any failing pass fails the run.
 
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';

@@ -1,15 +1,16 @@
-// Fallbacks that Node itself cannot run under, checked on the addon's C core linked into a plain
-// program (test/helpers/core/core-spawn.c), and the CLONE_VM probe with a clone() that does not
-// share memory (test/helpers/preload/clone-novm.c) (TESTPLAN I2, I4); and the fork backend's
-// go-ahead byte, which must not raise SIGPIPE.
+// Backend choice and fallbacks (native/probe.c, clone.c): the probes under seccomp filters like a
+// container's, PIDFD_BACKEND, the demotion from clone3 at run time, and the CLONE_VM probe. What
+// Node itself cannot run under is checked on the C core linked into a plain program
+// (test/helpers/core/core-spawn.c) (case ids from docs/reliability.md: I1-I4).
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
-import { support } from '../../dist/index.js';
-import { helperBin, pass, root } from '../helpers/index.js';
+import { spawn, support } from '../../dist/index.js';
+import { GUARD_MS, helperBin, pass, root, runScript } from '../helpers/index.js';
 
 const launcher = join(helperBin, 'seccomp-launcher');
 const coreSpawn = join(helperBin, 'core-spawn');
@@ -19,12 +20,18 @@ const ENOENT = 2;
 const EFAULT = 14;
 const ENOSYS = 38;
 
-/** The environment of this pass without a forced backend: these tests are about the choice. */
+/** A script for runScript(): one spawn, then the error it threw (if any) and support(). */
+const TRY_SPAWN = `let error;
+  try { pidfd.spawn('/bin/true', [], { stdio: 'ignore' }); }
+  catch (e) { error = { code: e.code, message: e.message }; }
+  console.log(JSON.stringify({ error, support: pidfd.support() }));`;
+
 /** LD_PRELOAD with `lib` after what is there already (the sanitizer runtime must stay first). */
 function preloadAlso(lib) {
   return [process.env.LD_PRELOAD, lib].filter(Boolean).join(' ');
 }
 
+/** The environment of this pass without a forced backend: these tests are about the choice. */
 function unforcedEnv(extra = {}) {
   const env = { ...process.env, ...extra };
   delete env.PIDFD_BACKEND;
@@ -34,7 +41,7 @@ function unforcedEnv(extra = {}) {
 /** Runs a command (optionally under seccomp rules) and parses the JSON it prints. */
 function report(command, { rules = [], env = unforcedEnv() } = {}) {
   const argv = rules.length > 0 ? [launcher, ...rules, '--', ...command] : command;
-  const out = execFileSync(argv[0], argv.slice(1), { encoding: 'utf8', env, timeout: 20000 });
+  const out = execFileSync(argv[0], argv.slice(1), { encoding: 'utf8', env, timeout: GUARD_MS });
   return JSON.parse(out);
 }
 
@@ -46,8 +53,8 @@ function assertSpawns(r, backend) {
   assert.equal(r.fdsLeft, '', 'no fd left');
 }
 
-describe('I2: clone3 refused with EPERM (older container profiles), where Node cannot run', () => {
-  test('the probe records EPERM for clone3 and picks clone; spawns work and leave nothing', () => {
+describe('probe.c: clone3 refused with EPERM (I2, older container profiles), where Node cannot run', () => {
+  test('I2: the probe records EPERM for clone3 and picks clone; spawns work and leave nothing', () => {
     const r = report([coreSpawn, 'spawn'], { rules: ['clone3=1'] });
     assert.deepEqual(r.support.clone3, { ok: 0, errno: EPERM, probed: 1 });
     assert.equal(r.support.backend, 'clone');
@@ -55,7 +62,7 @@ describe('I2: clone3 refused with EPERM (older container profiles), where Node c
     assertSpawns(r, 'clone');
   });
 
-  test('a filter that arrives after the probe: the clone3 spawn fails cleanly, demotion to clone works', (t) => {
+  test('I2: a filter that arrives after the probe: the clone3 spawn fails cleanly, demotion to clone works', (t) => {
     if (pass === 'seccomp-enosys') return t.skip("this pass's filter already refuses clone3 at the probe");
     const r = report([coreSpawn, 'demote']);
     assert.equal(r.probedBackend, 'clone3');
@@ -70,8 +77,8 @@ describe('I2: clone3 refused with EPERM (older container profiles), where Node c
   });
 });
 
-describe('I4: the CLONE_VM probe', () => {
-  test('support() reports whether CLONE_VM shares memory here', () => {
+describe('probe.c: the CLONE_VM probe (I4)', () => {
+  test('I4: support() reports whether CLONE_VM shares memory here', () => {
     const { vmShared } = support().features;
     if (support().backend === 'fork') {
       assert.equal(vmShared.available, false);
@@ -81,7 +88,7 @@ describe('I4: the CLONE_VM probe', () => {
     }
   });
 
-  test('a clone() whose child gets a copy of memory is refused by the probe; fork is used', () => {
+  test('I4: a clone() whose child gets a copy of memory is refused by the probe; fork is used', () => {
     const r = report([coreSpawn, 'spawn'], { rules: ['clone3=38'], env: unforcedEnv({ LD_PRELOAD: preloadAlso(novm) }) });
     assert.deepEqual(r.support.clone3, { ok: 0, errno: ENOSYS, probed: 1 });
     assert.deepEqual(r.support.cloneSpawn, { ok: 0, errno: EFAULT, probed: 1 }, 'the clone probe child ran, in a copy');
@@ -90,7 +97,7 @@ describe('I4: the CLONE_VM probe', () => {
     assertSpawns(r, 'fork');
   });
 
-  test('support() in Node says why clone was refused, and spawn() still works with fork', () => {
+  test('I4: support() in Node says why clone was refused, and spawn() still works with fork', () => {
     const script = `import * as pidfd from ${JSON.stringify(`${root}/dist/index.js`)};
       const s = pidfd.support();
       const sub = pidfd.spawn('/bin/sh', ['-c', 'exit 3'], { stdio: 'ignore' });
@@ -108,17 +115,75 @@ describe('I4: the CLONE_VM probe', () => {
   });
 });
 
-describe('the fork backend: the go-ahead byte to the child', () => {
-  test(
-    'never raises SIGPIPE in the parent, even when the child is already gone (1000 probes)',
-    () => {
-      // The probe child exits without reading the byte: a plain write() could hit a closed socket.
-      // SIGPIPE blocked in the C core's host: a raised one stays pending, and is counted.
-      const r = report([coreSpawn, 'sigpipe', '1000']);
-      assert.equal(r.failed, 0);
-      assert.equal(r.sigpipes, 0, `${r.sigpipes} of 1000 probes raised SIGPIPE`);
-      assert.equal(r.children, 0);
-      assert.equal(r.fdsLeft, '');
-    },
-  );
+describe('probe.c: clone3 refused with ENOSYS (I1, Docker\'s default profile)', () => {
+  test('I1: under a clone3→ENOSYS filter, clone is used and says why; children still get pidfds', async (t) => {
+    if (pass !== 'seccomp-enosys') return t.skip('only in the seccomp-enosys pass of npm test');
+    const s = support();
+    assert.equal(s.backend, 'clone');
+    assert.equal(s.features.clone3.available, false);
+    assert.match(s.features.clone3.reason, /ENOSYS|seccomp/);
+    assert.match(s.reason, /clone3/);
+    const sub = spawn('/bin/sh', ['-c', 'exit 3'], { stdio: 'ignore' });
+    assert.match(readFileSync(`/proc/self/fdinfo/${sub.pidfd.fd}`, 'latin1'), new RegExp(`Pid:\\s+${sub.pid}`));
+    assert.equal((await sub.exited).code, 3);
+  });
+
+  test('I1: a clone3→ENOSYS filter is detected by a fresh process too (the same probe, from scratch)', () => {
+    const result = runScript(
+      `const sub = pidfd.spawn('/bin/true', [], { stdio: 'ignore' });
+       const status = await sub.exited;
+       console.log(JSON.stringify({ support: pidfd.support(), code: status.code }));`,
+      { rules: ['clone3=38'] },
+    );
+    assert.equal(result.code, 0);
+    assert.equal(result.support.backend, result.support.forced ?? 'clone');
+  });
+});
+
+describe('probe.c: PIDFD_BACKEND and what cannot spawn at all (I3)', () => {
+  test('I3: each backend can be forced with PIDFD_BACKEND and then runs children', async () => {
+    for (const backend of pass === 'seccomp-enosys' ? ['clone', 'fork'] : ['clone3', 'clone', 'fork']) {
+      const result = runScript(
+        `const sub = pidfd.spawn('/bin/sh', ['-c', 'echo $0'], { argv0: 'named' });
+         let out = ''; sub.stdout.setEncoding('utf8').on('data', (d) => (out += d));
+         const [status] = await Promise.all([sub.exited, new Promise((r) => sub.stdout.on('close', r))]);
+         console.log(JSON.stringify({ backend: pidfd.support().backend, code: status.code, out }));`,
+        { env: { PIDFD_BACKEND: backend } },
+      );
+      assert.deepEqual(result, { backend, code: 0, out: 'named\n' });
+    }
+  });
+
+  test('I3: forcing clone3 where clone3 is filtered fails clearly instead of falling back', () => {
+    const result = runScript(
+      TRY_SPAWN,
+      { rules: ['clone3=38'], env: { PIDFD_BACKEND: 'clone3' } },
+    );
+    assert.equal(result.support.backend, null);
+    assert.match(result.support.reason, /PIDFD_BACKEND=clone3, but that backend cannot be used/);
+    assert.equal(result.error.code, 'ENOSYS');
+  });
+
+  test('I3: an unknown PIDFD_BACKEND makes spawn fail with ENOSYS and the reason', () => {
+    const result = runScript(
+      TRY_SPAWN,
+      { env: { PIDFD_BACKEND: 'vfork-please' } },
+    );
+    assert.equal(result.support.backend, null);
+    assert.match(result.support.reason, /PIDFD_BACKEND=vfork-please is not one of clone3, clone, fork/);
+    assert.equal(result.error.code, 'ENOSYS');
+    assert.match(result.error.message, /PIDFD_BACKEND=vfork-please/);
+  });
+
+  test('I3: without pidfd_open nothing can spawn, and the error says so', () => {
+    const result = runScript(
+      TRY_SPAWN,
+      { rules: ['pidfd_open=38'], env: { PIDFD_BACKEND: '' } },
+    );
+    assert.equal(result.support.backend, null);
+    assert.equal(result.support.features.pidfdOpen.available, false);
+    assert.match(result.support.reason, /pidfd_open/);
+    assert.equal(result.error.code, 'ENOSYS');
+    assert.match(result.error.message, /pidfd_open/);
+  });
 });

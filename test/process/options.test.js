@@ -1,16 +1,45 @@
-// spawn() options: what the child gets, one behaviour per test (TESTPLAN G7 in part, F7 in part,
-// H1, and the options of issue #2).
+// spawn() options (src/process/options.ts): what the child gets for each option, what each
+// refuses, and how a child step that an option asks for fails (case ids from
+// docs/reliability.md: F4, F6, F7, G3, G7, H1, H2, H6).
 
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmdirSync, rmSync, writeFileSync, chmodSync, statfsSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 
 import { spawn, SpawnError, support } from '../../dist/index.js';
-import { collect, procStatus, readAll, root, thrown, withTimeout, zombies } from '../helpers/index.js';
+import {
+  assertSpawnError,
+  collect,
+  fixtures,
+  libraryScript,
+  ownCgroup,
+  procStat,
+  procStatus,
+  refused,
+  root,
+  runScript,
+  spawnFailure,
+  thrown,
+  waitForState,
+  warmUp,
+  withTimeout,
+  zombies,
+} from '../helpers/index.js';
+
+const ENOENT = 2;
+const ENOTDIR = 20;
+const NOBODY = 65534;
+const isRoot = process.getuid() === 0;
+
+let tmp;
+before(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'pidfd-options-'));
+  await warmUp();
+});
+after(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** Runs a command and gives its stdout, asserting it exited 0. */
 async function output(file, args, options = {}) {
@@ -19,153 +48,275 @@ async function output(file, args, options = {}) {
   return stdout;
 }
 
-/** Fields of /proc/<pid>/stat after the command name. */
-function statFields(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+/** Writes an executable script under tmp; returns its path. */
+function script(name, body) {
+  const path = join(tmp, name);
+  mkdirSync(join(path, '..'), { recursive: true });
+  writeFileSync(path, `#!/bin/sh\n${body}\n`);
+  chmodSync(path, 0o755);
+  return path;
 }
 
-describe('cwd, env, argv0', () => {
+/** The environment `env -0` prints, as sorted KEY=VALUE strings. */
+function parseEnv(stdout) {
+  return stdout.split('\0').filter((line) => line !== '').sort();
+}
+
+describe('spawn(): cwd', () => {
   test('cwd sets the working directory, as a path or a file: URL', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pidfd-cwd-'));
-    try {
-      assert.equal(await output('/bin/pwd', [], { cwd: dir }), `${dir}\n`);
-      assert.equal(await output('/bin/pwd', [], { cwd: pathToFileURL(dir) }), `${dir}\n`);
-    } finally {
-      rmSync(dir, { recursive: true });
-    }
+    const dir = mkdtempSync(join(tmp, 'cwd-'));
+    assert.equal(await output('/bin/pwd', [], { cwd: dir }), `${dir}\n`);
+    assert.equal(await output('/bin/pwd', [], { cwd: pathToFileURL(dir) }), `${dir}\n`);
   });
 
   test('a relative program path is resolved against cwd, as execvp does after chdir', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pidfd-rel-'));
+    const dir = join(tmp, 'relative');
+    script('relative/hello', 'echo hello from $PWD');
+    assert.equal(await output('./hello', [], { cwd: dir }), `hello from ${dir}\n`);
+  });
+
+  const cases = [
+    { title: 'a directory that does not exist', code: 'ENOENT', errno: ENOENT, cwd: () => join(tmp, 'no-such-dir') },
+    {
+      title: 'a regular file',
+      code: 'ENOTDIR',
+      errno: ENOTDIR,
+      cwd: () => {
+        writeFileSync(join(tmp, 'a-file'), 'x');
+        return join(tmp, 'a-file');
+      },
+    },
+    {
+      title: 'a file: URL of a missing directory',
+      code: 'ENOENT',
+      errno: ENOENT,
+      cwd: () => pathToFileURL(join(tmp, 'no-such-url-dir')),
+      path: () => join(tmp, 'no-such-url-dir'),
+    },
+  ];
+  for (const { title, code, errno, cwd, path = cwd } of cases) {
+    test(`F4: a cwd that is ${title} fails with ${code} from chdir naming the cwd`, () => {
+      const wanted = path();
+      assertSpawnError(spawnFailure('/bin/sh', ['-c', 'exit 0'], { cwd: cwd() }), {
+        code,
+        errno: -errno,
+        syscall: 'chdir',
+        path: wanted,
+        spawnfile: '/bin/sh',
+        spawnargs: ['/bin/sh', '-c', 'exit 0'],
+        names: [wanted, 'chdir'],
+      });
+    });
+  }
+});
+
+describe('spawn(): env', () => {
+  const noEnv = !existsSync('/usr/bin/env') && 'skipping: /usr/bin/env is not installed';
+
+  test('G7: env {} gives the child an empty environment', { skip: noEnv }, async () => {
+    // No PATH either, so the program is named by absolute path.
+    assert.equal(await output('/usr/bin/env', [], { env: {} }), '');
+  });
+
+  test('G7: env undefined gives the child process.env as it is at spawn()', { skip: noEnv }, async () => {
+    const key = 'PIDFD_G7_ADDED';
+    process.env[key] = `added by ${process.pid}`;
     try {
-      writeFileSync(join(dir, 'hello'), '#!/bin/sh\necho hello from $PWD\n');
-      chmodSync(join(dir, 'hello'), 0o755);
-      assert.equal(await output('./hello', [], { cwd: dir }), `hello from ${dir}\n`);
+      const lines = parseEnv(await output('/usr/bin/env', ['-0']));
+      assert.ok(lines.includes(`${key}=added by ${process.pid}`), `${key} is missing from the child's env`);
+      const expected = Object.entries(process.env).map(([k, v]) => `${k}=${v}`).sort();
+      assert.deepEqual(lines, expected);
     } finally {
-      rmSync(dir, { recursive: true });
+      delete process.env[key];
     }
   });
 
-  test('G7: env replaces the environment entirely; undefined values are left out', async () => {
-    const out = await output('/usr/bin/env', [], { env: { ONE: '1', TWO: 2, GONE: undefined } });
-    assert.deepEqual(out.trim().split('\n').sort(), ['ONE=1', 'TWO=2']);
-  });
-
-  test('G7: without env the child inherits process.env as it is at spawn time', async () => {
-    process.env.PIDFD_TEST_ADDED = 'added just now';
-    try {
-      assert.match(await output('/usr/bin/env', []), /^PIDFD_TEST_ADDED=added just now$/m);
-    } finally {
-      delete process.env.PIDFD_TEST_ADDED;
-    }
+  const title = 'G7: env replaces the environment; numbers and booleans become strings, undefined values are left out';
+  test(title, { skip: noEnv }, async () => {
+    const env = { PIDFD_NUM: 42, PIDFD_BOOL: false, PIDFD_EMPTY: '', PIDFD_UNDEF: undefined };
+    assert.deepEqual(parseEnv(await output('/usr/bin/env', ['-0'], { env })), ['PIDFD_BOOL=false', 'PIDFD_EMPTY=', 'PIDFD_NUM=42']);
   });
 
   test("PATH is looked up in the child's env, not the parent's", async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pidfd-path-'));
-    try {
-      writeFileSync(join(dir, 'only-here'), '#!/bin/sh\necho found\n');
-      chmodSync(join(dir, 'only-here'), 0o755);
-      assert.throws(() => spawn('only-here'), { code: 'ENOENT' });
-      assert.equal(await output('only-here', [], { env: { PATH: `/nonexistent:${dir}` } }), 'found\n');
-    } finally {
-      rmSync(dir, { recursive: true });
-    }
+    const dir = join(tmp, 'path-only-here');
+    script('path-only-here/only-here', 'echo found');
+    assert.throws(() => spawn('only-here'), { code: 'ENOENT' });
+    assert.equal(await output('only-here', [], { env: { PATH: `/nonexistent:${dir}` } }), 'found\n');
   });
 
+  test('an env value that is an object throws ERR_INVALID_ARG_TYPE naming the variable', () => {
+    refused(() => spawn('/bin/sh', [], { env: { PIDFD_OBJ: {} } }), {
+      type: TypeError,
+      code: 'ERR_INVALID_ARG_TYPE',
+      names: ['`env.PIDFD_OBJ`'],
+    });
+  });
+});
+
+describe('spawn(): argv0', () => {
   test('argv0 is what the child sees as argv[0]; the file is still what runs', async () => {
     const out = await output('/bin/cat', ['/proc/self/cmdline'], { argv0: 'renamed' });
     assert.deepEqual(out.split('\0'), ['renamed', '/proc/self/cmdline', '']);
   });
 });
 
-describe('sessions and process groups', () => {
+describe('spawn(): detached', () => {
   test('detached starts a new session led by the child', async () => {
     const sub = spawn('sleep', ['30'], { stdio: 'ignore', detached: true });
     try {
-      const [, , pgrp, session] = statFields(sub.pid);
+      const [, , pgrp, session] = procStat(sub.pid);
       assert.equal(Number(session), sub.pid);
       assert.equal(Number(pgrp), sub.pid);
-      assert.notEqual(Number(statFields(process.pid)[3]), sub.pid);
+      assert.notEqual(Number(procStat(process.pid)[3]), sub.pid);
     } finally {
       sub.kill('SIGKILL');
       await sub.exited;
     }
   });
+});
 
+describe('spawn(): processGroup', () => {
   test('processGroup: true makes a new group; a pgid joins it; the group can be killed at once', async () => {
     const leader = spawn('sleep', ['30'], { stdio: 'ignore', processGroup: true });
     const member = spawn('sleep', ['30'], { stdio: 'ignore', processGroup: leader.pid });
-    assert.equal(Number(statFields(leader.pid)[2]), leader.pid);
-    assert.equal(Number(statFields(member.pid)[2]), leader.pid);
-    assert.equal(Number(statFields(leader.pid)[3]), Number(statFields(process.pid)[3]), 'same session');
+    assert.equal(Number(procStat(leader.pid)[2]), leader.pid);
+    assert.equal(Number(procStat(member.pid)[2]), leader.pid);
+    assert.equal(Number(procStat(leader.pid)[3]), Number(procStat(process.pid)[3]), 'same session');
     process.kill(-leader.pid, 'SIGKILL');
     const statuses = await withTimeout(Promise.all([leader.exited, member.exited]), 5000, 'group kill');
     assert.deepEqual(statuses.map((s) => s.signal), ['SIGKILL', 'SIGKILL']);
   });
 
   test('joining a process group that does not exist fails with EPERM at setpgid', () => {
-    const error = thrown(() => spawn('/bin/true', [], { stdio: 'ignore', processGroup: 0x7ffffff0 }));
-    assert.ok(error instanceof SpawnError);
-    assert.equal(error.syscall, 'setpgid');
-    assert.equal(error.code, 'EPERM');
+    const error = spawnFailure('/bin/true', [], { stdio: 'ignore', processGroup: 0x7ffffff0 });
+    assertSpawnError(error, { code: 'EPERM', syscall: 'setpgid' });
   });
 });
 
-describe('credentials', () => {
-  const root = process.getuid() === 0;
-
+describe('spawn(): uid, gid', () => {
   test('F7: uid, gid and groups change the identity the program runs with', async (t) => {
-    if (!root) return t.skip('needs root to change uid/gid');
-    const out = await output('/bin/sh', ['-c', 'id -u; id -g; id -G'], { uid: 65534, gid: 65534, groups: [65534, 4242] });
+    if (!isRoot) return t.skip('needs root to change uid/gid');
+    const out = await output('/bin/sh', ['-c', 'id -u; id -g; id -G'], { uid: NOBODY, gid: NOBODY, groups: [NOBODY, 4242] });
     assert.deepEqual(out.trim().split('\n'), ['65534', '65534', '65534 4242']);
   });
 
   test('F7: uid and gid without groups drop the supplementary groups', async (t) => {
-    if (!root) return t.skip('needs root to change uid/gid');
-    const out = await output('/bin/sh', ['-c', 'id -G'], { uid: 65534, gid: 65534 });
+    if (!isRoot) return t.skip('needs root to change uid/gid');
+    const out = await output('/bin/sh', ['-c', 'id -G'], { uid: NOBODY, gid: NOBODY });
     assert.equal(out.trim(), '65534');
   });
 
+  const values = [
+    { value: -1, type: RangeError, code: 'ERR_OUT_OF_RANGE', shown: '-1' },
+    { value: 2 ** 32, type: RangeError, code: 'ERR_OUT_OF_RANGE', shown: String(2 ** 32) },
+    { value: 2 ** 64, type: RangeError, code: 'ERR_OUT_OF_RANGE', shown: String(2 ** 64) },
+    // (uid_t)-1 tells the kernel "leave unchanged": it must not pass as a real id.
+    { value: 0xffffffff, type: RangeError, code: 'ERR_OUT_OF_RANGE', shown: String(0xffffffff) },
+    { value: 1.5, type: RangeError, code: 'ERR_OUT_OF_RANGE', shown: '1.5' },
+    { value: NaN, type: RangeError, code: 'ERR_OUT_OF_RANGE', shown: 'NaN' },
+    { value: '0', type: TypeError, code: 'ERR_INVALID_ARG_TYPE', shown: '"0"' },
+  ];
+  for (const option of ['uid', 'gid']) {
+    for (const { value, type, code, shown } of values) {
+      test(`G3: ${option}: ${shown} throws a ${type.name} (${code}) naming \`${option}\``, () => {
+        refused(() => spawn('/bin/sh', [], { [option]: value }), { type, code, names: [`\`${option}\``, shown] });
+      });
+    }
+  }
+
+  describe('F6: ids an unprivileged parent may not take', () => {
+    /** Runs the credentials fixture as an unprivileged user; its report, or a reason to skip. */
+    async function unprivilegedReport() {
+      const fixture = join(fixtures, 'credentials.mjs');
+      const ids = isRoot ? { uid: NOBODY, gid: NOBODY } : {};
+      if (isRoot) {
+        // The fixture, the library and the addon must be readable by nobody.
+        const files = [fixture, join(root, 'dist', 'index.js'), join(root, 'build', 'Release', 'pidfd.node')];
+        const check = await collect(
+          spawn('/bin/sh', ['-c', 'for f; do test -r "$f" || { echo "$f"; exit 1; }; done', 'sh', ...files], {
+            ...ids,
+            cwd: root,
+          }),
+        );
+        if (check.status.code !== 0) return { skip: `uid ${NOBODY} cannot read ${check.stdout.trim()}` };
+      }
+      const sub = spawn(process.execPath, [fixture], { ...ids, cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+      const { status, stdout, stderr } = await withTimeout(collect(sub), 20000, 'the fixture');
+      assert.equal(status.code, 0, stderr);
+      return { report: JSON.parse(stdout) };
+    }
+
+    let result;
+    const report = async (t) => {
+      result ??= await unprivilegedReport();
+      if (result.skip) t.skip(result.skip);
+      return result.report;
+    };
+    // In the order of the fixture's requests.
+    const cases = [
+      { title: 'uid 0', syscall: 'setuid' },
+      { title: 'gid 0', syscall: 'setgid' },
+      { title: 'uid 0 and gid 0', syscall: 'setgid' }, // the group is changed first
+      { title: 'groups [0]', syscall: 'setgroups' },
+      { title: 'its own uid and gid, with groups [0]', syscall: 'setgroups' },
+    ];
+    cases.forEach(({ title, syscall }, i) => {
+      test(`F6: ${title}: SpawnError EPERM from ${syscall}; no fd, child or zombie left`, async (t) => {
+        const r = await report(t);
+        if (r === undefined) return;
+        const { error, fdsLeft, hasChildren, zombies: left } = r.denied[i];
+        assert.notEqual(r.uid, 0, 'the fixture ran unprivileged');
+        assert.equal(error.name, 'SpawnError', JSON.stringify(error));
+        assert.equal(error.code, 'EPERM');
+        assert.equal(error.errno, -1);
+        assert.equal(error.syscall, syscall);
+        assert.match(error.message, new RegExp(`EPERM: operation not permitted, ${syscall}`));
+        assert.equal(fdsLeft, '');
+        assert.equal(hasChildren, false);
+        assert.deepEqual(left, []);
+      });
+    });
+
+    test('F6: its own uid and gid are allowed; the supplementary groups it cannot drop are no error', async (t) => {
+      const r = await report(t);
+      if (r === undefined) return;
+      assert.equal(r.own.code, 0, r.own.stderr);
+      const [uid, gid, groups] = r.own.stdout.trim().split('\n');
+      assert.deepEqual([Number(uid), Number(gid)], [r.uid, r.gid]);
+      // The groups it had, kept (only a privileged parent can drop them).
+      const expected = new Set([r.gid, ...r.groups].map(String));
+      assert.deepEqual(new Set(groups.split(' ')), expected);
+    });
+  });
+});
+
+describe('spawn(): groups', () => {
   test('groups: [] drops every supplementary group (found by the fuzz test, issue 5)', async (t) => {
-    if (!root) return t.skip('needs root to set supplementary groups');
+    if (!isRoot) return t.skip('needs root to set supplementary groups');
     // A parent with supplementary groups: a node with groups 4242 and 4343, spawned by us.
-    const script = `
-      import { spawn } from ${JSON.stringify(new URL('../../dist/index.js', import.meta.url).href)};
-      const sub = spawn('/bin/sh', ['-c', 'id -G'], { groups: [], stdio: ['ignore', 'inherit', 'inherit'] });
+    const body = `
+      const sub = pidfd.spawn('/bin/sh', ['-c', 'id -G'], { groups: [], stdio: ['ignore', 'inherit', 'inherit'] });
       process.exitCode = (await sub.exited).code;
     `;
-    const out = await output(process.execPath, ['--input-type=module', '-e', script], { groups: [4242, 4343] });
+    const out = await output(process.execPath, ['--input-type=module', '-e', libraryScript(body)], { groups: [4242, 4343] });
     assert.equal(out.trim(), String(process.getgid()));
   });
 });
 
-describe('killOnParentExit', () => {
+describe('spawn(): killOnParentExit', () => {
   test('the child is killed when the process that spawned it dies', async () => {
-    const script = `
-      import { spawn } from ${JSON.stringify(`${root}/dist/index.js`)};
-      const sub = spawn('sleep', ['30'], { stdio: 'ignore', killOnParentExit: true });
+    const body = `
+      const sub = pidfd.spawn('sleep', ['30'], { stdio: 'ignore', killOnParentExit: true });
       console.log(sub.pid);
       setInterval(() => {}, 1000);`;
-    const parent = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const parent = spawn(process.execPath, ['--input-type=module', '-e', libraryScript(body)], { stdio: ['ignore', 'pipe', 'inherit'] });
     const line = await new Promise((resolve) => parent.stdout.once('data', (d) => resolve(String(d))));
     const orphan = Number(line.trim());
     assert.match(procStatus(orphan).State, /^S/);
     parent.kill('SIGKILL');
     await parent.exited;
     // The kernel sends SIGKILL at once; init reaps it later (or, in a container, maybe never).
-    const deadline = Date.now() + 5000;
-    for (;;) {
-      let state;
-      try {
-        state = procStatus(orphan).State[0];
-      } catch {
-        state = 'gone';
-      }
-      if (state === 'gone' || state === 'Z') break;
-      if (Date.now() > deadline) assert.fail(`the orphan ${orphan} is still ${state}`);
-      await sleep(10);
-    }
+    await waitForState(orphan, ['Z', 'gone'], 5000);
   });
 
   test('a signal name chooses the signal', async () => {
@@ -174,31 +325,37 @@ describe('killOnParentExit', () => {
     assert.equal(sub.kill('SIGKILL'), true);
     assert.equal((await sub.exited).signal, 'SIGKILL');
   });
+
+  test("killOnParentExit: 'SIGFOO' throws ERR_UNKNOWN_SIGNAL naming the option and the signal", () => {
+    refused(() => spawn('/bin/sh', [], { killOnParentExit: 'SIGFOO' }), {
+      type: TypeError,
+      code: 'ERR_UNKNOWN_SIGNAL',
+      names: ['`killOnParentExit`', 'SIGFOO'],
+    });
+  });
+
+  test('killOnParentExit: 99 throws ERR_OUT_OF_RANGE naming the option and the number', () => {
+    refused(() => spawn('/bin/sh', [], { killOnParentExit: 99 }), {
+      type: RangeError,
+      code: 'ERR_OUT_OF_RANGE',
+      names: ['`killOnParentExit`', '99'],
+    });
+  });
 });
 
-describe('cgroup', () => {
+describe('spawn(): cgroup', () => {
   /** A fresh cgroup v2 directory under our own, or the reason there is none. */
   function makeCgroup() {
-    let mount = null;
-    for (const candidate of ['/sys/fs/cgroup', '/sys/fs/cgroup/unified']) {
-      try {
-        if (statfsSync(candidate).type === 0x63677270) {
-          mount = candidate;
-          break;
-        }
-      } catch {}
-    }
-    if (mount === null) return { skip: 'no cgroup v2 hierarchy is mounted' };
-    const own = readFileSync('/proc/self/cgroup', 'utf8').match(/^0::(.*)$/m)?.[1];
-    if (own === undefined) return { skip: 'this process has no cgroup v2 membership' };
+    const own = ownCgroup();
+    if (own.skip) return own;
     const name = `pidfd-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-    const dir = join(mount, own, name);
+    const dir = join(own.dir, name);
     try {
       mkdirSync(dir);
     } catch (error) {
       return { skip: `cannot create a cgroup (${error.code}): needs root or a delegated cgroup` };
     }
-    return { dir, path: join(own, name) };
+    return { dir, path: join(own.path, name) };
   }
 
   test('H1: cgroup places the child in that cgroup v2 directory from its first instruction', async (t) => {
@@ -241,9 +398,25 @@ describe('cgroup', () => {
     assert.equal(error.code, 'ENOTSUP');
     assert.match(error.message, /clone3/);
   });
+
+  test('H6: asking for a cgroup where clone3 is filtered is a clear ENOTSUP, and other spawns still work', () => {
+    const result = runScript(
+      `let error;
+       try { pidfd.spawn('/bin/true', [], { cgroup: '/sys/fs/cgroup', stdio: 'ignore' }); }
+       catch (e) { error = { name: e.name, code: e.code, syscall: e.syscall, message: e.message }; }
+       const sub = pidfd.spawn('/bin/sh', ['-c', 'exit 6'], { stdio: 'ignore' });
+       console.log(JSON.stringify({ error, code: (await sub.exited).code }));`,
+      { rules: ['clone3=38'], env: { PIDFD_BACKEND: '' } },
+    );
+    assert.equal(result.error.name, 'SpawnError');
+    assert.equal(result.error.code, 'ENOTSUP');
+    assert.equal(result.error.syscall, 'clone3');
+    assert.match(result.error.message, /clone3/);
+    assert.equal(result.code, 6);
+  });
 });
 
-describe('AbortSignal and disposal', () => {
+describe('spawn(): signal, killSignal', () => {
   test('aborting the signal sends killSignal to the child', async () => {
     const controller = new AbortController();
     const sub = spawn('sleep', ['30'], { stdio: 'ignore', signal: controller.signal, killSignal: 'SIGINT' });
@@ -268,46 +441,17 @@ describe('AbortSignal and disposal', () => {
     controller.abort();
     assert.equal(sub.exitStatus.code, 0);
   });
-
-  test('Symbol.asyncDispose kills the child, closes its pipes and waits for the exit', async () => {
-    const sub = spawn('sleep', ['30']);
-    await sub[Symbol.asyncDispose]();
-    assert.equal(sub.exitStatus.signal, 'SIGKILL');
-    assert.equal(sub.stdout.destroyed, true);
-    assert.equal(sub.stdin.destroyed, true);
-    await sub[Symbol.asyncDispose](); // a second dispose is harmless
-  });
 });
 
-describe('stdio streams', () => {
-  test('stdin, stdout and stderr are pipes by default', async () => {
-    const sub = spawn('/bin/sh', ['-c', 'cat; echo err >&2']);
-    sub.stdin.end('round trip');
-    const { status, stdout, stderr } = await collect(sub);
-    assert.deepEqual([status.code, stdout, stderr], [0, 'round trip', 'err\n']);
-  });
-
-  test('a stream with an fd can be given: the child writes straight into the file', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pidfd-stream-'));
-    const file = join(dir, 'out');
-    const fd = openSync(file, 'w');
-    try {
-      const sub = spawn('/bin/echo', ['into the file'], { stdio: ['ignore', { fd }, 'inherit'] });
-      assert.equal(sub.stdout, null);
-      await sub.exited;
-      assert.equal(readFileSync(file, 'utf8'), 'into the file\n');
-    } finally {
-      closeSync(fd);
-      rmSync(dir, { recursive: true });
-    }
-  });
-
-  test("'pipe' at fd 3 is a two-way socket", async () => {
-    const sub = spawn('/bin/sh', ['-c', 'read line <&3; echo "got $line" >&3'], { stdio: ['ignore', 'ignore', 'inherit', 'pipe'] });
-    assert.equal(sub.stdio.length, 4);
-    const reply = readAll(sub.stdio[3]);
-    sub.stdio[3].write('ping\n');
-    assert.equal((await sub.exited).code, 0);
-    assert.equal(await reply, 'got ping\n');
-  });
+describe('spawn(): unknown options', () => {
+  const cases = [
+    { option: 'shell', options: { shell: true }, names: ['`shell`', "spawn('/bin/sh'"] },
+    { option: 'timeout', options: { timeout: 100 }, names: ['`timeout`', 'AbortSignal.timeout'] },
+    { option: 'foo', options: { foo: 1 }, names: ['`foo`', 'cwd'] },
+  ];
+  for (const { option, options, names } of cases) {
+    test(`the option \`${option}\` throws ERR_INVALID_ARG_VALUE naming it`, () => {
+      refused(() => spawn('/bin/sh', [], options), { type: TypeError, code: 'ERR_INVALID_ARG_VALUE', names });
+    });
+  }
 });

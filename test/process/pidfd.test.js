@@ -1,18 +1,39 @@
-// PidFd for any process: each method against a live, an exited-but-unreaped, a reaped, a foreign
-// and a non-existent process; pid reuse forced in a namespace (TESTPLAN B4, B7, G8, I6).
+// PidFd (src/process/pidfd.ts): a pidfd for any process. Each method against a live, an
+// exited-but-unreaped, a reaped, a foreign and a non-existent process; pid reuse forced in a
+// namespace (case ids from docs/reliability.md: B4, B5, D5, G8, I6).
 
 import assert from 'node:assert/strict';
 import { execFileSync, spawn as cpSpawn } from 'node:child_process';
-import { closeSync, fstatSync, readFileSync, readdirSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 
 import { PidFd, spawn, support } from '../../dist/index.js';
-import { fixtures, fdDiff, fdSnapshot, readAll, thrown, waitForState, withTimeout } from '../helpers/index.js';
+import { native } from '../../dist/internal/testing.js';
+import {
+  closedFd,
+  fdDiff,
+  fdSnapshot,
+  fixtures,
+  libraryScript,
+  neverAPid,
+  readAll,
+  refused,
+  settle,
+  thrown,
+  waitForState,
+  warmUp,
+  withTimeout,
+} from '../helpers/index.js';
 
 const quiet = { stdio: 'ignore' };
 const features = support().features;
+const FD_CLOEXEC = 1;
+const EBADF = 9;
+const ESRCH = 3;
+
+before(warmUp);
 
 /** A process that has exited but is not reaped: the child of a shell that is stopped. */
 async function zombie() {
@@ -34,13 +55,8 @@ async function zombie() {
   };
 }
 
-/** A pid above pid_max: no process has it, or ever will. */
-function impossiblePid() {
-  return Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8')) + 1;
-}
-
-describe('PidFd of a live process', () => {
-  test('pid, id, isAlive, sendSignal(0), info and openProcDir describe that process', async () => {
+describe('PidFd.open()', () => {
+  test('pid, id, isAlive, sendSignal(0), info and openProcDir describe a live process', async () => {
     const sub = spawn('sleep', ['30'], quiet);
     const handle = PidFd.open(sub.pid);
     try {
@@ -75,6 +91,151 @@ describe('PidFd of a live process', () => {
     }
   });
 
+  test('pid 1 can be opened and read; its parent is 0', () => {
+    const handle = PidFd.open(1);
+    try {
+      assert.equal(handle.pid, 1);
+      assert.equal(handle.isAlive(), true);
+      const info = handle.info();
+      assert.equal(info.pid, 1);
+      assert.equal(info.ppid, 0);
+      const dir = handle.openProcDir();
+      try {
+        assert.ok(dir.readFile('cmdline').length > 0);
+      } finally {
+        dir.close();
+      }
+    } finally {
+      handle.close();
+    }
+  });
+
+  test('a pid no process has throws ESRCH from pidfd_open naming the pid, and leaves no fd behind', () => {
+    const pid = neverAPid();
+    const error = refused(() => PidFd.open(pid), { type: Error, code: 'ESRCH', names: [String(pid)] });
+    assert.equal(error.errno, -ESRCH);
+    assert.equal(error.syscall, 'pidfd_open');
+  });
+
+  const bad = [
+    { value: -1, shown: '-1' },
+    { value: 0, shown: '0' },
+    { value: 1.5, shown: '1.5' },
+    { value: 2 ** 31, shown: String(2 ** 31) },
+    { value: '1', shown: '"1"' },
+  ];
+  for (const { value, shown } of bad) {
+    test(`G8: PidFd.open(${shown}) throws ERR_OUT_OF_RANGE naming the pid`, () => {
+      refused(() => PidFd.open(value), { type: RangeError, code: 'ERR_OUT_OF_RANGE', names: ['pid', shown] });
+    });
+  }
+
+  test("G8: a `thread` option that is not a boolean throws ERR_INVALID_ARG_TYPE", () => {
+    refused(() => PidFd.open(1, { thread: 'yes' }), {
+      type: TypeError,
+      code: 'ERR_INVALID_ARG_TYPE',
+      names: ['`thread`', '"yes"'],
+    });
+  });
+
+  test('I6: a thread pidfd opens for a non-leader thread only with { thread: true }', async (t) => {
+    if (!features.pidfdThread.available) return t.skip(`no PIDFD_THREAD: ${features.pidfdThread.reason}`);
+    const worker = new Worker('setInterval(() => {}, 1000)', { eval: true });
+    await new Promise((resolve) => worker.once('online', resolve));
+    try {
+      const tids = readdirSync('/proc/self/task').map(Number).filter((tid) => tid !== process.pid);
+      const handle = PidFd.open(tids[0], { thread: true });
+      assert.equal(handle.info().tgid, process.pid);
+      handle.close();
+      // A plain pidfd needs a thread-group leader: EINVAL, or ENOENT on newer kernels.
+      assert.ok(['EINVAL', 'ENOENT'].includes(thrown(() => PidFd.open(tids[0])).code));
+    } finally {
+      await worker.terminate();
+    }
+  });
+});
+
+describe('PidFd.fromFd()', () => {
+  test("G8: the fd of /dev/null throws EBADF naming the fd, and leaves the caller's fd open", () => {
+    const fd = openSync('/dev/null', 'r');
+    try {
+      const error = refused(() => PidFd.fromFd(fd), { type: Error, code: 'EBADF', names: [`fd ${fd}`, 'not a pidfd'] });
+      assert.equal(error.errno, -EBADF);
+      fstatSync(fd); // still the caller's, still open
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  test('G8: stdout throws EBADF: not a pidfd', () => {
+    refused(() => PidFd.fromFd(1), { type: Error, code: 'EBADF', names: ['not a pidfd'] });
+  });
+
+  test('G8: a closed fd throws EBADF naming the fd', () => {
+    const fd = closedFd();
+    const error = refused(() => PidFd.fromFd(fd), { type: Error, code: 'EBADF', names: [`fd ${fd}`] });
+    assert.equal(error.errno, -EBADF);
+  });
+
+  test('G8: -1 throws ERR_OUT_OF_RANGE naming the fd', () => {
+    refused(() => PidFd.fromFd(-1), { type: RangeError, code: 'ERR_OUT_OF_RANGE', names: ['fd', '-1'] });
+  });
+
+  test('a pidfd whose process was reaped throws ESRCH naming the fd', async () => {
+    const sub = spawn('/bin/sh', ['-c', 'exit 0'], quiet);
+    const copy = sub.pidfd.dup();
+    try {
+      await sub.exited;
+      const error = thrown(() => PidFd.fromFd(copy.fd));
+      assert.equal(error.constructor, Error);
+      assert.equal(error.code, 'ESRCH');
+      assert.equal(error.errno, -ESRCH);
+      assert.ok(error.message.includes(`fd ${copy.fd}`), `message does not name the fd: ${error.message}`);
+      assert.equal(copy.sendSignal(0), false);
+    } finally {
+      copy.close();
+    }
+  });
+});
+
+describe('pidfd.fd', () => {
+  test("D5: a Subprocess's pidfd, its dup() and PidFd.open() all have FD_CLOEXEC", async () => {
+    const sub = spawn('sleep', ['30'], quiet);
+    const copy = sub.pidfd.dup();
+    const opened = PidFd.open(sub.pid);
+    try {
+      for (const [name, fd] of [['pidfd', sub.pidfd.fd], ['dup()', copy.fd], ['open()', opened.fd]]) {
+        const flags = native().testFdFlags(fd);
+        assert.ok(flags >= 0, `${name}: fcntl failed with ${flags}`);
+        assert.equal(flags & FD_CLOEXEC, FD_CLOEXEC, `${name} (fd ${fd}) is close-on-exec`);
+      }
+    } finally {
+      copy.close();
+      opened.close();
+      sub.kill('SIGKILL');
+      await sub.exited;
+    }
+  });
+
+  test("D5: no child sees another child's pidfd, nor its own", async () => {
+    const sleepers = [1, 2, 3].map(() => spawn('sleep', ['30'], quiet));
+    const copies = sleepers.map((s) => s.pidfd.dup());
+    try {
+      const sub = spawn('/bin/sh', ['-c', 'ls -l /proc/$$/fd'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      const { status, outputs } = await settle(sub);
+      assert.equal(status.code, 0);
+      const fds = [...outputs[1].matchAll(/ (\d+) -> (.*)$/gm)].map((m) => [Number(m[1]), m[2]]);
+      assert.deepEqual(fds.map(([fd]) => fd), [0, 1, 2], outputs[1]);
+      for (const [fd, target] of fds) assert.doesNotMatch(target, /pidfd/, `fd ${fd}`);
+    } finally {
+      for (const copy of copies) copy.close();
+      for (const s of sleepers) s.kill('SIGKILL');
+      await Promise.all(sleepers.map((s) => s.exited));
+    }
+  });
+});
+
+describe('pidfd.id', () => {
   test('I6: id is the same for every pidfd of a process and differs between processes (pidfs)', async (t) => {
     if (!features.pidfs.available) return t.skip(`no pidfs: ${features.pidfs.reason}`);
     const a = spawn('sleep', ['30'], quiet);
@@ -91,8 +252,10 @@ describe('PidFd of a live process', () => {
       await Promise.all([a.exited, b.exited]);
     }
   });
+});
 
-  test('getFd duplicates one of its fds into this process, close-on-exec', async () => {
+describe('pidfd.getFd()', () => {
+  test('duplicates one of its fds into this process, close-on-exec', async () => {
     const sub = spawn('sleep', ['30'], { stdio: ['pipe', 'ignore', 'ignore'] });
     try {
       const fd = sub.pidfd.getFd(0);
@@ -108,8 +271,10 @@ describe('PidFd of a live process', () => {
       await sub.exited;
     }
   });
+});
 
-  test('exited() resolves for a process that is not our child, without polling', async () => {
+describe('pidfd.exited()', () => {
+  test('resolves for a process that is not our child, without polling', async () => {
     const child = cpSpawn('/bin/sh', ['-c', 'sleep 0.2; exit 7'], { stdio: 'ignore' });
     const childExit = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
     const handle = PidFd.open(child.pid);
@@ -130,7 +295,7 @@ describe('PidFd of a live process', () => {
     assert.equal(await childExit, 7);
   });
 
-  test('exited() resolves with null when the PidFd is closed first', async () => {
+  test('resolves with null when the PidFd is closed first', async () => {
     const sub = spawn('sleep', ['30'], quiet);
     const handle = PidFd.open(sub.pid);
     const pending = handle.exited();
@@ -139,15 +304,72 @@ describe('PidFd of a live process', () => {
     sub.kill('SIGKILL');
     await sub.exited;
   });
+});
 
-  test("the Subprocess's pidfd reports the child's exit through exited()", async () => {
-    const sub = spawn('/bin/sh', ['-c', 'exit 12'], quiet);
-    const info = await sub.pidfd.exited();
-    assert.deepEqual([info.pid, info.code, info.signal], [sub.pid, 12, null]);
+describe('pidfd.sendSignal()', () => {
+  test('I6: { processGroup: true } reaches the whole group', async (t) => {
+    if (!features.pidfdThread.available) return t.skip('PIDFD_SIGNAL_PROCESS_GROUP came with Linux 6.9');
+    const leader = spawn('sleep', ['30'], { ...quiet, processGroup: true });
+    const member = spawn('sleep', ['30'], { ...quiet, processGroup: leader.pid });
+    assert.equal(leader.pidfd.sendSignal('SIGKILL', { processGroup: true }), true);
+    const statuses = await withTimeout(Promise.all([leader.exited, member.exited]), 5000, 'group');
+    assert.deepEqual(statuses.map((s) => s.signal), ['SIGKILL', 'SIGKILL']);
+  });
+
+  test("another user's process refuses signals and fd copies with EPERM", async (t) => {
+    if (process.getuid() !== 0) return t.skip('needs root to start a process as another user');
+    const other = spawn('sleep', ['30'], { ...quiet, uid: 65534, gid: 65534 });
+    try {
+      const script = libraryScript(`
+        const h = pidfd.PidFd.open(${other.pid});
+        const out = {};
+        for (const [name, fn] of [['signal', () => h.sendSignal('SIGKILL')], ['getFd', () => h.getFd(0)]]) {
+          try { out[name] = fn(); } catch (e) { out[name] = e.code; }
+        }
+        out.info = h.info().uids.real;
+        console.log(JSON.stringify(out));`);
+      // Run as a third user, who owns neither process.
+      const me = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'], uid: 4242, gid: 4242 });
+      const [out, err] = await Promise.all([readAll(me.stdout), readAll(me.stderr), me.exited]);
+      if (/EACCES|permission denied/i.test(err)) return t.skip(`the library is not readable by uid 4242: ${err.split('\n')[0]}`);
+      assert.deepEqual(JSON.parse(out), { signal: 'EPERM', getFd: 'EPERM', info: 65534 });
+      assert.equal(other.kill(0), true, 'still alive');
+    } finally {
+      other.kill('SIGKILL');
+      await other.exited;
+    }
+  });
+
+  test('B4: after its pid is reused, nothing aimed at the old child reaches the new process', async (t) => {
+    let out;
+    try {
+      out = execFileSync('unshare', ['-Urpf', '--mount-proc', process.execPath, join(fixtures, 'pid-reuse.mjs')], {
+        encoding: 'utf8',
+        timeout: 30000,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    } catch (error) {
+      if (error.status === 77) return t.skip('could not make the kernel reuse the pid (ns_last_pid)');
+      if (/unshare failed|Operation not permitted|No such file/.test(String(error.stderr))) {
+        return t.skip(`user and pid namespaces are not available: ${String(error.stderr).trim()}`);
+      }
+      throw error;
+    }
+    const r = JSON.parse(out);
+    assert.equal(r.newPid, r.oldPid, 'the pid was reused');
+    assert.equal(r.subprocessKill, false, 'Subprocess.kill() of the old child sends nothing');
+    assert.equal(r.pidfdSignal, false, "the old child's pidfd reports ESRCH");
+    if (features.pidfs.available) {
+      assert.equal(r.newIdDiffers, true, 'the stable id tells the two apart');
+      assert.equal(r.cliStatus, 1, 'pidfd kill --expect-id refuses');
+      assert.match(r.cliStderr, /another process/);
+    }
+    assert.equal(r.newAlive, true, 'the new process was never signalled');
+    assert.equal(r.newStatus, 'SIGKILL');
   });
 });
 
-describe('PidFd of an exited process that its parent has not reaped (a zombie)', () => {
+describe('PidFd: a process that has exited but is not reaped (a zombie)', () => {
   test('is not alive, still accepts signals, still has its pid and its /proc directory', async () => {
     const z = await zombie();
     try {
@@ -185,7 +407,7 @@ describe('PidFd of an exited process that its parent has not reaped (a zombie)',
   });
 });
 
-describe('PidFd of a reaped process', () => {
+describe('PidFd: a reaped process', () => {
   test('signals return false, pid throws ESRCH, the /proc directory is refused; id stays', async () => {
     const sub = spawn('/bin/sh', ['-c', 'exit 3'], quiet);
     const handle = sub.pidfd.dup();
@@ -209,141 +431,53 @@ describe('PidFd of a reaped process', () => {
       handle.close();
     }
   });
-});
 
-describe('PidFd of a foreign process', () => {
-  test('pid 1 can be opened and read; its parent is 0', () => {
-    const handle = PidFd.open(1);
+  test('B5: a dup() outlives the child: signals report ESRCH (false), fdinfo says Pid: -1', async () => {
+    const sub = spawn('sleep', ['30'], quiet);
+    const mine = sub.pidfd.dup();
     try {
-      assert.equal(handle.pid, 1);
-      assert.equal(handle.isAlive(), true);
-      const info = handle.info();
-      assert.equal(info.pid, 1);
-      assert.equal(info.ppid, 0);
-      const dir = handle.openProcDir();
-      try {
-        assert.ok(dir.readFile('cmdline').length > 0);
-      } finally {
-        dir.close();
-      }
+      assert.notEqual(mine.fd, sub.pidfd.fd);
+      assert.equal(mine.sendSignal(0), true);
+      sub.kill('SIGKILL');
+      await sub.exited;
+      assert.equal(mine.sendSignal(0), false, 'ESRCH, not EBADF: the fd is still ours');
+      assert.equal(mine.sendSignal('SIGKILL'), false);
+      const info = readFileSync(`/proc/self/fdinfo/${mine.fd}`, 'latin1');
+      assert.match(info, /^Pid:\s+-1$/m);
+      const adopted = thrown(() => PidFd.fromFd(mine.fd));
+      assert.equal(adopted.code, 'ESRCH');
     } finally {
-      handle.close();
-    }
-  });
-
-  test("another user's process refuses signals and fd copies with EPERM", async (t) => {
-    if (process.getuid() !== 0) return t.skip('needs root to start a process as another user');
-    const other = spawn('sleep', ['30'], { ...quiet, uid: 65534, gid: 65534 });
-    try {
-      const script = `
-        import { PidFd } from ${JSON.stringify(new URL('../../dist/index.js', import.meta.url).href)};
-        const h = PidFd.open(${other.pid});
-        const out = {};
-        for (const [name, fn] of [['signal', () => h.sendSignal('SIGKILL')], ['getFd', () => h.getFd(0)]]) {
-          try { out[name] = fn(); } catch (e) { out[name] = e.code; }
-        }
-        out.info = h.info().uids.real;
-        console.log(JSON.stringify(out));`;
-      // Run as a third user, who owns neither process.
-      const me = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'], uid: 4242, gid: 4242 });
-      const [out, err] = await Promise.all([readAll(me.stdout), readAll(me.stderr), me.exited]);
-      if (/EACCES|permission denied/i.test(err)) return t.skip(`the library is not readable by uid 4242: ${err.split('\n')[0]}`);
-      assert.deepEqual(JSON.parse(out), { signal: 'EPERM', getFd: 'EPERM', info: 65534 });
-      assert.equal(other.kill(0), true, 'still alive');
-    } finally {
-      other.kill('SIGKILL');
-      await other.exited;
+      mine.close();
     }
   });
 });
 
-describe('PidFd of a process that does not exist', () => {
-  test('open() throws ESRCH naming pidfd_open, and leaves no fd behind', () => {
-    const before = fdSnapshot();
-    const error = thrown(() => PidFd.open(impossiblePid()));
-    assert.equal(error.code, 'ESRCH');
-    assert.equal(error.syscall, 'pidfd_open');
-    assert.equal(fdDiff(before, fdSnapshot()), '');
+describe('pidfd.close(), pidfd[Symbol.dispose]()', () => {
+  test('PidFd.open() signals any process, and using it after close() is a clear error', async () => {
+    const sub = spawn('sleep', ['30'], quiet);
+    const opened = PidFd.open(sub.pid);
+    assert.equal(opened.pid, sub.pid);
+    assert.equal(opened.sendSignal('SIGKILL'), true);
+    assert.equal((await sub.exited).signal, 'SIGKILL');
+    opened[Symbol.dispose]();
+    assert.equal(opened.closed, true);
   });
 
-  test('G8: bad pids, bad flags and non-pidfd fds are refused with the kernel\'s answer', () => {
-    for (const pid of [0, -1, 1.5, 2 ** 31, '1']) {
-      assert.equal(thrown(() => PidFd.open(pid)).code, 'ERR_OUT_OF_RANGE', `PidFd.open(${pid})`);
-    }
-    assert.equal(thrown(() => PidFd.open(1, { thread: 'yes' })).code, 'ERR_INVALID_ARG_TYPE');
-    const stdoutCopy = thrown(() => PidFd.fromFd(1));
-    assert.equal(stdoutCopy.code, 'EBADF');
-    assert.match(stdoutCopy.message, /not a pidfd/);
-  });
-});
-
-describe('threads and groups (Linux 6.9)', () => {
-  test('I6: a thread pidfd opens for a non-leader thread only with { thread: true }', async (t) => {
-    if (!features.pidfdThread.available) return t.skip(`no PIDFD_THREAD: ${features.pidfdThread.reason}`);
-    const worker = new Worker('setInterval(() => {}, 1000)', { eval: true });
-    await new Promise((resolve) => worker.once('online', resolve));
-    try {
-      const tids = readdirSync('/proc/self/task').map(Number).filter((tid) => tid !== process.pid);
-      const handle = PidFd.open(tids[0], { thread: true });
-      assert.equal(handle.info().tgid, process.pid);
-      handle.close();
-      // A plain pidfd needs a thread-group leader: EINVAL, or ENOENT on newer kernels.
-      assert.ok(['EINVAL', 'ENOENT'].includes(thrown(() => PidFd.open(tids[0])).code));
-    } finally {
-      await worker.terminate();
-    }
+  test('sendSignal() on a closed PidFd throws ERR_PIDFD_CLOSED naming the method', () => {
+    const pidfd = PidFd.open(process.pid);
+    pidfd.close();
+    assert.equal(pidfd.closed, true);
+    const closedError = { type: Error, code: 'ERR_PIDFD_CLOSED', names: ['sendSignal', 'closed'] };
+    refused(() => pidfd.sendSignal(0), closedError);
+    refused(() => pidfd.sendSignal('SIGKILL'), closedError);
   });
 
-  test('I6: sendSignal({ processGroup: true }) reaches the whole group', async (t) => {
-    if (!features.pidfdThread.available) return t.skip('PIDFD_SIGNAL_PROCESS_GROUP came with Linux 6.9');
-    const leader = spawn('sleep', ['30'], { ...quiet, processGroup: true });
-    const member = spawn('sleep', ['30'], { ...quiet, processGroup: leader.pid });
-    assert.equal(leader.pidfd.sendSignal('SIGKILL', { processGroup: true }), true);
-    const statuses = await withTimeout(Promise.all([leader.exited, member.exited]), 5000, 'group');
-    assert.deepEqual(statuses.map((s) => s.signal), ['SIGKILL', 'SIGKILL']);
-  });
-});
-
-describe('races', () => {
-  test('B7: killing 1000 children that exit at once never throws; each ends by exit 0 or SIGKILL', async () => {
-    const outcomes = { exit: 0, kill: 0 };
-    for (let round = 0; round < 10; round++) {
-      const subs = Array.from({ length: 100 }, () => spawn('/bin/true', [], quiet));
-      for (const sub of subs) sub.kill('SIGKILL');
-      for (const status of await withTimeout(Promise.all(subs.map((s) => s.exited)), 20000, 'race round')) {
-        if (status.code === 0) outcomes.exit++;
-        else if (status.signal === 'SIGKILL') outcomes.kill++;
-        else assert.fail(`unexpected status ${JSON.stringify(status)}`);
-      }
-    }
-    assert.equal(outcomes.exit + outcomes.kill, 1000);
-  });
-
-  test('B4: after its pid is reused, nothing aimed at the old child reaches the new process', async (t) => {
-    let out;
-    try {
-      out = execFileSync('unshare', ['-Urpf', '--mount-proc', process.execPath, join(fixtures, 'pid-reuse.mjs')], {
-        encoding: 'utf8',
-        timeout: 30000,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-    } catch (error) {
-      if (error.status === 77) return t.skip('could not make the kernel reuse the pid (ns_last_pid)');
-      if (/unshare failed|Operation not permitted|No such file/.test(String(error.stderr))) {
-        return t.skip(`user and pid namespaces are not available: ${String(error.stderr).trim()}`);
-      }
-      throw error;
-    }
-    const r = JSON.parse(out);
-    assert.equal(r.newPid, r.oldPid, 'the pid was reused');
-    assert.equal(r.subprocessKill, false, 'Subprocess.kill() of the old child sends nothing');
-    assert.equal(r.pidfdSignal, false, "the old child's pidfd reports ESRCH");
-    if (features.pidfs.available) {
-      assert.equal(r.newIdDiffers, true, 'the stable id tells the two apart');
-      assert.equal(r.cliStatus, 1, 'pidfd kill --expect-id refuses');
-      assert.match(r.cliStderr, /another process/);
-    }
-    assert.equal(r.newAlive, true, 'the new process was never signalled');
-    assert.equal(r.newStatus, 'SIGKILL');
+  test('dup() on a closed PidFd throws ERR_PIDFD_CLOSED, and close() again does nothing', () => {
+    const pidfd = PidFd.open(process.pid);
+    pidfd.close();
+    refused(() => pidfd.dup(), { type: Error, code: 'ERR_PIDFD_CLOSED', names: ['dup'] });
+    const fdsBefore = fdSnapshot();
+    pidfd.close();
+    assert.equal(fdDiff(fdsBefore, fdSnapshot()), '');
   });
 });

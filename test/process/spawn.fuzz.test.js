@@ -3,7 +3,7 @@
 // group, session, parent-death signal) and must match the input, or throws exactly the
 // documented error; either way the parent keeps exactly its fds and has no child left.
 //
-// PIDFD_FUZZ_RUNS=5000 node --test test/fuzz.test.js    a longer run (default 300 per pass)
+// PIDFD_FUZZ_RUNS=5000 node --test test/process/spawn.fuzz.test.js    a longer run (default 300 per pass)
 // PIDFD_FUZZ_SEED=<seed>                                 replay a failure fast-check reported
 
 import assert from 'node:assert/strict';

@@ -1,100 +1,58 @@
-// File-descriptor hygiene: the parent never gains an fd from spawning, whether the spawn succeeds
-// or fails; the child gets exactly the fds it was given, at the numbers asked for, and nothing
-// else (TESTPLAN D1, D2, D4, D5, D6, D8, D9, D10).
+// The stdio option (src/process/stdio.ts): each child fd gets what it was given, at the number
+// asked for, the parent's streams carry the data, and the parent keeps exactly its fds (case ids
+// from docs/reliability.md: D1, D8, D10, G4).
 
 import assert from 'node:assert/strict';
-import { spawn as cpSpawn } from 'node:child_process';
-import dgram from 'node:dgram';
 import { once } from 'node:events';
-import {
-  closeSync,
-  createWriteStream,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  watch,
-  writeFileSync,
-} from 'node:fs';
-import net from 'node:net';
+import { closeSync, createWriteStream, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { PidFd, spawn, SpawnError } from '../../dist/index.js';
-import { native } from '../../dist/internal/testing.js';
-import { fdDiff, fdSnapshot, fixtures, hasChildren, leakFree, readAll, reaped, thrown, withTimeout, zombies } from '../helpers/index.js';
+import { spawn, SpawnError } from '../../dist/index.js';
+import { closed, closedFd, collect, fixtures, LIST_FDS, leakFree, parseListing, readAll, refused, settle, warmUp } from '../helpers/index.js';
 
-const FD_CLOEXEC = 1;
-const GUARD_MS = 20000; // hang guard only
-
-/** A shell script that lists the shell's own fds; ls runs as its child, so its fds do not show. */
-const LIST_FDS = 'ls -l /proc/$$/fd; exit $?';
-
-/** `ls -l /proc/<pid>/fd` output → Map(fd → target), in fd order. */
-function parseListing(text) {
-  const fds = [];
-  for (const line of text.split('\n')) {
-    const match = / (\d+) -> (.*)$/.exec(line);
-    if (match) fds.push([Number(match[1]), match[2]]);
-  }
-  return new Map(fds.sort(([a], [b]) => a - b));
-}
-
-/** Resolves once a stream (or null) has closed, that is, released its fd. */
-function closed(stream) {
-  return stream === null || stream.closed ? undefined : once(stream, 'close');
-}
-
-/**
- * Ends stdin, reads every other stream to its end, waits for the exit and for every fd to close.
- * `outputs[fd]` is what the child wrote to that fd.
- */
-async function settle(sub) {
-  sub.stdin?.end();
-  const work = Promise.all([sub.exited, ...sub.stdio.map((s, fd) => (fd === 0 ? '' : readAll(s)))]);
-  const [status, ...outputs] = await withTimeout(work, GUARD_MS, `pid ${sub.pid} to finish`);
-  await withTimeout(Promise.all(sub.stdio.map(closed)), GUARD_MS, `pid ${sub.pid}'s streams to close`);
-  assert.equal(reaped(sub.pid), true, `pid ${sub.pid} is reaped`);
-  return { status, outputs };
-}
-
-/** The fds of a child started with `stdio` (its stdout must be 'pipe'): fd → target. */
-async function childFds(stdio) {
-  const sub = spawn('/bin/sh', ['-c', LIST_FDS], { stdio });
-  const { status, outputs } = await settle(sub);
-  assert.equal(status.code, 0, `listing failed: ${outputs[2]}`);
-  return parseListing(outputs[1]);
-}
-
-/** Runs a program (through spawn) and returns its stdout parsed as JSON. */
-async function jsonOutput(file, args, options = {}) {
-  const sub = spawn(file, args, options);
-  const { status, outputs } = await settle(sub);
-  assert.equal(status.code, 0, `${args.join(' ')} failed: ${outputs[2]}`);
-  return JSON.parse(outputs[1]);
-}
-
-/** Runs `node test/fixtures/<file> ...args` and returns its stdout parsed as JSON. */
-function fixtureReport(file, args, options = {}) {
-  return jsonOutput(process.execPath, [join(fixtures, file), ...args], options);
-}
+const EBADF = 9;
 
 let dir;
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'pidfd-fds-'));
-  // Node, libuv and the library open some fds on first use (the exit watcher, libuv's signal
-  // pipe, the inotify fd): open them all before any test takes its baseline.
-  await settle(spawn('/bin/sh', ['-c', 'exit 0'], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] }));
-  await settle(spawn('/bin/true', [], { stdio: 'ignore' }));
-  thrown(() => spawn('/noSuchExecutable'));
-  const cp = cpSpawn('/bin/true');
-  await once(cp, 'close');
-  watch(dir).close();
+  dir = mkdtempSync(join(tmpdir(), 'pidfd-stdio-'));
+  await warmUp();
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('D1: the parent keeps exactly its fds after successful spawns', () => {
+describe('spawn(): stdio: pipes and streams', () => {
+  test('stdin, stdout and stderr are pipes by default', async () => {
+    const sub = spawn('/bin/sh', ['-c', 'cat; echo err >&2']);
+    sub.stdin.end('round trip');
+    const { status, stdout, stderr } = await collect(sub);
+    assert.deepEqual([status.code, stdout, stderr], [0, 'round trip', 'err\n']);
+  });
+
+  test('a stream with an fd can be given: the child writes straight into the file', async () => {
+    const file = join(dir, 'stream-out');
+    const fd = openSync(file, 'w');
+    try {
+      const sub = spawn('/bin/echo', ['into the file'], { stdio: ['ignore', { fd }, 'inherit'] });
+      assert.equal(sub.stdout, null);
+      await sub.exited;
+      assert.equal(readFileSync(file, 'utf8'), 'into the file\n');
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  test("'pipe' at fd 3 is a two-way socket", async () => {
+    const sub = spawn('/bin/sh', ['-c', 'read line <&3; echo "got $line" >&3'], { stdio: ['ignore', 'ignore', 'inherit', 'pipe'] });
+    assert.equal(sub.stdio.length, 4);
+    const reply = readAll(sub.stdio[3]);
+    sub.stdio[3].write('ping\n');
+    assert.equal((await sub.exited).code, 0);
+    assert.equal(await reply, 'got ping\n');
+  });
+});
+
+describe('spawn(): stdio: the parent keeps exactly its fds', () => {
   test(
     'D1: 50 spawns across every stdio mode leave no fd behind once their streams are done',
     leakFree(async () => {
@@ -126,238 +84,9 @@ describe('D1: the parent keeps exactly its fds after successful spawns', () => {
       await closed(stream);
     }),
   );
-
-  test('D1: a stdin pipe the parent never wrote to is closed once the child has exited', async () => {
-    // child_process destroys `stdin` on exit; an idle pipe to a dead child is useless.
-    const fdsBefore = fdSnapshot();
-    const sub = spawn('/bin/true');
-    try {
-      await withTimeout(sub.exited, GUARD_MS, 'exit');
-      await withTimeout(Promise.all([closed(sub.stdout), closed(sub.stderr)]), GUARD_MS, 'EOF');
-      await new Promise(setImmediate);
-      assert.equal(fdDiff(fdsBefore, fdSnapshot()), '');
-    } finally {
-      sub.stdin.destroy();
-      await closed(sub.stdin);
-    }
-  });
 });
 
-describe('D2: the parent keeps exactly its fds after failed spawns', () => {
-  const failures = [
-    { what: 'a missing program', file: '/noSuchExecutable', options: {}, code: 'ENOENT', syscall: 'execve' },
-    {
-      what: 'a missing working directory',
-      file: '/bin/true',
-      options: { cwd: '/noSuchDirectory' },
-      code: 'ENOENT',
-      syscall: 'chdir',
-    },
-    {
-      what: 'a closed fd in stdio',
-      file: '/bin/true',
-      options: { stdio: ['pipe', 'pipe', 'pipe', 4000] },
-      code: 'EBADF',
-      syscall: 'fcntl',
-    },
-  ];
-  for (const { what, file, options, code, syscall } of failures) {
-    test(
-      `D2: 10 spawns failing on ${what} with pipes leave no fd and no child behind`,
-      leakFree(() => {
-        const stdio = options.stdio ?? ['pipe', 'pipe', 'pipe', 'pipe'];
-        for (let i = 0; i < 10; i++) {
-          const error = thrown(() => spawn(file, [], { ...options, stdio }));
-          assert.ok(error instanceof SpawnError, String(error));
-          assert.equal(error.code, code);
-          assert.equal(error.syscall, syscall);
-        }
-        assert.equal(hasChildren(), false);
-      }),
-    );
-  }
-
-  test(
-    'D2: 1024 spawns of a missing program with pipes at fds 0-3 leave no fd and no child behind',
-    leakFree(() => {
-      const probe = () => {
-        const fd = openSync('/dev/null', 'r');
-        closeSync(fd);
-        return fd;
-      };
-      const nextFd = probe();
-      const stdio = ['pipe', 'pipe', 'pipe', 'pipe'];
-      for (let i = 0; i < 1024; i++) {
-        const error = thrown(() => spawn('/noSuchExecutable', [], { stdio }));
-        assert.equal(error.code, 'ENOENT');
-      }
-      assert.equal(probe(), nextFd, 'the lowest free fd number is unchanged');
-      assert.equal(hasChildren(), false);
-    }),
-  );
-});
-
-/** A parent with a bit of everything open: sockets, pipes to other children, pidfds, files. */
-async function openEverything() {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const accepted = once(server, 'connection');
-  const client = net.connect(server.address().port, '127.0.0.1');
-  await once(client, 'connect');
-  const [serverSide] = await accepted;
-  const udp = dgram.createSocket('udp4');
-  udp.bind(0, '127.0.0.1');
-  await once(udp, 'listening');
-  const cpChild = cpSpawn('sleep', ['30']);
-  const sleeper = spawn('sleep', ['30'], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
-  const pidfdCopy = sleeper.pidfd.dup();
-  const file = openSync(join(dir, 'held'), 'w');
-  const watcher = watch(dir);
-  return async function closeEverything() {
-    watcher.close();
-    closeSync(file);
-    pidfdCopy.close();
-    sleeper.kill('SIGKILL');
-    await settle(sleeper);
-    const cpClosed = once(cpChild, 'close');
-    cpChild.kill('SIGKILL');
-    await cpClosed;
-    await new Promise((resolve) => udp.close(resolve));
-    client.destroy();
-    serverSide.destroy();
-    server.close();
-    await Promise.all([once(server, 'close'), closed(client), closed(serverSide)]);
-  };
-}
-
-describe('D4: the child sees only the fds it was given', () => {
-  test(
-    'D4: a child sees only fds 0-2 while the parent holds sockets, pipes, pidfds and files',
-    leakFree(async () => {
-      const closeEverything = await openEverything();
-      try {
-        const fds = await childFds(['ignore', 'pipe', 'ignore']);
-        assert.deepEqual([...fds.keys()], [0, 1, 2], [...fds].join('\n'));
-        assert.equal(fds.get(0), '/dev/null');
-        assert.match(fds.get(1), /^pipe:/);
-        assert.equal(fds.get(2), '/dev/null');
-      } finally {
-        await closeEverything();
-      }
-    }),
-  );
-
-  test(
-    'D4: an fd passed at 3 is the only fd the child sees besides 0-2',
-    leakFree(async () => {
-      const closeEverything = await openEverything();
-      const passed = openSync(join(dir, 'passed'), 'w');
-      try {
-        const fds = await childFds(['ignore', 'pipe', 'ignore', passed]);
-        assert.deepEqual([...fds.keys()], [0, 1, 2, 3], [...fds].join('\n'));
-        assert.equal(fds.get(3), join(dir, 'passed'));
-      } finally {
-        closeSync(passed);
-        await closeEverything();
-      }
-    }),
-  );
-});
-
-describe('D5: pidfds are close-on-exec', () => {
-  test(
-    "D5: a Subprocess's pidfd, its dup() and PidFd.open() all have FD_CLOEXEC",
-    leakFree(async () => {
-      const sub = spawn('sleep', ['30'], { stdio: 'ignore' });
-      const copy = sub.pidfd.dup();
-      const opened = PidFd.open(sub.pid);
-      try {
-        for (const [name, fd] of [['pidfd', sub.pidfd.fd], ['dup()', copy.fd], ['open()', opened.fd]]) {
-          const flags = native().testFdFlags(fd);
-          assert.ok(flags >= 0, `${name}: fcntl failed with ${flags}`);
-          assert.equal(flags & FD_CLOEXEC, FD_CLOEXEC, `${name} (fd ${fd}) is close-on-exec`);
-        }
-      } finally {
-        copy.close();
-        opened.close();
-        sub.kill('SIGKILL');
-        await settle(sub);
-      }
-    }),
-  );
-
-  test(
-    "D5: no child sees another child's pidfd, nor its own",
-    leakFree(async () => {
-      const sleepers = [1, 2, 3].map(() => spawn('sleep', ['30'], { stdio: 'ignore' }));
-      const copies = sleepers.map((s) => s.pidfd.dup());
-      try {
-        const fds = await childFds(['ignore', 'pipe', 'ignore']);
-        assert.deepEqual([...fds.keys()], [0, 1, 2]);
-        for (const [fd, target] of fds) assert.doesNotMatch(target, /pidfd/, `fd ${fd}`);
-      } finally {
-        for (const copy of copies) copy.close();
-        for (const s of sleepers) s.kill('SIGKILL');
-        await Promise.all(sleepers.map(settle));
-      }
-    }),
-  );
-});
-
-describe('D6: fds without close-on-exec reach the child only when passed', () => {
-  // Node marks fds 0-15 it inherits close-on-exec (libuv's uv_disable_stdio_inheritance), so a
-  // Node process holds an inheritable fd only at a higher number: the fixture inherits 40 and 41.
-  const [first, second] = [40, 41];
-  let report;
-  const inheritedReport = async () => {
-    if (report !== undefined) return report;
-    writeFileSync(join(dir, 'first'), '');
-    writeFileSync(join(dir, 'second'), '');
-    const stdio = ['ignore', 'pipe', 'pipe'];
-    stdio[first] = openSync(join(dir, 'first'), 'r');
-    stdio[second] = openSync(join(dir, 'second'), 'r');
-    try {
-      report = fixtureReport('inherited-fds.mjs', [String(first), String(second)], { stdio });
-    } finally {
-      closeSync(stdio[first]);
-      closeSync(stdio[second]);
-    }
-    return report;
-  };
-
-  test(
-    'D6: inheritable fds the child was not given are closed in the child',
-    leakFree(async () => {
-      const r = await inheritedReport();
-      assert.deepEqual([r.flagsBefore[first], r.flagsBefore[second]], [0, 0], 'precondition: inheritable');
-      assert.deepEqual([...parseListing(r.notPassed).keys()], [0, 1, 2], r.notPassed);
-    }),
-  );
-
-  test(
-    'D6: passed fds arrive at the numbers asked for, inheritable or close-on-exec',
-    leakFree(async () => {
-      const r = await inheritedReport();
-      const fds = parseListing(r.passed);
-      assert.deepEqual([...fds.keys()], [0, 1, 2, 3, 5, first], r.passed);
-      assert.equal(fds.get(3), join(dir, 'second'));
-      assert.equal(fds.get(5), r.targets[r.cloexecFd]);
-      assert.equal(fds.get(first), join(dir, 'first'));
-    }),
-  );
-
-  test(
-    "D6: passing fds leaves the parent's close-on-exec flags as they were",
-    leakFree(async () => {
-      const r = await inheritedReport();
-      assert.deepEqual(r.flagsAfter, r.flagsBefore);
-      assert.equal(r.flagsAfter[r.cloexecFd], FD_CLOEXEC);
-    }),
-  );
-});
-
-describe('D8: stdin, stdout and stderr go where they are sent', () => {
+describe('spawn(): stdio: stdin, stdout and stderr go where they are sent', () => {
   const names = ['A', 'B', 'C'];
   const permutations = [
     ['A', 'B', 'C'],
@@ -488,66 +217,7 @@ describe('D8: stdin, stdout and stderr go where they are sent', () => {
   );
 });
 
-describe('D9: a full fd table gives EMFILE, and nothing is left behind', () => {
-  const reports = new Map();
-  /** The emfile.mjs report for one stdio setting, from one run under RLIMIT_NOFILE 64. */
-  const emfileReport = (stdio) => {
-    if (!reports.has(stdio)) {
-      const script = join(fixtures, 'emfile.mjs');
-      reports.set(stdio, jsonOutput('prlimit', ['--nofile=64:64', process.execPath, script, stdio]));
-    }
-    return reports.get(stdio);
-  };
-
-  for (const stdio of ['ignore', 'inherit', 'pipe']) {
-    test(
-      `D9: with the fd table full, spawn (stdio '${stdio}') fails with EMFILE and leaves no fd or child`,
-      leakFree(async () => {
-        const { attempts } = await emfileReport(stdio);
-        assert.equal(attempts[0].free, 0);
-        assert.equal(attempts[0].code, 'EMFILE', JSON.stringify(attempts[0]));
-        assert.equal(attempts[0].leftOpen, '');
-        assert.equal(attempts[0].children, false);
-      }),
-    );
-
-    test(
-      `D9: freeing fds one by one, spawn (stdio '${stdio}') fails cleanly until it succeeds`,
-      leakFree(async () => {
-        const { attempts } = await emfileReport(stdio);
-        const last = attempts.at(-1);
-        assert.equal(last.exitCode, 0, `no success in ${JSON.stringify(attempts)}`);
-        for (const attempt of attempts.slice(0, -1)) {
-          assert.equal(attempt.code, 'EMFILE', JSON.stringify(attempt));
-        }
-        for (const attempt of attempts) {
-          assert.equal(attempt.leftOpen, '', `with ${attempt.free} free fds`);
-          assert.equal(attempt.children, false, `with ${attempt.free} free fds`);
-        }
-      }),
-    );
-  }
-
-  test(
-    "D9: one free fd is enough for spawn (stdio 'ignore') to succeed",
-    leakFree(async (t) => {
-      const { backend, attempts } = await emfileReport('ignore');
-      if (backend === 'fork') {
-        t.skip('the fork backend needs two more fds, a socketpair for the child to report through');
-        return;
-      }
-      assert.deepEqual(
-        attempts.map((a) => [a.free, a.code ?? a.exitCode]),
-        [
-          [0, 'EMFILE'],
-          [1, 0],
-        ],
-      );
-    }),
-  );
-});
-
-describe('D10: fds above 2', () => {
+describe('spawn(): stdio: fds above 2', () => {
   test(
     'D10: pipes at fds 3 and 7 carry data both ways and fds 4-6 are closed',
     leakFree(async () => {
@@ -570,4 +240,59 @@ describe('D10: fds above 2', () => {
       assert.match(fds.get(7), /^socket:/);
     }),
   );
+});
+
+describe('spawn(): stdio: values it refuses', () => {
+  const values = [
+    { value: -1, shown: '-1' },
+    { value: -2, shown: '-2' },
+    { value: 1.5, shown: '1.5' },
+  ];
+  for (const target of [1, 3]) {
+    for (const { value, shown } of values) {
+      test(`G4: stdio[${target}]: ${shown} throws ERR_OUT_OF_RANGE naming \`stdio[${target}]\``, () => {
+        const stdio = ['ignore', 'ignore', 'ignore'];
+        stdio[target] = value;
+        refused(() => spawn('/bin/sh', [], { stdio }), {
+          type: RangeError,
+          code: 'ERR_OUT_OF_RANGE',
+          names: [`\`stdio[${target}]\``, shown],
+        });
+      });
+    }
+  }
+
+  test("G4: stdio[1]: 'foo' throws ERR_INVALID_ARG_VALUE naming `stdio[1]`", () => {
+    refused(() => spawn('/bin/sh', [], { stdio: ['ignore', 'foo', 'ignore'] }), {
+      type: TypeError,
+      code: 'ERR_INVALID_ARG_VALUE',
+      names: ['`stdio[1]`', '"foo"'],
+    });
+  });
+
+  test('G4: an fd number that is closed throws EBADF at spawn naming the entry and the fd', () => {
+    const fd = closedFd();
+    const error = refused(() => spawn('/bin/sh', [], { stdio: ['ignore', fd, 'ignore'] }), {
+      type: SpawnError,
+      code: 'EBADF',
+      names: ['stdio[1]'],
+    });
+    assert.equal(error.errno, -EBADF);
+    assert.equal(error.fd, 1);
+    assert.equal(error.spawnfile, '/bin/sh');
+    // The user passed `fd`, not 1: the message must say which of their fds is closed.
+    assert.match(error.message, new RegExp(`\\b${fd}\\b`), `message does not name fd ${fd}: ${error.message}`);
+  });
+
+  test('G4: an fd number above any RLIMIT_NOFILE (2**30) throws EBADF at spawn naming the entry', () => {
+    const hard = /^Max open files\s+\S+\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'latin1'))?.[1];
+    assert.ok(hard === 'unlimited' || Number(hard) <= 2 ** 30, `hard RLIMIT_NOFILE is ${hard}`);
+    const error = refused(() => spawn('/bin/sh', [], { stdio: ['ignore', 2 ** 30, 'ignore'] }), {
+      type: SpawnError,
+      code: 'EBADF',
+      names: ['stdio[1]', 'not open'],
+    });
+    assert.equal(error.errno, -EBADF);
+    assert.equal(error.fd, 1);
+  });
 });
