@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 
 import { spawn } from '../dist/index.js';
 import { MAX_SIGNAL, signalName, signalNumber } from '../dist/signals.js';
-import { thrown, withTimeout } from './helpers/index.js';
+import { GUARD_MS, thrown, withTimeout } from './helpers/index.js';
 
 const table = [
   ['SIGHUP', 1],
@@ -83,7 +83,7 @@ describe('a signal by name reaches the child as that signal', () => {
       const sub = spawn('sleep', ['30'], { stdio: 'ignore' });
       try {
         assert.equal(sub.kill(name), true);
-        const status = await withTimeout(sub.exited, 20000, name);
+        const status = await withTimeout(sub.exited, GUARD_MS, name);
         assert.deepEqual([status.code, status.signal], [null, signalName(signalNumber(name, 'signal'))]);
         assert.equal(signalNumber(status.signal, 'signal'), signalNumber(name, 'signal'));
       } finally {

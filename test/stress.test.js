@@ -19,6 +19,7 @@ import {
   fixtures,
   GUARD_MS,
   hasChildren,
+  killAtEnd,
   readAll,
   reaped,
   thrown,
@@ -34,11 +35,12 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const streamsClosed = (sub) => Promise.all(sub.stdio.map(closed));
 
 describe('spawn() while another thread opens and closes fds (J2)', () => {
-  test('J2: the other thread never loses an fd to a spawn, and no child sees its fds', async () => {
+  test('J2: the other thread never loses an fd to a spawn, and no child sees its fds', async (t) => {
     const marker = join(dir, 'pidfd-churn-marker');
     writeFileSync(marker, '');
     const stop = new Int32Array(new SharedArrayBuffer(4));
     const churner = new Worker(join(fixtures, 'worker-churn.mjs'), { workerData: { path: marker, stop } });
+    killAtEnd(t, churner); // it churns until told to stop: terminated if the test gives up
     await once(churner, 'message'); // 'started'
 
     const pipes = ['pipe', 'pipe', 'pipe', 'pipe'];
@@ -82,7 +84,7 @@ describe('spawn() while another thread opens and closes fds (J2)', () => {
     // Both listeners first: a worker's last message and its 'exit' can come in the same tick.
     const churnerExit = once(churner, 'exit');
     Atomics.store(stop, 0, 1);
-    const [report] = await withTimeout(once(churner, 'message'), 20000, 'the churner to report');
+    const [report] = await withTimeout(once(churner, 'message'), GUARD_MS, 'the churner to report');
     await churnerExit;
 
     assert.deepEqual(report.errors, [], 'the churner lost an fd');
@@ -147,7 +149,7 @@ describe('spawn(), kill(), exited, many times (J4)', () => {
     for (let i = 0; i < rounds; i++) {
       const sub = spawn('sleep', ['30'], { stdio: i % 2 ? 'pipe' : 'ignore' });
       assert.equal(sub.kill('SIGKILL'), true);
-      const status = await withTimeout(sub.exited, 3000, `round ${i}`);
+      const status = await withTimeout(sub.exited, GUARD_MS, `round ${i}`);
       assert.equal(status.signal, 'SIGKILL');
       await streamsClosed(sub);
     }

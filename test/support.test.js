@@ -45,7 +45,11 @@ describe('support()', () => {
         try { call(); codes.push('no error'); } catch (e) { codes.push(e.code + ': ' + e.message); }
       }
       console.log(JSON.stringify({ support: pidfd.support(), codes }));`;
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: GUARD_MS });
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: GUARD_MS,
+      killSignal: 'SIGKILL',
+    });
     const { support: s, codes } = JSON.parse(out);
     assert.equal(s.backend, null);
     assert.match(s.reason, /only on Linux \(this is darwin\)/);

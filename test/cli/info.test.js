@@ -8,25 +8,20 @@ import { assertOneLine, pidfd, sleeper } from '../helpers/cli.js';
 import { neverAPid } from '../helpers/index.js';
 
 describe('pidfd info', () => {
-  test('shows parent, ids, cgroup, stable id and command line; --json has the same', async () => {
-    const s = sleeper(30);
-    try {
-      const text = pidfd('info', String(s.pid));
-      assert.equal(text.code, 0);
-      assert.match(text.stdout, new RegExp(`^pid ${s.pid}$`, 'm'));
-      assert.match(text.stdout, new RegExp(`^  ppid\\s+${process.pid}$`, 'm'));
-      assert.match(text.stdout, /^  command\s+sleep 30$/m);
-      const [json] = JSON.parse(pidfd('info', '--json', String(s.pid)).stdout);
-      assert.equal(json.pid, s.pid);
-      assert.equal(json.ppid, process.pid);
-      assert.deepEqual(json.cmdline, ['sleep', '30']);
-      assert.equal(json.uids.real, process.getuid());
-      assert.equal(json.alive, true);
-      if (support().features.pidfs.available) assert.match(json.id, /^\d+$/);
-    } finally {
-      s.kill();
-      await s.exit;
-    }
+  test('shows parent, ids, cgroup, stable id and command line; --json has the same', async (t) => {
+    const s = await sleeper(t);
+    const text = pidfd('info', String(s.pid));
+    assert.equal(text.code, 0);
+    assert.match(text.stdout, new RegExp(`^pid ${s.pid}$`, 'm'));
+    assert.match(text.stdout, new RegExp(`^  ppid\\s+${process.pid}$`, 'm'));
+    assert.match(text.stdout, /^  command\s+sleep 30$/m);
+    const [json] = JSON.parse(pidfd('info', '--json', String(s.pid)).stdout);
+    assert.equal(json.pid, s.pid);
+    assert.equal(json.ppid, process.pid);
+    assert.deepEqual(json.cmdline, ['sleep', '30']);
+    assert.equal(json.uids.real, process.getuid());
+    assert.equal(json.alive, true);
+    if (support().features.pidfs.available) assert.match(json.id, /^\d+$/);
   });
 
   test('a pid that does not exist exits 1 with one line, and the others are still shown', () => {

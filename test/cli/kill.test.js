@@ -6,21 +6,21 @@ import { describe, test } from 'node:test';
 
 import { support } from '../../dist/index.js';
 import { assertOneLine, cli, pidfd, sleeper } from '../helpers/cli.js';
-import { neverAPid, procStatus } from '../helpers/index.js';
+import { GUARD_MS, neverAPid, procStatus } from '../helpers/index.js';
 
 describe('pidfd kill', () => {
-  test('sends SIGTERM by default, or the -s signal', async () => {
-    const a = sleeper();
+  test('sends SIGTERM by default, or the -s signal', async (t) => {
+    const a = await sleeper(t);
     assert.equal(pidfd('kill', String(a.pid)).code, 0);
     assert.equal((await a.exit).signal, 'SIGTERM');
-    const b = sleeper();
+    const b = await sleeper(t);
     assert.equal(pidfd('kill', '-s', 'USR1', String(b.pid)).code, 0);
     assert.equal((await b.exit).signal, 'SIGUSR1');
   });
 
   test('--expect-id signals the process with that id, and refuses any other', async (t) => {
     if (!support().features.pidfs.available) return t.skip('stable ids need pidfs (Linux 6.9)');
-    const s = sleeper();
+    const s = await sleeper(t);
     const [{ id }] = JSON.parse(pidfd('info', '--json', String(s.pid)).stdout);
     const wrong = pidfd('kill', '-s', 'KILL', '--expect-id', String(BigInt(id) + 1n), String(s.pid));
     assert.equal(wrong.code, 1);
@@ -44,7 +44,13 @@ describe('pidfd kill', () => {
 
   test('permission denied is one line and exit 1', async (t) => {
     if (process.getuid() !== 0) return t.skip('needs root to run the command as another user');
-    const r = spawnSync(process.execPath, [cli, 'kill', '-s', '0', '1'], { encoding: 'utf8', uid: 4242, gid: 4242 });
+    const r = spawnSync(process.execPath, [cli, 'kill', '-s', '0', '1'], {
+      encoding: 'utf8',
+      uid: 4242,
+      gid: 4242,
+      timeout: GUARD_MS,
+      killSignal: 'SIGKILL',
+    });
     if (/EACCES|Cannot find module|permission denied, open/i.test(r.stderr)) return t.skip('the build is not readable by uid 4242');
     assert.equal(r.status, 1);
     assertOneLine(r.stderr);

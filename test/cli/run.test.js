@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 
 import { support } from '../../dist/index.js';
 import { assertOneLine, pidfd, start } from '../helpers/cli.js';
-import { withTimeout } from '../helpers/index.js';
+import { GUARD_MS, withTimeout } from '../helpers/index.js';
 
 describe('pidfd run', () => {
   test('exits with the exit code of the command, which inherits stdio', () => {
@@ -41,12 +41,12 @@ describe('pidfd run', () => {
   });
 
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-    test(`${signal} sent to pidfd is forwarded to the command through its pidfd`, async () => {
+    test(`${signal} sent to pidfd is forwarded to the command through its pidfd`, async (t) => {
       const script = `trap 'echo got-${signal}; exit 7' ${signal.slice(3)}; echo ready; while :; do sleep 0.05; done`;
       // --kill-on-parent-exit: should pidfd die instead of forwarding, its child dies with it.
-      const { child, done } = await start('ready', 'run', '--kill-on-parent-exit', '--', '/bin/sh', '-c', script);
+      const { child, done } = await start(t, 'ready', 'run', '--kill-on-parent-exit', '--', '/bin/sh', '-c', script);
       child.kill(signal);
-      const r = await withTimeout(done, 10000, 'forwarded signal');
+      const r = await withTimeout(done, GUARD_MS, 'forwarded signal');
       assert.equal(r.code, 7);
       assert.match(r.stdout, new RegExp(`got-${signal}`));
     });

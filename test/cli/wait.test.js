@@ -6,20 +6,21 @@ import { describe, test } from 'node:test';
 
 import { support } from '../../dist/index.js';
 import { assertOneLine, cli, holdsPidfdFor, pidfd, sleeper } from '../helpers/cli.js';
-import { neverAPid, procStatus, withTimeout } from '../helpers/index.js';
+import { GUARD_MS, killAtEnd, neverAPid, procStatus, withTimeout } from '../helpers/index.js';
 
 describe('pidfd wait', () => {
-  test('waits for processes that are not its children, and prints how each ended', async () => {
-    const a = cpSpawn('/bin/sh', ['-c', 'read x; exit 0'], { stdio: ['pipe', 'ignore', 'ignore'] });
-    const b = sleeper(30);
+  test('waits for processes that are not its children, and prints how each ended', async (t) => {
+    const a = killAtEnd(t, cpSpawn('/bin/sh', ['-c', 'read x; exit 0'], { stdio: ['pipe', 'ignore', 'ignore'] }));
+    const b = await sleeper(t);
     const waiting = cpSpawn(process.execPath, [cli, 'wait', String(a.pid), String(b.pid)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    killAtEnd(t, waiting);
     let out = '';
     waiting.stdout.setEncoding('utf8').on('data', (d) => (out += d));
     const code = new Promise((resolve) => waiting.on('close', resolve));
     await holdsPidfdFor(waiting.pid, b.pid);
     a.stdin.end('go\n');
     b.kill();
-    assert.equal(await withTimeout(code, 10000, 'pidfd wait'), 0);
+    assert.equal(await withTimeout(code, GUARD_MS, 'pidfd wait'), 0);
     const lines = out.trim().split('\n').sort();
     assert.equal(lines.length, 2);
     if (support().features.pidfdInfoExit.available) {
@@ -30,10 +31,11 @@ describe('pidfd wait', () => {
     }
   });
 
-  test('--any returns when the first process exits', async () => {
-    const a = sleeper(30);
-    const b = sleeper(30);
+  test('--any returns when the first process exits', async (t) => {
+    const a = await sleeper(t);
+    const b = await sleeper(t);
     const w = cpSpawn(process.execPath, [cli, 'wait', '--any', String(a.pid), String(b.pid)], { stdio: ['ignore', 'pipe', 'ignore'] });
+    killAtEnd(t, w);
     const pending = new Promise((resolve) => {
       let out = '';
       w.stdout.on('data', (d) => (out += d));
@@ -41,22 +43,18 @@ describe('pidfd wait', () => {
     });
     await holdsPidfdFor(w.pid, b.pid);
     a.kill();
-    const r = await withTimeout(pending, 10000, 'wait --any');
+    const r = await withTimeout(pending, GUARD_MS, 'wait --any');
     assert.equal(r.code, 0);
     assert.match(r.out, new RegExp(`^${a.pid}: (killed by SIGKILL|exited)`));
     assert.equal(procStatus(b.pid).State[0], 'S', 'the other process is untouched');
-    b.kill();
-    await b.exit;
   });
 
-  test('--timeout exits 124 while the process runs on', async () => {
-    const b = sleeper(30);
+  test('--timeout exits 124 while the process runs on', async (t) => {
+    const b = await sleeper(t);
     const r = pidfd('wait', '--timeout', '100ms', String(b.pid));
     assert.equal(r.code, 124);
     assert.match(r.stderr, /timed out/);
     assert.equal(procStatus(b.pid).State[0], 'S');
-    b.kill();
-    await b.exit;
   });
 
   test('a pid that does not exist exits 1; a pid that is not a number exits 2', () => {

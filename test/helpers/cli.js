@@ -6,20 +6,23 @@ import { spawn as cpSpawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { eventually, GUARD_MS, root } from './index.js';
+import { eventually, GUARD_MS, killAtEnd, root, waitForState } from './index.js';
 
 export const cli = join(root, 'dist', 'cli', 'main.js');
 
 /** Runs `pidfd ...args` to completion. */
 export function pidfd(...args) {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: GUARD_MS });
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: GUARD_MS, killSignal: 'SIGKILL' });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Starts `pidfd ...args` and resolves once it has printed `marker` on stdout. `done` resolves
- * when it exits; its pipes are then closed on our side even if an orphan still holds them. */
-export async function start(marker, ...args) {
-  const child = cpSpawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts `pidfd ...args` and resolves once it has printed `marker` on stdout. `done` resolves
+ * when it exits; its pipes are then closed on our side even if an orphan still holds them. It is
+ * killed when test t ends.
+ */
+export async function start(t, marker, ...args) {
+  const child = killAtEnd(t, cpSpawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
@@ -32,12 +35,7 @@ export async function start(marker, ...args) {
     child.stderr.destroy();
     return { code, stdout, stderr };
   });
-  try {
-    await eventually(() => stdout.includes(marker), `pidfd ${args[0]} to print ${marker}`);
-  } catch (error) {
-    child.kill('SIGKILL');
-    throw error;
-  }
+  await eventually(() => stdout.includes(marker), `pidfd ${args[0]} to print ${marker}`);
   return { child, done };
 }
 
@@ -66,10 +64,14 @@ export function assertOneLine(stderr) {
   assert.doesNotMatch(stderr, /^\s+at /m);
 }
 
-/** A background sleeper that is not our child's child: started with child_process. */
-export function sleeper(seconds = 30) {
-  const child = cpSpawn('sleep', [String(seconds)], { stdio: 'ignore' });
+/**
+ * A background `sleep 30` that is not a child of the command under test (node:child_process
+ * starts it), once it sleeps: started, its command line in place. Killed when test t ends.
+ */
+export async function sleeper(t) {
+  const child = killAtEnd(t, cpSpawn('sleep', ['30'], { stdio: 'ignore' }));
   const exit = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  await waitForState(child.pid, ['S']);
   return { pid: child.pid, exit, kill: () => child.kill('SIGKILL') };
 }
 

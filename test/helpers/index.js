@@ -211,19 +211,76 @@ export async function readAll(stream) {
   return text;
 }
 
-/** Rejects if `promise` takes longer than ms: tests never hang on a lost exit. */
-export function withTimeout(promise, ms, what) {
+/**
+ * Rejects if `promise` takes longer than ms: tests never hang on a lost exit. `onTimeout` runs
+ * first when it does (to kill what the test waited for, so that nothing is left running).
+ */
+export function withTimeout(promise, ms, what, onTimeout = () => {}) {
   let timer;
   const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+    timer = setTimeout(() => {
+      onTimeout();
+      reject(new Error(`timed out after ${ms} ms: ${what}`));
+    }, ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** The status and the complete stdout/stderr of a subprocess. */
-export async function collect(sub) {
-  const [stdout, stderr, status] = await Promise.all([readAll(sub.stdout), readAll(sub.stderr), sub.exited]);
+/**
+ * The status and the complete stdout/stderr of a subprocess. A child that takes longer than
+ * timeoutMs is killed, and the call rejects.
+ */
+export async function collect(sub, timeoutMs = GUARD_MS) {
+  const work = Promise.all([readAll(sub.stdout), readAll(sub.stderr), sub.exited]);
+  const [stdout, stderr, status] = await withTimeout(work, timeoutMs, `pid ${sub.pid} (${sub.spawnfile}) to finish`, () =>
+    sub.kill('SIGKILL'),
+  );
   return { status, stdout, stderr };
+}
+
+/**
+ * Like collect(), for a long child that reports its progress: it is given up on (killed, and the
+ * call rejects) only when it has written nothing on stdout or stderr for quietMs, however long
+ * it takes in all. A loaded machine makes it slower, not wrong.
+ */
+export async function collectWhileBusy(sub, quietMs = GUARD_MS) {
+  let last = Date.now();
+  const chunks = { stdout: '', stderr: '' };
+  for (const name of ['stdout', 'stderr']) {
+    sub[name].setEncoding('utf8').on('data', (chunk) => {
+      chunks[name] += chunk;
+      last = Date.now();
+    });
+  }
+  let silent = false;
+  const watchdog = setInterval(() => {
+    if (Date.now() - last < quietMs) return;
+    silent = true;
+    sub.kill('SIGKILL');
+  }, 1000);
+  try {
+    const [status] = await Promise.all([sub.exited, once(sub.stdout, 'close'), once(sub.stderr, 'close')]);
+    if (silent) throw new Error(`pid ${sub.pid} (${sub.spawnfile}) said nothing for ${quietMs} ms and was killed:\n${chunks.stderr}`);
+    return { status, ...chunks };
+  } finally {
+    clearInterval(watchdog);
+  }
+}
+
+/**
+ * Kills each of `things` when test `t` ends, however it ends: a Subprocess or a
+ * node:child_process child with SIGKILL (nothing is sent to one that has exited), a Worker with
+ * terminate(). So a test that fails half-way leaves nothing running that would keep its file's
+ * process alive. Returns the first.
+ */
+export function killAtEnd(t, ...things) {
+  t.after(async () => {
+    for (const thing of things) {
+      if (typeof thing.terminate === 'function') await thing.terminate();
+      else if (thing.exitCode === undefined || (thing.exitCode === null && thing.signalCode === null)) thing.kill('SIGKILL');
+    }
+  });
+  return things[0];
 }
 
 /** Resolves once a stream (or null) has closed, that is, released its fd. */
@@ -238,7 +295,7 @@ export function closed(stream) {
 export async function settle(sub) {
   sub.stdin?.end();
   const work = Promise.all([sub.exited, ...sub.stdio.map((s, fd) => (fd === 0 ? '' : readAll(s)))]);
-  const [status, ...outputs] = await withTimeout(work, GUARD_MS, `pid ${sub.pid} to finish`);
+  const [status, ...outputs] = await withTimeout(work, GUARD_MS, `pid ${sub.pid} to finish`, () => sub.kill('SIGKILL'));
   await withTimeout(Promise.all(sub.stdio.map(closed)), GUARD_MS, `pid ${sub.pid}'s streams to close`);
   assert.equal(reaped(sub.pid), true, `pid ${sub.pid} is reaped`);
   return { status, outputs };
@@ -427,7 +484,12 @@ export function libraryScript(body, from = root) {
 export function runScript(body, { rules = [], env = {} } = {}) {
   const command = [process.execPath, '--input-type=module', '-e', libraryScript(body)];
   const [file, ...args] = rules.length > 0 ? [join(helperBin, 'seccomp-launcher'), ...rules, '--', ...command] : command;
-  const out = execFileSync(file, args, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: GUARD_MS });
+  const out = execFileSync(file, args, {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: GUARD_MS,
+    killSignal: 'SIGKILL',
+  });
   return JSON.parse(out);
 }
 

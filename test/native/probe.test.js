@@ -41,7 +41,7 @@ function unforcedEnv(extra = {}) {
 /** Runs a command (optionally under seccomp rules) and parses the JSON it prints. */
 function report(command, { rules = [], env = unforcedEnv() } = {}) {
   const argv = rules.length > 0 ? [launcher, ...rules, '--', ...command] : command;
-  const out = execFileSync(argv[0], argv.slice(1), { encoding: 'utf8', env, timeout: GUARD_MS });
+  const out = execFileSync(argv[0], argv.slice(1), { encoding: 'utf8', env, timeout: GUARD_MS, killSignal: 'SIGKILL' });
   return JSON.parse(out);
 }
 

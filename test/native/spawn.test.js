@@ -129,7 +129,7 @@ describe('spawn.c: the fork backend cannot get the pidfd (I5)', () => {
       const out = execFileSync(
         process.execPath,
         [join(fixtures, 'spawn-fault.mjs'), JSON.stringify({ kind: Fault.parentStep, arg: ParentStep.pidfdOpen, stdio })],
-        { encoding: 'utf8', env: { ...process.env, PIDFD_BACKEND: 'fork' }, timeout: GUARD_MS },
+        { encoding: 'utf8', env: { ...process.env, PIDFD_BACKEND: 'fork' }, timeout: GUARD_MS, killSignal: 'SIGKILL' },
       );
       const r = JSON.parse(out);
       assert.equal(r.backend, 'fork');
@@ -370,6 +370,7 @@ describe('spawn.c: the fork backend\'s go-ahead byte to the child', () => {
         encoding: 'utf8',
         env: unforcedEnv(),
         timeout: GUARD_MS,
+        killSignal: 'SIGKILL',
       });
       const r = JSON.parse(out);
       assert.equal(r.failed, 0);

@@ -25,6 +25,7 @@ import {
   GUARD_MS,
   hasChildren,
   helperBin,
+  killAtEnd,
   procStatus,
   reaped,
   waitForState,
@@ -67,8 +68,8 @@ async function assertStillRunning(sub, when) {
 }
 
 describe('watch.c: every exit, once, with its status', () => {
-  test('A3: a stopped child is not an exited child; SIGCONT and SIGKILL then end it once', async () => {
-    const sub = spawn('sleep', ['30'], quiet);
+  test('A3: a stopped child is not an exited child; SIGCONT and SIGKILL then end it once', async (t) => {
+    const sub = killAtEnd(t, spawn('sleep', ['30'], quiet));
     let exits = 0;
     sub.exited.then(() => exits++);
     assert.equal(sub.kill('SIGSTOP'), true);
@@ -79,7 +80,7 @@ describe('watch.c: every exit, once, with its status', () => {
     assert.equal(sub.kill('SIGCONT'), true);
     await waitForState(sub.pid, ['S', 'R']);
     assert.equal(sub.kill('SIGKILL'), true);
-    const status = await withTimeout(sub.exited, 5000, 'SIGKILL');
+    const status = await withTimeout(sub.exited, GUARD_MS, 'SIGKILL');
     await sleep(0);
     assert.equal(status.signal, 'SIGKILL');
     assert.equal(exits, 1);
@@ -89,7 +90,7 @@ describe('watch.c: every exit, once, with its status', () => {
     let resolved = 0;
     for (let round = 0; round < 10; round++) {
       const subs = Array.from({ length: 100 }, () => spawn('/bin/true', [], quiet));
-      const statuses = await withTimeout(Promise.all(subs.map((s) => s.exited)), 20000, 'true x100');
+      const statuses = await withTimeout(Promise.all(subs.map((s) => s.exited)), GUARD_MS, 'true x100');
       for (const [i, status] of statuses.entries()) {
         assert.equal(status.code, 0);
         assert.equal(status.pid, subs[i].pid);
@@ -114,7 +115,7 @@ describe('watch.c: every exit, once, with its status', () => {
     }
     assert.equal(subs.length, 500);
     assert.equal(failures, 100);
-    const statuses = await withTimeout(Promise.all(subs.map((s) => s.exited)), 60000, '500 children');
+    const statuses = await withTimeout(Promise.all(subs.map((s) => s.exited)), GUARD_MS, '500 children');
     subs.forEach((sub, k) => {
       const i = k + Math.floor(k / 5);
       assert.equal(statuses[k].pid, sub.pid);
@@ -129,14 +130,14 @@ describe('watch.c: reaping with __WALL (A5)', () => {
     const sub = spawn('/bin/true', [], { ...quiet, [kTestFault]: { kind: Fault.exitBeforeExec, arg: 42 } });
     // The premise: without __WALL, waitid does not see such a child at all.
     assert.equal(native().testWaitidNoWall(sub.pidfd.fd), -10 /* ECHILD */);
-    const status = await withTimeout(sub.exited, 5000, 'pre-exec exit');
+    const status = await withTimeout(sub.exited, GUARD_MS, 'pre-exec exit');
     assert.equal(status.code, 42);
     assert.ok(reaped(sub.pid));
   });
 
   test('A5: a child killed before execve is reported as killed, never lost', async () => {
     const sub = spawn('/bin/true', [], { ...quiet, [kTestFault]: { kind: Fault.killBeforeExec } });
-    const status = await withTimeout(sub.exited, 5000, 'pre-exec kill');
+    const status = await withTimeout(sub.exited, GUARD_MS, 'pre-exec kill');
     assert.equal(status.signal, 'SIGKILL');
     assert.ok(reaped(sub.pid));
   });
@@ -148,7 +149,7 @@ describe('watch.c: no zombie is left (C1, C3, A11)', () => {
     await warm.exited;
     const before = fdSnapshot();
     const subs = Array.from({ length: 100 }, () => spawn('/bin/true', [], quiet));
-    await withTimeout(Promise.all(subs.map((s) => s.exited)), 20000, '100 children');
+    await withTimeout(Promise.all(subs.map((s) => s.exited)), GUARD_MS, '100 children');
     for (const sub of subs) {
       assert.ok(reaped(sub.pid), `pid ${sub.pid} reaped`);
       assert.equal(sub.pidfd.fd, -1);
@@ -158,10 +159,11 @@ describe('watch.c: no zombie is left (C1, C3, A11)', () => {
     assert.equal(fdDiff(before, fdSnapshot()), '');
   });
 
-  test('C3: 200 sleepers killed at once give 200 SIGKILL exits and no zombie', async () => {
+  test('C3: 200 sleepers killed at once give 200 SIGKILL exits and no zombie', async (t) => {
     const subs = Array.from({ length: 200 }, () => spawn('sleep', ['30'], quiet));
+    killAtEnd(t, ...subs);
     for (const sub of subs) assert.equal(sub.kill('SIGKILL'), true);
-    const statuses = await withTimeout(Promise.all(subs.map((s) => s.exited)), 20000, 'kill storm');
+    const statuses = await withTimeout(Promise.all(subs.map((s) => s.exited)), GUARD_MS, 'kill storm');
     assert.equal(statuses.filter((s) => s.signal === 'SIGKILL').length, 200);
     assert.deepEqual(zombies(), []);
   });
@@ -181,13 +183,16 @@ describe('watch.c: no zombie is left (C1, C3, A11)', () => {
     assert.deepEqual(zombies(), []);
   });
 
-  test('children of a worker thread that ended are reaped by the library, not left as zombies', async () => {
-    const { Worker } = await import('node:worker_threads');
-    const worker = new Worker(new URL('../fixtures/worker-spawn.mjs', import.meta.url));
-    const pid = await new Promise((resolve, reject) => {
-      worker.once('message', resolve);
-      worker.once('error', reject);
-    });
+  test('children of a worker thread that ended are reaped by the library, not left as zombies', async (t) => {
+    const worker = killAtEnd(t, new Worker(join(fixtures, 'worker-spawn.mjs')));
+    const pid = await withTimeout(
+      new Promise((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+      }),
+      GUARD_MS,
+      'the pid from the worker',
+    );
     await worker.terminate();
     await eventually(() => reaped(pid), `pid ${pid} of a terminated worker reaped`);
     assert.deepEqual(zombies(), []);
@@ -195,8 +200,9 @@ describe('watch.c: no zombie is left (C1, C3, A11)', () => {
 });
 
 describe('watch.c: threads, A6: a leader thread that exits early does not end the process', () => {
-  test('the exit arrives only after the last thread, with the status of the last thread', async () => {
-    const sub = spawn(join(helperBin, 'leader-exit'), [], { stdio: ['pipe', 'pipe', 'inherit'] });
+  test('the exit arrives only after the last thread, with the status of the last thread', async (t) => {
+    // It waits for a byte on stdin before each thread leaves: killed if the test gives up.
+    const sub = killAtEnd(t, spawn(join(helperBin, 'leader-exit'), [], { stdio: ['pipe', 'pipe', 'inherit'] }));
     const next = lineReader(sub.stdout);
     assert.equal(await next(), 'ready');
     await waitForState(sub.pid, ['Z']); // the leader has exited; its two threads run on
@@ -220,11 +226,10 @@ describe('watch.c: threads, A6: a leader thread that exits early does not end th
 });
 
 describe('watch.c: threads, A7: execve from a thread that is not the leader is not an exit', () => {
-  test('the process lives on under its pid as the new program, and exits once', async () => {
+  test('the process lives on under its pid as the new program, and exits once', async (t) => {
     const script = 'echo exec-done; read line; exit 4';
-    const sub = spawn(join(helperBin, 'exec-from-thread'), ['/bin/sh', '-c', script], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
+    const stdio = ['pipe', 'pipe', 'inherit'];
+    const sub = killAtEnd(t, spawn(join(helperBin, 'exec-from-thread'), ['/bin/sh', '-c', script], { stdio }));
     const next = lineReader(sub.stdout);
     assert.equal(await next(), 'exec-done');
     // execve ended the leader and the other thread, and gave the exec'ing thread the leader's pid.
@@ -243,12 +248,13 @@ describe('watch.c: threads, A7: execve from a thread that is not the leader is n
 });
 
 describe('watch.c: one epoll set per thread, J1: worker_threads spawning at the same time', () => {
-  test('4 workers x 200 children: each child sees its own fd 3, each exit reaches its thread', async () => {
+  test('4 workers x 200 children: each child sees its own fd 3, each exit reaches its thread', async (t) => {
     const workers = Array.from(
       { length: 4 },
       (_, index) =>
         new Worker(join(fixtures, 'worker-fd3.mjs'), { workerData: { index, count: 200, batch: 25 } }),
     );
+    killAtEnd(t, ...workers);
     const results = await withTimeout(
       Promise.all(
         workers.map(async (worker) => {
@@ -256,7 +262,7 @@ describe('watch.c: one epoll set per thread, J1: worker_threads spawning at the 
           return message;
         }),
       ),
-      60000,
+      2 * GUARD_MS,
       '4 workers x 200 spawns',
     );
     results.forEach((result, index) => {
@@ -272,6 +278,7 @@ describe('watch.c: one epoll set per thread, J1: worker_threads spawning at the 
 /** Runs test/fixtures/sigchld.mjs in a fresh Node process and parses its report. */
 function sigchldFixture(mode) {
   const out = execFileSync(process.execPath, [join(fixtures, 'sigchld.mjs'), mode], {
+    killSignal: 'SIGKILL',
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
     timeout: GUARD_MS,

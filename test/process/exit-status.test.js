@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
 import { spawn } from '../../dist/index.js';
-import { withTimeout } from '../helpers/index.js';
+import { GUARD_MS, killAtEnd, withTimeout } from '../helpers/index.js';
 
 const quiet = { stdio: 'ignore' };
 
@@ -17,7 +17,7 @@ describe('ExitStatus', () => {
   test('A1: every exit code from 0 to 255 arrives as `code`, with `signal` null', async () => {
     const subs = [];
     for (let n = 0; n <= 255; n++) subs.push(spawn('/bin/sh', ['-c', `exit ${n}`], quiet));
-    const statuses = await withTimeout(Promise.all(subs.map((s) => s.exited)), 30000, 'exit codes');
+    const statuses = await withTimeout(Promise.all(subs.map((s) => s.exited)), GUARD_MS, 'exit codes');
     statuses.forEach((status, n) => {
       assert.equal(status.code, n);
       assert.equal(status.signal, null);
@@ -26,11 +26,11 @@ describe('ExitStatus', () => {
     });
   });
 
-  test('A2: SIGKILL and SIGTERM arrive as `signal`, with `code` null', async () => {
+  test('A2: SIGKILL and SIGTERM arrive as `signal`, with `code` null', async (t) => {
     for (const signal of ['SIGKILL', 'SIGTERM']) {
-      const sub = spawn('sleep', ['30'], quiet);
+      const sub = killAtEnd(t, spawn('sleep', ['30'], quiet));
       assert.equal(sub.kill(signal), true);
-      const status = await withTimeout(sub.exited, 5000, signal);
+      const status = await withTimeout(sub.exited, GUARD_MS, signal);
       assert.deepEqual([status.code, status.signal, status.coreDumped], [null, signal, false]);
     }
   });
@@ -41,7 +41,7 @@ describe('ExitStatus', () => {
     // In a directory of its own: a core_pattern of "core" writes the dump into the cwd.
     const dir = mkdtempSync(join(tmpdir(), 'pidfd-core-'));
     const sub = spawn('/bin/sh', ['-c', 'ulimit -c unlimited 2>/dev/null; kill -SEGV $$'], { ...quiet, cwd: dir });
-    const status = await withTimeout(sub.exited, 5000, 'SIGSEGV');
+    const status = await withTimeout(sub.exited, GUARD_MS, 'SIGSEGV');
     rmSync(dir, { recursive: true, force: true });
     assert.equal(status.signal, 'SIGSEGV');
     assert.equal(status.code, null);
@@ -54,7 +54,7 @@ describe('ExitStatus', () => {
 
   test('the status carries rusage: CPU time, faults and context switches', async () => {
     const sub = spawn('/bin/sh', ['-c', 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done'], quiet);
-    const { rusage } = await withTimeout(sub.exited, 20000, 'busy loop');
+    const { rusage } = await withTimeout(sub.exited, GUARD_MS, 'busy loop');
     assert.ok(rusage.userCPUTime + rusage.systemCPUTime > 0, 'a busy child used CPU time');
     assert.ok(rusage.maxRSS > 0);
     assert.ok(rusage.minorFaults > 0);

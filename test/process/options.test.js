@@ -4,20 +4,22 @@
 
 import assert from 'node:assert/strict';
 import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 
-import { spawn, SpawnError, support } from '../../dist/index.js';
+import { PidFd, spawn, SpawnError, support } from '../../dist/index.js';
 import {
   assertSpawnError,
   collect,
   fixtures,
+  GUARD_MS,
+  killAtEnd,
   libraryScript,
   ownCgroup,
   procStat,
-  procStatus,
   refused,
   root,
   runScript,
@@ -25,6 +27,7 @@ import {
   thrown,
   waitForState,
   warmUp,
+  withSleeper,
   withTimeout,
   zombies,
 } from '../helpers/index.js';
@@ -162,28 +165,28 @@ describe('spawn(): argv0', () => {
 
 describe('spawn(): detached', () => {
   test('detached starts a new session led by the child', async () => {
-    const sub = spawn('sleep', ['30'], { stdio: 'ignore', detached: true });
-    try {
-      const [, , pgrp, session] = procStat(sub.pid);
-      assert.equal(Number(session), sub.pid);
-      assert.equal(Number(pgrp), sub.pid);
-      assert.notEqual(Number(procStat(process.pid)[3]), sub.pid);
-    } finally {
-      sub.kill('SIGKILL');
-      await sub.exited;
-    }
+    await withSleeper(
+      (sub) => {
+        const [, , pgrp, session] = procStat(sub.pid);
+        assert.equal(Number(session), sub.pid);
+        assert.equal(Number(pgrp), sub.pid);
+        assert.notEqual(Number(procStat(process.pid)[3]), sub.pid);
+      },
+      { stdio: 'ignore', detached: true },
+    );
   });
 });
 
 describe('spawn(): processGroup', () => {
-  test('processGroup: true makes a new group; a pgid joins it; the group can be killed at once', async () => {
+  test('processGroup: true makes a new group; a pgid joins it; the group can be killed at once', async (t) => {
     const leader = spawn('sleep', ['30'], { stdio: 'ignore', processGroup: true });
     const member = spawn('sleep', ['30'], { stdio: 'ignore', processGroup: leader.pid });
+    killAtEnd(t, leader, member);
     assert.equal(Number(procStat(leader.pid)[2]), leader.pid);
     assert.equal(Number(procStat(member.pid)[2]), leader.pid);
     assert.equal(Number(procStat(leader.pid)[3]), Number(procStat(process.pid)[3]), 'same session');
     process.kill(-leader.pid, 'SIGKILL');
-    const statuses = await withTimeout(Promise.all([leader.exited, member.exited]), 5000, 'group kill');
+    const statuses = await withTimeout(Promise.all([leader.exited, member.exited]), GUARD_MS, 'group kill');
     assert.deepEqual(statuses.map((s) => s.signal), ['SIGKILL', 'SIGKILL']);
   });
 
@@ -241,7 +244,7 @@ describe('spawn(): uid, gid', () => {
         if (check.status.code !== 0) return { skip: `uid ${NOBODY} cannot read ${check.stdout.trim()}` };
       }
       const sub = spawn(process.execPath, [fixture], { ...ids, cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-      const { status, stdout, stderr } = await withTimeout(collect(sub), 20000, 'the fixture');
+      const { status, stdout, stderr } = await collect(sub);
       assert.equal(status.code, 0, stderr);
       return { report: JSON.parse(stdout) };
     }
@@ -304,19 +307,26 @@ describe('spawn(): groups', () => {
 });
 
 describe('spawn(): killOnParentExit', () => {
-  test('the child is killed when the process that spawned it dies', async () => {
+  test('the child is killed when the process that spawned it dies', async (t) => {
     const body = `
       const sub = pidfd.spawn('sleep', ['30'], { stdio: 'ignore', killOnParentExit: true });
       console.log(sub.pid);
       setInterval(() => {}, 1000);`;
-    const parent = spawn(process.execPath, ['--input-type=module', '-e', libraryScript(body)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const line = await new Promise((resolve) => parent.stdout.once('data', (d) => resolve(String(d))));
-    const orphan = Number(line.trim());
-    assert.match(procStatus(orphan).State, /^S/);
+    const stdio = ['ignore', 'pipe', 'inherit'];
+    const parent = killAtEnd(t, spawn(process.execPath, ['--input-type=module', '-e', libraryScript(body)], { stdio }));
+    const [line] = await withTimeout(once(parent.stdout, 'data'), GUARD_MS, 'the pid of the child', () => parent.kill('SIGKILL'));
+    const orphan = PidFd.open(Number(String(line).trim()));
+    t.after(() => {
+      orphan.sendSignal('SIGKILL'); // not our child: through its pidfd, should the test fail
+      orphan.close();
+    });
+    // Alive and in its sleep before its parent dies (on a loaded machine, spawn() can return
+    // before `sleep` has been given the CPU once).
+    await waitForState(orphan.pid, ['S']);
     parent.kill('SIGKILL');
     await parent.exited;
     // The kernel sends SIGKILL at once; init reaps it later (or, in a container, maybe never).
-    await waitForState(orphan, ['Z', 'gone'], 5000);
+    await waitForState(orphan.pid, ['Z', 'gone']);
   });
 
   test('a signal name chooses the signal', async () => {
@@ -417,11 +427,11 @@ describe('spawn(): cgroup', () => {
 });
 
 describe('spawn(): signal, killSignal', () => {
-  test('aborting the signal sends killSignal to the child', async () => {
+  test('aborting the signal sends killSignal to the child', async (t) => {
     const controller = new AbortController();
-    const sub = spawn('sleep', ['30'], { stdio: 'ignore', signal: controller.signal, killSignal: 'SIGINT' });
+    const sub = killAtEnd(t, spawn('sleep', ['30'], { stdio: 'ignore', signal: controller.signal, killSignal: 'SIGINT' }));
     controller.abort();
-    const status = await withTimeout(sub.exited, 5000, 'abort');
+    const status = await withTimeout(sub.exited, GUARD_MS, 'abort');
     assert.equal(status.signal, 'SIGINT');
   });
 

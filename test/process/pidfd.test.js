@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync, spawn as cpSpawn } from 'node:child_process';
+import { once } from 'node:events';
 import { closeSync, fstatSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
@@ -13,12 +14,15 @@ import { PidFd, spawn, support } from '../../dist/index.js';
 import { native } from '../../dist/internal/testing.js';
 import {
   closedFd,
+  collect,
+  eventually,
   fdDiff,
   fdSnapshot,
   fixtures,
+  GUARD_MS,
+  killAtEnd,
   libraryScript,
   neverAPid,
-  readAll,
   refused,
   settle,
   thrown,
@@ -35,10 +39,14 @@ const ESRCH = 3;
 
 before(warmUp);
 
-/** A process that has exited but is not reaped: the child of a shell that is stopped. */
-async function zombie() {
+/**
+ * A process that has exited but is not reaped: the child of a shell that is stopped. The shell
+ * is killed when test t ends (a stopped process would otherwise stay for good).
+ */
+async function zombie(t) {
   const parent = spawn('/bin/sh', ['-c', 'sleep 30 & echo $!; kill -STOP $$'], { stdio: ['ignore', 'pipe', 'ignore'] });
-  const line = await new Promise((resolve) => parent.stdout.once('data', resolve));
+  killAtEnd(t, parent);
+  const [line] = await withTimeout(once(parent.stdout, 'data'), GUARD_MS, "the zombie's pid");
   const pid = Number(String(line).trim());
   const handle = PidFd.open(pid);
   await waitForState(parent.pid, ['T']);
@@ -74,11 +82,7 @@ describe('PidFd.open()', () => {
         // spawn() returns once execve is past its point of no return (CLONE_VFORK resumes the
         // parent there), which can be before the kernel has set up the new argv: cmdline is
         // empty for that moment (seen in about half of back-to-back spawns).
-        let cmdline = dir.readFile('cmdline', 'utf8');
-        for (let i = 0; i < 1000 && cmdline === ''; i++) {
-          await new Promise((resolve) => setTimeout(resolve, 1));
-          cmdline = dir.readFile('cmdline', 'utf8');
-        }
+        const cmdline = await eventually(() => dir.readFile('cmdline', 'utf8'), 'the new argv in cmdline');
         assert.deepEqual(cmdline.split('\0'), ['sleep', '30', '']);
         assert.match(dir.readFile('status', 'latin1'), new RegExp(`^Pid:\\s+${sub.pid}$`, 'm'));
       } finally {
@@ -274,12 +278,14 @@ describe('pidfd.getFd()', () => {
 });
 
 describe('pidfd.exited()', () => {
-  test('resolves for a process that is not our child, without polling', async () => {
-    const child = cpSpawn('/bin/sh', ['-c', 'sleep 0.2; exit 7'], { stdio: 'ignore' });
+  test('resolves for a process that is not our child, without polling', async (t) => {
+    // It exits when told to, so that it is still there to be opened, however slow this machine.
+    const child = killAtEnd(t, cpSpawn('/bin/sh', ['-c', 'read go; exit 7'], { stdio: ['pipe', 'ignore', 'ignore'] }));
     const childExit = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
     const handle = PidFd.open(child.pid);
     try {
-      const info = await withTimeout(handle.exited(), 10000, 'observed exit');
+      child.stdin.end('go\n');
+      const info = await withTimeout(handle.exited(), GUARD_MS, 'observed exit');
       assert.equal(info.pid, child.pid);
       if (features.pidfdInfoExit.available) {
         assert.deepEqual([info.code, info.signal, info.reason], [7, null, null]);
@@ -295,8 +301,8 @@ describe('pidfd.exited()', () => {
     assert.equal(await childExit, 7);
   });
 
-  test('resolves with null when the PidFd is closed first', async () => {
-    const sub = spawn('sleep', ['30'], quiet);
+  test('resolves with null when the PidFd is closed first', async (t) => {
+    const sub = killAtEnd(t, spawn('sleep', ['30'], quiet));
     const handle = PidFd.open(sub.pid);
     const pending = handle.exited();
     handle.close();
@@ -311,8 +317,9 @@ describe('pidfd.sendSignal()', () => {
     if (!features.pidfdThread.available) return t.skip('PIDFD_SIGNAL_PROCESS_GROUP came with Linux 6.9');
     const leader = spawn('sleep', ['30'], { ...quiet, processGroup: true });
     const member = spawn('sleep', ['30'], { ...quiet, processGroup: leader.pid });
+    killAtEnd(t, leader, member);
     assert.equal(leader.pidfd.sendSignal('SIGKILL', { processGroup: true }), true);
-    const statuses = await withTimeout(Promise.all([leader.exited, member.exited]), 5000, 'group');
+    const statuses = await withTimeout(Promise.all([leader.exited, member.exited]), GUARD_MS, 'group');
     assert.deepEqual(statuses.map((s) => s.signal), ['SIGKILL', 'SIGKILL']);
   });
 
@@ -330,7 +337,7 @@ describe('pidfd.sendSignal()', () => {
         console.log(JSON.stringify(out));`);
       // Run as a third user, who owns neither process.
       const me = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'], uid: 4242, gid: 4242 });
-      const [out, err] = await Promise.all([readAll(me.stdout), readAll(me.stderr), me.exited]);
+      const { stdout: out, stderr: err } = await collect(me);
       if (/EACCES|permission denied/i.test(err)) return t.skip(`the library is not readable by uid 4242: ${err.split('\n')[0]}`);
       assert.deepEqual(JSON.parse(out), { signal: 'EPERM', getFd: 'EPERM', info: 65534 });
       assert.equal(other.kill(0), true, 'still alive');
@@ -345,7 +352,8 @@ describe('pidfd.sendSignal()', () => {
     try {
       out = execFileSync('unshare', ['-Urpf', '--mount-proc', process.execPath, join(fixtures, 'pid-reuse.mjs')], {
         encoding: 'utf8',
-        timeout: 30000,
+        timeout: GUARD_MS,
+        killSignal: 'SIGKILL',
         stdio: ['ignore', 'pipe', 'pipe'],
       });
     } catch (error) {
@@ -370,8 +378,8 @@ describe('pidfd.sendSignal()', () => {
 });
 
 describe('PidFd: a process that has exited but is not reaped (a zombie)', () => {
-  test('is not alive, still accepts signals, still has its pid and its /proc directory', async () => {
-    const z = await zombie();
+  test('is not alive, still accepts signals, still has its pid and its /proc directory', async (t) => {
+    const z = await zombie(t);
     try {
       assert.equal(z.handle.isAlive(), false);
       assert.equal(z.handle.sendSignal(0), true, 'the kernel accepts signals to a zombie');
@@ -393,10 +401,10 @@ describe('PidFd: a process that has exited but is not reaped (a zombie)', () => 
     }
   });
 
-  test('exited() waits for the reap to give the status, or says why there is none', async () => {
-    const z = await zombie();
+  test('exited() waits for the reap to give the status, or says why there is none', async (t) => {
+    const z = await zombie(t);
     try {
-      const info = await withTimeout(z.handle.exited(), 10000, 'zombie exit');
+      const info = await withTimeout(z.handle.exited(), GUARD_MS, 'zombie exit');
       assert.equal(info.pid, z.pid);
       assert.equal(info.code, null);
       assert.equal(info.signal, null);
@@ -432,8 +440,8 @@ describe('PidFd: a reaped process', () => {
     }
   });
 
-  test('B5: a dup() outlives the child: signals report ESRCH (false), fdinfo says Pid: -1', async () => {
-    const sub = spawn('sleep', ['30'], quiet);
+  test('B5: a dup() outlives the child: signals report ESRCH (false), fdinfo says Pid: -1', async (t) => {
+    const sub = killAtEnd(t, spawn('sleep', ['30'], quiet));
     const mine = sub.pidfd.dup();
     try {
       assert.notEqual(mine.fd, sub.pidfd.fd);
@@ -453,8 +461,8 @@ describe('PidFd: a reaped process', () => {
 });
 
 describe('pidfd.close(), pidfd[Symbol.dispose]()', () => {
-  test('PidFd.open() signals any process, and using it after close() is a clear error', async () => {
-    const sub = spawn('sleep', ['30'], quiet);
+  test('PidFd.open() signals any process, and using it after close() is a clear error', async (t) => {
+    const sub = killAtEnd(t, spawn('sleep', ['30'], quiet));
     const opened = PidFd.open(sub.pid);
     assert.equal(opened.pid, sub.pid);
     assert.equal(opened.sendSignal('SIGKILL'), true);

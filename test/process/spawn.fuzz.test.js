@@ -16,7 +16,7 @@ import fc from 'fast-check';
 
 import { spawn, SpawnError, support } from '../../dist/index.js';
 import { buildHelpers } from '../helpers/build.js';
-import { fdDiff, fdSnapshot, hasChildren, withTimeout } from '../helpers/index.js';
+import { fdDiff, fdSnapshot, GUARD_MS, hasChildren, withTimeout } from '../helpers/index.js';
 import { readSelfReport } from '../helpers/self-report.js';
 import { spawnInputs } from '../helpers/spawn-inputs.js';
 import { expectation, selfIds } from '../helpers/spawn-model.js';
@@ -60,7 +60,7 @@ async function settle(sub) {
     .map((s) => (s.closed ? null : new Promise((r) => s.once('close', r))));
   for (const stream of sub.stdio) stream?.destroy();
   await Promise.all(closing);
-  return withTimeout(sub.exited, 10000, `exit of ${sub.pid}`);
+  return withTimeout(sub.exited, GUARD_MS, `exit of ${sub.pid}`);
 }
 
 function checkChild(want, sub, status, report) {

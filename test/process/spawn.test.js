@@ -24,6 +24,7 @@ import {
   childPids,
   collect,
   hasChildren,
+  killAtEnd,
   refused,
   root,
   spawnFailure,
@@ -273,11 +274,11 @@ describe('spawn(): strings with NUL bytes', () => {
 describe('spawn(): each call', () => {
   // spawn() returns a started Subprocess, so there is no second start to refuse (case G5):
   // what a user relies on instead is one call, one child.
-  test('G5: each spawn() call starts exactly one child', async () => {
+  test('G5: each spawn() call starts exactly one child', async (t) => {
     assert.deepEqual(childPids(), []);
-    const first = spawn('cat', [], { stdio: ['pipe', 'ignore', 'ignore'] });
+    const first = killAtEnd(t, spawn('cat', [], { stdio: ['pipe', 'ignore', 'ignore'] }));
     assert.deepEqual(childPids(), [first.pid]);
-    const second = spawn('cat', [], { stdio: ['pipe', 'ignore', 'ignore'] });
+    const second = killAtEnd(t, spawn('cat', [], { stdio: ['pipe', 'ignore', 'ignore'] }));
     assert.notEqual(second.pid, first.pid);
     assert.deepEqual(childPids(), [first.pid, second.pid].sort((a, b) => a - b));
     first.stdin.end();

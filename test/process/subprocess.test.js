@@ -7,13 +7,14 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { before, describe, test } from 'node:test';
 
-import { spawn } from '../../dist/index.js';
+import { PidFd, spawn } from '../../dist/index.js';
 import { native } from '../../dist/internal/testing.js';
 import {
   assertNothingLeft,
   closed,
   fdSnapshot,
   GUARD_MS,
+  killAtEnd,
   libraryScript,
   procStatus,
   thrown,
@@ -47,6 +48,7 @@ function nodeOutput(body, ...args) {
   return execFileSync(process.execPath, ['--input-type=module', '-e', libraryScript(body), ...args], {
     encoding: 'utf8',
     timeout: GUARD_MS,
+    killSignal: 'SIGKILL',
   });
 }
 
@@ -64,17 +66,17 @@ describe('subprocess.exited, subprocess.exitStatus', () => {
 });
 
 describe('subprocess.kill()', () => {
-  test('B1: kill(0) probes a live child, kill() sends SIGTERM and the exit says so', async () => {
-    const sub = spawn('sleep', ['30'], quiet);
+  test('B1: kill(0) probes a live child, kill() sends SIGTERM and the exit says so', async (t) => {
+    const sub = killAtEnd(t, spawn('sleep', ['30'], quiet));
     assert.equal(sub.kill(0), true);
     assert.equal(sub.exitStatus, null, 'kill(0) sends nothing');
     assert.equal(sub.kill(), true);
-    const status = await withTimeout(sub.exited, 5000, 'SIGTERM');
+    const status = await withTimeout(sub.exited, GUARD_MS, 'SIGTERM');
     assert.equal(status.signal, 'SIGTERM');
   });
 
-  test('B1: a signal can be given by number', async () => {
-    const sub = spawn('sleep', ['30'], quiet);
+  test('B1: a signal can be given by number', async (t) => {
+    const sub = killAtEnd(t, spawn('sleep', ['30'], quiet));
     assert.equal(sub.kill(9), true);
     assert.equal((await sub.exited).signal, 'SIGKILL');
   });
@@ -93,7 +95,7 @@ describe('subprocess.kill()', () => {
   test('B3: a zombie can still be signalled; the status stays the original one', async () => {
     const sub = spawn('/bin/sh', ['-c', 'exit 5'], quiet);
     // The event loop cannot reap while this code runs synchronously: wait for the zombie here.
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + GUARD_MS;
     while (procStatus(sub.pid).State[0] !== 'Z') {
       if (Date.now() > deadline) throw new Error('child never became a zombie');
     }
@@ -103,7 +105,7 @@ describe('subprocess.kill()', () => {
     });
     assert.equal(calls, 1, 'the zombie is not known to have exited yet: the kernel is asked');
     assert.equal(sent, true, 'pidfd_send_signal succeeds on a zombie');
-    const status = await withTimeout(sub.exited, 5000, 'zombie reaped');
+    const status = await withTimeout(sub.exited, GUARD_MS, 'zombie reaped');
     assert.deepEqual([status.code, status.signal], [5, null]);
   });
 
@@ -135,7 +137,7 @@ describe('subprocess.kill()', () => {
     for (let round = 0; round < 10; round++) {
       const subs = Array.from({ length: 100 }, () => spawn('/bin/true', [], quiet));
       for (const sub of subs) sub.kill('SIGKILL');
-      for (const status of await withTimeout(Promise.all(subs.map((s) => s.exited)), 20000, 'race round')) {
+      for (const status of await withTimeout(Promise.all(subs.map((s) => s.exited)), GUARD_MS, 'race round')) {
         if (status.code === 0) outcomes.exit++;
         else if (status.signal === 'SIGKILL') outcomes.kill++;
         else assert.fail(`unexpected status ${JSON.stringify(status)}`);
@@ -154,10 +156,15 @@ describe('subprocess.ref(), subprocess.unref()', () => {
       else setTimeout(() => sub.kill('SIGKILL'), 300);
       sub.exited.then((s) => console.log(s.signal));
     `;
-    const sleeper = Number(nodeOutput(script, 'unref').trim());
-    // Node exited while the child still ran: the sleeper outlived it (now reparented to init).
-    assert.equal(procStatus(sleeper).State[0], 'S');
-    process.kill(sleeper, 'SIGKILL');
+    const sleeper = PidFd.open(Number(nodeOutput(script, 'unref').trim()));
+    try {
+      // Node exited while the child still ran: the sleeper outlived it (now reparented to init).
+      assert.equal(sleeper.isAlive(), true);
+      assert.notEqual(procStatus(sleeper.pid).PPid, String(process.pid));
+    } finally {
+      sleeper.sendSignal('SIGKILL');
+      sleeper.close();
+    }
     // A ref()ed child kept the loop alive until its exit was delivered.
     assert.match(nodeOutput(script, 'ref'), /^\d+\nSIGKILL\n$/);
   });
