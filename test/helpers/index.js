@@ -5,7 +5,21 @@
 import assert from 'node:assert/strict';
 import { spawn as cpSpawn, execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readlinkSync, statfsSync, statSync, watch } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  cpSync,
+  fstatSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statfsSync,
+  statSync,
+  watch,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join, dirname } from 'node:path';
@@ -467,6 +481,34 @@ export async function childFds(stdio) {
 /** A pid no process has, or ever will: pid_max itself (pids are given out below it). */
 export function neverAPid() {
   return Number(readFileSync('/proc/sys/kernel/pid_max', 'latin1'));
+}
+
+/** Makes a tree readable by every user: directories 0755, files a+r (and a+x where u+x). */
+function openToAll(path) {
+  const st = statSync(path);
+  if (st.isDirectory()) {
+    chmodSync(path, 0o755);
+    for (const name of readdirSync(path)) openToAll(join(path, name));
+  } else {
+    chmodSync(path, (st.mode & 0o7777) | 0o444 | (st.mode & 0o100 ? 0o111 : 0));
+  }
+}
+
+/** What a copy needs to load the library: the package, the compiled code and the addon. */
+export const LIBRARY_FILES = ['package.json', 'dist', join('build', 'Release', 'pidfd.node')];
+
+/**
+ * A copy of `paths` (files or directories, relative to the repository root, kept at the same
+ * places) in a fresh directory under os.tmpdir() that every user can read and search, for what
+ * a test runs as another user: the checkout may sit where only its owner can enter (a clone
+ * under /root, or in a 0700 `mktemp -d`). Removed when test or suite `t` ends. Returns its root.
+ */
+export function readableCopy(t, paths) {
+  const copy = mkdtempSync(join(tmpdir(), 'pidfd-readable-'));
+  t.after(() => rmSync(copy, { recursive: true, force: true }));
+  for (const path of paths) cpSync(join(root, path), join(copy, path), { recursive: true });
+  openToAll(copy);
+  return copy;
 }
 
 /**

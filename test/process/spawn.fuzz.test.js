@@ -7,7 +7,7 @@
 // PIDFD_FUZZ_SEED=<seed>                                 replay a failure fast-check reported
 
 import assert from 'node:assert/strict';
-import { chmodSync, closeSync, mkdtempSync, openSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -25,9 +25,14 @@ const runs = Number(process.env.PIDFD_FUZZ_RUNS ?? 300);
 const seed = process.env.PIDFD_FUZZ_SEED === undefined ? undefined : Number(process.env.PIDFD_FUZZ_SEED);
 
 function setUp() {
-  const bin = buildHelpers();
   const dir = realpathSync(mkdtempSync(join(tmpdir(), 'pidfd-fuzz-')));
   chmodSync(dir, 0o777); // children spawned with another uid write their reports here
+  // The fixture, where every uid can reach it: the checkout may sit in a directory only its
+  // owner can enter (a clone under /root, or in a 0700 `mktemp -d`).
+  const bin = join(dir, 'bin');
+  mkdirSync(bin, { mode: 0o755 });
+  copyFileSync(join(buildHelpers(), 'echo-self'), join(bin, 'echo-self'));
+  chmodSync(join(bin, 'echo-self'), 0o755);
   const noexec = join(dir, 'not-executable');
   writeFileSync(noexec, '#!/bin/sh\nexit 0\n', { mode: 0o644 });
   const noShebang = join(dir, 'no-shebang');
