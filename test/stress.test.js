@@ -131,7 +131,7 @@ describe('subprocess.exited, kill() and PidFd on one child from three threads (J
         if (support().features.pidfdInfoExit.available) {
           assert.deepEqual([awaited.info.pid, awaited.info.code, awaited.info.signal], [sub.pid, null, 'SIGKILL']);
         } else {
-          assert.equal(typeof awaited.info.reason, 'string');
+          assert.match(awaited.info.reason, /6\.15/);
         }
         assert.equal(sub.kill('SIGKILL'), false, 'a kill after the exit is refused');
         assert.ok(reaped(sub.pid));

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn as cpSpawn } from 'node:child_process';
 import { describe, test } from 'node:test';
 
+import { describeExit } from '../../dist/cli/wait.js';
 import { support } from '../../dist/index.js';
 import { assertOneLine, cli, holdsPidfdFor, pidfd, sleeper } from '../helpers/cli.js';
 import { GUARD_MS, killAtEnd, neverAPid, procStatus, withTimeout } from '../helpers/index.js';
@@ -68,4 +69,18 @@ describe('pidfd wait', () => {
     assert.equal(bad.code, 2);
     assertOneLine(bad.stderr);
   });
+});
+
+describe('pidfd wait: the line printed for an exit', () => {
+  const cases = [
+    [{ pid: 5, code: 0, signal: null, coreDumped: false, reason: null }, '5: exited with code 0'],
+    [{ pid: 5, code: null, signal: 'SIGKILL', coreDumped: false, reason: null }, '5: killed by SIGKILL'],
+    [{ pid: 5, code: null, signal: 'SIGSEGV', coreDumped: true, reason: null }, '5: killed by SIGSEGV (core dumped)'],
+    [{ pid: 5, code: null, signal: null, coreDumped: false, reason: 'not reaped' }, '5: exited (status unknown: not reaped)'],
+  ];
+  for (const [info, line] of cases) {
+    test(`"${line}"`, () => {
+      assert.equal(describeExit(info), line);
+    });
+  }
 });

@@ -136,6 +136,9 @@ describe('probe.c: clone3 refused with ENOSYS (I1, Docker\'s default profile)', 
       { rules: ['clone3=38'] },
     );
     assert.equal(result.code, 0);
+    // The probe itself, whichever backend this pass forces.
+    assert.equal(result.support.features.clone3.available, false);
+    assert.match(result.support.features.clone3.reason, /ENOSYS/);
     assert.equal(result.support.backend, result.support.forced ?? 'clone');
   });
 });

@@ -3,13 +3,14 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
 import { spawn } from '../../dist/index.js';
-import { GUARD_MS, killAtEnd, withTimeout } from '../helpers/index.js';
+import { decodeExit, decodeWaitStatus } from '../../dist/process/exit-status.js';
+import { GUARD_MS, helperBin, killAtEnd, withTimeout } from '../helpers/index.js';
 
 const quiet = { stdio: 'ignore' };
 
@@ -35,21 +36,61 @@ describe('ExitStatus', () => {
     }
   });
 
-  test('A2: a core dump is told apart from a plain kill', async (t) => {
-    // Whether a core is written depends on RLIMIT_CORE and core_pattern; the kernel's report
-    // says which happened, and the status must follow it.
-    // In a directory of its own: a core_pattern of "core" writes the dump into the cwd.
+  /**
+   * Runs `sh -c '<limit>; kill -SEGV $$'` in a directory of its own (a core_pattern of "core"
+   * writes the dump into the cwd) through spawn(), and the same through wait-status, a plain
+   * fork/waitpid parent: the status the library gives, the one the kernel gives a plain parent,
+   * and the core files written.
+   */
+  async function crash(t, limit) {
     const dir = mkdtempSync(join(tmpdir(), 'pidfd-core-'));
-    const sub = spawn('/bin/sh', ['-c', 'ulimit -c unlimited 2>/dev/null; kill -SEGV $$'], { ...quiet, cwd: dir });
-    const status = await withTimeout(sub.exited, GUARD_MS, 'SIGSEGV');
-    rmSync(dir, { recursive: true, force: true });
-    assert.equal(status.signal, 'SIGSEGV');
-    assert.equal(status.code, null);
-    const pattern = execFileSync('cat', ['/proc/sys/kernel/core_pattern'], { encoding: 'utf8' }).trim();
-    if (pattern === '' || pattern.startsWith('|')) {
-      t.diagnostic(`core_pattern is ${JSON.stringify(pattern)}: coreDumped=${status.coreDumped}`);
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const command = ['/bin/sh', '-c', `${limit}; kill -SEGV $$`];
+    const sub = spawn(command[0], command.slice(1), { ...quiet, cwd: dir });
+    const status = await withTimeout(sub.exited, GUARD_MS, 'SIGSEGV', () => sub.kill('SIGKILL'));
+    const cores = () => readdirSync(dir).filter((name) => name.startsWith('core'));
+    const written = cores();
+    const out = execFileSync(join(helperBin, 'wait-status'), command, { cwd: dir, encoding: 'utf8', timeout: GUARD_MS });
+    return { status, kernel: JSON.parse(out), written };
+  }
+
+  /** Why a child of this process cannot leave a core file in its working directory, or null. */
+  function noCoreFileHere() {
+    const pattern = readFileSync('/proc/sys/kernel/core_pattern', 'latin1').trim();
+    if (pattern === '' || pattern.startsWith('|') || pattern.includes('/')) {
+      return `core_pattern ${JSON.stringify(pattern)} writes no core file into the working directory`;
     }
-    assert.equal(typeof status.coreDumped, 'boolean');
+    const hard = /^Max core file size\s+\S+\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'latin1'))?.[1];
+    if (hard === '0') return 'the hard RLIMIT_CORE is 0';
+    return null;
+  }
+
+  test('A2: coreDumped is what the kernel tells a plain waitpid() parent, with and without RLIMIT_CORE', async (t) => {
+    // Whatever core_pattern and the limits make of it on this machine (a pipe to a crash
+    // handler included), the library reports what WCOREDUMP says for the same crash.
+    for (const limit of ['ulimit -c unlimited', 'ulimit -c 0']) {
+      const { status, kernel } = await crash(t, limit);
+      assert.deepEqual(
+        [status.code, status.signal, status.coreDumped],
+        [kernel.code, 'SIGSEGV', kernel.coreDumped],
+        `${limit}: the kernel says ${JSON.stringify(kernel)}`,
+      );
+      assert.equal(kernel.signal, 11);
+    }
+  });
+
+  test('A2: a child that dumps core has coreDumped true, and its core file is there', async (t) => {
+    const why = noCoreFileHere();
+    if (why) return t.skip(`${why}; the test above compares with the kernel instead`);
+    const { status, written } = await crash(t, 'ulimit -c unlimited');
+    assert.ok(written.length > 0, 'a core file was written');
+    assert.deepEqual([status.code, status.signal, status.coreDumped], [null, 'SIGSEGV', true]);
+  });
+
+  test('A2: a child killed by SIGSEGV with RLIMIT_CORE 0 has coreDumped false, and no core file', async (t) => {
+    const { status, written } = await crash(t, 'ulimit -c 0');
+    assert.deepEqual(written, []);
+    assert.deepEqual([status.code, status.signal, status.coreDumped], [null, 'SIGSEGV', false]);
   });
 
   test('the status carries rusage: CPU time, faults and context switches', async () => {
@@ -60,4 +101,38 @@ describe('ExitStatus', () => {
     assert.ok(rusage.minorFaults > 0);
     for (const value of Object.values(rusage)) assert.ok(Number.isInteger(value) && value >= 0);
   });
+});
+
+describe('ExitStatus: decoding what the kernel reports', () => {
+  // waitid's si_code and si_status, as the addon passes them on.
+  const CLD_EXITED = 1;
+  const CLD_KILLED = 2;
+  const CLD_DUMPED = 3;
+  const records = [
+    [CLD_EXITED, 0, { code: 0, signal: null, coreDumped: false }],
+    [CLD_EXITED, 255, { code: 255, signal: null, coreDumped: false }],
+    [CLD_KILLED, 9, { code: null, signal: 'SIGKILL', coreDumped: false }],
+    [CLD_KILLED, 11, { code: null, signal: 'SIGSEGV', coreDumped: false }],
+    [CLD_DUMPED, 11, { code: null, signal: 'SIGSEGV', coreDumped: true }],
+    [CLD_DUMPED, 6, { code: null, signal: 'SIGABRT', coreDumped: true }],
+    [CLD_KILLED, 37, { code: null, signal: 'SIGRTMIN+3', coreDumped: false }],
+  ];
+  for (const [siCode, siStatus, expected] of records) {
+    test(`si_code ${siCode}, si_status ${siStatus} is ${JSON.stringify(expected)}`, () => {
+      assert.deepEqual({ ...decodeExit(siCode, siStatus) }, expected);
+    });
+  }
+
+  // A wait status, as PIDFD_INFO_EXIT gives it: exit(n) is n << 8, a signal its number, a
+  // core dump adds 0x80.
+  const statuses = [
+    [7 << 8, { code: 7, signal: null, coreDumped: false }],
+    [9, { code: null, signal: 'SIGKILL', coreDumped: false }],
+    [11 | 0x80, { code: null, signal: 'SIGSEGV', coreDumped: true }],
+  ];
+  for (const [status, expected] of statuses) {
+    test(`wait status 0x${status.toString(16)} is ${JSON.stringify(expected)}`, () => {
+      assert.deepEqual({ ...decodeWaitStatus(status) }, expected);
+    });
+  }
 });

@@ -4,17 +4,20 @@
 
 import assert from 'node:assert/strict';
 import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
-import { once } from 'node:events';
+import { getEventListeners, once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 
 import { PidFd, spawn, SpawnError, support } from '../../dist/index.js';
+import { readSelfReport } from '../helpers/self-report.js';
 import {
   assertSpawnError,
   collect,
+  eventually,
   GUARD_MS,
+  helperBin,
   killAtEnd,
   LIBRARY_FILES,
   libraryScript,
@@ -317,11 +320,40 @@ describe('spawn(): killOnParentExit', () => {
     await waitForState(orphan.pid, ['Z', 'gone']);
   });
 
-  test('a signal name chooses the signal', async () => {
-    const sub = spawn('sleep', ['30'], { stdio: 'ignore', killOnParentExit: 'SIGTERM' });
-    // PR_SET_PDEATHSIG is visible to nobody but the kernel; check it is at least accepted.
-    assert.equal(sub.kill('SIGKILL'), true);
-    assert.equal((await sub.exited).signal, 'SIGKILL');
+  // What the child's PR_GET_PDEATHSIG says: the signal the kernel will send it when its parent
+  // dies (test/helpers/c/echo-self reports it).
+  const deathSignals = [
+    [true, 9],
+    ['SIGTERM', 15],
+    ['SIGUSR1', 10],
+    ['SIGHUP', 1],
+    ['SIGRTMIN+3', 37],
+    [12, 12],
+    [false, 0],
+  ];
+  for (const [value, number] of deathSignals) {
+    test(`killOnParentExit: ${JSON.stringify(value)} makes the kernel send signal ${number} at the parent's death`, async () => {
+      const report = join(tmp, `pdeathsig-${number}`);
+      const sub = spawn(join(helperBin, 'echo-self'), [report], { stdio: 'ignore', killOnParentExit: value });
+      assert.equal((await withTimeout(sub.exited, GUARD_MS, 'echo-self')).code, 0);
+      assert.equal(readSelfReport(report).pdeathsig, number);
+    });
+  }
+
+  test('killOnParentExit with a signal name: the orphan dies of that signal', async (t) => {
+    // A parent that starts a shell which reports the signal it gets, then dies.
+    const marker = join(tmp, 'pdeath-caught');
+    const body = `
+      const sub = pidfd.spawn('/bin/sh', ['-c', 'trap "echo USR1 > ${marker}; exit 0" USR1; echo ready; while :; do sleep 0.05; done'],
+        { stdio: ['ignore', 'inherit', 'ignore'], killOnParentExit: 'SIGUSR1' });
+      setInterval(() => {}, 1000);`;
+    const parent = spawn(process.execPath, ['--input-type=module', '-e', libraryScript(body)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    killAtEnd(t, parent);
+    await withTimeout(once(parent.stdout, 'data'), GUARD_MS, 'the shell to be ready', () => parent.kill('SIGKILL'));
+    parent.kill('SIGKILL');
+    await parent.exited;
+    await eventually(() => existsSync(marker), 'the orphan to catch SIGUSR1');
+    assert.equal(readFileSync(marker, 'utf8'), 'USR1\n');
   });
 
   test("killOnParentExit: 'SIGFOO' throws ERR_UNKNOWN_SIGNAL naming the option and the signal", () => {
@@ -426,18 +458,35 @@ describe('spawn(): signal, killSignal', () => {
   test('an already aborted signal throws an AbortError and starts nothing', () => {
     const controller = new AbortController();
     controller.abort(new Error('no thanks'));
-    const error = thrown(() => spawn('/bin/true', [], { signal: controller.signal }));
+    const error = refused(() => spawn('/bin/true', [], { signal: controller.signal }), {
+      type: Error,
+      code: 'ABORT_ERR',
+      names: ['aborted'],
+    });
     assert.equal(error.name, 'AbortError');
-    assert.equal(error.code, 'ABORT_ERR');
     assert.equal(error.cause.message, 'no thanks');
+    assert.equal(getEventListeners(controller.signal, 'abort').length, 0, 'no listener was left on the signal');
   });
 
-  test('aborting after the exit does nothing', async () => {
+  test('the abort listener is added at spawn and removed at the exit; aborting then does nothing', async () => {
     const controller = new AbortController();
     const sub = spawn('/bin/true', [], { stdio: 'ignore', signal: controller.signal });
+    assert.equal(getEventListeners(controller.signal, 'abort').length, 1, 'one listener while the child runs');
     await sub.exited;
+    // A signal outlives its children (AbortSignal.timeout, a server's shutdown signal): a
+    // listener left on it would keep every Subprocess it was given.
+    assert.equal(getEventListeners(controller.signal, 'abort').length, 0, 'the listener is removed at the exit');
     controller.abort();
     assert.equal(sub.exitStatus.code, 0);
+    assert.equal(sub.kill(0), false);
+  });
+
+  test('the abort listener of a child killed through the signal is gone after its exit', async (t) => {
+    const controller = new AbortController();
+    const sub = killAtEnd(t, spawn('sleep', ['30'], { stdio: 'ignore', signal: controller.signal }));
+    controller.abort();
+    assert.equal((await withTimeout(sub.exited, GUARD_MS, 'abort')).signal, 'SIGTERM');
+    assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
   });
 });
 

@@ -470,31 +470,55 @@ describe('PidFd: a reaped process', () => {
 });
 
 describe('pidfd.close(), pidfd[Symbol.dispose]()', () => {
-  test('PidFd.open() signals any process, and using it after close() is a clear error', async (t) => {
+  test('[Symbol.dispose]() closes the pidfd: its fd is gone from this process', async (t) => {
     const sub = killAtEnd(t, spawn('sleep', ['30'], quiet));
+    const fdsBefore = fdSnapshot();
     const opened = PidFd.open(sub.pid);
-    assert.equal(opened.pid, sub.pid);
-    assert.equal(opened.sendSignal('SIGKILL'), true);
-    assert.equal((await sub.exited).signal, 'SIGKILL');
+    const fd = opened.fd;
+    assert.equal(opened.sendSignal(0), true);
     opened[Symbol.dispose]();
-    assert.equal(opened.closed, true);
+    assert.deepEqual([opened.closed, opened.fd], [true, -1]);
+    assert.equal(thrown(() => fstatSync(fd)).code, 'EBADF');
+    assert.equal(fdDiff(fdsBefore, fdSnapshot()), '');
+    assert.equal(sub.kill(0), true, 'closing a pidfd does not touch the process');
   });
 
-  test('sendSignal() on a closed PidFd throws ERR_PIDFD_CLOSED naming the method', () => {
-    const pidfd = PidFd.open(process.pid);
-    pidfd.close();
-    assert.equal(pidfd.closed, true);
-    const closedError = { type: Error, code: 'ERR_PIDFD_CLOSED', names: ['sendSignal', 'closed'] };
-    refused(() => pidfd.sendSignal(0), closedError);
-    refused(() => pidfd.sendSignal('SIGKILL'), closedError);
-  });
+  // Every use after close() is a clear error, never an answer about another fd that took the
+  // number, nor a silent no-op.
+  const uses = [
+    ['pid', (p) => p.pid],
+    ['isAlive', (p) => p.isAlive()],
+    ['sendSignal', (p) => p.sendSignal(0)],
+    ['sendSignal', (p) => p.sendSignal('SIGKILL')],
+    ['info', (p) => p.info()],
+    ['getFd', (p) => p.getFd(0)],
+    ['openProcDir', (p) => p.openProcDir()],
+    ['dup', (p) => p.dup()],
+    ['exited', (p) => p.exited()],
+  ];
+  if (features.pidfs.available) uses.push(['id', (p) => p.id]);
+  for (const [method, use] of uses) {
+    test(`${use.toString().replace(/^\(p\) => p/, 'pidfd')} after close() throws ERR_PIDFD_CLOSED naming PidFd.${method}`, async (t) => {
+      const sub = killAtEnd(t, spawn('sleep', ['30'], quiet));
+      const pidfd = PidFd.open(sub.pid);
+      pidfd.close();
+      // A new fd may get the old number now: it must not be used.
+      const other = openSync('/dev/null', 'r');
+      try {
+        refused(() => use(pidfd), { type: Error, code: 'ERR_PIDFD_CLOSED', names: [`PidFd.${method}`, 'closed'] });
+      } finally {
+        closeSync(other);
+      }
+      assert.equal(sub.kill(0), true, 'the process was not touched');
+    });
+  }
 
-  test('dup() on a closed PidFd throws ERR_PIDFD_CLOSED, and close() again does nothing', () => {
+  test('close() again does nothing', () => {
     const pidfd = PidFd.open(process.pid);
     pidfd.close();
-    refused(() => pidfd.dup(), { type: Error, code: 'ERR_PIDFD_CLOSED', names: ['dup'] });
     const fdsBefore = fdSnapshot();
     pidfd.close();
+    pidfd[Symbol.dispose]();
     assert.equal(fdDiff(fdsBefore, fdSnapshot()), '');
   });
 });

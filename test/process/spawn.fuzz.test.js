@@ -8,7 +8,7 @@
 
 import assert from 'node:assert/strict';
 import { chmodSync, closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
@@ -108,7 +108,7 @@ function checkError(expected, error) {
       `${error.code} (${error.message}), wanted ${expected.spawnError.codes}`,
     );
     assert.equal(error.syscall, expected.spawnError.syscall, error.message);
-    assert.ok(Number.isInteger(error.errno) && error.errno < 0, `errno ${error.errno}`);
+    assert.equal(error.errno, -osConstants.errno[error.code], `errno ${error.errno} for ${error.code}`);
   }
 }
 

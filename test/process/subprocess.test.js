@@ -124,6 +124,7 @@ describe('subprocess.kill()', () => {
       assert.match(unknown.message, /SIGFOO/);
       const wrongType = thrown(() => sub.kill({}));
       assert.ok(wrongType instanceof TypeError);
+      assert.equal(wrongType.code, 'ERR_INVALID_ARG_TYPE');
       assert.equal(sub.kill(0), true, 'the child was not affected');
       assert.equal(sub.exitStatus, null);
     } finally {
