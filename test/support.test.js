@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 
 import { support } from '../dist/index.js';
-import { GUARD_MS, libraryScript, pass, root } from './helpers/index.js';
+import { GUARD_MS, inPidNamespace, libraryScript, pass, root } from './helpers/index.js';
 
 const expected = {
   default: { backend: 'clone3', reason: /^clone3\(CLONE_PIDFD \| CLONE_VM \| CLONE_VFORK\) works$/ },
@@ -53,21 +53,8 @@ describe('support()', () => {
       const later = lastPid();
       await pidfd.spawn('/bin/true', [], { stdio: 'ignore' }).exited;
       console.log(JSON.stringify({ probe: first - before, later: later - first, spawn: lastPid() - later }));`;
-    let out;
-    try {
-      out = execFileSync('unshare', ['-Urpf', '--mount-proc', process.execPath, '--input-type=module', '-e', libraryScript(body)], {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'pipe'],
-        timeout: GUARD_MS,
-        killSignal: 'SIGKILL',
-      });
-    } catch (error) {
-      if (/unshare failed|Operation not permitted|No such file/.test(String(error.stderr))) {
-        return t.skip(`user and pid namespaces are not available: ${String(error.stderr).trim()}`);
-      }
-      throw error;
-    }
-    const r = JSON.parse(out);
+    const r = inPidNamespace(t, ['--input-type=module', '-e', libraryScript(body)]);
+    if (r === undefined) return;
     assert.ok(r.probe >= 1, `the first support() ran a probe child (${r.probe} pids)`);
     assert.equal(r.later, 0, '20 more calls created no process');
     assert.equal(r.spawn, 1, 'the test can see a process being created');

@@ -535,6 +535,30 @@ export function runScript(body, { rules = [], env = {} } = {}) {
   return JSON.parse(out);
 }
 
+/**
+ * Runs `node ...args` in a user and pid namespace of its own (`unshare -Urpf --mount-proc`),
+ * where it makes the only new pids, and returns what it printed, parsed as JSON. Where such
+ * namespaces are not available, or the program exits 77 (`why77` says what that means), test t
+ * is skipped with the reason and the result is undefined.
+ */
+export function inPidNamespace(t, args, why77 = 'the program could not do its work here') {
+  try {
+    const out = execFileSync('unshare', ['-Urpf', '--mount-proc', process.execPath, ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: GUARD_MS,
+      killSignal: 'SIGKILL',
+    });
+    return JSON.parse(out);
+  } catch (error) {
+    if (error.status === 77) return void t.skip(why77);
+    if (/unshare failed|Operation not permitted|No such file/.test(String(error.stderr))) {
+      return void t.skip(`user and pid namespaces are not available: ${String(error.stderr).trim()}`);
+    }
+    throw error;
+  }
+}
+
 const CGROUP2_SUPER_MAGIC = 0x63677270;
 
 /** The cgroup v2 directory this process is in ('/sys/fs/cgroup/…'), or why there is none. */

@@ -3,7 +3,7 @@
 // namespace (case ids from docs/reliability.md: B4, B5, D5, G8, I6).
 
 import assert from 'node:assert/strict';
-import { execFileSync, spawn as cpSpawn } from 'node:child_process';
+import { spawn as cpSpawn } from 'node:child_process';
 import { once } from 'node:events';
 import { closeSync, fstatSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,6 +20,7 @@ import {
   fdSnapshot,
   fixtures,
   GUARD_MS,
+  inPidNamespace,
   killAtEnd,
   LIBRARY_FILES,
   libraryScript,
@@ -357,22 +358,8 @@ describe('pidfd.sendSignal()', () => {
   });
 
   test('B4: after its pid is reused, nothing aimed at the old child reaches the new process', async (t) => {
-    let out;
-    try {
-      out = execFileSync('unshare', ['-Urpf', '--mount-proc', process.execPath, join(fixtures, 'pid-reuse.mjs')], {
-        encoding: 'utf8',
-        timeout: GUARD_MS,
-        killSignal: 'SIGKILL',
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-    } catch (error) {
-      if (error.status === 77) return t.skip('could not make the kernel reuse the pid (ns_last_pid)');
-      if (/unshare failed|Operation not permitted|No such file/.test(String(error.stderr))) {
-        return t.skip(`user and pid namespaces are not available: ${String(error.stderr).trim()}`);
-      }
-      throw error;
-    }
-    const r = JSON.parse(out);
+    const r = inPidNamespace(t, [join(fixtures, 'pid-reuse.mjs')], 'could not make the kernel reuse the pid (ns_last_pid)');
+    if (r === undefined) return;
     assert.equal(r.newPid, r.oldPid, 'the pid was reused');
     assert.equal(r.subprocessKill, false, 'Subprocess.kill() of the old child sends nothing');
     assert.equal(r.pidfdSignal, false, "the old child's pidfd reports ESRCH");
