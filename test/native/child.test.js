@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { spawn, support } from '../../dist/index.js';
-import { ChildStep, Fault, kTestFault, native } from '../../dist/internal/testing.js';
+import { ChildStep, Fault, native } from '../../dist/internal/testing.js';
 import {
   assertNothingLeft,
   childFds,
@@ -33,7 +33,6 @@ import {
   reaped,
   runScript,
   settle,
-  spawnThrows,
   spawnWithFault,
   warmUp,
   withTimeout,
@@ -47,7 +46,6 @@ const SIGXFSZ = 25;
 const FD_CLOEXEC = 1;
 const NONE = '0000000000000000';
 const isRoot = process.getuid() === 0;
-const PIPES = ['pipe', 'pipe', 'pipe', 'pipe'];
 
 /** Runs `node test/fixtures/<file> ...args` and returns its stdout parsed as JSON. */
 async function fixtureReport(file, args, options = {}) {

@@ -3,15 +3,14 @@
 // docs/reliability.md: F4, F6, F7, G3, G7, H1, H2, H6).
 
 import assert from 'node:assert/strict';
-import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { getEventListeners, once } from 'node:events';
+import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 
 import { PidFd, spawn, SpawnError, support } from '../../dist/index.js';
-import { readSelfReport } from '../helpers/self-report.js';
 import {
   assertSpawnError,
   collect,
@@ -35,6 +34,7 @@ import {
   withTimeout,
   zombies,
 } from '../helpers/index.js';
+import { readSelfReport } from '../helpers/self-report.js';
 
 const ENOENT = 2;
 const ENOTDIR = 20;
