@@ -1,9 +1,8 @@
-// Stress and races: fds opened and closed by another thread during spawns, several observers and
-// killers of one child, many spawn-kill-await rounds, and storms of signals during spawns
-// (TESTPLAN J2, J3, J4, E5). PIDFD_STRESS=1 runs J4 at the plan's full 10 000 rounds.
+// Stress and races across the library: fds opened and closed by another thread during spawns,
+// several observers and killers of one child, many spawn-kill-await rounds (case ids from
+// docs/reliability.md: J2-J4). PIDFD_STRESS=1 runs J4 at the plan's full 10 000 rounds.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,12 +13,13 @@ import { Worker } from 'node:worker_threads';
 import { spawn, SpawnError, support } from '../dist/index.js';
 import { ChildStep, Fault, kTestFault, native, ParentStep } from '../dist/internal/testing.js';
 import {
-  collect,
+  closed,
   fdDiff,
   fdSnapshot,
   fixtures,
+  GUARD_MS,
   hasChildren,
-  helperBin,
+  killAtEnd,
   readAll,
   reaped,
   thrown,
@@ -27,22 +27,20 @@ import {
   zombies,
 } from './helpers/index.js';
 
-const GUARD_MS = 60000; // hang guard only
 const quiet = { stdio: 'ignore' };
 const dir = mkdtempSync(join(tmpdir(), 'pidfd-stress-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Resolves once every stream of a Subprocess has closed (released its fd). */
-function streamsClosed(sub) {
-  return Promise.all(sub.stdio.map((s) => (s === null || s.closed ? undefined : once(s, 'close'))));
-}
+const streamsClosed = (sub) => Promise.all(sub.stdio.map(closed));
 
-describe('J2: fds opened and closed by another thread during spawns', () => {
-  test('the other thread never loses an fd to a spawn, and no child sees its fds', async () => {
+describe('spawn() while another thread opens and closes fds (J2)', () => {
+  test('J2: the other thread never loses an fd to a spawn, and no child sees its fds', async (t) => {
     const marker = join(dir, 'pidfd-churn-marker');
     writeFileSync(marker, '');
     const stop = new Int32Array(new SharedArrayBuffer(4));
     const churner = new Worker(join(fixtures, 'worker-churn.mjs'), { workerData: { path: marker, stop } });
+    killAtEnd(t, churner); // it churns until told to stop: terminated if the test gives up
     await once(churner, 'message'); // 'started'
 
     const pipes = ['pipe', 'pipe', 'pipe', 'pipe'];
@@ -86,7 +84,7 @@ describe('J2: fds opened and closed by another thread during spawns', () => {
     // Both listeners first: a worker's last message and its 'exit' can come in the same tick.
     const churnerExit = once(churner, 'exit');
     Atomics.store(stop, 0, 1);
-    const [report] = await withTimeout(once(churner, 'message'), 20000, 'the churner to report');
+    const [report] = await withTimeout(once(churner, 'message'), GUARD_MS, 'the churner to report');
     await churnerExit;
 
     assert.deepEqual(report.errors, [], 'the churner lost an fd');
@@ -101,8 +99,8 @@ describe('J2: fds opened and closed by another thread during spawns', () => {
   });
 });
 
-describe('J3: two awaiters and two killers on one child', () => {
-  test('every observer, in this thread and in two workers, sees the same single SIGKILL', async () => {
+describe('subprocess.exited, kill() and PidFd on one child from three threads (J3)', () => {
+  test('J3: every observer, in this thread and in two workers, sees the same single SIGKILL', async () => {
     const go = new Int32Array(new SharedArrayBuffer(4));
     const awaiter = new Worker(join(fixtures, 'worker-pidfd.mjs'), { workerData: { role: 'await', go } });
     const killer = new Worker(join(fixtures, 'worker-pidfd.mjs'), { workerData: { role: 'kill', go } });
@@ -133,7 +131,7 @@ describe('J3: two awaiters and two killers on one child', () => {
         if (support().features.pidfdInfoExit.available) {
           assert.deepEqual([awaited.info.pid, awaited.info.code, awaited.info.signal], [sub.pid, null, 'SIGKILL']);
         } else {
-          assert.equal(typeof awaited.info.reason, 'string');
+          assert.match(awaited.info.reason, /6\.15/);
         }
         assert.equal(sub.kill('SIGKILL'), false, 'a kill after the exit is refused');
         assert.ok(reaped(sub.pid));
@@ -144,76 +142,19 @@ describe('J3: two awaiters and two killers on one child', () => {
   });
 });
 
-describe('J4: spawn, kill, await, many times', () => {
+describe('spawn(), kill(), exited, many times (J4)', () => {
   const rounds = process.env.PIDFD_STRESS ? 10000 : 500;
-  test(`${rounds} rounds of spawn sleeper, SIGKILL, await: no fd growth, no zombie`, async () => {
+  test(`J4: ${rounds} rounds of spawn sleeper, SIGKILL, await: no fd growth, no zombie`, async () => {
     const fdsBefore = fdSnapshot();
     for (let i = 0; i < rounds; i++) {
       const sub = spawn('sleep', ['30'], { stdio: i % 2 ? 'pipe' : 'ignore' });
       assert.equal(sub.kill('SIGKILL'), true);
-      const status = await withTimeout(sub.exited, 3000, `round ${i}`);
+      const status = await withTimeout(sub.exited, GUARD_MS, `round ${i}`);
       assert.equal(status.signal, 'SIGKILL');
       await streamsClosed(sub);
     }
     assert.equal(fdDiff(fdsBefore), '');
     assert.deepEqual(zombies(), []);
     assert.equal(hasChildren(), false);
-  });
-});
-
-describe('E5: signals arriving during spawns', () => {
-  /** Runs the signal-storm fixture; `group` makes it the leader of a process group of its own. */
-  async function storm(count, mode) {
-    const command = [join(fixtures, 'signal-storm.mjs'), String(count), mode];
-    const options = { stdio: ['ignore', 'pipe', 'pipe'], processGroup: mode === 'group' };
-    const sub = spawn(process.execPath, command, options);
-    const { status, stdout, stderr } = await withTimeout(collect(sub), GUARD_MS, 'the storm');
-    assert.deepEqual([status.code, status.signal], [0, null], `the fixture crashed or failed: ${stderr}`);
-    return JSON.parse(stdout);
-  }
-
-  /** Handlers ran in this process for both signals, never more often than they were sent. */
-  function assertHandled(r) {
-    for (const signal of ['SIGUSR1', 'SIGUSR2']) {
-      assert.ok(r.handled[signal] > 0, `${signal} reached its handler during the spawns`);
-      assert.ok(r.handled[signal] <= r.sent[signal], `${signal}: handled ${r.handled[signal]} of ${r.sent[signal]}`);
-    }
-  }
-
-  const zero = '0000000000000000';
-  const clean = { SigPnd: zero, SigBlk: zero, SigIgn: zero, SigCgt: zero };
-
-  test('2000 spawns while a worker signals this process: no crash, every status right', async () => {
-    const r = await storm(2000, 'process');
-    assert.deepEqual(r.problems, []);
-    assertHandled(r);
-    assert.equal(r.children.length, 40);
-    for (const child of r.children) assert.deepEqual(child, clean, 'a child spawned in the storm');
-  });
-
-  test('1000 spawns while the whole process group is signalled: children hit before exec die of it', async (t) => {
-    // Each child leaves the group during its setup; one hit before that has its handlers reset,
-    // then dies of the signal when its mask is emptied. Any other outcome is a problem.
-    const r = await storm(1000, 'group');
-    assert.deepEqual(r.problems, []);
-    assertHandled(r);
-    for (const child of r.children) assert.deepEqual(child, clean, 'a child spawned in the storm');
-    t.diagnostic(`${r.killedBeforeExec} of 1000 children were hit before execve`);
-  });
-
-  test('the C core: a handler of the parent never runs in a child that shares its memory', (t) => {
-    // test/helpers/core/core-spawn.c: the handler records when it runs in another process; with
-    // CLONE_VM that record lands in the parent's memory. (With the fork backend the child has a
-    // copy, and nothing of it could be seen: the count is then trivially 0.)
-    const out = execFileSync(join(helperBin, 'core-spawn'), ['signals', '2000'], { encoding: 'utf8', timeout: GUARD_MS });
-    const r = JSON.parse(out);
-    assert.equal(r.backend, support().backend);
-    assert.equal(r.problems, 0, r.firstProblem);
-    assert.equal(r.exited + r.killedBeforeExec, 2000);
-    assert.ok(r.handledHere > 0, 'the storm reached the parent');
-    assert.equal(r.handledElsewhere, 0, 'a handler ran in a child');
-    assert.equal(r.children, 0);
-    assert.equal(r.fdsLeft, '');
-    t.diagnostic(`${r.killedBeforeExec} of 2000 children were hit before execve`);
   });
 });

@@ -41,7 +41,7 @@ export function start(n: NormalizedSpawn, watch: Watch): Started {
   const result = native.spawn({ ...plan, watch: watch !== null, ref: watch?.ref ?? false });
   if ('errno' in result) {
     if (cgroup !== null) discardCgroup(cgroup);
-    throw spawnError(n, result);
+    throw spawnError(cgroup === null ? n : { ...n, cgroup: cgroup.path }, result);
   }
   return { ...result, cgroup, cgroupWatch: cgroup === null ? null : watchTree(cgroup, watch!.ref) };
 }
@@ -81,6 +81,7 @@ function failureSubject(n: NormalizedSpawn, f: NativeSpawnFailure): { path?: str
     case 'stdioMove':
       return fd;
     case 'cgroup':
+    case 'cgroupJoin':
     case 'clone':
       return typeof n.cgroup === 'string' ? { path: n.cgroup } : {};
   }

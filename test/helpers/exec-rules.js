@@ -2,7 +2,7 @@
 // the oracle for which program a spawn() runs, or which errno it fails with (docs/api.md, file).
 
 import { realpathSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 
 /** Whether the credentials `creds` ({ uid, gid, groups }) have permission `bit` (1: x) on st. */
 function permits(st, creds, bit) {
@@ -11,9 +11,17 @@ function permits(st, creds, bit) {
   return ((st.mode >> shift) & bit) !== 0;
 }
 
-/** What execve of an absolute path gives with these credentials, as the kernel decides it. */
-function pathOutcome(path, creds, noShebang) {
+/**
+ * What execve gives with these credentials, as the kernel decides it, for `path` (absolute)
+ * reached from `from`: '/' for an absolute path, the working directory for a relative one. The
+ * kernel walks a relative path from the working directory, so only the directories from there
+ * on need search permission: a child whose cwd sits under a directory its uid cannot enter
+ * (chdir ran before setuid) finds `./prog` there, or not (ENOENT), but is not refused (EACCES).
+ * (A relative path with `..` would need more than this; the generated inputs have none.)
+ */
+function pathOutcome(path, creds, noShebang, from = '/') {
   const parts = path.split('/').filter(Boolean);
+  const first = from.split('/').filter(Boolean).length; // the first directory searched
   let st;
   for (let i = 0; i <= parts.length; i++) {
     try {
@@ -22,7 +30,7 @@ function pathOutcome(path, creds, noShebang) {
       return error.code === 'ENOTDIR' ? 'ENOTDIR' : 'ENOENT';
     }
     if (i < parts.length && !st.isDirectory()) return 'ENOTDIR';
-    if (i < parts.length && !permits(st, creds, 1)) return 'EACCES';
+    if (i < parts.length && i >= first && !permits(st, creds, 1)) return 'EACCES';
   }
   if (!st.isFile() || !permits(st, creds, 1)) return 'EACCES';
   return realpathSync(path) === noShebang ? 'ENOEXEC' : null;
@@ -30,10 +38,12 @@ function pathOutcome(path, creds, noShebang) {
 
 /** execvp's rules (docs/internals.md): null when the file runs, else the errno's name. */
 export function execOutcome(file, searchPath, base, creds, noShebang) {
-  if (file.includes('/')) return pathOutcome(resolve(base, file), creds, noShebang);
+  const tryPath = (candidate) =>
+    pathOutcome(resolve(base, candidate), creds, noShebang, isAbsolute(candidate) ? '/' : base);
+  if (file.includes('/')) return tryPath(file);
   let eacces = false;
   for (const dir of (searchPath ?? '/bin:/usr/bin').split(':')) {
-    const outcome = pathOutcome(resolve(base, dir === '' ? file : `${dir}/${file}`), creds, noShebang);
+    const outcome = tryPath(dir === '' ? file : `${dir}/${file}`);
     if (outcome === null || outcome === 'ENOEXEC') return outcome;
     if (outcome === 'EACCES') eacces = true;
   }

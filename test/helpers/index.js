@@ -1,13 +1,32 @@
-// Shared test helpers: fd snapshots, zombie scans, reaping checks, stream reading, timeouts.
+// Shared test helpers: fd snapshots, zombie scans, reaping checks, stream reading, waiting for a
+// state, the warm-up before fd comparisons, assertions on spawn errors, fresh Node processes
+// running the library, cgroups.
 
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { spawn as cpSpawn, execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import {
+  chmodSync,
+  closeSync,
+  cpSync,
+  fstatSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statfsSync,
+  statSync,
+  watch,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
-import { Subprocess } from '../../dist/index.js';
-import { native } from '../../dist/internal/testing.js';
+import { spawn, SpawnError, Subprocess } from '../../dist/index.js';
+import { kTestFault, native } from '../../dist/internal/testing.js';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const fixtures = join(root, 'test', 'fixtures');
@@ -15,6 +34,12 @@ export const helperBin = join(root, 'test', 'helpers', 'bin');
 
 /** Which pass of the suite this is ('default', 'clone', 'fork', 'seccomp-enosys'). */
 export const pass = process.env.PIDFD_TEST_PASS ?? 'default';
+
+/**
+ * How long a test waits for something that must happen before it calls it lost: a hang guard,
+ * not a schedule. Generous, since a CI machine at a load of 10 per core is that much slower.
+ */
+export const GUARD_MS = 60000;
 
 /** One reading of /proc/self/fd: number → "target dev:ino" (glibc's support_descriptors). */
 function readFds() {
@@ -127,28 +152,66 @@ export function sigchldCaught() {
   return ((BigInt(`0x${mask}`) >> 16n) & 1n) === 1n;
 }
 
-/** Fields of /proc/<pid>/status (State, SigIgn, SigBlk, SigCgt, PPid, ...). */
-export function procStatus(pid) {
+/** The text of a /proc/<pid>/status file → its fields (State, SigIgn, SigBlk, SigCgt, PPid, ...). */
+export function parseStatus(text) {
   const fields = {};
-  for (const line of readFileSync(`/proc/${pid}/status`, 'latin1').split('\n')) {
+  for (const line of text.split('\n')) {
     const i = line.indexOf(':');
     if (i > 0) fields[line.slice(0, i)] = line.slice(i + 1).trim();
   }
   return fields;
 }
 
-/** Polls /proc/<pid>/status until State starts with one of `states` (glibc's process_state_wait). */
-export async function waitForState(pid, states, timeoutMs = 5000) {
+/** Fields of /proc/<pid>/status (State, SigIgn, SigBlk, SigCgt, PPid, ...). */
+export function procStatus(pid) {
+  return parseStatus(readFileSync(`/proc/${pid}/status`, 'latin1'));
+}
+
+/** Fields of /proc/<pid>/stat after the command name: [state, ppid, pgrp, session, ...]. */
+export function procStat(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** Whether signal `sig` (a number) is in a /proc/<pid>/status mask (SigIgn, SigBlk, SigCgt). */
+export function inMask(mask, sig) {
+  return ((BigInt(`0x${mask}`) >> BigInt(sig - 1)) & 1n) === 1n;
+}
+
+/** The first letter of pid's State ('R', 'S', 'Z', ...), or 'gone' once it has no /proc entry. */
+function stateOf(pid) {
+  try {
+    return procStatus(pid).State[0];
+  } catch {
+    return 'gone';
+  }
+}
+
+/**
+ * Polls /proc/<pid>/status until State starts with one of `states` (glibc's
+ * process_state_wait); 'gone' in `states` accepts a process that no longer exists.
+ */
+export async function waitForState(pid, states, timeoutMs = GUARD_MS) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    let state;
-    try {
-      state = procStatus(pid).State[0];
-    } catch {
-      state = 'gone';
-    }
+    const state = stateOf(pid);
     if (states.includes(state)) return state;
     if (Date.now() > deadline) throw new Error(`pid ${pid} stayed in state ${state}, wanted ${states}`);
+    await sleep(5);
+  }
+}
+
+/**
+ * Polls `check` (which may be async) until it returns a truthy value, and resolves with that
+ * value: for what no event announces (a reap by another thread, a thread count in /proc).
+ * Rejects after timeoutMs, naming `what`.
+ */
+export async function eventually(check, what, timeoutMs = GUARD_MS) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`never happened in ${timeoutMs} ms: ${what}`);
     await sleep(5);
   }
 }
@@ -162,19 +225,111 @@ export async function readAll(stream) {
   return text;
 }
 
-/** Rejects if `promise` takes longer than ms: tests never hang on a lost exit. */
-export function withTimeout(promise, ms, what) {
+/**
+ * Rejects if `promise` takes longer than ms: tests never hang on a lost exit. `onTimeout` runs
+ * first when it does (to kill what the test waited for, so that nothing is left running).
+ */
+export function withTimeout(promise, ms, what, onTimeout = () => {}) {
   let timer;
   const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+    timer = setTimeout(() => {
+      onTimeout();
+      reject(new Error(`timed out after ${ms} ms: ${what}`));
+    }, ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** The status and the complete stdout/stderr of a subprocess. */
-export async function collect(sub) {
-  const [stdout, stderr, status] = await Promise.all([readAll(sub.stdout), readAll(sub.stderr), sub.exited]);
+/**
+ * The status and the complete stdout/stderr of a subprocess. A child that takes longer than
+ * timeoutMs is killed, and the call rejects.
+ */
+export async function collect(sub, timeoutMs = GUARD_MS) {
+  const work = Promise.all([readAll(sub.stdout), readAll(sub.stderr), sub.exited]);
+  const [stdout, stderr, status] = await withTimeout(work, timeoutMs, `pid ${sub.pid} (${sub.spawnfile}) to finish`, () =>
+    sub.kill('SIGKILL'),
+  );
   return { status, stdout, stderr };
+}
+
+/**
+ * Like collect(), for a long child that reports its progress: it is given up on (killed, and the
+ * call rejects) only when it has written nothing on stdout or stderr for quietMs, however long
+ * it takes in all. A loaded machine makes it slower, not wrong.
+ */
+export async function collectWhileBusy(sub, quietMs = GUARD_MS) {
+  let last = Date.now();
+  const chunks = { stdout: '', stderr: '' };
+  for (const name of ['stdout', 'stderr']) {
+    sub[name].setEncoding('utf8').on('data', (chunk) => {
+      chunks[name] += chunk;
+      last = Date.now();
+    });
+  }
+  let silent = false;
+  const watchdog = setInterval(() => {
+    if (Date.now() - last < quietMs) return;
+    silent = true;
+    sub.kill('SIGKILL');
+  }, 1000);
+  try {
+    const [status] = await Promise.all([sub.exited, once(sub.stdout, 'close'), once(sub.stderr, 'close')]);
+    if (silent) throw new Error(`pid ${sub.pid} (${sub.spawnfile}) said nothing for ${quietMs} ms and was killed:\n${chunks.stderr}`);
+    return { status, ...chunks };
+  } finally {
+    clearInterval(watchdog);
+  }
+}
+
+/**
+ * Kills each of `things` when test `t` ends, however it ends: a Subprocess or a
+ * node:child_process child with SIGKILL (nothing is sent to one that has exited), a Worker with
+ * terminate(). So a test that fails half-way leaves nothing running that would keep its file's
+ * process alive. Returns the first.
+ */
+export function killAtEnd(t, ...things) {
+  t.after(async () => {
+    for (const thing of things) {
+      if (typeof thing.terminate === 'function') await thing.terminate();
+      else if (thing.exitCode === undefined || (thing.exitCode === null && thing.signalCode === null)) thing.kill('SIGKILL');
+    }
+  });
+  return things[0];
+}
+
+/** Resolves once a stream (or null) has closed, that is, released its fd. */
+export function closed(stream) {
+  return stream === null || stream.closed ? undefined : once(stream, 'close');
+}
+
+/**
+ * Ends stdin, reads every other stream to its end, waits for the exit and for every fd to close.
+ * `outputs[fd]` is what the child wrote to that fd.
+ */
+export async function settle(sub) {
+  sub.stdin?.end();
+  const work = Promise.all([sub.exited, ...sub.stdio.map((s, fd) => (fd === 0 ? '' : readAll(s)))]);
+  const [status, ...outputs] = await withTimeout(work, GUARD_MS, `pid ${sub.pid} to finish`, () => sub.kill('SIGKILL'));
+  await withTimeout(Promise.all(sub.stdio.map(closed)), GUARD_MS, `pid ${sub.pid}'s streams to close`);
+  assert.equal(reaped(sub.pid), true, `pid ${sub.pid} is reaped`);
+  return { status, outputs };
+}
+
+/**
+ * Opens what Node, libuv and the library open on first use and keep for the life of the
+ * process: the library's epoll set, libuv's signal pipe (first child_process child, first signal
+ * listener), its reserve /dev/null (first stream), the inotify fd (first fs.watch). Use as
+ * `before(warmUp)` in a file whose tests compare fd snapshots, so that a snapshot sees only what
+ * a test leaves behind.
+ */
+export async function warmUp() {
+  await settle(spawn('/bin/sh', ['-c', 'exit 0'], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] }));
+  thrown(() => spawn('/nonexistent/program'));
+  await once(cpSpawn('/bin/true', [], { stdio: 'ignore' }), 'close');
+  const noop = () => {};
+  process.on('SIGUSR2', noop).off('SIGUSR2', noop);
+  watch(tmpdir()).close();
+  assert.equal(hasChildren(), false, 'children exist before the tests start');
 }
 
 /** Like thrown(), but a child started by mistake is killed, so a regression fails, not hangs. */
@@ -223,11 +378,197 @@ export function thrown(fn) {
   throw new Error('expected a throw');
 }
 
-/** Waits until check() is true (polling every 10 ms), or fails naming `what` after timeoutMs. */
-export async function eventually(check, what, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
+/** Calls fn, which must throw a SpawnError (a child it started by mistake is killed); returns it. */
+export function spawnThrows(fn) {
+  const error = thrownNotStarted(fn);
+  assert.ok(error instanceof SpawnError, `expected a SpawnError, got ${error?.stack ?? error}`);
+  return error;
+}
+
+/**
+ * Spawns `sh -c 'exit 0'` with pipes at fds 0-3 and the test hook `fault` (a Fault from
+ * dist/internal/testing.js), which must make spawn() throw; returns the SpawnError.
+ */
+export function spawnWithFault(fault, options = {}) {
+  const stdio = ['pipe', 'pipe', 'pipe', 'pipe'];
+  return spawnThrows(() => spawn('/bin/sh', ['-c', 'exit 0'], { stdio, ...options, [kTestFault]: fault }));
+}
+
+/**
+ * Asserts the fields of a SpawnError that `expected` gives (code, errno, syscall, path, fd,
+ * spawnfile, spawnargs: any of them), and that its message names every string in `names`.
+ */
+export function assertSpawnError(error, { names = [], ...expected }) {
+  assert.ok(error instanceof SpawnError, `expected a SpawnError, got ${error?.stack ?? error}`);
+  const actual = Object.fromEntries(Object.keys(expected).map((key) => [key, error[key]]));
+  assert.deepEqual(actual, expected, error.message);
+  for (const name of names) assert.ok(error.message.includes(name), `message does not name ${name}: ${error.message}`);
+}
+
+/** Calls spawn(...args), which must throw a SpawnError and leave nothing behind; returns it. */
+export function spawnFailure(...args) {
+  const fdsBefore = fdSnapshot();
+  const error = spawnThrows(() => spawn(...args));
+  assertNothingLeft(fdsBefore, `spawn(${JSON.stringify(args[0])})`);
+  return error;
+}
+
+/**
+ * Calls fn, which must throw exactly `type` with `code`, and a message naming every string in
+ * `names`, before creating anything: no child and no new fd. Returns the error.
+ */
+export function refused(fn, { type, code, names }) {
+  const fdsBefore = fdSnapshot();
+  const childrenBefore = childPids(); // non-empty only after an earlier test failed
+  const error = thrownNotStarted(fn);
+  assert.equal(
+    error?.constructor,
+    type,
+    `expected a ${type.name}, got ${error?.constructor?.name}: ${error?.message}`,
+  );
+  assert.equal(error.code, code, `wrong code; message: ${error.message}`);
+  for (const name of names) {
+    assert.ok(error.message.includes(name), `message does not name ${name}: ${error.message}`);
   }
+  assert.equal(fdDiff(fdsBefore, fdSnapshot()), '', 'the fd table changed');
+  assert.deepEqual(childPids().filter((pid) => !childrenBefore.includes(pid)), [], 'a child was created');
+  if (childrenBefore.length === 0) assert.equal(hasChildren(), false, 'a child was created');
+  return error;
+}
+
+/** An fd number that is closed now (it was open a moment ago, so it is in range). */
+export function closedFd() {
+  const fd = openSync('/dev/null', 'r');
+  closeSync(fd);
+  assert.equal(thrown(() => fstatSync(fd)).code, 'EBADF');
+  return fd;
+}
+
+/**
+ * Runs body(sub) with a `sleep 30` child spawned with `options`; afterwards the child is killed
+ * and its exit awaited, however the body ended.
+ */
+export async function withSleeper(body, options = { stdio: 'ignore' }) {
+  const sub = spawn('sleep', ['30'], options);
+  try {
+    return await body(sub);
+  } finally {
+    sub.kill('SIGKILL');
+    await withTimeout(sub.exited, GUARD_MS, `the sleeper ${sub.pid} to exit`);
+  }
+}
+
+/** A shell script that lists the shell's own fds; ls runs as its child, so its fds do not show. */
+export const LIST_FDS = 'ls -l /proc/$$/fd; exit $?';
+
+/** `ls -l /proc/<pid>/fd` output → Map(fd → target), in fd order. */
+export function parseListing(text) {
+  const fds = [];
+  for (const line of text.split('\n')) {
+    const match = / (\d+) -> (.*)$/.exec(line);
+    if (match) fds.push([Number(match[1]), match[2]]);
+  }
+  return new Map(fds.sort(([a], [b]) => a - b));
+}
+
+/** The fds of a child started with `stdio` (its stdout must be 'pipe'): fd → target. */
+export async function childFds(stdio) {
+  const { status, outputs } = await settle(spawn('/bin/sh', ['-c', LIST_FDS], { stdio }));
+  assert.equal(status.code, 0, `listing failed: ${outputs[2]}`);
+  return parseListing(outputs[1]);
+}
+
+/** A pid no process has, or ever will: pid_max itself (pids are given out below it). */
+export function neverAPid() {
+  return Number(readFileSync('/proc/sys/kernel/pid_max', 'latin1'));
+}
+
+/** Makes a tree readable by every user: directories 0755, files a+r (and a+x where u+x). */
+function openToAll(path) {
+  const st = statSync(path);
+  if (st.isDirectory()) {
+    chmodSync(path, 0o755);
+    for (const name of readdirSync(path)) openToAll(join(path, name));
+  } else {
+    chmodSync(path, (st.mode & 0o7777) | 0o444 | (st.mode & 0o100 ? 0o111 : 0));
+  }
+}
+
+/** What a copy needs to load the library: the package, the compiled code and the addon. */
+export const LIBRARY_FILES = ['package.json', 'dist', join('build', 'Release', 'pidfd.node')];
+
+/**
+ * A copy of `paths` (files or directories, relative to the repository root, kept at the same
+ * places) in a fresh directory under os.tmpdir() that every user can read and search, for what
+ * a test runs as another user: the checkout may sit where only its owner can enter (a clone
+ * under /root, or in a 0700 `mktemp -d`). Removed when test or suite `t` ends. Returns its root.
+ */
+export function readableCopy(t, paths) {
+  const copy = mkdtempSync(join(tmpdir(), 'pidfd-readable-'));
+  t.after(() => rmSync(copy, { recursive: true, force: true }));
+  for (const path of paths) cpSync(join(root, path), join(copy, path), { recursive: true });
+  openToAll(copy);
+  return copy;
+}
+
+/**
+ * The source of an ES module that imports the library as `pidfd` (from `from`, the root of a
+ * checkout or of a copy) and then runs `body`.
+ */
+export function libraryScript(body, from = root) {
+  return `import * as pidfd from ${JSON.stringify(pathToFileURL(join(from, 'dist', 'index.js')).href)};\n${body}`;
+}
+
+/**
+ * Runs libraryScript(body) in a fresh Node, optionally under the seccomp launcher's `rules`
+ * ('clone3=38'), and parses the JSON it prints. `env` is added to this process's environment.
+ */
+export function runScript(body, { rules = [], env = {} } = {}) {
+  const command = [process.execPath, '--input-type=module', '-e', libraryScript(body)];
+  const [file, ...args] = rules.length > 0 ? [join(helperBin, 'seccomp-launcher'), ...rules, '--', ...command] : command;
+  const out = execFileSync(file, args, {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: GUARD_MS,
+    killSignal: 'SIGKILL',
+  });
+  return JSON.parse(out);
+}
+
+/**
+ * Runs `node ...args` in a user and pid namespace of its own (`unshare -Urpf --mount-proc`),
+ * where it makes the only new pids, and returns what it printed, parsed as JSON. Where such
+ * namespaces are not available, or the program exits 77 (`why77` says what that means), test t
+ * is skipped with the reason and the result is undefined.
+ */
+export function inPidNamespace(t, args, why77 = 'the program could not do its work here') {
+  try {
+    const out = execFileSync('unshare', ['-Urpf', '--mount-proc', process.execPath, ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: GUARD_MS,
+      killSignal: 'SIGKILL',
+    });
+    return JSON.parse(out);
+  } catch (error) {
+    if (error.status === 77) return void t.skip(why77);
+    if (/unshare failed|Operation not permitted|No such file/.test(String(error.stderr))) {
+      return void t.skip(`user and pid namespaces are not available: ${String(error.stderr).trim()}`);
+    }
+    throw error;
+  }
+}
+
+const CGROUP2_SUPER_MAGIC = 0x63677270;
+
+/** The cgroup v2 directory this process is in ('/sys/fs/cgroup/…'), or why there is none. */
+export function ownCgroup() {
+  const own = readFileSync('/proc/self/cgroup', 'utf8').match(/^0::(.*)$/m)?.[1];
+  if (own === undefined) return { skip: 'this process has no cgroup v2 membership' };
+  for (const mount of ['/sys/fs/cgroup', '/sys/fs/cgroup/unified']) {
+    try {
+      if (statfsSync(mount).type === CGROUP2_SUPER_MAGIC) return { dir: join(mount, own), path: own };
+    } catch {}
+  }
+  return { skip: 'no cgroup v2 hierarchy is mounted' };
 }

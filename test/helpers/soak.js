@@ -7,7 +7,7 @@ import { readdirSync } from 'node:fs';
 import { constants } from '../../dist/binding.js';
 import { spawn } from '../../dist/index.js';
 import { observeBatches } from '../../dist/internal/testing.js';
-import { fdDiff, fdSnapshot, hasChildren, withTimeout, zombies } from './index.js';
+import { fdDiff, fdSnapshot, GUARD_MS, hasChildren, withTimeout, zombies } from './index.js';
 
 const fdCount = () => readdirSync('/proc/self/fd').length - 1; // less readdir's own
 
@@ -68,7 +68,7 @@ export async function soakCycles(records, cycles) {
     pids.push(sub.pid);
     maxFds = Math.max(maxFds, fdCount());
     if (!sub.kill('SIGKILL')) throw new Error(`cycle ${i}: kill() found the sleeper already gone`);
-    const status = await withTimeout(sub.exited, 10000, `cycle ${i}: exit of ${sub.pid}`);
+    const status = await withTimeout(sub.exited, GUARD_MS, `cycle ${i}: exit of ${sub.pid}`);
     if (status.signal !== 'SIGKILL') throw new Error(`cycle ${i}: ${JSON.stringify(status)}`);
     await closePipes(sub);
     if (i % 10 === 0) {
@@ -114,7 +114,7 @@ export async function soakConcurrent(records, children) {
   }
   const peakFds = fdCount();
   for (const sub of subs.filter((_, i) => i % 2 === 0)) sub.kill('SIGKILL');
-  const statuses = await withTimeout(Promise.all(subs.map((s) => s.exited)), 60000, `${children} exits`);
+  const statuses = await withTimeout(Promise.all(subs.map((s) => s.exited)), GUARD_MS, `${children} exits`);
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   statuses.forEach((status, i) => {
     const want = i % 2 === 0 ? [null, 'SIGKILL'] : [i % 256, null];

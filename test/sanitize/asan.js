@@ -35,7 +35,7 @@ const env = {
     // tests start (sh, sleep, cat, python3 for one) carries the runtime too, and LeakSanitizer
     // would fail them for their own unfreed memory at exit.
     'detect_leaks=0',
-    // Off, so that a program the tests crash on purpose (sh -c 'kill -SEGV $$', TESTPLAN A2)
+    // Off, so that a program the tests crash on purpose (sh -c 'kill -SEGV $$', case A2)
     // dies of SIGSEGV instead of exiting 1 with a report, and so that the programs the tests
     // start have no runtime handlers of their own (E5 checks a child's SigCgt); a crash in node
     // still fails its test.

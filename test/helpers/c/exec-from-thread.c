@@ -1,7 +1,7 @@
 /*
  * exec-from-thread: a thread that is not the leader calls execve(argv[1], argv + 1). The kernel
  * then ends every other thread, the leader included, and the exec'ing thread takes over the
- * process's pid: the process has not exited (TESTPLAN A7, after the kernel's pidfd_test.c
+ * process's pid: the process has not exited (case A7, after the kernel's pidfd_test.c
  * test_pidfd_poll_exec).
  *
  *   exec-from-thread /bin/sh -c 'echo exec-done; read line; exit 4'

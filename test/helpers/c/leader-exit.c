@@ -1,6 +1,6 @@
 /*
  * leader-exit: the thread-group leader leaves early (SYS_exit, not exit_group) while two other
- * threads run on; the process ends only when the last of them exits (TESTPLAN A6, after the
+ * threads run on; the process ends only when the last of them exits (case A6, after the
  * kernel's pidfd_test.c test_pidfd_poll_leader_exit).
  *
  * Protocol: prints "ready" on stdout once both threads run, then the leader exits with status 7.

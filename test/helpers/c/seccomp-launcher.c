@@ -5,7 +5,7 @@
  *
  *   seccomp-launcher clone3=38 [close_range=38 ...] -- node --test ...
  *
- * Test helper only; see TESTPLAN.md §4.2.
+ * Test helper only; see docs/reliability.md (the seccomp-enosys pass).
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -1,6 +1,6 @@
 /*
  * core-spawn: the addon's C core (native/spawn.c, child.c, clone.c, probe.c) linked into a plain
- * program, for what cannot be tested from Node (TESTPLAN I2, I4). Prints one JSON object.
+ * program, for what cannot be tested from Node (case I2, I4). Prints one JSON object.
  *
  *   core-spawn spawn    probe, then spawn `/bin/sh -c 'exit 3'` and a missing program with the
  *                       chosen backend. Run it under `seccomp-launcher clone3=1` (EPERM, which
@@ -10,7 +10,7 @@
  *                       handler is installed. Each child leaves the group (setpgid) during its
  *                       setup. The handler notes when it runs in another process than this one:
  *                       with CLONE_VM that write lands in our memory, so a handler that ran in a
- *                       child before its dispositions were reset would be seen (TESTPLAN E5).
+ *                       child before its dispositions were reset would be seen (case E5).
  *   core-spawn sigpipe N   runs the fork backend's probe N times with SIGPIPE blocked, and counts
  *                       the SIGPIPEs it raised: the probe child exits without waiting for the
  *                       parent's go-ahead byte, which may then be written to a closed socket.
@@ -311,7 +311,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: core-spawn spawn|demote|signals N|sigpipe N\n");
     return 2;
   }
-  /* Node ignores SIGPIPE (TESTPLAN §0.5), and the addon runs there: so does this host, but in
+  /* Node ignores SIGPIPE, and the addon runs there: so does this host, but in
    * the sigpipe mode, which checks that the core does not depend on it. */
   signal(SIGPIPE, SIG_IGN);
   snapshot(&before);

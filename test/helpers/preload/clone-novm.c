@@ -1,7 +1,7 @@
 /*
  * clone-novm.so: an LD_PRELOAD library whose clone() ignores CLONE_VM and CLONE_VFORK, the way
  * some emulators treat a vfork-style clone (QEMU user mode runs it as a fork; WSL1 had no working
- * CLONE_VM): the call succeeds, but the child gets a copy of the memory (TESTPLAN I4).
+ * CLONE_VM): the call succeeds, but the child gets a copy of the memory (case I4).
  *
  * Only callers of libc's exported clone() are affected: the addon's clone backend (and its probe).
  * glibc's own fork, posix_spawn and pthread_create reach the kernel without that symbol, and the

@@ -1,0 +1,62 @@
+// `pidfd kill` (src/cli/kill.ts): signals through a pidfd, and only to the process meant.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+
+import { support } from '../../dist/index.js';
+import { assertOneLine, pidfd, sleeper } from '../helpers/cli.js';
+import { GUARD_MS, LIBRARY_FILES, neverAPid, procStatus, readableCopy } from '../helpers/index.js';
+
+describe('pidfd kill', () => {
+  test('sends SIGTERM by default, or the -s signal', async (t) => {
+    const a = await sleeper(t);
+    assert.equal(pidfd('kill', String(a.pid)).code, 0);
+    assert.equal((await a.exit).signal, 'SIGTERM');
+    const b = await sleeper(t);
+    assert.equal(pidfd('kill', '-s', 'USR1', String(b.pid)).code, 0);
+    assert.equal((await b.exit).signal, 'SIGUSR1');
+  });
+
+  test('--expect-id signals the process with that id, and refuses any other', async (t) => {
+    if (!support().features.pidfs.available) return t.skip('stable ids need pidfs (Linux 6.9)');
+    const s = await sleeper(t);
+    const [{ id }] = JSON.parse(pidfd('info', '--json', String(s.pid)).stdout);
+    const wrong = pidfd('kill', '-s', 'KILL', '--expect-id', String(BigInt(id) + 1n), String(s.pid));
+    assert.equal(wrong.code, 1);
+    assertOneLine(wrong.stderr);
+    assert.match(wrong.stderr, /another process/);
+    assert.equal(procStatus(s.pid).State[0], 'S', 'not signalled');
+    assert.equal(pidfd('kill', '-s', 'KILL', '--expect-id', id, String(s.pid)).code, 0);
+    assert.equal((await s.exit).signal, 'SIGKILL');
+  });
+
+  test('bad input exits 2 with one line; a missing process exits 1', () => {
+    for (const args of [['-s', 'NOPE', '1'], ['--expect-id', 'x', '1'], ['--expect-id', '5', '1', '2'], [], ['-1']]) {
+      const r = pidfd('kill', ...args);
+      assert.equal(r.code, 2, args.join(' '));
+      assertOneLine(r.stderr);
+    }
+    const gone = pidfd('kill', String(neverAPid()));
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /no such process/);
+  });
+
+  test('permission denied is one line and exit 1', async (t) => {
+    if (process.getuid() !== 0) return t.skip('needs root to run the command as another user');
+    // A copy of the command that uid 4242 can read, wherever this checkout is.
+    const copy = readableCopy(t, LIBRARY_FILES);
+    const r = spawnSync(process.execPath, [join(copy, 'dist', 'cli', 'main.js'), 'kill', '-s', '0', '1'], {
+      encoding: 'utf8',
+      uid: 4242,
+      gid: 4242,
+      cwd: copy,
+      timeout: GUARD_MS,
+      killSignal: 'SIGKILL',
+    });
+    assert.equal(r.status, 1, r.stderr);
+    assertOneLine(r.stderr);
+    assert.match(r.stderr, /permission denied: 1/);
+  });
+});
