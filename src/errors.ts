@@ -163,5 +163,5 @@ export function describe(value: unknown): string {
   if (typeof value === 'function') return 'a function';
   if (Array.isArray(value)) return `an array of length ${value.length}`;
   const name = (value as object).constructor?.name;
-  return name ? `an instance of ${name}` : 'an object';
+  return name && name !== 'Object' ? `an instance of ${name}` : 'an object';
 }

@@ -6,7 +6,15 @@ import { accessSync } from 'node:fs';
 import { before, describe, test } from 'node:test';
 
 import { SpawnError } from '../dist/index.js';
-import { describe as describeValue, errnoDescription, errnoName, invalidArg, systemError } from '../dist/errors.js';
+import {
+  describe as describeValue,
+  errnoDescription,
+  errnoName,
+  invalidArgType,
+  invalidArgValue,
+  outOfRange,
+  systemError,
+} from '../dist/errors.js';
 import { spawnFailure, thrown, warmUp } from './helpers/index.js';
 
 before(warmUp);
@@ -74,18 +82,25 @@ describe('SpawnError', () => {
 });
 
 describe('Errors thrown for bad arguments', () => {
-  test("invalidArg('type', ...) is a TypeError with ERR_INVALID_ARG_TYPE, naming the option, the want and the value", () => {
-    const error = invalidArg('type', 'cwd', 42, 'a string or a file: URL');
+  test('invalidArgType() is a TypeError with ERR_INVALID_ARG_TYPE, naming the option, the want and the value', () => {
+    const error = invalidArgType('cwd', 42, 'a string or a file: URL');
     assert.equal(error.constructor, TypeError);
     assert.equal(error.code, 'ERR_INVALID_ARG_TYPE');
     assert.equal(error.message, 'The `cwd` option must be a string or a file: URL; got 42');
   });
 
-  test("invalidArg('range', ...) is a RangeError with ERR_OUT_OF_RANGE", () => {
-    const error = invalidArg('range', 'uid', -1, 'an integer from 0 to 4294967294');
+  test('outOfRange() is a RangeError with ERR_OUT_OF_RANGE', () => {
+    const error = outOfRange('uid', -1, 'an integer from 0 to 4294967294');
     assert.equal(error.constructor, RangeError);
     assert.equal(error.code, 'ERR_OUT_OF_RANGE');
     assert.equal(error.message, 'The `uid` option must be an integer from 0 to 4294967294; got -1');
+  });
+
+  test('invalidArgValue() is a TypeError with ERR_INVALID_ARG_VALUE, saying what is wrong; an argument is called one', () => {
+    const error = invalidArgValue('file', '', 'must not be empty', 'argument');
+    assert.equal(error.constructor, TypeError);
+    assert.equal(error.code, 'ERR_INVALID_ARG_VALUE');
+    assert.equal(error.message, 'The `file` argument must not be empty; got ""');
   });
 
   const values = [

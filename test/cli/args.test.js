@@ -24,7 +24,11 @@ describe('parseDuration()', () => {
     });
   }
 
-  for (const text of ['soon', '', '-1', '1x', '1 s', '1e3', '25d']) {
+  test('"25d", longer than a Node timer holds, is accepted (setLongTimeout chains timers)', () => {
+    assert.equal(parseDuration('25d', '--timeout'), 25 * 86_400_000);
+  });
+
+  for (const text of ['soon', '', '-1', '1x', '1 s', '1e3']) {
     test(`"${text}" is a usage error naming the option and the text`, () => {
       const error = thrown(() => parseDuration(text, '--timeout'));
       assert.ok(error instanceof UsageError);
@@ -36,25 +40,37 @@ describe('parseDuration()', () => {
 
 describe('parseSignal()', () => {
   const valid = [
-    ['TERM', 'SIGTERM'],
-    ['SIGTERM', 'SIGTERM'],
-    ['hup', 'SIGHUP'],
-    ['sigusr1', 'SIGUSR1'],
-    ['RTMIN+3', 'SIGRTMIN+3'],
+    ['TERM', constants.signals.SIGTERM],
+    ['SIGTERM', constants.signals.SIGTERM],
+    ['hup', constants.signals.SIGHUP],
+    ['sigusr1', constants.signals.SIGUSR1],
+    ['RTMIN+3', 37],
+    ['RTMAX', 64],
     ['9', 9],
-    ['0', 0],
+    ['64', 64],
   ];
   for (const [text, signal] of valid) {
-    test(`"${text}" is ${JSON.stringify(signal)}`, () => {
-      assert.equal(parseSignal(text, '--signal', constants.signals), signal);
+    test(`"${text}" is signal ${signal}`, () => {
+      assert.equal(parseSignal(text, '--signal'), signal);
     });
   }
 
-  for (const text of ['NOPE', 'SIG', '-9', 'TERM ']) {
+  test('"0" is a signal only where it means "check" (pidfd kill), and a usage error elsewhere', () => {
+    assert.equal(parseSignal('0', '--signal', { allowZero: true }), 0);
+    assert.match(thrown(() => parseSignal('0', '--signal')).message, /^--signal: signal 0 sends nothing/);
+  });
+
+  for (const text of ['NOPE', 'SIG', '-9', 'TERM ', 'RTMIN+40']) {
     test(`"${text}" is a usage error naming the option and the text`, () => {
-      const error = thrown(() => parseSignal(text, '--signal', constants.signals));
+      const error = thrown(() => parseSignal(text, '--signal'));
       assert.ok(error instanceof UsageError);
-      assert.equal(error.message, `--signal: unknown signal ${JSON.stringify(text)}`);
+      assert.ok(error.message.startsWith(`--signal: unknown signal ${JSON.stringify(text)}`), error.message);
+    });
+  }
+
+  for (const text of ['65', '99']) {
+    test(`"${text}" is a usage error: it is not a signal`, () => {
+      assert.match(thrown(() => parseSignal(text, '--signal')).message, new RegExp(`^--signal: ${text} is not a signal`));
     });
   }
 });

@@ -410,38 +410,43 @@ describe('spawn(): cgroup', () => {
   test('H2: a cgroup path that does not exist fails at open, naming the path', () => {
     const error = thrown(() => spawn('/bin/true', [], { stdio: 'ignore', cgroup: '/sys/fs/cgroup/no-such-cgroup-here' }));
     assert.ok(error instanceof SpawnError);
-    if (support().backend === 'clone3') {
-      assert.equal(error.code, 'ENOENT');
-      assert.equal(error.syscall, 'open');
-      assert.equal(error.path, '/sys/fs/cgroup/no-such-cgroup-here');
-    } else {
-      assert.equal(error.code, 'ENOTSUP');
-    }
+    assert.equal(error.code, 'ENOENT');
+    assert.equal(error.syscall, 'open');
+    assert.equal(error.path, '/sys/fs/cgroup/no-such-cgroup-here');
     assert.deepEqual(zombies(), []);
   });
 
-  test('H6: with the clone or fork backend, a cgroup request is a clear ENOTSUP', (t) => {
-    if (support().backend === 'clone3') return t.skip('the clone3 backend supports cgroups');
-    const error = thrown(() => spawn('/bin/true', [], { stdio: 'ignore', cgroup: '/sys/fs/cgroup' }));
-    assert.ok(error instanceof SpawnError);
-    assert.equal(error.code, 'ENOTSUP');
-    assert.match(error.message, /clone3/);
+  test('H6: without clone3 (the clone and fork backends), the child joins the cgroup itself before its first step', async (t) => {
+    const cg = makeCgroup();
+    if (cg.skip) return t.skip(cg.skip);
+    try {
+      for (const backend of ['clone', 'fork']) {
+        const out = await output('/bin/cat', ['/proc/self/cgroup'], { cgroup: cg.dir, backend });
+        assert.match(out, new RegExp(`^0::${cg.path}$`, 'm'), backend);
+      }
+    } finally {
+      rmdirSync(cg.dir);
+    }
   });
 
-  test('H6: asking for a cgroup where clone3 is filtered is a clear ENOTSUP, and other spawns still work', () => {
-    const result = runScript(
-      `let error;
-       try { pidfd.spawn('/bin/true', [], { cgroup: '/sys/fs/cgroup', stdio: 'ignore' }); }
-       catch (e) { error = { name: e.name, code: e.code, syscall: e.syscall, message: e.message }; }
-       const sub = pidfd.spawn('/bin/sh', ['-c', 'exit 6'], { stdio: 'ignore' });
-       console.log(JSON.stringify({ error, code: (await sub.exited).code }));`,
-      { rules: ['clone3=38'], env: { PIDFD_BACKEND: '' } },
-    );
-    assert.equal(result.error.name, 'SpawnError');
-    assert.equal(result.error.code, 'ENOTSUP');
-    assert.equal(result.error.syscall, 'clone3');
-    assert.match(result.error.message, /clone3/);
-    assert.equal(result.code, 6);
+  test('H6: where clone3 is filtered, cgroup placement still works, and so do other spawns', (t) => {
+    const cg = makeCgroup();
+    if (cg.skip) return t.skip(cg.skip);
+    try {
+      const result = runScript(
+        `const sub = pidfd.spawn('/bin/cat', ['/proc/self/cgroup'], { cgroup: ${JSON.stringify(cg.dir)}, stdio: ['ignore', 'pipe', 'inherit'] });
+         let out = ''; sub.stdout.setEncoding('utf8').on('data', (d) => (out += d));
+         await new Promise((resolve) => sub.stdout.on('end', resolve));
+         const other = pidfd.spawn('/bin/sh', ['-c', 'exit 6'], { stdio: 'ignore' });
+         console.log(JSON.stringify({ out, code: (await sub.exited).code, other: (await other.exited).code, backend: pidfd.support().backend }));`,
+        { rules: ['clone3=38'], env: { PIDFD_BACKEND: '' } },
+      );
+      assert.equal(result.backend, 'clone');
+      assert.match(result.out, new RegExp(`^0::${cg.path}$`, 'm'));
+      assert.deepEqual([result.code, result.other], [0, 6]);
+    } finally {
+      rmdirSync(cg.dir);
+    }
   });
 });
 

@@ -193,17 +193,16 @@ describe('PidFd.fromFd()', () => {
 
   test('a pidfd whose process was reaped throws ESRCH naming the fd', async () => {
     const sub = spawn('/bin/sh', ['-c', 'exit 0'], quiet);
-    const copy = sub.pidfd.dup();
+    const raw = native().dup(sub.pidfd.fd); // an fd no PidFd owns, as one handed over would be
     try {
       await sub.exited;
-      const error = thrown(() => PidFd.fromFd(copy.fd));
+      const error = thrown(() => PidFd.fromFd(raw));
       assert.equal(error.constructor, Error);
       assert.equal(error.code, 'ESRCH');
       assert.equal(error.errno, -ESRCH);
-      assert.ok(error.message.includes(`fd ${copy.fd}`), `message does not name the fd: ${error.message}`);
-      assert.equal(copy.sendSignal(0), false);
+      assert.ok(error.message.includes(`fd ${raw}`), `message does not name the fd: ${error.message}`);
     } finally {
-      copy.close();
+      native().close(raw);
     }
   });
 });
@@ -451,8 +450,12 @@ describe('PidFd: a reaped process', () => {
       assert.equal(mine.sendSignal('SIGKILL'), false);
       const info = readFileSync(`/proc/self/fdinfo/${mine.fd}`, 'latin1');
       assert.match(info, /^Pid:\s+-1$/m);
-      const adopted = thrown(() => PidFd.fromFd(mine.fd));
-      assert.equal(adopted.code, 'ESRCH');
+      const raw = native().dup(mine.fd);
+      try {
+        assert.equal(thrown(() => PidFd.fromFd(raw)).code, 'ESRCH');
+      } finally {
+        native().close(raw);
+      }
     } finally {
       mine.close();
     }
@@ -484,7 +487,6 @@ describe('pidfd.close(), pidfd[Symbol.dispose]()', () => {
     ['getFd', (p) => p.getFd(0)],
     ['openProcDir', (p) => p.openProcDir()],
     ['dup', (p) => p.dup()],
-    ['exited', (p) => p.exited()],
   ];
   if (features.pidfs.available) uses.push(['id', (p) => p.id]);
   for (const [method, use] of uses) {
@@ -502,6 +504,19 @@ describe('pidfd.close(), pidfd[Symbol.dispose]()', () => {
       assert.equal(sub.kill(0), true, 'the process was not touched');
     });
   }
+
+  test('exited() after close() resolves with null (what a pending exited() gives at close), and touches nothing', async (t) => {
+    const sub = killAtEnd(t, spawn('sleep', ['30'], quiet));
+    const pidfd = PidFd.open(sub.pid);
+    pidfd.close();
+    const other = openSync('/dev/null', 'r');
+    try {
+      assert.equal(await pidfd.exited(), null);
+    } finally {
+      closeSync(other);
+    }
+    assert.equal(sub.kill(0), true, 'the process was not touched');
+  });
 
   test('close() again does nothing', () => {
     const pidfd = PidFd.open(process.pid);

@@ -90,13 +90,19 @@ describe('spawn(): stdio and O_NONBLOCK', () => {
     t.after(() => rmSync(dir, { recursive: true }));
     const path = join(dir, 'sock');
     let received = 0;
+    const conns = [];
     const server = createServer((conn) => {
+      conns.push(conn);
       conn.pause();
       setTimeout(() => conn.on('data', (d) => (received += d.length)).resume(), 300);
     });
     await new Promise((resolve) => server.listen(path, resolve));
-    t.after(() => server.close());
+    t.after(() => {
+      for (const conn of conns) conn.destroy();
+      server.close();
+    });
     const client = connect(path);
+    t.after(() => client.destroy());
     await new Promise((resolve) => client.once('connect', resolve));
     assert.notEqual(fdFlags(client._handle.fd) & O_NONBLOCK, 0, 'Node made the socket non-blocking');
     const sub = spawn('/bin/sh', ['-c', `head -c ${BYTES} /dev/zero; echo "rc=$?" >&2`], { stdio: ['ignore', client, 'pipe'] });
