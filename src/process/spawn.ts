@@ -1,6 +1,6 @@
 // spawn(): create a child with a pidfd obtained atomically, and watch for its exit.
 
-import { abortError, invalidArgType, invalidArgValue } from '../errors.js';
+import { abortError, invalidArgValue } from '../errors.js';
 import { normalizeSpawn, type SpawnOptions } from './options.js';
 import { start } from './start.js';
 import { handOver } from './stdio.js';
@@ -21,7 +21,8 @@ function spawnArguments(argsOrOptions: unknown, maybeOptions: unknown): [unknown
     }
     return [[], argsOrOptions];
   }
-  throw invalidArgType('args', argsOrOptions, 'an array of strings or an options object', 'argument');
+  // Not an array, not options: normalizeSpawn refuses it, after checking the file first.
+  return [argsOrOptions, maybeOptions];
 }
 
 /**
