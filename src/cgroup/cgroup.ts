@@ -166,11 +166,11 @@ export class Cgroup {
             pidfdError(
               'ERR_PIDFD_CGROUP_CONTROLLER',
               `pidfd: cgroup.${limit.option} needs the ${limit.controller} controller, which ${parent.path} does not enable ` +
-                `for its children (its cgroup.subtree_control has: ${enabled.join(' ') || 'nothing'}; ` +
+                `for its children (cgroup.subtree_control: ${enabled.join(' ') || 'nothing'}), ` +
                 (offered.includes(limit.controller)
-                  ? `it could: enable it there, which the kernel allows only in a cgroup with no process of its own — ` +
-                    'run under a delegated cgroup (systemd: Delegate=yes) or call setupCgroupSubtree() first)'
-                  : `and this hierarchy does not offer it there (cgroup.controllers: ${offered.join(' ') || 'nothing'}; ` +
+                  ? 'though it could: the kernel allows that only in a cgroup with no process of its own, so run under a ' +
+                    'delegated cgroup (systemd: Delegate=yes) or call setupCgroupSubtree() first'
+                  : `and which this hierarchy does not offer there (cgroup.controllers: ${offered.join(' ') || 'nothing'}; ` +
                     'on a hybrid layout it may be on cgroup v1)'),
             ),
             { controller: limit.controller, path: parent.path },

@@ -1,6 +1,6 @@
 // The --report of `pidfd run`: the exit status and resource usage, as a table or as JSON.
 
-import type { ExitStatus } from '../index.js';
+import type { CgroupStats, ExitStatus } from '../index.js';
 
 /** What `pidfd run --report` tells about one run. */
 export interface RunReport {
@@ -9,6 +9,8 @@ export interface RunReport {
   elapsedMs: number;
   timedOut: boolean;
   backend: string | null;
+  /** The whole tree's figures, when it ran in a cgroup of its own. */
+  tree?: CgroupStats | null;
 }
 
 function seconds(us: number): string {
@@ -26,6 +28,8 @@ export function reportJson(r: RunReport): string {
     timedOut: r.timedOut,
     elapsedMs: Math.round(r.elapsedMs * 1000) / 1000,
     rusage: r.status.rusage,
+    ...(r.status.oomKilled ? { oomKilled: true } : {}),
+    ...(r.tree ? { tree: r.tree } : {}),
   })}\n`;
 }
 
@@ -37,7 +41,7 @@ export function reportText(r: RunReport): string {
     ['Pid', String(status.pid)],
     status.signal === null
       ? ['Exit status', String(status.code)]
-      : ['Killed by signal', `${status.signal}${status.coreDumped ? ' (core dumped)' : ''}`],
+      : ['Killed by signal', `${status.signal}${status.coreDumped ? ' (core dumped)' : ''}${status.oomKilled ? ' (the OOM killer)' : ''}`],
   ];
   if (r.timedOut) rows.push(['Timed out', 'yes']);
   rows.push(['Elapsed (wall clock) time (s)', (r.elapsedMs / 1000).toFixed(3)]);
@@ -57,6 +61,17 @@ export function reportText(r: RunReport): string {
       ['Voluntary context switches', String(u.voluntaryContextSwitches)],
       ['Involuntary context switches', String(u.involuntaryContextSwitches)],
     );
+  }
+  const t = r.tree;
+  if (t) {
+    // The whole tree, from its cgroup: every descendant, waited for or not.
+    rows.push(
+      ['Tree: user time (s)', seconds(t.cpu.userUs)],
+      ['Tree: system time (s)', seconds(t.cpu.systemUs)],
+      ['Tree: peak memory (KiB)', t.memory?.peak != null ? String(Math.round(t.memory.peak / 1024)) : 'unavailable (no memory controller)'],
+      ['Tree: peak processes', t.pids?.peak != null ? String(t.pids.peak) : 'unavailable (no pids controller)'],
+    );
+    if (t.oomKills !== null) rows.push(['Tree: OOM kills', String(t.oomKills)]);
   }
   const width = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `\t${`${k}:`.padEnd(width + 1)} ${v}\n`).join('');

@@ -3,10 +3,12 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
-import { spawn, SpawnError, support, type ExitStatus, type Subprocess } from '../index.js';
+import { spawn, SpawnError, support, type CgroupSettings, type ExitStatus, type Subprocess } from '../index.js';
 import { signalNumberOf } from '../signals.js';
 import { parseDuration, parseSignal, parseWithCommand, setLongTimeout, UsageError } from './args.js';
 import { reportJson, reportText } from './report.js';
+import { progressLine, Sampler, writeTimeline } from './timeline.js';
+import { treeOf } from './tree.js';
 
 export const runHelp = `Usage: pidfd run [options] [--] CMD [ARG...]
 
@@ -19,13 +21,27 @@ Options:
   --kill-after DUR       with --timeout: send SIGKILL if CMD still runs DUR after the signal
   -s, --signal SIG       the signal --timeout sends (default TERM): a name (TERM, INT,
                          RTMIN+3) or a number
-  --cgroup PATH          start CMD inside this cgroup v2 directory (CLONE_INTO_CGROUP)
+  --no-tree              answer for CMD alone: no cgroup of its own; signals and the timeout go
+                         to its process group, and pidfd returns when CMD exits
+  --memory-max SIZE      limit the tree's memory (512M, 2G): the OOM killer acts beyond it
+  --pids-max N           limit the tree to N processes at once
+  --cpu-max CPUS         limit the tree to CPUS CPUs (0.5, 2)
+  --cgroup PATH          start CMD inside this existing cgroup v2 directory instead
   --kill-on-parent-exit  have the kernel kill CMD if pidfd itself dies
+  --timeline FILE        sample the tree every 100 ms (CPU, memory, processes) and write it to
+                         FILE: an SVG chart for .svg, JSON lines otherwise
+  --progress             one live status line on stderr (a terminal) while CMD runs
   --foreground           run CMD in pidfd's own process group, as on a terminal (see below)
   --own-group            run CMD in a process group of its own, even on a terminal
   --report[=json]        print the exit status and resource usage to stderr when CMD ends:
                          a table like /usr/bin/time -v, or one line of JSON
   -h, --help             this text
+
+The tree. Wherever a cgroup v2 directory can be made, CMD and everything it starts (setsid'd
+and double-forked processes included) run in a cgroup of their own: the timeout, a forwarded
+signal and Ctrl-C reach all of them, pidfd returns only once the last one has ended, and
+--report covers them all. Elsewhere (no cgroup v2, no write access) the tree is CMD's process
+group, which a descendant can leave.
 
 On a terminal (pidfd in the terminal's foreground process group), CMD runs in pidfd's
 process group, as under time(1): it can read the terminal, and Ctrl-C, Ctrl-\\ and Ctrl-Z reach
@@ -46,6 +62,12 @@ const options = {
   'kill-after': { type: 'string' },
   signal: { type: 'string', short: 's' },
   cgroup: { type: 'string' },
+  'no-tree': { type: 'boolean' },
+  'memory-max': { type: 'string' },
+  'pids-max': { type: 'string' },
+  'cpu-max': { type: 'string' },
+  timeline: { type: 'string' },
+  progress: { type: 'boolean' },
   'kill-on-parent-exit': { type: 'boolean' },
   foreground: { type: 'boolean' },
   'own-group': { type: 'boolean' },
@@ -86,6 +108,32 @@ function onForegroundTerminal(): boolean {
   return tpgid > 0 && tpgid === pgrp;
 }
 
+/** This process's process group (field 5 of /proc/self/stat). */
+function processGroup(): number {
+  const stat = readFileSync('/proc/self/stat', 'latin1');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+}
+
+/** --memory-max, --pids-max, --cpu-max as cgroup settings; a bad value is a usage error. */
+function parseLimits(values: Record<string, unknown>): CgroupSettings {
+  const limits: CgroupSettings = {};
+  if (values['memory-max'] !== undefined) limits.memoryMax = values['memory-max'] as string;
+  if (values['pids-max'] !== undefined) {
+    const n = Number(values['pids-max']);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--pids-max: ${JSON.stringify(values['pids-max'])} is not a positive integer`);
+    limits.pidsMax = n;
+  }
+  if (values['cpu-max'] !== undefined) {
+    const n = Number(values['cpu-max']);
+    if (!(n > 0)) throw new UsageError(`--cpu-max: ${JSON.stringify(values['cpu-max'])} is not a number of CPUs (0.5, 2)`);
+    limits.cpuMax = n;
+  }
+  if (limits.memoryMax !== undefined && !/^\d+(\.\d+)?\s*[KMGT]?(i?B)?$/i.test(limits.memoryMax as string) && limits.memoryMax !== 'max') {
+    throw new UsageError(`--memory-max: ${JSON.stringify(limits.memoryMax)} is not a size (512M, 2G)`);
+  }
+  return limits;
+}
+
 export async function run(argv: string[]): Promise<number> {
   const { values, command } = parseWithCommand(rewriteReport(argv), options);
   if (values.help === true) {
@@ -107,29 +155,43 @@ export async function run(argv: string[]): Promise<number> {
     throw new UsageError('--foreground and --own-group cannot be combined');
   }
   const foreground = values.foreground === true || (values['own-group'] !== true && onForegroundTerminal());
+  const limits = parseLimits(values);
+  const treeWanted = values['no-tree'] !== true && cgroup === undefined;
+  if (!treeWanted && Object.keys(limits).length > 0) {
+    throw new UsageError(`--memory-max, --pids-max and --cpu-max apply to the tree: they cannot be combined with ${cgroup === undefined ? '--no-tree' : '--cgroup'}`);
+  }
+  const perRun = support().features.perRunCgroup;
+  if (treeWanted && Object.keys(limits).length > 0 && !perRun.available) {
+    throw new UsageError(`limits need a cgroup of the run's own, which cannot be made here: ${perRun.reason}`);
+  }
+  const runCgroup: true | CgroupSettings | undefined = treeWanted && perRun.available ? (Object.keys(limits).length > 0 ? limits : true) : undefined;
 
   // The clone3 and clone backends make the kernel count the launcher's own peak memory in the
   // child's maxRSS (see docs/api.md); a report asks for the fork backend, which does not, for
-  // this one spawn, unless a cgroup (clone3 only) or PIDFD_BACKEND says otherwise.
-  const backend = report !== undefined && cgroup === undefined && process.env.PIDFD_BACKEND === undefined ? 'fork' : undefined;
+  // this one spawn, unless PIDFD_BACKEND says otherwise.
+  const backend = report !== undefined && process.env.PIDFD_BACKEND === undefined ? 'fork' : undefined;
 
   // The handlers go in before the child exists: a signal that arrives while it starts is held
   // and forwarded once it runs, instead of killing pidfd and orphaning the child. In the
   // foreground, the terminal's SIGINT and SIGQUIT reach the child directly (it is in our process
   // group): pidfd only keeps them from ending pidfd itself, and waits for the child.
   let child: Subprocess | undefined;
+  let tree: ReturnType<typeof treeOf> | undefined;
   const held: NodeJS.Signals[] = [];
   const forwarded: NodeJS.Signals[] = foreground ? ['SIGTERM', 'SIGHUP'] : ['SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGHUP'];
+  // In the foreground the terminal reached the command and whoever shares our process group;
+  // with a cgroup, the rest of the tree (setsid'd descendants) gets it from us.
   const absorbed: NodeJS.Signals[] = foreground ? ['SIGINT', 'SIGQUIT'] : [];
+  const ourGroup = processGroup();
   const handlers = [
     ...forwarded.map((sig) => {
       const handler = (): void => {
-        if (child === undefined) held.push(sig);
-        else child.kill(sig);
+        if (tree === undefined) held.push(sig);
+        else void tree.kill(signalNumberOf(sig)!);
       };
       return [sig, handler] as const;
     }),
-    ...absorbed.map((sig) => [sig, (): void => {}] as const),
+    ...absorbed.map((sig) => [sig, (): void => void tree?.killOutside(signalNumberOf(sig)!, ourGroup)] as const),
   ];
   for (const [sig, handler] of handlers) process.on(sig, handler);
   const removeHandlers = (): void => {
@@ -143,17 +205,32 @@ export async function run(argv: string[]): Promise<number> {
       processGroup: !foreground,
       killOnParentExit: values['kill-on-parent-exit'] === true,
       ...(cgroup === undefined ? {} : { cgroup }),
+      ...(runCgroup === undefined ? {} : { cgroup: runCgroup }),
       ...(backend === undefined ? {} : { backend }),
     });
   } catch (error) {
     removeHandlers();
-    if (!(error instanceof SpawnError)) throw error;
+    if (!(error instanceof SpawnError)) {
+      const e = error as Error & { code?: string };
+      if (e.code?.startsWith('ERR_PIDFD_CGROUP')) {
+        process.stderr.write(`pidfd run: ${e.message.replace(/^pidfd: /, '')}\n`);
+        return 125;
+      }
+      throw error;
+    }
     process.stderr.write(`pidfd run: ${error.message}\n`);
     if (error.syscall !== 'execve') return 125;
     return error.code === 'ENOENT' ? 127 : 126;
   }
   const running = child;
-  for (const sig of held) running.kill(sig);
+  const theTree = treeOf(running, !foreground);
+  tree = theTree;
+  for (const sig of held) void theTree.kill(signalNumberOf(sig)!);
+
+  const progress = values.progress === true && process.stderr.isTTY === true;
+  const timeline = values.timeline as string | undefined;
+  const sampler =
+    timeline !== undefined || progress ? new Sampler(theTree, 100, progress ? (s) => process.stderr.write(progressLine(s)) : undefined) : undefined;
 
   let timedOut = false;
   const cancels: (() => void)[] = [];
@@ -161,24 +238,32 @@ export async function run(argv: string[]): Promise<number> {
     cancels.push(
       setLongTimeout(() => {
         timedOut = true;
-        running.kill(signal);
-        // A stopped command would never act on the signal: continue it, as timeout(1) does.
-        if (signal !== SIGKILL && signal !== SIGCONT) running.kill(SIGCONT);
-        if (killAfterMs !== undefined) cancels.push(setLongTimeout(() => running.kill(SIGKILL), killAfterMs));
+        void theTree.kill(signal).then(() => {
+          // A stopped command would never act on the signal: continue it, as timeout(1) does
+          // (a cgroup's kill does so for every stopped member itself).
+          if (theTree.kind !== 'cgroup' && signal !== SIGKILL && signal !== SIGCONT) return theTree.kill(SIGCONT);
+        });
+        if (killAfterMs !== undefined) cancels.push(setLongTimeout(() => void theTree.kill(SIGKILL), killAfterMs));
       }, timeoutMs),
     );
   }
 
   let status: ExitStatus;
+  let treeStats;
   try {
     status = await running.exited;
+    // The command returns when its whole tree has: daemons it left are waited for.
+    treeStats = await theTree.done();
   } finally {
     for (const cancel of cancels) cancel();
     removeHandlers();
+    sampler?.stop();
+    if (progress) process.stderr.write('\r\x1b[2K');
   }
   const elapsedMs = performance.now() - started;
+  if (timeline !== undefined) writeTimeline(timeline, sampler!.samples, `pidfd run ${command.join(' ')}`);
   if (report !== undefined) {
-    const r = { command, status, elapsedMs, timedOut, backend: backend ?? support().backend };
+    const r = { command, status, elapsedMs, timedOut, backend: backend ?? support().backend, tree: treeStats ?? null };
     process.stderr.write(report === 'json' ? reportJson(r) : reportText(r));
   }
   return timedOut ? 124 : exitCodeOf(status);

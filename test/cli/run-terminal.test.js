@@ -8,6 +8,9 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
+import { existsSync, readFileSync } from 'node:fs';
+
+import { support } from '../../dist/index.js';
 import { root } from '../helpers/index.js';
 
 const cli = join(root, 'dist', 'cli', 'main.js');
@@ -64,6 +67,20 @@ describe('pidfd run on a terminal', { skip: !havePython() && 'needs python3 with
       [{ wait: 'ready' }, { send: CTRL_C }, { wait: 'still running' }],
     );
     assert.equal(r.code, 0, r.output);
+  });
+
+  test("Ctrl-C reaches the tree's members that left the terminal's process group (setsid), through their cgroup", (t) => {
+    if (!support().features.perRunCgroup.available) return t.skip(`no per-run cgroup here: ${support().features.perRunCgroup.reason}`);
+    // A member in a session of its own, with SIGINT at its default (a shell's background job
+    // would ignore it): only pidfd, through the cgroup, can reach it with the terminal's Ctrl-C.
+    const away = 'import os, signal, time; signal.signal(signal.SIGINT, signal.SIG_DFL); os.setsid(); print("away", os.getpid(), flush=True); time.sleep(30)';
+    const r = onTerminal(
+      ['--', 'sh', '-c', `python3 -c '${away}' & echo READY; wait`],
+      [{ wait: 'READY' }, { wait: 'away ' }, { send: CTRL_C }],
+    );
+    assert.equal(r.code, 130, r.output);
+    const pid = Number(/away (\d+)/.exec(r.output)[1]);
+    assert.equal(existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'latin1').includes(') Z'), false, 'the setsid member ended');
   });
 
   test("Ctrl-Z in an interactive shell stops the job, pidfd and command together; fg lets the command finish", () => {

@@ -139,15 +139,19 @@ function hazards(ctx, p, o, plan, cwd, creds) {
   const found = [];
   const cgroup = p.cgroup.value;
   const isRoot = ctx.ids.uid === 0;
-  if (given(p.cgroup) && ctx.backend !== 'clone3') found.push({ codes: ['ENOTSUP'], syscall: 'clone3' });
   for (const [, fd] of [...plan].sort((a, b) => a[0] - b[0])) {
     if (fd >= 0 && !isOpen(fd)) found.push({ codes: ['EBADF'], syscall: 'fcntl' });
   }
   if (typeof cgroup === 'string' && dirOutcome(cgroup) !== null) {
     found.push({ codes: [dirOutcome(cgroup)], syscall: 'open' });
   }
-  // Not a cgroup directory (none of the generated ones is): the kernel's cgroup_get_from_fd.
-  if (given(p.cgroup)) found.push({ codes: ['EBADF'], syscall: 'clone3' });
+  // Not a cgroup directory (none of the generated ones is): with clone3 the kernel's
+  // cgroup_get_from_fd refuses it; without clone3 the child would join through its cgroup.procs,
+  // which the parent opens first: there is none (ENOENT), or the fd is no directory (ENOTDIR) or
+  // not open (EBADF).
+  if (given(p.cgroup)) {
+    found.push(ctx.backend === 'clone3' ? { codes: ['EBADF'], syscall: 'clone3' } : { codes: ['ENOENT', 'ENOTDIR', 'EBADF'], syscall: 'open' });
+  }
   if (o.pgid > 0 && o.pgid !== ctx.ids.pgid) found.push({ codes: ['EPERM'], syscall: 'setpgid' });
   if (cwd.given && dirOutcome(cwd.path) !== null)
     found.push({ codes: [dirOutcome(cwd.path)], syscall: 'chdir' });

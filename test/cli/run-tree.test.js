@@ -1,0 +1,135 @@
+// `pidfd run` and the tree (issue 9): by default the command and everything it starts run in a
+// cgroup of their own; a timeout, a forwarded signal and Ctrl-C reach every descendant, and
+// pidfd returns when the last one has ended. Where no cgroup can be made, the process group.
+
+import assert from 'node:assert/strict';
+import { spawn as cpSpawn, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+
+import { support } from '../../dist/index.js';
+import { eventually, fixtures, root, withTimeout } from '../helpers/index.js';
+
+const cli = join(root, 'dist', 'cli', 'main.js');
+const { perRunCgroup } = support().features;
+const skip = !perRunCgroup.available && `per-run cgroups cannot be made here: ${perRunCgroup.reason}`;
+
+const alive = (pid) => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
+  }
+};
+
+/** Runs `pidfd run ...args`; resolves with its exit code and output. `env` adds to ours. */
+function pidfdRun(args, { env = {}, onStdout } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = cpSpawn(process.execPath, [cli, 'run', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => {
+      stdout += d;
+      onStdout?.(stdout, child);
+    });
+    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** The pids tree.sh prints: { setsid, daemon, stubborn }. */
+const membersOf = (stdout) => Object.fromEntries([...stdout.matchAll(/^(setsid|daemon|stubborn) (\d+)$/gm)].map(([, role, pid]) => [role, Number(pid)]));
+
+describe('pidfd run: the tree in a cgroup', { skip }, () => {
+  test('returns only once the daemons the command left have ended, with the command\'s exit code', async () => {
+    const r = await pidfdRun(['--', 'sh', '-c', '(sleep 0.4; echo daemon done) & echo leader exits; exit 3']);
+    assert.equal(r.code, 3);
+    assert.equal(r.stdout, 'leader exits\ndaemon done\n');
+  });
+
+  test('--timeout reaches every member — setsid, double fork — and --kill-after ends the one that ignores it', async () => {
+    const r = await pidfdRun(['--timeout', '0.5', '--kill-after', '0.5', '--', join(fixtures, 'tree.sh')]);
+    assert.equal(r.code, 124, r.stderr);
+    const members = membersOf(r.stdout);
+    assert.equal(Object.keys(members).length, 3, r.stdout);
+    for (const [role, pid] of Object.entries(members)) assert.equal(alive(pid), false, `${role} ${pid} survived`);
+  });
+
+  test('a SIGTERM sent to pidfd is forwarded to the whole tree', async () => {
+    let sent = false;
+    const r = await pidfdRun(['--', 'sh', '-c', 'setsid sleep 30 & (sleep 30 &); echo ready; wait'], {
+      onStdout: (out, child) => {
+        if (!sent && out.includes('ready')) {
+          sent = true;
+          child.kill('SIGTERM');
+        }
+      },
+    });
+    assert.equal(r.code, 128 + 15);
+  });
+
+  test('--report covers the whole tree (its CPU, waited for or not); --report=json has it as `tree`', async () => {
+    const work = '(i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done) & (setsid sh -c \'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done\' &)';
+    const text = await pidfdRun(['--report', '--', 'sh', '-c', work]);
+    assert.match(text.stderr, /^\tTree: user time \(s\):\s+\d+\.\d{3}$/m);
+    const json = JSON.parse((await pidfdRun(['--report=json', '--', 'sh', '-c', work])).stderr);
+    assert.ok(json.tree.cpu.usageUs > json.rusage.userCPUTime + json.rusage.systemCPUTime, 'the tree used more CPU than the command itself');
+  });
+
+  test('--timeline FILE writes the samples: an SVG chart, or JSON lines', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'pidfd-timeline-'));
+    t.after(() => rmSync(dir, { recursive: true }));
+    const cmd = ['sh', '-c', '(i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done) & sleep 0.6 & sleep 0.6 & wait'];
+    assert.equal((await pidfdRun(['--timeline', join(dir, 'run.svg'), '--', ...cmd])).code, 0);
+    const svg = readFileSync(join(dir, 'run.svg'), 'utf8');
+    assert.match(svg, /^<svg /);
+    assert.equal(svg.match(/<polyline /g).length, 3, 'CPU, memory and processes');
+    assert.equal((await pidfdRun(['--timeline', join(dir, 'run.jsonl'), '--', ...cmd])).code, 0);
+    const samples = readFileSync(join(dir, 'run.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    assert.ok(samples.length >= 2, `${samples.length} samples`);
+    assert.ok(samples.some((s) => s.processes >= 3), 'the tree\'s processes are counted');
+    for (const s of samples) assert.deepEqual(Object.keys(s).sort(), ['approximate', 'cpu', 'memory', 'processes', 't']);
+  });
+
+  test('a limit whose controller is not delegated is refused (125) naming the controller, and nothing runs', async (t) => {
+    const missing = ['memory', 'pids', 'cpu'].find((c) => !support().cgroups.controllers.includes(c));
+    if (missing === undefined) return t.skip('every limit controller is delegated here');
+    const flag = { memory: ['--memory-max', '64M'], pids: ['--pids-max', '10'], cpu: ['--cpu-max', '0.5'] }[missing];
+    const r = await pidfdRun([...flag, '--', 'sh', '-c', 'echo ran']);
+    assert.equal(r.code, 125);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, new RegExp(`needs the ${missing} controller`));
+  });
+
+  test('--no-tree returns when the command exits, leaving what it started', async () => {
+    const r = await pidfdRun(['--no-tree', '--', 'sh', '-c', 'sleep 30 >/dev/null 2>&1 & echo $!']);
+    assert.equal(r.code, 0);
+    const left = Number(r.stdout.trim());
+    assert.equal(alive(left), true, 'the background sleep outlived pidfd');
+    process.kill(left, 'SIGKILL');
+  });
+});
+
+describe('pidfd run: the tree without a cgroup (the process group)', () => {
+  test("where no cgroup can be made, the timeout reaches the command's process group — but not a setsid'd member", async () => {
+    const r = await pidfdRun(['--timeout', '0.5', '--kill-after', '0.5', '--', join(fixtures, 'tree.sh')], {
+      env: { PIDFD_CGROUP_PARENT: '/nonexistent-pidfd-parent' },
+    });
+    assert.equal(r.code, 124, r.stderr);
+    const members = membersOf(r.stdout);
+    assert.equal(alive(members.daemon), false, 'the double-forked daemon kept the process group');
+    assert.equal(alive(members.stubborn), false);
+    // What a process group cannot do (docs/trees.md): a member that left it with setsid lives on.
+    assert.equal(alive(members.setsid), true, 'the setsid member escaped the process group');
+    process.kill(members.setsid, 'SIGKILL');
+    await eventually(() => !alive(members.setsid), 'the escaped member to be killed');
+  });
+});
