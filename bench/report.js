@@ -7,7 +7,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { footprintChart, memoryChart, reapingChart, spawnRateChart } from './lib/charts.js';
-import { footprintTable, inflightTable, memoryTables, num, reapingTable, sequentialTable } from './lib/tables.js';
+import { footprintTable, inflightTable, memoryTables, num, reapingTable, sequentialTable, treesTables } from './lib/tables.js';
 import { evaluateTargets } from './lib/targets.js';
 import { causes, findings } from './notes.js';
 
@@ -27,6 +27,7 @@ export function renderTables(results) {
     parts.push(`### Exit notification scale: one by one, ${s.reaping.gapUs} µs apart\n\n${reapingTable(s.reaping.oneByOne)}`);
   }
   if (s.footprint) parts.push(`### Memory per live subprocess (K = ${s.footprint.k})\n\n${footprintTable(s.footprint)}`);
+  if (s.trees) parts.push(treesTables(s.trees));
   parts.push(`### Targets\n\n${targetsTable(results)}`);
   return parts.join('\n\n');
 }

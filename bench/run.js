@@ -19,7 +19,7 @@ import { renderTables, writeReport } from './report.js';
 import { full, MEMORY_MARGIN_GIB, quick } from './settings.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const SCENARIOS = ['sequential', 'inflight', 'memory', 'reaping', 'footprint'];
+const SCENARIOS = ['sequential', 'inflight', 'memory', 'reaping', 'footprint', 'trees'];
 
 const { values: args } = parseArgs({
   options: {
@@ -111,6 +111,7 @@ for (const name of only) {
   if (name === 'memory') results.scenarios.memory = await runMemory(bins);
   if (name === 'reaping') results.scenarios.reaping = await runReaping(bins);
   if (name === 'footprint') results.scenarios.footprint = await runFootprint(bins);
+  if (name === 'trees') results.scenarios.trees = await inWorker('trees', settings.trees);
   log(`${name}: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 }
 

@@ -14,6 +14,8 @@ export const full = {
     contenders: ['pidfd', 'child_process', 'execa', 'C pidfd+epoll'],
   },
   footprint: { k: 1000, repeats: 3, contenders: ['pidfd', 'child_process', 'execa', 'nano-spawn', 'tinyexec'] },
+  // A per-run cgroup's cost per spawn; killing a tree of (2 × groups + 1) × (per + 1) processes.
+  trees: { n: 1000, rounds: 10, groups: 5, per: 99, killRounds: 3 },
 };
 
 export const quick = {
@@ -24,6 +26,7 @@ export const quick = {
   memory: { levels: [0, 1], nFast: 60, nSlow: { 0: 60, 1: 10 }, rounds: 2 },
   reaping: { ks: [250, 1000], rounds: 1, gapUs: 1000, contenders: ['pidfd', 'child_process', 'C pidfd+epoll'] },
   footprint: { k: 300, repeats: 1, contenders: ['pidfd', 'child_process'] },
+  trees: { n: 200, rounds: 2, groups: 5, per: 99, killRounds: 1 },
 };
 
 /** Memory a level needs besides its ballast (Node, the C server's copy is counted apart), GiB. */

@@ -161,3 +161,24 @@ export function footprintTable(s) {
     rows,
   );
 }
+
+/** Scenario: process trees — a per-run cgroup's cost, and killing a tree by each means. */
+export function treesTables(t) {
+  const cost = table(
+    ['spawn of /bin/true', 'latency median, ms', 'p10–p90, ms'],
+    ['plain', 'cgroup'].map((name) => [
+      name === 'cgroup' ? 'with `cgroup: true` (create, place, watch, remove)' : 'plain',
+      num(t.cost[name].median),
+      `${num(t.cost[name].p10)}–${num(t.cost[name].p90)}`,
+    ]),
+  );
+  const kill = table(
+    ['means', 'tree size', 'time until all it reaches are gone, ms (median)', 'survivors (median)'],
+    Object.entries(t.kill).map(([name, k]) => [bold(name === 'cgroup' ? 'pidfd' : name) === '**pidfd**' ? '**cgroup (pidfd)**' : name, num(k.size.median), num(k.ms.median), num(k.survivors.median)]),
+  );
+  return (
+    `### What a per-run cgroup adds to a spawn (N = ${t.n})\n\n${cost}\n\nAdded per spawn: ` +
+    `${num(t.cost.cgroup.median - t.cost.plain.median)} ms (median).\n\n` +
+    `### Killing a tree of about ${num(t.kill.cgroup.size.median)} processes with setsid'd groups and double-forked daemons\n\n${kill}`
+  );
+}

@@ -38,8 +38,13 @@ let sequence = 0;
 export let createRunCgroup: (settings: ParsedCgroupSettings) => Cgroup;
 /** The tree's state changed (a cgroup.events record): populated and frozen, -1 if unknown. */
 export let noteCgroupEvents: (cgroup: Cgroup, populated: number, frozen: number) => void;
-/** The child that leads the tree has been reaped. */
-export let noteLeaderReaped: (cgroup: Cgroup) => void;
+/**
+ * The child that leads the tree has been reaped. Returns whether the tree is empty now: a child's
+ * exit leaves its cgroup at once (before its pidfd is readable), so a tree without daemons is
+ * known to be empty here, without waiting for cgroup.events's notification, which the kernel
+ * holds back for up to 10 ms after the previous one (CGROUP_FILE_NOTIFY_MIN_INTV).
+ */
+export let noteLeaderReaped: (cgroup: Cgroup) => boolean;
 /** The spawn failed: remove the directory at once. */
 export let discardCgroup: (cgroup: Cgroup) => void;
 /** Test hook: kill() through freeze → signal → thaw even for SIGKILL, as without cgroup.kill. */
@@ -113,7 +118,16 @@ export class Cgroup {
     noteCgroupEvents = (cgroup, populated, frozen) => cgroup.#onEvents(populated, frozen);
     noteLeaderReaped = (cgroup) => {
       cgroup.#leaderReaped = true;
+      if (!cgroup.#removed && cgroup.#populated) {
+        try {
+          const events = readFileSync(join(cgroup.path, 'cgroup.events'), 'latin1');
+          if (/^populated 0$/m.test(events)) cgroup.#populated = false;
+        } catch {
+          // gone: the notification will say so
+        }
+      }
       cgroup.#maybeRemove();
+      return !cgroup.#populated;
     };
     discardCgroup = (cgroup) => {
       cgroup.#removed = true;

@@ -8,7 +8,7 @@ import { errno, systemError } from '../errors.js';
 import { signalNumber, type Signal } from '../signals.js';
 import { exitStatusFromRecord, statusLostError, type ExitStatus } from './exit-status.js';
 import { noteLeaderReaped, type Cgroup } from '../cgroup/cgroup.js';
-import { onExit } from './exits.js';
+import { forgetExit, onExit } from './exits.js';
 import type { NormalizedSpawn } from './options.js';
 import { adoptChildPidfd, markPidfdClosed, type PidFd } from './pidfd.js';
 import type { Started } from './start.js';
@@ -182,7 +182,13 @@ export class Subprocess {
     if (this.cgroup !== null) {
       // SIGKILL where the OOM killer acted in the tree (memory.events, with the memory controller).
       if (status.signal === 'SIGKILL' && (this.cgroup.stats().oomKills ?? 0) > 0) status.oomKilled = true;
-      noteLeaderReaped(this.cgroup);
+      const tree = this.#cgroupWatch;
+      if (noteLeaderReaped(this.cgroup) && tree !== null && tree.fd >= 0) {
+        // Empty already: the watch has nothing left to tell.
+        forgetExit(tree.fd);
+        binding().unwatchCgroup(tree.fd, this.#ref);
+        tree.fd = -1;
+      }
     }
     this.#status = status;
     if (status.reason === null) this.#resolve(status);
