@@ -15,6 +15,7 @@ import { onExit } from '../process/exits.js';
 import { buildPlan, type ChildSpec } from '../process/options.js';
 import { start } from '../process/start.js';
 import type { StdioEntry } from '../process/stdio.js';
+import { envPairsOf } from './normalize.js';
 
 /** One entry of the `stdio` that Node's getValidStdio() makes. */
 export interface NodeStdio {
@@ -105,8 +106,8 @@ function childSpec(o: HandleOptions, stdio: StdioEntry[]): ChildSpec {
   return {
     file: o.file,
     argv,
-    // Not an array: the child gets this process's environment.
-    env: Array.isArray(o.envPairs) ? o.envPairs.map(String) : null,
+    // Not an array: the child gets this process's environment, as from process_wrap.
+    env: envPairsOf(o.envPairs),
     // A cwd that is not a non-empty string is not used (process_wrap reads only strings).
     cwd: typeof o.cwd === 'string' && o.cwd.length > 0 ? o.cwd : undefined,
     stdio,

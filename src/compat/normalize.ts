@@ -2,6 +2,8 @@
 // lib/child_process.js does (normalizeSpawnArguments and its siblings), so that every error is
 // Node's and every accepted call means what it means to Node.
 
+import { isMainThread } from 'node:worker_threads';
+
 import { invalidArgType, invalidArgValue } from './errors.js';
 import {
   getValidatedPath,
@@ -30,6 +32,46 @@ export interface SpawnRequest extends Options {
 }
 
 const empty: Options = Object.freeze(Object.create(null));
+
+/**
+ * The envPairs of a child that gets this process's environment as it is: empty, so that the
+ * engine reads the C environment itself instead of a copy of every variable being made in
+ * JavaScript on every spawn (the largest cost of a spawn's JavaScript, and garbage that grows the
+ * heap). Node's ChildProcess.spawn() may push the IPC channel's variables onto it; envPairsOf()
+ * then gives the whole list.
+ */
+export class InheritedEnv extends Array<string> {
+  static override get [Symbol.species]() {
+    return Array;
+  }
+}
+
+/** Node's own process.env, whose variables are the C environment (the main thread's, not a
+ * Worker's copy, and not a plain object a program put in its place). */
+function isNativeEnv(env: unknown): boolean {
+  return env === process.env && isMainThread && Object.getPrototypeOf(process.env) !== Object.prototype;
+}
+
+/** Every KEY=VALUE of `env`, checked as Node checks them (inherited keys included, as in Node). */
+function pairsOf(env: Options): string[] {
+  const pairs: string[] = [];
+  for (const key in env) {
+    const value = env[key];
+    if (value !== undefined) {
+      validateNullCheck(key, `options.env['${key}']`);
+      validateNullCheck(value, `options.env['${key}']`);
+      pairs.push(`${key}=${String(value)}`);
+    }
+  }
+  return pairs;
+}
+
+/** The child's environment for the engine: KEY=VALUE strings, or null for this process's own. */
+export function envPairsOf(envPairs: unknown): string[] | null {
+  if (!Array.isArray(envPairs)) return null;
+  if (!(envPairs instanceof InheritedEnv)) return envPairs.map(String);
+  return envPairs.length === 0 ? null : [...pairsOf(process.env as Options), ...envPairs];
+}
 
 /** Copies `name` from process.env into env when the caller's env does not set it. */
 function copyProcessEnv(env: Options, name: string, optionEnv: unknown): void {
@@ -91,17 +133,13 @@ export function normalizeSpawnArguments(file: unknown, args: unknown, options: u
   argv.unshift(typeof o.argv0 === 'string' ? o.argv0 : theFile);
 
   const env = (o.env || process.env) as Options;
-  // NODE_V8_COVERAGE always reaches the child, so that coverage works with a custom env.
-  copyProcessEnv(env, 'NODE_V8_COVERAGE', o.env);
-  const envPairs: string[] = [];
-  // Inherited keys are included on purpose, as in Node.
-  for (const key in env) {
-    const value = env[key];
-    if (value !== undefined) {
-      validateNullCheck(key, `options.env['${key}']`);
-      validateNullCheck(value, `options.env['${key}']`);
-      envPairs.push(`${key}=${String(value)}`);
-    }
+  let envPairs: string[];
+  if (isNativeEnv(env)) {
+    envPairs = new InheritedEnv();
+  } else {
+    // NODE_V8_COVERAGE always reaches the child, so that coverage works with a custom env.
+    copyProcessEnv(env, 'NODE_V8_COVERAGE', o.env);
+    envPairs = pairsOf(env);
   }
 
   return {

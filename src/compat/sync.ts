@@ -11,7 +11,14 @@ import { buildPlan } from '../process/options.js';
 import type { StdioEntry } from '../process/stdio.js';
 import { errnoException, genericNodeError, invalidArgType, invalidArgValue, ipcSyncFork } from './errors.js';
 import { MAX_BUFFER } from './exec.js';
-import { normalizeExecArgs, normalizeExecFileArgs, normalizeSpawnArguments, stdioStringToArray, type Options } from './normalize.js';
+import {
+  envPairsOf,
+  normalizeExecArgs,
+  normalizeExecFileArgs,
+  normalizeSpawnArguments,
+  stdioStringToArray,
+  type Options,
+} from './normalize.js';
 import { sanitizeKillSignal, validateMaxBuffer, validateTimeout } from './validate.js';
 
 /** One child fd of a synchronous spawn, as Node's getValidStdio(stdio, true) describes it. */
@@ -126,7 +133,7 @@ export function spawnSync(file: unknown, args?: unknown, options?: unknown): Spa
   const n = buildPlan({
     file: theFile,
     argv,
-    env: o.envPairs as string[],
+    env: envPairsOf(o.envPairs),
     cwd: typeof o.cwd === 'string' && o.cwd.length > 0 ? o.cwd : undefined,
     stdio: entries,
     setsid: !!o.detached,
