@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { compatTables } from './lib/compat-tables.js';
 import { footprintChart, memoryChart, reapingChart, spawnRateChart } from './lib/charts.js';
 import { footprintTable, inflightTable, memoryTables, num, reapingTable, sequentialTable } from './lib/tables.js';
 import { evaluateTargets } from './lib/targets.js';
@@ -27,6 +28,7 @@ export function renderTables(results) {
     parts.push(`### Exit notification scale: one by one, ${s.reaping.gapUs} µs apart\n\n${reapingTable(s.reaping.oneByOne)}`);
   }
   if (s.footprint) parts.push(`### Memory per live subprocess (K = ${s.footprint.k})\n\n${footprintTable(s.footprint)}`);
+  if (s.compat) parts.push(`### pidfd/child_process against child_process\n\n${compatTables(s.compat)}`);
   parts.push(`### Targets\n\n${targetsTable(results)}`);
   return parts.join('\n\n');
 }
