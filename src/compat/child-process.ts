@@ -12,7 +12,7 @@ import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 
 import { errnoException } from './errors.js';
-import { ProcessHandle } from './handle.js';
+import { ProcessHandle, setExitListener } from './handle.js';
 
 /** The fields of a ChildProcess that this module reads and writes. */
 export interface ChildFields extends EventEmitter {
@@ -42,7 +42,7 @@ function init(child: ChildFields): void {
   child.exitCode = null;
   child.killed = false;
   child.spawnfile = null;
-  child._handle = new ProcessHandle(child, onChildExit);
+  child._handle = new ProcessHandle(child);
   if (channel.hasSubscribers) channel.publish({ process: child });
 }
 
@@ -81,7 +81,7 @@ function maybeClose(child: ChildFields): void {
 }
 
 /** The handle's exit, or a spawn error (a negative code): what Node's `_handle.onexit` does. */
-function onChildExit(object: object, exitCode: number | null, signalCode: string): void {
+setExitListener(function onChildExit(object: object, exitCode: number | null, signalCode: string): void {
   const child = object as ChildFields;
   if (signalCode) child.signalCode = signalCode;
   else child.exitCode = exitCode;
@@ -101,4 +101,4 @@ function onChildExit(object: object, exitCode: number | null, signalCode: string
   // now that the child has exited; then its streams end, and 'close' follows.
   process.nextTick(flushStdio, child);
   maybeClose(child);
-}
+});

@@ -121,19 +121,37 @@ function childSpec(o: HandleOptions, stdio: StdioEntry[]): ChildSpec {
  * exitCode): Node's `_handle.onexit`. */
 export type ExitListener = (child: object, exitCode: number | null, signalCode: string) => void;
 
+/** Set once by child-process.ts (one function for every handle: no field per handle). */
+let childExit: ExitListener = () => {};
+
+/** Sets what every handle calls at its child's exit. */
+export function setExitListener(listener: ExitListener): void {
+  childExit = listener;
+}
+
+/** The handles of running children, by pidfd: one function routes every exit (no closure per
+ * child, which would cost each live ChildProcess more memory than Node's own). */
+const running = new Map<number, ProcessHandle>();
+
+function routeExit(records: Float64Array, at: number): void {
+  const fd = records[at + constants().exitField.fd]!;
+  const handle = running.get(fd);
+  if (handle === undefined) return;
+  running.delete(fd);
+  handle.exited(records, at);
+}
+
 /** A ChildProcess's `_handle`: spawn, kill, ref/unref and close, in process_wrap's terms. */
 export class ProcessHandle {
   /** Set once the child has started, as process_wrap sets it. */
   declare pid?: number;
   #child: object;
-  #onChildExit: ExitListener;
+  /** The child's pidfd while it runs (the watcher owns it); -1 before and after. */
   #pidfd = -1;
-  #exited = false;
   #ref = true;
 
-  constructor(child: object, onChildExit: ExitListener) {
+  constructor(child: object) {
     this.#child = child;
-    this.#onChildExit = onChildExit;
   }
 
   /**
@@ -171,13 +189,14 @@ export class ProcessHandle {
     }
     this.#pidfd = started.pidfd;
     this.pid = started.pid;
-    onExit(started.pidfd, (records, at) => this.#onExit(records, at));
+    running.set(started.pidfd, this);
+    onExit(started.pidfd, routeExit);
     return 0;
   }
 
   /** Sends `signal` through the pidfd: 0, or -ESRCH once the child has exited, or -errno. */
   kill(signal: number): number {
-    if (this.#exited || this.#pidfd < 0) return -errnoTable.ESRCH;
+    if (this.#pidfd < 0) return -errnoTable.ESRCH;
     return binding().sendSignal(this.#pidfd, signal, 0);
   }
 
@@ -190,7 +209,7 @@ export class ProcessHandle {
   }
 
   hasRef(): boolean {
-    return this.#ref && this.#pidfd >= 0 && !this.#exited;
+    return this.#ref && this.#pidfd >= 0;
   }
 
   /** Nothing to release: the exit watcher closes the pidfd when it reaps the child. */
@@ -200,21 +219,21 @@ export class ProcessHandle {
 
   /** The exit (or, from Node's onErrorNT, a spawn error as a negative code), for the child. */
   onexit(exitCode: number | null, signalCode?: string): void {
-    this.#onChildExit(this.#child, exitCode, signalCode ?? '');
+    childExit(this.#child, exitCode, signalCode ?? '');
   }
 
-  #setRef(ref: boolean): void {
-    if (this.#exited || this.#pidfd < 0 || this.#ref === ref) return;
-    const r = binding().watchRef(this.#pidfd, constants().watchKind.child, this.#ref, ref);
-    if (r === 0) this.#ref = ref;
-  }
-
-  #onExit(records: Float64Array, at: number): void {
-    // The watcher has reaped the child and closed the pidfd.
-    this.#exited = true;
+  /** The watcher has reaped the child and closed the pidfd: its exit record is at `at`. */
+  exited(records: Float64Array, at: number): void {
+    this.#pidfd = -1;
     const status = exitStatusFromRecord(this.pid!, records, at, 'child');
     // libuv reports a signal death as (0, 'SIGTERM'); a lost status (something else reaped the
     // child on a kernel without PIDFD_INFO_EXIT) as (null, ''): 'exit' then says (null, null).
     this.onexit(status.signal !== null ? 0 : status.code, status.signal ?? '');
+  }
+
+  #setRef(ref: boolean): void {
+    if (this.#pidfd < 0 || this.#ref === ref) return;
+    const r = binding().watchRef(this.#pidfd, constants().watchKind.child, this.#ref, ref);
+    if (r === 0) this.#ref = ref;
   }
 }
