@@ -143,6 +143,7 @@ export function normalizeSpawnArguments(file: unknown, args: unknown, options: u
   }
 
   return {
+    __proto__: null,
     ...o,
     args: argv as string[],
     cwd,
