@@ -10,6 +10,7 @@
         "native/exit.c",
         "native/owned.c",
         "native/spawn.c",
+        "native/sync.c",
         "native/child.c",
         "native/clone.c",
         "native/probe.c",
@@ -20,7 +21,7 @@
       "conditions": [
         ["OS!='linux'", { "sources!": [
           "native/addon.c", "native/js_api.c", "native/js_test.c", "native/js_util.c",
-          "native/exit.c", "native/owned.c", "native/spawn.c", "native/child.c", "native/clone.c",
+          "native/exit.c", "native/owned.c", "native/spawn.c", "native/sync.c", "native/child.c", "native/clone.c",
           "native/probe.c", "native/watch.c"
         ], "sources": ["native/unsupported.c"] }]
       ]

@@ -17,6 +17,15 @@ const leftover =
 
 /** target id -> cause of a miss, and what would close it. */
 export const causes = {
+  'compat-spawn':
+    "pidfd/child_process's parent CPU per spawn is 6–8× below Node's, and a profile puts all but " +
+    "~0.2 ms of a spawn in the engine's native start (the parent waits for the child's execve): " +
+    'the module costs what the core costs, and the wall-time ratio moves with the load of this ' +
+    'shared machine (2.3× to 2.8× between two runs of the same day). A quiet machine to measure on.',
+  'compat-fork':
+    "The time is the forked Node's own start-up, the same program either way; the ratio moved " +
+    "between 0.94× and 1.06× in two runs (per-round spread ±15%), and the parent's CPU for it is 3× " +
+    'below Node\'s. Within the noise; a quiet machine to measure on.',
   'sequential-c': leftover,
   'sequential-cp':
     'On this machine child_process is only about 3–3.5× slower than the C loop (forking a small ' +

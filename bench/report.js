@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { compatTables } from './lib/compat-tables.js';
 import { footprintChart, memoryChart, reapingChart, spawnRateChart } from './lib/charts.js';
 import { footprintTable, inflightTable, memoryTables, num, reapingTable, sequentialTable, treesTables } from './lib/tables.js';
 import { evaluateTargets } from './lib/targets.js';
@@ -28,6 +29,7 @@ export function renderTables(results) {
   }
   if (s.footprint) parts.push(`### Memory per live subprocess (K = ${s.footprint.k})\n\n${footprintTable(s.footprint)}`);
   if (s.trees) parts.push(treesTables(s.trees));
+  if (s.compat) parts.push(`### pidfd/child_process against child_process\n\n${compatTables(s.compat)}`);
   parts.push(`### Targets\n\n${targetsTable(results)}`);
   return parts.join('\n\n');
 }

@@ -19,7 +19,7 @@ import { renderTables, writeReport } from './report.js';
 import { full, MEMORY_MARGIN_GIB, quick } from './settings.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const SCENARIOS = ['sequential', 'inflight', 'memory', 'reaping', 'footprint', 'trees'];
+const SCENARIOS = ['sequential', 'inflight', 'memory', 'reaping', 'footprint', 'trees', 'compat'];
 
 const { values: args } = parseArgs({
   options: {
@@ -91,6 +91,34 @@ async function runFootprint(bins) {
   return { k, repeats, samples };
 }
 
+/** pidfd/child_process against child_process: the operations, execFileSync per memory level,
+ * and the footprint, each in fresh workers. */
+async function runCompat(bins) {
+  const { n, rounds, memory, footprint } = settings.compat;
+  const out = { ...(await inWorker('compat', { n, rounds })), memory: { rounds: memory.rounds, levels: [] }, footprint: { ...footprint, samples: [] } };
+  for (const gib of memory.levels) {
+    const need = gib + MEMORY_MARGIN_GIB;
+    const available = await availableGiB();
+    if (available < need) {
+      const reason = `needs ${need.toFixed(1)} GiB (${gib} + ${MEMORY_MARGIN_GIB}), ${available.toFixed(1)} GiB available`;
+      log(`compat memory ${gib} GiB: skipped, ${reason}`);
+      out.memory.levels.push({ gib, skipped: reason });
+      continue;
+    }
+    const counts = Object.fromEntries(Object.entries(memory.n).map(([name, c]) => [name, typeof c === 'number' ? c : c[gib]]));
+    out.memory.levels.push(await inWorker('compat-memory', { gib, n: counts, rounds: memory.rounds }));
+  }
+  const contenders = ['pidfd/child_process', 'child_process'];
+  for (let r = 0; r < footprint.repeats; r++) {
+    for (let i = 0; i < contenders.length; i++) {
+      const contender = contenders[(r + i) % contenders.length];
+      out.footprint.samples.push(await inWorker('compat-footprint', { contender, k: footprint.k, bins }, ['--expose-gc']));
+      log(`compat footprint: ${contender} (${r + 1}/${footprint.repeats})`);
+    }
+  }
+  return out;
+}
+
 const started = Date.now();
 process.env.BENCH_T0 ??= String(started);
 const bins = buildC();
@@ -112,6 +140,7 @@ for (const name of only) {
   if (name === 'reaping') results.scenarios.reaping = await runReaping(bins);
   if (name === 'footprint') results.scenarios.footprint = await runFootprint(bins);
   if (name === 'trees') results.scenarios.trees = await inWorker('trees', settings.trees);
+  if (name === 'compat') results.scenarios.compat = await runCompat(bins);
   log(`${name}: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 }
 

@@ -16,6 +16,14 @@ export const full = {
   footprint: { k: 1000, repeats: 3, contenders: ['pidfd', 'child_process', 'execa', 'nano-spawn', 'tinyexec'] },
   // A per-run cgroup's cost per spawn; killing a tree of (2 × groups + 1) × (per + 1) processes.
   trees: { n: 1000, rounds: 10, groups: 5, per: 99, killRounds: 3 },
+  // pidfd/child_process against Node's child_process: operations per contender; execFileSync with
+  // the parent's memory at each level (Node's forks: fewer calls at 4 GiB); live ChildProcesses.
+  compat: {
+    n: { spawnExit: 1000, spawnClose: 1000, execFile: 1000, execFileSync: 1000, forkRoundTrip: 100 },
+    rounds: 10,
+    memory: { levels: [0, 4], n: { 'pidfd/child_process': 300, child_process: { 0: 300, 4: 30 } }, rounds: 5 },
+    footprint: { k: 1000, repeats: 3 },
+  },
 };
 
 export const quick = {
@@ -27,6 +35,12 @@ export const quick = {
   reaping: { ks: [250, 1000], rounds: 1, gapUs: 1000, contenders: ['pidfd', 'child_process', 'C pidfd+epoll'] },
   footprint: { k: 300, repeats: 1, contenders: ['pidfd', 'child_process'] },
   trees: { n: 200, rounds: 2, groups: 5, per: 99, killRounds: 1 },
+  compat: {
+    n: { spawnExit: 200, spawnClose: 200, execFile: 200, execFileSync: 200, forkRoundTrip: 20 },
+    rounds: 4,
+    memory: { levels: [0, 1], n: { 'pidfd/child_process': 60, child_process: { 0: 60, 1: 15 } }, rounds: 2 },
+    footprint: { k: 300, repeats: 1 },
+  },
 };
 
 /** Memory a level needs besides its ballast (Node, the C server's copy is counted apart), GiB. */

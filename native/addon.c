@@ -78,6 +78,8 @@ static napi_value pf_init(napi_env env, napi_value exports) {
       PF_FN("init", js_init),
       PF_FN("support", js_support),
       PF_FN("spawn", js_spawn),
+      PF_FN("spawnSync", js_spawn_sync),
+      PF_FN("socketpair", js_socketpair),
       PF_FN("wait", js_wait),
       PF_FN("watch", js_watch),
       PF_FN("watchRef", js_watch_ref),

@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "env.h"
@@ -21,6 +22,7 @@
 #include "pidfd.h"
 #include "probe.h"
 #include "spawn.h"
+#include "sync.h"
 #include "watch.h"
 
 static struct pf_env *pf_started_env(napi_env env) {
@@ -216,12 +218,26 @@ static napi_value pf_started_value(napi_env env, const struct pf_spawn_result *o
   return obj;
 }
 
+/* The whole request of a plan: the child's plan, its stdio, the cgroup and the backend. */
+static int pf_unpack_request(napi_env env, napi_value plan, struct pf_plan_memory *m,
+                             struct pf_start_request *req) {
+  int32_t backend;
+  if (!pf_unpack_plan(env, plan, m, &req->plan) || !pf_unpack_stdio(env, plan, m, req) ||
+      !pf_prop_int(env, plan, "cgroupFd", &req->cgroup_fd) ||
+      !pf_prop_string(env, plan, "cgroupPath", &m->cgroup_path, NULL) ||
+      !pf_prop_int(env, plan, "backend", &backend))
+    return 0;
+  if (backend < 0 || backend >= PF_BACKEND_COUNT) return pf_throw_type(env, "binding: backend");
+  req->cgroup_path = m->cgroup_path;
+  req->backend = backend;
+  return 1;
+}
+
 napi_value js_spawn(napi_env env, napi_callback_info info) {
   napi_value argv[1], result = NULL;
   struct pf_plan_memory m;
   struct pf_start_request req;
   struct pf_spawn_result out;
-  int32_t backend;
   int watch, ref;
 
   memset(&m, 0, sizeof m);
@@ -230,18 +246,9 @@ napi_value js_spawn(napi_env env, napi_callback_info info) {
   struct pf_env *e = pf_started_env(env);
   if (e == NULL) return NULL;
   napi_value plan = argv[0];
-  if (!pf_unpack_plan(env, plan, &m, &req.plan) || !pf_unpack_stdio(env, plan, &m, &req) ||
-      !pf_prop_int(env, plan, "cgroupFd", &req.cgroup_fd) ||
-      !pf_prop_string(env, plan, "cgroupPath", &m.cgroup_path, NULL) ||
-      !pf_prop_int(env, plan, "backend", &backend) || !pf_prop_bool(env, plan, "watch", &watch) ||
+  if (!pf_unpack_request(env, plan, &m, &req) || !pf_prop_bool(env, plan, "watch", &watch) ||
       !pf_prop_bool(env, plan, "ref", &ref))
     goto done;
-  if (backend < 0 || backend >= PF_BACKEND_COUNT) {
-    pf_throw_type(env, "binding: backend");
-    goto done;
-  }
-  req.cgroup_path = m.cgroup_path;
-  req.backend = backend;
 
   if (pf_start(&e->stack, &req, m.parent_fds, &out) < 0) {
     result = pf_failure_value(env, &out.fail);
@@ -265,6 +272,147 @@ napi_value js_spawn(napi_env env, napi_callback_info info) {
 done:
   pf_plan_memory_free(&m);
   return result;
+}
+
+/* ---- spawnSync(plan, sync): a child run to its end on this thread (sync.h) ---- */
+
+/* The parent's end of each stdio entry as a pipe of the loop: sync.input[i] is the input of
+ * entry i (a Uint8Array: written, then the pipe closed), or null (read). */
+static int pf_unpack_sync_pipes(napi_env env, napi_value sync, const int *parent_fds, int n,
+                                struct pf_sync_pipe *pipes) {
+  napi_value inputs;
+  if (!pf_prop(env, sync, "input", &inputs)) return 0;
+  for (int i = 0; i < n; i++) {
+    napi_value v;
+    napi_valuetype t;
+    bool is_typed = false;
+    memset(&pipes[i], 0, sizeof pipes[i]);
+    pipes[i].fd = parent_fds[i];
+    if (napi_get_element(env, inputs, (uint32_t)i, &v) != napi_ok || napi_typeof(env, v, &t) != napi_ok)
+      return pf_throw_type(env, "binding: sync.input");
+    if (t == napi_null || t == napi_undefined) continue;
+    napi_typedarray_type type;
+    size_t length;
+    void *data;
+    if (napi_is_typedarray(env, v, &is_typed) != napi_ok || !is_typed ||
+        napi_get_typedarray_info(env, v, &type, &length, &data, NULL, NULL) != napi_ok ||
+        type != napi_uint8_array)
+      return pf_throw_type(env, "binding: sync.input");
+    /* The bytes stay where they are: no JavaScript runs (and no garbage is collected) until the
+     * loop has returned. */
+    pipes[i].input = 1;
+    pipes[i].data = data;
+    pipes[i].len = length;
+  }
+  return 1;
+}
+
+static napi_value pf_sync_value(napi_env env, pid_t pid, const struct pf_sync_result *r,
+                                struct pf_sync_pipe *pipes, const int *parent_fds, int n) {
+  napi_value obj, ab, rec, output;
+  void *data;
+  napi_create_object(env, &obj);
+  pf_set_int(env, obj, "pid", pid);
+  pf_set_int(env, obj, "error", r->error != 0 ? r->error : r->pipe_error);
+  napi_create_arraybuffer(env, sizeof r->rec, &data, &ab);
+  memcpy(data, r->rec, sizeof r->rec);
+  napi_create_typedarray(env, napi_float64_array, PF_EXIT_FIELDS, ab, 0, &rec);
+  napi_set_named_property(env, obj, "record", rec);
+  napi_create_array_with_length(env, (size_t)n, &output);
+  for (int i = 0; i < n; i++) {
+    napi_value v;
+    if (parent_fds[i] < 0 || pipes[i].input) {
+      napi_get_null(env, &v);
+    } else if (napi_create_buffer_copy(env, pipes[i].buf_len, pipes[i].buf, &data, &v) != napi_ok) {
+      return NULL;
+    }
+    napi_set_element(env, output, (uint32_t)i, v);
+  }
+  napi_set_named_property(env, obj, "output", output);
+  return obj;
+}
+
+napi_value js_spawn_sync(napi_env env, napi_callback_info info) {
+  napi_value argv[2], result = NULL;
+  struct pf_plan_memory m;
+  struct pf_start_request req;
+  struct pf_spawn_result out;
+  struct pf_sync_pipe *pipes = NULL;
+  struct pf_sync_limits limits;
+  struct pf_sync_result r;
+  double timeout_ms;
+  int32_t kill_signal;
+
+  memset(&m, 0, sizeof m);
+  memset(&req, 0, sizeof req);
+  if (!pf_get_args(env, info, 2, argv)) return NULL;
+  /* The environment's state holds the child's stack; the exit watcher is not needed. */
+  struct pf_env *e = pf_env_get(env);
+  if (e == NULL) return NULL;
+  napi_value sync = argv[1];
+  if (!pf_unpack_request(env, argv[0], &m, &req) ||
+      !pf_prop_double(env, sync, "timeoutMs", &timeout_ms) ||
+      !pf_prop_double(env, sync, "maxBuffer", &limits.max_buffer) ||
+      !pf_prop_int(env, sync, "killSignal", &kill_signal))
+    goto done;
+  limits.timeout_ms = timeout_ms > 0x7fffffff ? 0x7fffffff : (long)timeout_ms;
+  limits.kill_signal = kill_signal;
+  pipes = calloc((size_t)req.nstdio + 1, sizeof *pipes);
+  if (pipes == NULL) {
+    pf_throw_nomem(env);
+    goto done;
+  }
+
+  if (pf_start(&e->stack, &req, m.parent_fds, &out) < 0) {
+    result = pf_failure_value(env, &out.fail);
+    goto done;
+  }
+  if (!pf_unpack_sync_pipes(env, sync, m.parent_fds, req.nstdio, pipes)) {
+    pf_start_abandon(&out, m.parent_fds, req.nstdio);
+    goto done;
+  }
+  int ran = pf_sync_run(out.pidfd, pipes, req.nstdio, &limits, &r);
+  close(out.pidfd);
+  if (ran < 0) {
+    struct pf_failure f = {.err = -ran, .syscall = "poll", .step = "wait", .index = -1};
+    result = pf_failure_value(env, &f);
+    goto done;
+  }
+  result = pf_sync_value(env, out.pid, &r, pipes, m.parent_fds, req.nstdio);
+
+done:
+  if (pipes != NULL) {
+    for (int i = 0; i < req.nstdio; i++) free(pipes[i].buf);
+    free(pipes);
+  }
+  pf_plan_memory_free(&m);
+  return result;
+}
+
+/* socketpair(): two connected AF_UNIX stream sockets, close-on-exec, at fd 3 or above (an
+ * Int32Array), or -errno. */
+napi_value js_socketpair(napi_env env, napi_callback_info info) {
+  napi_value ab, pair;
+  int sv[2];
+  void *data;
+  (void)info;
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return pf_int(env, -errno);
+  for (int i = 0; i < 2; i++) {
+    if (sv[i] >= 3) continue;
+    /* With the process's own stdio closed, keep 0-2 for it. */
+    int moved = fcntl(sv[i], F_DUPFD_CLOEXEC, 3);
+    int err = errno;
+    close(sv[i]);
+    sv[i] = moved;
+    if (moved < 0) {
+      if (sv[1 - i] >= 0) close(sv[1 - i]);
+      return pf_int(env, -err);
+    }
+  }
+  napi_create_arraybuffer(env, sizeof sv, &data, &ab);
+  memcpy(data, sv, sizeof sv);
+  napi_create_typedarray(env, napi_int32_array, 2, ab, 0, &pair);
+  return pair;
 }
 
 /* ---- fds that JavaScript objects own (owned.h) ---- */

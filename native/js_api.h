@@ -10,6 +10,8 @@
 napi_value js_init(napi_env env, napi_callback_info info);
 napi_value js_support(napi_env env, napi_callback_info info);
 napi_value js_spawn(napi_env env, napi_callback_info info);
+napi_value js_spawn_sync(napi_env env, napi_callback_info info);
+napi_value js_socketpair(napi_env env, napi_callback_info info);
 napi_value js_watch(napi_env env, napi_callback_info info);
 napi_value js_watch_ref(napi_env env, napi_callback_info info);
 napi_value js_unwatch(napi_env env, napi_callback_info info);

@@ -101,6 +101,29 @@ export interface NativeSpawnFailure {
   raw?: Buffer;
 }
 
+/** The limits and the input of a synchronous spawn (child_process.spawnSync). */
+export interface NativeSyncOptions {
+  /** Per stdio entry: the bytes to write to its pipe, which is then closed; null: read it. */
+  input: (Uint8Array | null)[];
+  /** 0: no limit. */
+  timeoutMs: number;
+  /** Output bytes over all pipes before the child is killed; 0: no limit. */
+  maxBuffer: number;
+  killSignal: number;
+}
+
+/** A child run to its end by spawnSync. */
+export interface NativeSyncResult {
+  pid: number;
+  /** 0, or -errno: ETIMEDOUT, ENOBUFS (the child then got killSignal), or the first failed write
+   * of the input (EPIPE). */
+  error: number;
+  /** The child's exit record (the fields of constants.exitField). */
+  record: Float64Array;
+  /** Per stdio entry: what was read from its pipe, or null (no pipe, or an input pipe). */
+  output: (Buffer | null)[];
+}
+
 export interface NativeFeature {
   ok: boolean;
   probed: boolean;
@@ -151,6 +174,11 @@ export interface NativeBinding {
   init(onExit: (records: Float64Array) => void): number;
   support(): NativeSupport;
   spawn(plan: NativeSpawnPlan): NativeSpawnSuccess | NativeSpawnFailure;
+  /** Starts the child of `plan` (not watched) and runs it to its end on this thread: its input
+   * written, its output read, the limits enforced, and reaped. */
+  spawnSync(plan: Omit<NativeSpawnPlan, 'watch' | 'ref'>, sync: NativeSyncOptions): NativeSyncResult | NativeSpawnFailure;
+  /** Two connected AF_UNIX stream sockets, close-on-exec, at fd 3 or above; or -errno. */
+  socketpair(): Int32Array | number;
   /** Blocks until the child behind fd exits (at most timeoutMs; -1: no limit) and reaps it:
    * its exit record, or -ETIMEDOUT, or -errno. For a child started without `watch`. */
   wait(fd: number, timeoutMs: number): Float64Array | number;

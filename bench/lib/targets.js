@@ -1,5 +1,6 @@
 // The performance targets of DESIGN.md, checked against one results file.
 
+import { compatTargets } from './compat-tables.js';
 import { quantile } from './stats.js';
 import { footprintSummary, num, times } from './tables.js';
 
@@ -23,7 +24,7 @@ function verdict(ok) {
 
 /** [{ id, target, measured, verdict }] for every target the results can speak to. */
 export function evaluateTargets(results) {
-  const { sequential, inflight, memory, reaping, footprint } = results.scenarios;
+  const { sequential, inflight, memory, reaping, footprint, compat } = results.scenarios;
   const out = [];
 
   if (sequential) {
@@ -135,5 +136,6 @@ export function evaluateTargets(results) {
       });
     }
   }
+  out.push(...compatTargets(compat));
   return out;
 }

@@ -1,0 +1,150 @@
+// The compat scenario's tables and targets (issue 12): pidfd/child_process against Node's
+// child_process, side by side in one run.
+
+import { median, quantile } from './stats.js';
+import { num, times } from './tables.js';
+
+const PC = 'pidfd/child_process';
+const CP = 'child_process';
+
+const labels = {
+  spawnExit: "spawn('/bin/true', { stdio: 'ignore' }) + 'exit'",
+  spawnClose: "spawn('/bin/true') (three pipes) + 'close'",
+  execFile: "execFile('/bin/true') + callback",
+  execFileSync: "execFileSync('/bin/true')",
+  forkRoundTrip: 'fork() + one IPC round trip + exit',
+};
+
+function table(header, rows) {
+  return [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join(
+    '\n',
+  );
+}
+
+/** "p10–p90 of the per-round ratios" of a's rate over b's, paired within each round. */
+function roundSpread(a, b) {
+  const ratios = a.roundRates.map((rate, i) => rate / b.roundRates[i]);
+  return `${times(quantile(ratios, 0.1))}–${times(quantile(ratios, 0.9))}`;
+}
+
+/** Per-contender medians of the footprint samples. */
+function footprintBy(samples) {
+  const out = {};
+  for (const name of [PC, CP]) {
+    const list = samples.filter((s) => s.contender === name);
+    if (list.length === 0) continue;
+    out[name] = { rss: median(list.map((s) => s.rssBytes)), heap: median(list.map((s) => s.heapUsedBytes)), n: list.length };
+  }
+  return out;
+}
+
+/** Markdown: the operations, execFileSync against the parent's memory, and the footprint. */
+export function compatTables(s) {
+  const parts = [];
+  const rows = Object.entries(s.operations).map(([op, c]) => [
+    labels[op] ?? op,
+    `${num(c[PC].rate.median)} / ${num(c[CP].rate.median)}`,
+    `${num(c[PC].latencyMs.median)} / ${num(c[CP].latencyMs.median)}`,
+    `${num(c[PC].cpuUsPerOp.median)} / ${num(c[CP].cpuUsPerOp.median)}`,
+    `**${times(c[PC].rate.median / c[CP].rate.median)}**`,
+    roundSpread(c[PC], c[CP]),
+  ]);
+  parts.push(
+    table(
+      ['operation (sequential)', 'per s: pidfd / Node', 'latency median, ms: pidfd / Node', 'parent CPU per op, µs: pidfd / Node', 'pidfd speed-up', 'per-round p10–p90'],
+      rows,
+    ),
+  );
+  const levels = s.memory.levels.filter((l) => !l.skipped);
+  if (levels.length > 0) {
+    const base = levels.find((l) => l.gib === 0);
+    parts.push(
+      table(
+        ['parent memory', 'execFileSync, pidfd: median / p99, ms (n)', 'Node: median / p99, ms (n)', 'Node ÷ pidfd', 'pidfd vs pidfd at 0 GiB', 'parent RSS, GiB'],
+        levels.map((l) => {
+          const p = l.contenders[PC];
+          const c = l.contenders[CP];
+          return [
+            `${l.gib} GiB`,
+            `${num(p.latencyMs.median)} / ${num(p.latencyMs.p99)} (${p.n})`,
+            `${num(c.latencyMs.median)} / ${num(c.latencyMs.p99)} (${c.n})`,
+            times(c.latencyMs.median / p.latencyMs.median),
+            base ? times(p.latencyMs.median / base.contenders[PC].latencyMs.median) : '–',
+            num(l.rssGiB),
+          ];
+        }),
+      ),
+    );
+  }
+  for (const l of s.memory.levels.filter((x) => x.skipped)) parts.push(`- ${l.gib} GiB skipped: ${l.skipped}`);
+  const f = footprintBy(s.footprint.samples);
+  if (f[PC] && f[CP]) {
+    parts.push(
+      table(
+        [`live ChildProcess (K = ${s.footprint.k}, stdio ignored)`, 'RSS per child, KiB', 'JS heap per child, bytes', 'samples'],
+        [PC, CP].map((name) => [name, num(f[name].rss / 1024), num(f[name].heap), String(f[name].n)]),
+      ),
+    );
+  }
+  return parts.join('\n\n');
+}
+
+function verdict(ok) {
+  if (ok === null) return 'not measured';
+  return ok ? 'met' : 'missed';
+}
+
+/** The compat targets of issue 12 (DESIGN.md, next layers), as evaluateTargets rows. */
+export function compatTargets(s) {
+  if (!s) return [];
+  const out = [];
+  const rate = (op) => {
+    const c = s.operations[op];
+    return c ? { ratio: c[PC].rate.median / c[CP].rate.median, c } : null;
+  };
+  for (const [id, op, goal, what] of [
+    ['compat-spawn', 'spawnExit', 2.5, "compat spawn + 'exit': at least 2.5× child_process's rate"],
+    ['compat-execfile', 'execFile', 2.5, "compat execFile: at least 2.5× child_process's rate"],
+    ['compat-execfilesync', 'execFileSync', 2, "compat execFileSync('/bin/true'): at least 2× Node's"],
+  ]) {
+    const r = rate(op);
+    out.push({
+      id,
+      target: what,
+      measured: r ? `${times(r.ratio)} (${num(r.c[PC].rate.median)} vs ${num(r.c[CP].rate.median)} per s; per-round ${roundSpread(r.c[PC], r.c[CP])})` : 'not run',
+      verdict: verdict(r ? r.ratio >= goal : null),
+    });
+  }
+  const base = s.memory.levels.find((l) => l.gib === 0 && !l.skipped);
+  const big = s.memory.levels.find((l) => l.gib === 4);
+  const m = (l, name) => l.contenders[name].latencyMs.median;
+  out.push({
+    id: 'compat-execfilesync-4gib',
+    target: 'compat execFileSync with 4 GiB resident: within 1.2× of its own small-heap latency',
+    measured:
+      big && !big.skipped && base
+        ? `${times(m(big, PC) / m(base, PC))} (${num(m(big, PC))} vs ${num(m(base, PC))} ms); Node's ${times(m(big, CP) / m(big, PC))} slower there`
+        : (big?.skipped ?? 'level not run'),
+    verdict: verdict(big && !big.skipped && base ? m(big, PC) / m(base, PC) <= 1.2 : null),
+  });
+  const fork = s.operations.forkRoundTrip;
+  out.push({
+    id: 'compat-fork',
+    target: "compat fork() + one IPC round trip + exit: no slower than Node's",
+    measured: fork
+      ? `${times(fork[PC].latencyMs.median / fork[CP].latencyMs.median)} Node's time (${num(fork[PC].latencyMs.median)} vs ${num(fork[CP].latencyMs.median)} ms)`
+      : 'not run',
+    verdict: verdict(fork ? fork[PC].latencyMs.median <= fork[CP].latencyMs.median : null),
+  });
+  const f = footprintBy(s.footprint.samples);
+  out.push({
+    id: 'compat-footprint',
+    target: 'compat: memory per live ChildProcess at most that of Node\'s',
+    measured:
+      f[PC] && f[CP]
+        ? `RSS ${num(f[PC].rss / 1024)} vs ${num(f[CP].rss / 1024)} KiB (${times(f[PC].rss / f[CP].rss)}), JS heap ${num(f[PC].heap)} vs ${num(f[CP].heap)} bytes (${times(f[PC].heap / f[CP].heap)})`
+        : 'not run',
+    verdict: verdict(f[PC] && f[CP] ? f[PC].rss <= f[CP].rss && f[PC].heap <= f[CP].heap : null),
+  });
+  return out;
+}

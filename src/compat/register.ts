@@ -1,0 +1,54 @@
+// pidfd/register: puts pidfd/child_process in the place of Node's built-in child_process, for
+// the whole process: `node --import pidfd/register app.js`, or `import 'pidfd/register'` before
+// anything spawns. The built-in module's exports object is changed in place and its ESM named
+// exports are synced, so that `require('child_process').spawn`, `import cp from
+// 'node:child_process'` and `import { spawn } from 'node:child_process'` all reach pidfd from then
+// on. (A function that a module copied out before, as `const { spawn } = require(...)`, stays
+// Node's: nothing can reach that copy.)
+
+import { createRequire, syncBuiltinESMExports } from 'node:module';
+
+import * as compat from './child_process.js';
+
+const require = createRequire(import.meta.url);
+const builtin = require('node:child_process') as Record<string, unknown>;
+
+/** The exports that are replaced: every function and class of child_process but Node's own
+ * `_forkChild`, which only Node's bootstrap calls in a forked child. */
+const names = ['ChildProcess', 'exec', 'execFile', 'execFileSync', 'execSync', 'fork', 'spawn', 'spawnSync'] as const;
+
+/** Node's own exports, kept while pidfd's are in place. */
+let saved: Record<string, unknown> | null = null;
+
+/** Puts pidfd's child_process in place of the built-in one (again, after unregister()). */
+export function register(): void {
+  if (isRegistered()) return;
+  saved ??= Object.fromEntries(names.map((name) => [name, builtin[name]]));
+  for (const name of names) builtin[name] = compat[name];
+  syncBuiltinESMExports();
+}
+
+/**
+ * Puts Node's own child_process back. Children already started stay pidfd's (their exits still
+ * arrive). Returns false when pidfd's was not in place. An export that something else replaced
+ * since register() is left as it is.
+ */
+export function unregister(): boolean {
+  if (saved === null) return false;
+  let restored = false;
+  for (const name of names) {
+    if (builtin[name] !== compat[name]) continue;
+    builtin[name] = saved[name];
+    restored = true;
+  }
+  saved = null;
+  syncBuiltinESMExports();
+  return restored;
+}
+
+/** Whether the built-in child_process is pidfd's now (every one of its exports). */
+export function isRegistered(): boolean {
+  return names.every((name) => builtin[name] === compat[name]);
+}
+
+register();

@@ -1,0 +1,209 @@
+// spawnSync(), execFileSync() and execSync(): the child is started by the library's engine and
+// run to its end in native code on this thread (native/sync.c): its input written, its output
+// read, `timeout` and `maxBuffer` enforced with `killSignal`, and its exit reaped through its
+// pidfd. No second event loop, and no fork of this process, whatever its size.
+
+import { isArrayBufferView } from 'node:util/types';
+
+import { binding, constants } from '../binding.js';
+import { exitStatusFromRecord } from '../process/exit-status.js';
+import { buildPlan } from '../process/options.js';
+import type { StdioEntry } from '../process/stdio.js';
+import { errnoException, genericNodeError, invalidArgType, invalidArgValue, ipcSyncFork } from './errors.js';
+import { MAX_BUFFER } from './exec.js';
+import {
+  envPairsOf,
+  normalizeExecArgs,
+  normalizeExecFileArgs,
+  normalizeSpawnArguments,
+  stdioStringToArray,
+  type Options,
+} from './normalize.js';
+import { sanitizeKillSignal, validateMaxBuffer, validateTimeout } from './validate.js';
+
+/** One child fd of a synchronous spawn, as Node's getValidStdio(stdio, true) describes it. */
+interface SyncStdio {
+  type: 'pipe' | 'overlapped' | 'ignore' | 'inherit' | 'fd';
+  fd?: number;
+  input?: unknown;
+}
+
+/** What spawnSync returns, in Node's key order. */
+export interface SpawnSyncResult {
+  error?: Error;
+  status: number | null;
+  signal: string | null;
+  output: (Buffer | string | null)[] | null;
+  pid: number;
+  stdout: Buffer | string | null | undefined;
+  stderr: Buffer | string | null | undefined;
+}
+
+const SIGTERM = 15;
+
+/** The fd of a stream's handle (a socket, a pipe, a TTY), for a stream given as a child's stdio. */
+function wrappedFd(value: object): number | undefined {
+  for (const handle of [value, (value as { handle?: unknown }).handle, (value as { _handle?: unknown })._handle]) {
+    const h = handle as { fd?: unknown; readStop?: unknown } | null | undefined;
+    if (h && typeof h === 'object' && typeof h.readStop === 'function' && typeof h.fd === 'number') return h.fd;
+  }
+  return undefined;
+}
+
+/** Node's getValidStdio(stdio, true): what each child fd is, checked with Node's errors. */
+function validStdio(option: unknown): SyncStdio[] {
+  let list: unknown[];
+  if (typeof option === 'string') list = stdioStringToArray(option);
+  else if (Array.isArray(option)) list = option.slice();
+  else throw invalidArgValue('stdio', option);
+  while (list.length < 3) list.push(undefined);
+
+  const out: SyncStdio[] = [];
+  list.forEach((value, i) => {
+    const setting = value ?? (i < 3 ? 'pipe' : 'ignore');
+    if (setting === 'ignore') out.push({ type: 'ignore' });
+    else if (setting === 'pipe' || setting === 'overlapped' || (typeof setting === 'number' && setting < 0)) {
+      out.push({ type: setting === 'overlapped' ? 'overlapped' : 'pipe' });
+    } else if (setting === 'ipc') throw ipcSyncFork();
+    else if (setting === 'inherit') out.push({ type: 'inherit', fd: i });
+    else if (typeof setting === 'number' || typeof (setting as { fd?: unknown }).fd === 'number') {
+      out.push({ type: 'fd', fd: typeof setting === 'number' ? setting : (setting as { fd: number }).fd });
+    } else if (typeof setting === 'object' && wrappedFd(setting) !== undefined) {
+      out.push({ type: 'fd', fd: wrappedFd(setting)! });
+    } else if (isArrayBufferView(setting) || typeof setting === 'string') {
+      // Node skips such an entry in a synchronous spawn (its input goes in `input`).
+    } else {
+      throw invalidArgValue('stdio', setting);
+    }
+  });
+  return out;
+}
+
+/** The engine's stdio entries, and per entry the input to write (null: read its output). */
+function engineStdio(stdio: readonly SyncStdio[]): { entries: StdioEntry[]; input: (Uint8Array | null)[]; targets: number[] } {
+  const kind = constants().stdioKind;
+  const entries: StdioEntry[] = [];
+  const input: (Uint8Array | null)[] = [];
+  for (let target = 0; target < stdio.length; target++) {
+    const s = stdio[target]!;
+    if (s.type === 'ignore') {
+      if (target < 3) entries.push({ target, kind: kind.devnull, fd: -1 });
+      else continue;
+      input.push(null);
+    } else if (s.type === 'pipe' || s.type === 'overlapped') {
+      // A socketpair, as libuv makes it; the child reads fd 0 and writes the others.
+      entries.push({ target, kind: kind.socket, fd: -1 });
+      input.push(target === 0 ? toBytes(s.input) : null);
+    } else {
+      entries.push({ target, kind: kind.fd, fd: s.fd! });
+      input.push(null);
+    }
+  }
+  return { entries, input, targets: entries.map((e) => e.target) };
+}
+
+function toBytes(input: unknown): Uint8Array {
+  if (input == null) return new Uint8Array(0);
+  const view = input as ArrayBufferView;
+  return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+}
+
+/** child_process.spawnSync(file[, args][, options]). */
+export function spawnSync(file: unknown, args?: unknown, options?: unknown): SpawnSyncResult {
+  const o: Options = { __proto__: null, maxBuffer: MAX_BUFFER, ...normalizeSpawnArguments(file, args, options) } as Options;
+  validateTimeout(o.timeout);
+  validateMaxBuffer(o.maxBuffer);
+  const killSignal = sanitizeKillSignal(o.killSignal);
+  const stdio = validStdio(o.stdio || 'pipe');
+  if (o.input) stdio[0] = { ...stdio[0]!, input: o.input };
+  for (let i = 0; i < stdio.length; i++) {
+    const input = stdio[i]!.input;
+    if (input == null) continue;
+    if (isArrayBufferView(input)) continue;
+    if (typeof input === 'string') {
+      stdio[i] = { ...stdio[i]!, input: Buffer.from(input, o.encoding as BufferEncoding) };
+    } else {
+      throw invalidArgType(`options.stdio[${i}]`, ['Buffer', 'TypedArray', 'DataView', 'string'], input);
+    }
+  }
+
+  const theFile = o.file as string;
+  const argv = o.args as string[];
+  const { entries, input, targets } = engineStdio(stdio);
+  const n = buildPlan({
+    file: theFile,
+    argv,
+    env: envPairsOf(o.envPairs),
+    cwd: typeof o.cwd === 'string' && o.cwd.length > 0 ? o.cwd : undefined,
+    stdio: entries,
+    setsid: !!o.detached,
+    uid: Number.isInteger(o.uid) && o.uid !== -1 ? (o.uid as number) >>> 0 : -1,
+    gid: Number.isInteger(o.gid) && o.gid !== -1 ? (o.gid as number) >>> 0 : -1,
+  });
+  const native = binding().spawnSync(n.plan, {
+    input,
+    timeoutMs: typeof o.timeout === 'number' ? o.timeout : 0,
+    maxBuffer: typeof o.maxBuffer === 'number' ? o.maxBuffer : 0,
+    killSignal: killSignal ?? SIGTERM,
+  });
+
+  // Node's keys, in Node's order: error (only when there is one), status, signal, output, pid,
+  // stdout, stderr.
+  let errno: number;
+  let fields: Omit<SpawnSyncResult, 'error'>;
+  if ('errno' in native) {
+    errno = -native.errno;
+    fields = { status: null, signal: null, output: null, pid: 0, stdout: null, stderr: null };
+  } else {
+    errno = native.error;
+    const status = exitStatusFromRecord(native.pid, native.record, 0, 'child');
+    const output: (Buffer | string | null)[] = new Array(stdio.length).fill(null);
+    for (let i = 0; i < targets.length; i++) output[targets[i]!] = native.output[i] ?? null;
+    fields = { status: status.signal !== null ? null : status.code, signal: status.signal, output, pid: native.pid, stdout: null, stderr: null };
+  }
+  const encoding = o.encoding as string | undefined;
+  if (fields.output && encoding && encoding !== 'buffer') {
+    fields.output = fields.output.map((b) => (b ? b.toString(encoding as BufferEncoding) : b));
+  }
+  fields.stdout = fields.output && fields.output[1];
+  fields.stderr = fields.output && fields.output[2];
+  if (errno === 0) return fields;
+  const error = errnoException(errno, `spawnSync ${theFile}`) as Error & { path?: string; spawnargs?: string[] };
+  error.path = theFile;
+  error.spawnargs = argv.slice(1);
+  return { error, ...fields };
+}
+
+/** The error of an execSync/execFileSync that failed, as Node's checkExecSyncError. */
+function checkExecSyncError(ret: SpawnSyncResult, args: unknown[] | undefined, cmd?: string): Error | undefined {
+  if (ret.error) return Object.assign(ret.error, ret);
+  if (ret.status !== 0) {
+    let message = `Command failed: ${cmd || (args ?? []).join(' ')}`;
+    if (ret.stderr && ret.stderr.length > 0) message += `\n${ret.stderr.toString()}`;
+    return genericNodeError(message, ret);
+  }
+  return undefined;
+}
+
+/** child_process.execFileSync(file[, args][, options]). */
+export function execFileSync(file: unknown, args?: unknown, options?: unknown): Buffer | string | null | undefined {
+  const n = normalizeExecFileArgs(file, args, options, undefined);
+  const inheritStderr = !n.options.stdio;
+  const ret = spawnSync(n.file, n.args, n.options);
+  if (inheritStderr && ret.stderr) process.stderr.write(ret.stderr);
+  const errArgs = [n.options.argv0 || n.file, ...(n.args as unknown[])];
+  const err = checkExecSyncError(ret, errArgs);
+  if (err) throw err;
+  return ret.stdout;
+}
+
+/** child_process.execSync(command[, options]): the command through a shell. */
+export function execSync(command: unknown, options?: unknown): Buffer | string | null | undefined {
+  const n = normalizeExecArgs(command, options, null);
+  const inheritStderr = !n.options.stdio;
+  const ret = spawnSync(n.file, n.options);
+  if (inheritStderr && ret.stderr) process.stderr.write(ret.stderr);
+  const err = checkExecSyncError(ret, undefined, command as string);
+  if (err) throw err;
+  return ret.stdout;
+}

@@ -1,0 +1,110 @@
+// The argument checks of child_process, in Node's order and words (lib/internal/validators.js and
+// lib/child_process.js): each throws the error Node throws for the same value.
+
+import { constants } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+import { invalidArgType, invalidArgValue, outOfRange, unknownSignal } from './errors.js';
+
+export function validateString(value: unknown, name: string): asserts value is string {
+  if (typeof value !== 'string') throw invalidArgType(name, 'string', value);
+}
+
+export function validateBoolean(value: unknown, name: string): asserts value is boolean {
+  if (typeof value !== 'boolean') throw invalidArgType(name, 'boolean', value);
+}
+
+/** An object, not null, not an array (Node's validateObject with its default options). */
+export function validateObject(value: unknown, name: string): asserts value is object {
+  if (value === null || Array.isArray(value) || typeof value !== 'object') throw invalidArgType(name, 'Object', value);
+}
+
+export function validateArray(value: unknown, name: string): asserts value is unknown[] {
+  if (!Array.isArray(value)) throw invalidArgType(name, 'Array', value);
+}
+
+export function validateFunction(value: unknown, name: string): asserts value is (...args: unknown[]) => unknown {
+  if (typeof value !== 'function') throw invalidArgType(name, 'Function', value);
+}
+
+/** Anything with an `aborted` property passes, as in Node. */
+export function validateAbortSignal(value: unknown, name: string): asserts value is AbortSignal | undefined {
+  if (value !== undefined && (value === null || typeof value !== 'object' || !('aborted' in value))) {
+    throw invalidArgType(name, 'AbortSignal', value);
+  }
+}
+
+export function validateOneOf(value: unknown, name: string, oneOf: readonly unknown[]): void {
+  if (!oneOf.includes(value)) {
+    const allowed = oneOf.map((v) => (typeof v === 'string' ? `'${v}'` : String(v))).join(', ');
+    throw invalidArgValue(name, value, `must be one of: ${allowed}`);
+  }
+}
+
+/** A string that reaches the kernel cannot hold a NUL (it would be cut there). */
+export function validateNullCheck(value: unknown, name: string): void {
+  if (typeof value === 'string' && value.includes('\u0000')) {
+    throw invalidArgValue(name, value, 'must be a string without null bytes');
+  }
+}
+
+export function validateNullChecks(values: readonly unknown[], name: string): void {
+  for (let i = 0; i < values.length; i++) validateNullCheck(values[i], `${name}[${i}]`);
+}
+
+/** Node's isInt32: `value === (value | 0)` (which throws for a symbol or a bigint, as Node's does). */
+export function isInt32(value: unknown): boolean {
+  return value === ((value as number) | 0);
+}
+
+export function validateTimeout(timeout: unknown): void {
+  if (timeout != null && !(Number.isInteger(timeout) && (timeout as number) >= 0)) {
+    throw outOfRange('timeout', 'an unsigned integer', timeout);
+  }
+}
+
+export function validateMaxBuffer(maxBuffer: unknown): void {
+  if (maxBuffer != null && !(typeof maxBuffer === 'number' && maxBuffer >= 0)) {
+    throw outOfRange('options.maxBuffer', 'a positive number', maxBuffer);
+  }
+}
+
+const signalNumbers = constants.signals as Record<string, number>;
+const knownNumbers = new Set(Object.values(signalNumbers));
+
+/** A signal name (any case) or number, as its number; Node's convertToValidSignal. */
+export function convertToValidSignal(signal: unknown): number {
+  if (typeof signal === 'number' && knownNumbers.has(signal)) return signal;
+  if (typeof signal === 'string') {
+    const n = signalNumbers[signal.toUpperCase()];
+    if (n !== undefined && Object.hasOwn(signalNumbers, signal.toUpperCase())) return n;
+  }
+  throw unknownSignal(signal);
+}
+
+/** The `killSignal` option as a number, or undefined when not given. */
+export function sanitizeKillSignal(killSignal: unknown): number | undefined {
+  if (typeof killSignal === 'string' || typeof killSignal === 'number') return convertToValidSignal(killSignal);
+  if (killSignal != null) throw invalidArgType('options.killSignal', ['string', 'number'], killSignal);
+  return undefined;
+}
+
+/** A URL as Node recognises one (internal/url isURL). */
+function isURL(value: unknown): value is URL {
+  const v = value as { href?: unknown; protocol?: unknown; auth?: unknown; path?: unknown } | null | undefined;
+  return Boolean(v?.href && v.protocol && v.auth === undefined && v.path === undefined);
+}
+
+/** A path option (a string, a Buffer or a file: URL), as Node's getValidatedPath. */
+export function getValidatedPath(value: unknown, name: string): string | Uint8Array {
+  const path = isURL(value) ? fileURLToPath(value) : value;
+  if (typeof path === 'string') {
+    if (path.includes('\u0000')) throw invalidArgValue(name, path, 'must be a string, Uint8Array, or URL without null bytes');
+    return path;
+  }
+  if (path instanceof Uint8Array) {
+    if (path.includes(0)) throw invalidArgValue(name, path, 'must be a string, Uint8Array, or URL without null bytes');
+    return path;
+  }
+  throw invalidArgType(name, ['string', 'Buffer', 'URL'], path);
+}
