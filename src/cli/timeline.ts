@@ -124,7 +124,7 @@ export function timelineSvg(samples: Sample[], title: string): string {
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${top + series.length * (panel + gap) + 20}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">`,
     '<rect width="100%" height="100%" fill="#fff"/>',
-    `<text x="10" y="22" font-size="15" font-weight="bold" fill="#222">${escape(title)}</text>`,
+    `<text x="10" y="22" font-size="15" font-weight="bold" fill="#222">${escape(title.length > 90 ? `${title.slice(0, 87)}...` : title)}</text>`,
   ];
   series.forEach(([name, value, label], i) => {
     const y0 = top + i * (panel + gap) + 20;
@@ -138,8 +138,12 @@ export function timelineSvg(samples: Sample[], title: string): string {
     parts.push(`<polyline fill="none" stroke="#d62728" stroke-width="1.5" points="${points}"/>`);
   });
   const yAxis = top + series.length * (panel + gap);
-  parts.push(`<text x="${left}" y="${yAxis}" font-size="11" fill="#555">0 s</text>`);
-  parts.push(`<text x="${width - right}" y="${yAxis}" font-size="11" fill="#555" text-anchor="end">${(endT / 1000).toFixed(1)} s</text>`);
+  // A tick per second (per 10 s, per minute on longer runs), under every panel.
+  const step = endT > 600_000 ? 60_000 : endT > 60_000 ? 10_000 : 1000;
+  for (let t = 0; t <= endT; t += step) {
+    parts.push(`<line x1="${x(t).toFixed(1)}" y1="${top + 20}" x2="${x(t).toFixed(1)}" y2="${yAxis - gap + 20}" stroke="#eee"/>`);
+    parts.push(`<text x="${x(t).toFixed(1)}" y="${yAxis}" font-size="11" fill="#555" text-anchor="middle">${t / 1000} s</text>`);
+  }
   parts.push('</svg>', '');
   return parts.join('\n');
 }
