@@ -4,7 +4,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { buildHelpers } from './helpers/build.js';
@@ -14,12 +14,34 @@ const bin = buildHelpers();
 // Checked around every test file: no zombie, no new fd, no SIGCHLD handler (helpers/invariants.js).
 // Node 20's test runner passes --import on to the process of each file.
 const invariants = pathToFileURL(join(here, 'helpers', 'invariants.js')).href;
+// Test files mirror src/ and native/ (test/process/, test/native/, test/cli/, ...). These hold
+// what the tests use, not tests: fixtures, helpers, the sanitizer runs and the full soak.
+const notTests = new Set(['fixtures', 'helpers', 'sanitize', 'soak'].map((d) => join(here, d)));
+
+/** Every *.test.js under dir, as paths relative to test/ ('process/spawn.test.js'). */
+function testFiles(dir) {
+  const found = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (!notTests.has(path)) found.push(...testFiles(path));
+    } else if (entry.name.endsWith('.test.js')) {
+      found.push(relative(here, path));
+    }
+  }
+  return found;
+}
+
+// `node test/run.js cli/ pidfd` runs the files whose path under test/ contains any of the words.
 const only = process.argv.slice(2);
-const files = readdirSync(here)
-  .filter((f) => f.endsWith('.test.js'))
+const files = testFiles(here)
   .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
   .sort()
   .map((f) => join(here, f));
+if (files.length === 0) {
+  console.error(`no test file under test/ matches ${only.map((o) => JSON.stringify(o)).join(' or ')}`);
+  process.exit(1);
+}
 
 const passes = [
   { name: 'default', env: {}, prefix: [] },
