@@ -171,7 +171,7 @@ export class RunProcess<O extends RunOptions = {}> implements PromiseLike<RunRes
 
   /** The lines of stdout as they arrive (without their newline); then, if the run failed, its
    * RunError is thrown. Iterating takes stdout: the result has none. Leaving the loop early
-   * kills the tree with `killSignal`. */
+   * kills the tree with `killSignal` and waits for the run to end. */
   [Symbol.asyncIterator](): AsyncIterator<string> {
     return this.#lines();
   }
@@ -351,8 +351,12 @@ export class RunProcess<O extends RunOptions = {}> implements PromiseLike<RunRes
       if (taken !== null) yield* readLines(taken.chunks, taken.stream);
       complete = true;
     } finally {
-      // Left early: nobody reads the output any more; the command is stopped.
-      if (!complete) this.kill();
+      // Left early: nobody reads the output any more. The command is stopped, and the loop is
+      // left once it has ended, so that nothing of it outlives the loop.
+      if (!complete) {
+        this.kill();
+        await this.#outcome;
+      }
     }
     const outcome = await this.#outcome;
     if (outcome instanceof RunError && this.#n.reject) throw outcome;
