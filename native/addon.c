@@ -97,6 +97,7 @@ static napi_value pf_init(napi_env env, napi_value exports) {
       PF_FN("pidfdExited", js_pidfd_exited),
       PF_FN("pidfdGetInfo", js_pidfd_get_info),
       PF_FN("sendWithFd", js_send_with_fd),
+      PF_FN("pipe", js_pipe),
       PF_VALUE("constants", pf_constants(env)),
       PF_VALUE("test", pf_test_api(env)),
   };

@@ -482,6 +482,27 @@ napi_value js_pidfd_get_info(napi_env env, napi_callback_info info) {
 }
 
 
+/* ---- pipes ---- */
+
+/* pipe(): a new pipe, both ends close-on-exec and blocking: [readFd, writeFd], or -errno. For a
+ * layer that hands one end to a child as a plain fd and reads the other itself (run()'s
+ * capture). */
+napi_value js_pipe(napi_env env, napi_callback_info info) {
+  (void)info;
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return pf_int(env, -errno);
+  napi_value buffer, array;
+  void *data;
+  if (napi_create_arraybuffer(env, sizeof fds, &data, &buffer) != napi_ok ||
+      napi_create_typedarray(env, napi_int32_array, 2, buffer, 0, &array) != napi_ok) {
+    close(fds[0]);
+    close(fds[1]);
+    return NULL;
+  }
+  memcpy(data, fds, sizeof fds);
+  return array;
+}
+
 /* ---- the watchdog's control socket ---- */
 
 const char *const pf_watchdog_op_names[PF_WATCHDOG_OP_COUNT] = {

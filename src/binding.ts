@@ -183,6 +183,8 @@ export interface NativeBinding {
   /** One sendmsg of `bytes` on a unix socket, carrying a copy of `fd` (SCM_RIGHTS; none for -1):
    * the number of bytes sent, or -errno (EPIPE when the peer has gone). */
   sendWithFd(socket: number, bytes: Uint8Array, fd: number): number;
+  /** A new pipe, both ends close-on-exec and blocking: [readFd, writeFd], or -errno. */
+  pipe(): Int32Array | number;
 }
 
 let loaded: NativeBinding | undefined;

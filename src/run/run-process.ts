@@ -6,12 +6,13 @@ import { closeSync, constants as fs, openSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Readable, Writable } from 'node:stream';
 
-import { abortError, invalidArgValue, pidfdError } from '../errors.js';
+import { binding } from '../binding.js';
+import { abortError, invalidArgValue, pidfdError, systemError } from '../errors.js';
 import type { ExitStatus } from '../process/exit-status.js';
 import { normalizeStdio, type StdioOption } from '../process/stdio.js';
 import type { Subprocess } from '../process/subprocess.js';
 import { signalNumber, type Signal } from '../signals.js';
-import { Capture, decodeOutput, readLines, type Output } from './capture.js';
+import { ByteStore, Capture, decodeOutput, MAX_CAPTURE, readLines, type Output } from './capture.js';
 import { RunError } from './error.js';
 import { feedInput } from './input.js';
 import { normalizeRun, runArguments, type NormalizedRun, type RunOptions, type StdioSetting } from './options.js';
@@ -62,7 +63,7 @@ export class RunProcess<O extends RunOptions = {}> implements PromiseLike<RunRes
   #startError: unknown;
   #stdout: Capture | null = null;
   #stderr: Capture | null = null;
-  #all: Buffer[] | null = null;
+  #all: ByteStore | null = null;
   /** stdout was handed to pipe() or to an iteration: the result has none. */
   #stdoutTaken = false;
   #timer: NodeJS.Timeout | undefined;
@@ -203,11 +204,21 @@ export class RunProcess<O extends RunOptions = {}> implements PromiseLike<RunRes
 
   // ---- start ----
 
-  /** The value of one child fd for normalizeStdio(); files are opened here (closed by the
-   * caller after the start). */
-  #stdioValue(setting: StdioSetting, opened: number[]): StdioOption {
+  /**
+   * The value of one child fd for normalizeStdio(). Files are opened here; a captured stream gets
+   * a pipe of our own, whose write end the child is given and whose read end goes to `captured`
+   * (the caller closes every fd in `opened` after the start, and the read ends if it failed).
+   */
+  #stdioValue(setting: StdioSetting, opened: number[], captured?: number[]): StdioOption {
     switch (setting.kind) {
-      case 'pipe':
+      case 'pipe': {
+        if (captured === undefined) return 'pipe'; // stdin: a pipe for `input` or for you
+        const ends = binding().pipe();
+        if (typeof ends === 'number') throw systemError(-ends, 'pipe2', { context: 'run() output capture' });
+        captured.push(ends[0]!);
+        opened.push(ends[1]!);
+        return ends[1]!;
+      }
       case 'stream':
         return 'pipe';
       case 'inherit':
@@ -227,28 +238,32 @@ export class RunProcess<O extends RunOptions = {}> implements PromiseLike<RunRes
   #start(stdinStream: Readable | null): void {
     const n = this.#n;
     const opened: number[] = [];
+    const stdoutEnd: number[] = [];
+    const stderrEnd: number[] = [];
     try {
       const stdio = normalizeStdio([
         stdinStream ?? this.#stdioValue(n.stdin, opened),
-        this.#stdioValue(n.stdout, opened),
-        this.#stdioValue(n.stderr, opened),
+        this.#stdioValue(n.stdout, opened, stdoutEnd),
+        this.#stdioValue(n.stderr, opened, stderrEnd),
       ]);
       const started = startTree({ file: n.file, argv: n.argv, env: n.env, path: n.path, cwd: n.cwd, stdio }, n.tree, n.cleanup);
       this.#subprocess = started.subprocess;
       this.#tree = started.tree;
     } catch (error) {
       this.#startError = error;
-      // The command before this one must not wait for a reader that will never come.
-      stdinStream?.destroy();
+      for (const fd of [...stdoutEnd, ...stderrEnd]) binding().close(fd);
       return;
     } finally {
       for (const fd of opened) closeSync(fd);
+      // The previous command of a pipeline now writes to this one (or, if this one could not
+      // start, must not wait for a reader that will never come): our end goes.
+      stdinStream?.destroy();
     }
     const sub = this.#subprocess;
-    if (n.all) this.#all = [];
+    if (n.all) this.#all = new ByteStore(2 * Math.min(n.maxBuffer, MAX_CAPTURE));
     const overflow = (): void => this.#overflow();
-    if (n.stdout.kind === 'pipe') this.#stdout = new Capture(sub.stdout!, n.maxBuffer, this.#all, overflow);
-    if (n.stderr.kind === 'pipe') this.#stderr = new Capture(sub.stderr!, n.maxBuffer, this.#all, overflow);
+    if (stdoutEnd.length > 0) this.#stdout = new Capture(stdoutEnd[0]!, n.maxBuffer, this.#all, overflow);
+    if (stderrEnd.length > 0) this.#stderr = new Capture(stderrEnd[0]!, n.maxBuffer, this.#all, overflow);
     if (n.input !== undefined) feedInput(sub.stdin!, n.input, (error) => this.#inputFailed(error));
     if (n.timeout > 0) this.#timer = setTimeout(() => this.#onTimeout(), n.timeout);
     if (n.signal !== undefined) {
@@ -327,16 +342,19 @@ export class RunProcess<O extends RunOptions = {}> implements PromiseLike<RunRes
     }
   }
 
-  /** Hands stdout over (its captured part for an iteration): null if the command never
-   * started. */
+  /** Hands stdout over: the stream, for the next command of a pipeline; or its chunks (the
+   * captured ones first), for an iteration. Null if the command never started. */
   #takeStdout(purpose: 'pipe'): Readable | null;
-  #takeStdout(purpose: 'iterate'): { stream: Readable; chunks: Buffer[] } | null;
-  #takeStdout(purpose: 'pipe' | 'iterate'): Readable | { stream: Readable; chunks: Buffer[] } | null {
+  #takeStdout(purpose: 'iterate'): AsyncIterable<Buffer> | null;
+  #takeStdout(purpose: 'pipe' | 'iterate'): Readable | AsyncIterable<Buffer> | null {
     const sub = this.#subprocess;
-    if (sub === undefined || sub.stdout === null) return null;
+    if (sub === undefined) return null;
+    const capture = this.#stdout;
+    const stream = capture?.socket ?? sub.stdout;
+    if (stream === null) return null;
     this.#stdoutTaken = true;
-    const taken = this.#stdout !== null ? this.#stdout.take() : { stream: sub.stdout, chunks: [] };
-    return purpose === 'pipe' ? taken.stream : taken;
+    if (purpose === 'pipe') return stream;
+    return capture !== null ? capture.take() : (stream as AsyncIterable<Buffer>);
   }
 
   async *#lines(): AsyncGenerator<string> {
@@ -348,7 +366,7 @@ export class RunProcess<O extends RunOptions = {}> implements PromiseLike<RunRes
     const taken = this.#takeStdout('iterate');
     let complete = false;
     try {
-      if (taken !== null) yield* readLines(taken.chunks, taken.stream);
+      if (taken !== null) yield* readLines(taken);
       complete = true;
     } finally {
       // Left early: nobody reads the output any more. The command is stopped, and the loop is
@@ -415,17 +433,15 @@ export class RunProcess<O extends RunOptions = {}> implements PromiseLike<RunRes
   #outcomeOf(status: ExitStatus | undefined, statusError: unknown, cgroup?: RunFields['cgroup']): Outcome {
     const n = this.#n;
     let decodeError: unknown;
-    const decode = (chunks: readonly Buffer[] | undefined, length: number): Output | undefined => {
-      if (chunks === undefined) return undefined;
+    const decode = (store: ByteStore | undefined): Output | undefined => {
+      if (store === undefined) return undefined;
       try {
-        return decodeOutput(chunks, length, n);
+        return decodeOutput(store, n);
       } catch (error) {
         decodeError ??= error;
         return undefined;
       }
     };
-    const stdout = this.#stdout !== null && !this.#stdoutTaken ? this.#stdout : null;
-    const all = this.#all ?? undefined;
     const fields: RunFields<RunOptions> = {
       command: n.command,
       escapedCommand: n.escapedCommand,
@@ -433,9 +449,9 @@ export class RunProcess<O extends RunOptions = {}> implements PromiseLike<RunRes
       pid: this.#subprocess?.pid,
       exitCode: status?.code ?? undefined,
       signal: status?.signal ?? undefined,
-      stdout: decode(stdout?.chunks, stdout?.length ?? 0),
-      stderr: decode(this.#stderr?.chunks, this.#stderr?.length ?? 0),
-      all: decode(all, all?.reduce((sum, chunk) => sum + chunk.length, 0) ?? 0),
+      stdout: decode(this.#stdoutTaken ? undefined : this.#stdout?.store),
+      stderr: decode(this.#stderr?.store),
+      all: decode(this.#all ?? undefined),
       durationMs: performance.now() - this.#startedAt,
       rusage: status?.rusage ?? undefined,
       cgroup,
@@ -466,7 +482,8 @@ export class RunProcess<O extends RunOptions = {}> implements PromiseLike<RunRes
     }
     if (this.#maxBuffer) {
       const which = this.#stdout?.exceeded ? 'stdout' : 'stderr';
-      return { how: `wrote more than maxBuffer (${n.maxBuffer} bytes) to ${which}${killedWith(status)}` };
+      const limit = n.maxBuffer > MAX_CAPTURE ? `${MAX_CAPTURE} bytes, the most a Buffer holds` : `maxBuffer (${n.maxBuffer} bytes)`;
+      return { how: `wrote more than ${limit} to ${which}${killedWith(status)}` };
     }
     if (this.#inputError !== undefined) {
       return { how: `failed: its input failed (${this.#inputError.message})${killedWith(status)}`, cause: this.#inputError };
