@@ -7,7 +7,18 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { footprintChart, memoryChart, reapingChart, spawnRateChart } from './lib/charts.js';
-import { footprintTable, inflightTable, memoryTables, num, reapingTable, sequentialTable } from './lib/tables.js';
+import {
+  footprintTable,
+  inflightTable,
+  memoryTables,
+  num,
+  reapingTable,
+  runCaptureTable,
+  runFootprintTable,
+  runPipelineTable,
+  runRateTable,
+  sequentialTable,
+} from './lib/tables.js';
 import { evaluateTargets } from './lib/targets.js';
 import { causes, findings } from './notes.js';
 
@@ -27,8 +38,20 @@ export function renderTables(results) {
     parts.push(`### Exit notification scale: one by one, ${s.reaping.gapUs} µs apart\n\n${reapingTable(s.reaping.oneByOne)}`);
   }
   if (s.footprint) parts.push(`### Memory per live subprocess (K = ${s.footprint.k})\n\n${footprintTable(s.footprint)}`);
+  parts.push(...runSections(s, '###'));
   parts.push(`### Targets\n\n${targetsTable(results)}`);
   return parts.join('\n\n');
+}
+
+/** The run() scenarios' tables, with `level` headings. */
+function runSections(s, level) {
+  const parts = [];
+  const size = (mib) => (mib >= 1024 ? `${mib / 1024} GiB` : `${mib} MiB`);
+  if (s['run-rate']) parts.push(`${level} run('/bin/true'), one after another (N = ${s['run-rate'].n})\n\n${runRateTable(s['run-rate'])}`);
+  if (s['run-capture']) parts.push(`${level} Capturing ${size(s['run-capture'].mib)} of stdout\n\n${runCaptureTable(s['run-capture'])}`);
+  if (s['run-pipeline']) parts.push(`${level} A two-command pipeline moving ${size(s['run-pipeline'].mib)}\n\n${runPipelineTable(s['run-pipeline'])}`);
+  if (s['run-footprint']) parts.push(`${level} Memory per running command (K = ${s['run-footprint'].k})\n\n${runFootprintTable(s['run-footprint'])}`);
+  return parts;
 }
 
 function targetsTable(results) {

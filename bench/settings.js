@@ -14,6 +14,11 @@ export const full = {
     contenders: ['pidfd', 'child_process', 'execa', 'C pidfd+epoll'],
   },
   footprint: { k: 1000, repeats: 3, contenders: ['pidfd', 'child_process', 'execa', 'nano-spawn', 'tinyexec'] },
+  // run(): runs of /bin/true; MiB captured and piped (1 GiB); running commands held at once.
+  'run-rate': { n: 1000, rounds: 10 },
+  'run-capture': { mib: 1024, rounds: 5 },
+  'run-pipeline': { mib: 1024, rounds: 5 },
+  'run-footprint': { k: 500, repeats: 3, contenders: ['pidfd run', 'execa', 'nano-spawn', 'tinyexec', 'child_process.execFile'] },
 };
 
 export const quick = {
@@ -24,6 +29,10 @@ export const quick = {
   memory: { levels: [0, 1], nFast: 60, nSlow: { 0: 60, 1: 10 }, rounds: 2 },
   reaping: { ks: [250, 1000], rounds: 1, gapUs: 1000, contenders: ['pidfd', 'child_process', 'C pidfd+epoll'] },
   footprint: { k: 300, repeats: 1, contenders: ['pidfd', 'child_process'] },
+  'run-rate': { n: 200, rounds: 2 },
+  'run-capture': { mib: 256, rounds: 2 },
+  'run-pipeline': { mib: 256, rounds: 2 },
+  'run-footprint': { k: 100, repeats: 1, contenders: ['pidfd run', 'execa'] },
 };
 
 /** Memory a level needs besides its ballast (Node, the C server's copy is counted apart), GiB. */
