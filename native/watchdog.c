@@ -16,17 +16,19 @@
  *     ended, or a process about to exit with nothing running). After EOF the watchdog stays only
  *     while some group it knows still has members, checking them once a second;
  *   - an entry's leader exits: a lone process is forgotten; a group is forgotten when it is
- *     empty, else kept and checked again at every wake-up until it is (its pidfd pins the
- *     kernel's struct pid, so a pid that is reused meanwhile is never signalled).
+ *     empty (zombies aside), else kept and checked again at every wake-up until it is (its pidfd
+ *     pins the kernel's struct pid, so a pid that is reused meanwhile is never signalled).
  * It never signals anything by pid number except the members of a frozen cgroup on kernels
  * without cgroup.kill (5.14).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -40,6 +42,7 @@ struct entry {
   int op;     /* enum pf_watchdog_op; 0: free slot */
   int fd;     /* the pidfd or the cgroup directory */
   int polled; /* in the epoll set (a leader not yet seen to exit) */
+  pid_t pgid; /* ADD_GROUP: the group's id */
   uint64_t id;
 };
 
@@ -56,6 +59,36 @@ static int group_signal(int fd, int sig) {
   /* Before 6.9 a pidfd cannot address a group: the leader alone is reachable safely. */
   if (r == -EINVAL) r = sig == 0 ? -ESRCH : pf_pidfd_send_signal(fd, sig, 0);
   return r;
+}
+
+/* Whether a process of group `pgid` is more than a zombie. Signal 0 reaches zombies too, and the
+ * orphans of a killed tree stay zombies until their new parent reaps them, which some container
+ * inits do late or never. The number names this group as long as signal 0 reaches it: a pid stays
+ * allocated while any process has it as its group id. */
+static int group_has_live_member(pid_t pgid) {
+  DIR *proc = opendir("/proc");
+  if (proc == NULL) return 1;
+  int live = 0;
+  struct dirent *d;
+  while (!live && (d = readdir(proc)) != NULL) {
+    if (d->d_name[0] < '0' || d->d_name[0] > '9') continue;
+    char path[sizeof d->d_name + 8], stat[512];
+    snprintf(path, sizeof path, "%s/stat", d->d_name);
+    int fd = openat(dirfd(proc), path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    ssize_t n = read(fd, stat, sizeof stat - 1);
+    close(fd);
+    if (n <= 0) continue;
+    stat[n] = '\0';
+    /* pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses. */
+    char *end = strrchr(stat, ')');
+    char state;
+    int ppid, pgrp;
+    if (end == NULL || sscanf(end + 2, "%c %d %d", &state, &ppid, &pgrp) != 3) continue;
+    if (pgrp == pgid && state != 'Z' && state != 'X') live = 1;
+  }
+  closedir(proc);
+  return live;
 }
 
 static int write_file_at(int dirfd, const char *name, const char *text) {
@@ -107,7 +140,7 @@ static void kill_all(void) {
   }
 }
 
-static int add(uint32_t op, uint64_t id, int fd) {
+static int add(uint32_t op, pid_t pgid, uint64_t id, int fd) {
   size_t slot = nentries;
   for (size_t i = 0; i < nentries; i++) {
     if (entries[i].op == PF_WATCHDOG_NONE) {
@@ -124,7 +157,7 @@ static int add(uint32_t op, uint64_t id, int fd) {
   }
   if (slot == nentries) nentries++;
   struct entry *e = &entries[slot];
-  *e = (struct entry){.op = (int)op, .fd = fd, .polled = 0, .id = id};
+  *e = (struct entry){.op = (int)op, .fd = fd, .polled = 0, .pgid = pgid, .id = id};
   if (op != PF_WATCHDOG_ADD_CGROUP) {
     struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
     e->polled = epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == 0;
@@ -132,14 +165,14 @@ static int add(uint32_t op, uint64_t id, int fd) {
   return 0;
 }
 
-/* Drops every entry whose leader has exited and whose tree is empty; returns how many groups
- * are left with members after their leader exited. */
+/* Drops every entry whose leader has exited and whose tree is empty (zombies aside); returns how
+ * many groups are left with members after their leader exited. */
 static size_t prune(void) {
   size_t stragglers = 0;
   for (size_t i = 0; i < nentries; i++) {
     struct entry *e = &entries[i];
     if (e->op == PF_WATCHDOG_NONE || e->op == PF_WATCHDOG_ADD_CGROUP || e->polled) continue;
-    if (e->op == PF_WATCHDOG_ADD_GROUP && group_signal(e->fd, 0) == 0) {
+    if (e->op == PF_WATCHDOG_ADD_GROUP && group_signal(e->fd, 0) == 0 && group_has_live_member(e->pgid)) {
       stragglers++;
       continue;
     }
@@ -169,7 +202,7 @@ static void handle_record(const struct pf_watchdog_record *r) {
   int fd = pending_fds[0];
   npending--;
   memmove(pending_fds, pending_fds + 1, npending * sizeof *pending_fds);
-  if (add(r->op, r->id, fd) < 0) close(fd);
+  if (add(r->op, (pid_t)r->pid, r->id, fd) < 0) close(fd);
 }
 
 /* Reads what is there: 1 if something was read, 0 at EOF (or a broken socket), -1 if there was

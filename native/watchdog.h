@@ -32,9 +32,10 @@ extern const char *const pf_watchdog_op_names[PF_WATCHDOG_OP_COUNT];
 
 /* One record, native byte order. */
 struct pf_watchdog_record {
-  uint32_t op; /* enum pf_watchdog_op */
-  uint32_t reserved;
-  uint64_t id; /* chosen by the sender, unique among its live entries */
+  uint32_t op;  /* enum pf_watchdog_op */
+  uint32_t pid; /* ADD_GROUP: the leader's pid, which is the group's id (for telling zombies from
+                   live members in /proc); else 0 */
+  uint64_t id;  /* chosen by the sender, unique among its live entries */
 };
 
 #define PF_WATCHDOG_RECORD_SIZE 16

@@ -20,7 +20,7 @@ import type { PidFd } from '../process/pidfd.js';
 import { start } from '../process/start.js';
 import { handOver } from '../process/stdio.js';
 import { createSubprocess, type Subprocess } from '../process/subprocess.js';
-import { guard, unguard, type GuardKind } from './watchdog.js';
+import { ensureWatchdog, guard, unguard, type GuardKind } from './watchdog.js';
 
 const SIGKILL = 9;
 const SIGCONT = 18;
@@ -131,14 +131,27 @@ export function startTree(spec: ChildSpec, settings: TreeSettings, cleanup: bool
     );
   }
   const reach: Reach = settings.enabled && !usesTerminal(spec) ? 'group' : 'leader';
+  // In the main thread a lone process is already covered by the parent-death signal.
+  const guarded = cleanup && (reach === 'group' || !isMainThread);
+  if (guarded) ensureWatchdog();
   spec.pgid = reach === 'group' ? 0 : -1;
   spec.pdeathsig = cleanup && isMainThread ? SIGKILL : 0;
   const n = buildPlan(spec);
   const subprocess = createSubprocess(start(n, { ref: true }), n);
   handOver(n.stdio);
   const tree = new Tree(subprocess, reach);
-  // In the main thread a lone process is already covered by the parent-death signal.
-  if (cleanup && (reach === 'group' || !isMainThread)) tree.guard();
+  if (guarded) {
+    try {
+      tree.guard();
+    } catch (error) {
+      // Unguarded, the tree must not run: it is killed, and the run fails as if it had not
+      // started (the subprocess is still reaped by the exit watcher).
+      tree.kill(SIGKILL);
+      tree.release();
+      for (const stream of subprocess.stdio) stream?.destroy();
+      throw error;
+    }
+  }
   return { subprocess, tree };
 }
 
@@ -166,6 +179,7 @@ export class Tree {
     const pidfd = this.#pidfd;
     this.#guardId = guard({
       kind,
+      pid: this.reach === 'group' ? this.#subprocess.pid : 0,
       fd: () => pidfd.fd,
       alive: () => this.alive(),
       released: () => this.#close(),

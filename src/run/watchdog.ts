@@ -18,6 +18,8 @@ export type GuardKind = 'addGroup' | 'addLeader' | 'addCgroup';
  * long as it is guarded), whether the tree still has members, and how to let go of it. */
 export interface Guarded {
   kind: GuardKind;
+  /** addGroup: the leader's pid (the group's id); else 0. */
+  pid: number;
   fd(): number;
   /** Whether the tree still has members (checked when the event loop empties). */
   alive(): boolean;
@@ -38,7 +40,7 @@ const guarded = new Map<bigint, Guarded>();
 let listening = false;
 
 const record = new Uint8Array(16);
-const recordOp = new Uint32Array(record.buffer, 0, 1);
+const recordWords = new Uint32Array(record.buffer, 0, 2); // op, pid
 const recordId = new BigUint64Array(record.buffer, 8, 1);
 
 /** Starts the watchdog: fds 0-2 on /dev/null, its control socket at fd 3, a pidfd of this
@@ -78,9 +80,16 @@ function startWatchdog(): Running {
   return r;
 }
 
-function send(op: GuardKind | 'remove', id: bigint, fd: number): void {
+/** Starts the watchdog now if none runs: before a run's child starts, so that a watchdog that
+ * cannot start fails the run before anything else has. */
+export function ensureWatchdog(): void {
   running ??= startWatchdog();
-  recordOp[0] = constants().watchdogOp[op];
+}
+
+function send(op: GuardKind | 'remove', id: bigint, fd: number, pid = 0): void {
+  running ??= startWatchdog();
+  recordWords[0] = constants().watchdogOp[op];
+  recordWords[1] = pid;
   recordId[0] = id;
   const r = binding().sendWithFd(running.socket, record, fd);
   if (r === record.length) return;
@@ -92,14 +101,19 @@ function send(op: GuardKind | 'remove', id: bigint, fd: number): void {
 
 /** Sends every guarded tree to a new watchdog (after the previous one died). */
 function resend(): void {
-  for (const [id, tree] of guarded) send(tree.kind, id, tree.fd());
+  for (const [id, tree] of guarded) send(tree.kind, id, tree.fd(), tree.pid);
 }
 
 /** Has the watchdog kill `tree` if this process dies. Returns the id to unguard it with. */
 export function guard(tree: Guarded): bigint {
   const id = nextId++;
   guarded.set(id, tree);
-  send(tree.kind, id, tree.fd());
+  try {
+    send(tree.kind, id, tree.fd(), tree.pid);
+  } catch (error) {
+    guarded.delete(id);
+    throw error;
+  }
   return id;
 }
 
