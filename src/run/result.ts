@@ -5,14 +5,21 @@ import type { Output } from './capture.js';
 import type { RunOptions } from './options.js';
 import type { CgroupFigures } from './tree.js';
 
-/** Captured output as `O` makes it: lines, a Buffer or a string. */
-export type Decoded<O> = O extends { lines: true }
-  ? string[]
-  : O extends { encoding: 'buffer' }
-    ? Buffer
-    : O extends { lines?: false; encoding?: 'utf8' | 'utf-8' }
-      ? string
-      : Output;
+/** The type of option K in O (undefined where O does not have it). */
+type OptionOf<O, K extends string> = K extends keyof O ? O[K] : undefined;
+
+/** Captured output as `O` makes it: lines, a Buffer or a string (any of them where the options'
+ * types do not say). */
+export type Decoded<O> =
+  OptionOf<O, 'lines'> extends true
+    ? string[]
+    : OptionOf<O, 'encoding'> extends 'buffer'
+      ? Buffer
+      : OptionOf<O, 'lines'> extends false | undefined
+        ? OptionOf<O, 'encoding'> extends 'utf8' | 'utf-8' | undefined
+          ? string
+          : Output
+        : Output;
 
 /** stdout or stderr in the result: decoded output where it is captured ('pipe', the default),
  * else undefined. */
@@ -25,7 +32,8 @@ export type CapturedAs<O, K extends 'stdout' | 'stderr'> = K extends keyof O
   : Decoded<O>;
 
 /** `all` in the result: present when the `all` option is on. */
-export type AllAs<O> = O extends { all: true } ? Decoded<O> : O extends { all?: false } ? undefined : Decoded<O> | undefined;
+export type AllAs<O> =
+  OptionOf<O, 'all'> extends true ? Decoded<O> : OptionOf<O, 'all'> extends false | undefined ? undefined : Decoded<O> | undefined;
 
 /** The fields of a finished run, whether it succeeded (RunResult) or failed (RunError). */
 export interface RunFields<O extends RunOptions = {}> {
