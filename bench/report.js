@@ -212,9 +212,37 @@ ${footprintTable(s.footprint)}
 
 ![Memory per live subprocess](benchmarks/footprint.svg)
 
+${runDoc(results)}
+
 ## Investigation and changes
 
 ${findings}
+`;
+}
+
+/** The run() section of docs/benchmarks.md (empty when the results have no run() scenario). */
+function runDoc(results) {
+  const s = results.scenarios;
+  const sections = runSections(s, '###');
+  if (sections.length === 0) return '';
+  const st = results.settings;
+  return `## 6. run()
+
+The high-level API against the libraries that do the same job, each called as its documentation
+shows, in rounds that alternate them. \`run('/bin/true')\` and the others capture stdout and stderr
+(their defaults; \`pidfd run\`'s stdin is /dev/null, the others' a pipe), run after run; \`pidfd run,
+cleanup: false\` is the same without the watchdog, to show what \`cleanup\` costs. The capture reads
+dd's output (1 MiB writes of zeros) as bytes with no size limit: nano-spawn and tinyexec give only
+strings, which cannot hold 1 GiB, so they are not in it; the C read loop (\`bench/c/capture.c\`) is
+posix_spawn and \`read()\` into a \`realloc\`'d buffer that doubles. The pipeline is the same dd into
+\`wc -c\`; execa's source gets \`buffer: false\` (with its default it keeps the whole output, and
+256 MiB already end Node with a fatal *invalid size* error); nano-spawn keeps the first command's
+output as a string and is left out. Memory per running command: K release helpers running at once,
+each started with its library's defaults. Settings: ${st['run-rate'].n} runs in ${st['run-rate'].rounds} rounds;
+${st['run-capture'].mib} MiB captured and ${st['run-pipeline'].mib} MiB piped, ${st['run-capture'].rounds} rounds each;
+K = ${st['run-footprint'].k}, ${st['run-footprint'].repeats} fresh workers per contender.
+
+${sections.join('\n\n')}
 `;
 }
 
