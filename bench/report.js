@@ -88,6 +88,26 @@ function settingsLine(results) {
   );
 }
 
+/** Where the figures come from: one full run, or (bench/report.js --merge) the scenarios of a
+ * later run added to a full one, each scenario still measured side by side within its run. */
+function provenance(results, file) {
+  const when = (r) => `${r.startedAt.replace('T', ' ').replace(/\..*/, '')} UTC`;
+  const load = (l) => l.map((x) => x.toFixed(2)).join(', ');
+  if (!results.mergedFrom) {
+    return `A full run of \`npm run bench\`, started ${when(results)}, took\n${(results.durationS / 60).toFixed(1)} minutes. Raw results: [bench/results/${file}](../bench/results/${file}).`;
+  }
+  const [base, added] = results.mergedFrom;
+  return (
+    `The spawn scenarios (1–5) come from a full run of \`npm run bench\` started ${when(base)} ` +
+    `([bench/results/${base.file}](../bench/results/${base.file})); the run() scenarios (6) from a run of ` +
+    `\`npm run bench -- --only=${added.scenarios.join(',')}\` started ${when(added)}, load average ` +
+    `${load(added.loadAverage)} at its start ([bench/results/${added.file}](../bench/results/${added.file})), ` +
+    `merged into [bench/results/${file}](../bench/results/${file}) by \`node bench/report.js --merge\`. ` +
+    'Every scenario alternates its own contenders within its run; figures of different scenarios come ' +
+    'from different moments of a shared machine.'
+  );
+}
+
 /** The whole of docs/benchmarks.md. */
 export function renderDoc(results, resultsFile) {
   const s = results.scenarios;
@@ -97,8 +117,7 @@ export function renderDoc(results, resultsFile) {
 <!-- Written by \`npm run bench\` (bench/report.js) from bench/results/${file}; the analysis comes
 from bench/notes.js. Edit those, not this file. -->
 
-A full run of \`npm run bench\`, started ${results.startedAt.replace('T', ' ').replace(/\..*/, '')} UTC, took
-${(results.durationS / 60).toFixed(1)} minutes. Raw results: [bench/results/${file}](../bench/results/${file}).
+${provenance(results, file)}
 
 ## Targets
 
@@ -124,6 +143,7 @@ npm run bench                     # the full suite (about ${Math.ceil(results.du
 npm run bench -- --quick          # about a minute: smaller N, 0 and 1 GiB only; prints its tables
 npm run bench -- --only=sequential,memory   # some scenarios (never rewrites this page)
 node bench/report.js bench/results/<file>.json   # this page and its charts from a results file
+node bench/report.js --merge <full>.json <more>.json   # the same, with the scenarios of a later run added
 PIDFD_BENCH_LIB=/other/checkout/dist/index.js npm run bench -- --quick   # another build of pidfd
 \`\`\`
 
@@ -260,12 +280,39 @@ export function writeReport(results, resultsFile) {
   return Object.keys(files);
 }
 
+/** The scenarios of `added` put into `base` (a full run), for a page of both. */
+function merge(baseFile, addedFile) {
+  const base = JSON.parse(readFileSync(baseFile, 'utf8'));
+  const added = JSON.parse(readFileSync(addedFile, 'utf8'));
+  const names = Object.keys(added.scenarios);
+  const about = (r, f, scenarios) => ({
+    file: basename(f),
+    startedAt: r.startedAt,
+    loadAverage: r.machine.loadAverage,
+    durationS: r.durationS,
+    scenarios,
+  });
+  return {
+    ...base,
+    settings: { ...base.settings, ...Object.fromEntries(names.map((n) => [n, added.settings[n]])) },
+    scenarios: { ...base.scenarios, ...added.scenarios },
+    mergedFrom: [about(base, baseFile, Object.keys(base.scenarios)), about(added, addedFile, names)],
+  };
+}
+
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const file = process.argv[2];
-  if (!file) {
-    console.error('usage: node bench/report.js bench/results/<file>.json');
+  const args = process.argv.slice(2);
+  if (args[0] === '--merge' && args.length === 3) {
+    const merged = merge(args[1], args[2]);
+    const out = join(dirname(args[2]), `merged-${basename(args[2])}`);
+    writeFileSync(out, `${JSON.stringify(merged, null, 1)}\n`);
+    console.log(out);
+    for (const written of writeReport(merged, out)) console.log(written);
+  } else if (args.length === 1) {
+    const results = JSON.parse(readFileSync(args[0], 'utf8'));
+    for (const written of writeReport(results, args[0])) console.log(written);
+  } else {
+    console.error('usage: node bench/report.js bench/results/<file>.json\n' + '       node bench/report.js --merge bench/results/<full>.json bench/results/<more>.json');
     process.exit(2);
   }
-  const results = JSON.parse(readFileSync(file, 'utf8'));
-  for (const written of writeReport(results, file)) console.log(written);
 }
