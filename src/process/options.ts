@@ -81,7 +81,7 @@ function parseId(value: unknown, name: string): number {
   return value === undefined ? -1 : validateInteger(value, name, 0, MAX_ID);
 }
 
-function parseCwd(value: unknown): string | undefined {
+export function parseCwd(value: unknown): string | undefined {
   if (value === undefined) return undefined;
   if (value instanceof URL) {
     if (value.protocol !== 'file:') throw invalidArgValue('cwd', value.href, 'must be a path or a file: URL');
@@ -103,7 +103,7 @@ const nodeEnv: object | null = isMainThread && Object.getPrototypeOf(process.env
  * which the addon reads directly (a Worker's process.env is its own copy, and a replaced
  * process.env is a plain object: both are serialized).
  */
-function parseEnv(env: unknown): { envp: string[] | null; path: string | undefined } {
+export function parseEnv(env: unknown): { envp: string[] | null; path: string | undefined } {
   if (env === undefined && process.env === nodeEnv) return { envp: null, path: process.env.PATH };
   const source = env === undefined ? process.env : env;
   if (source === null || typeof source !== 'object') throw invalidArgType('env', env, 'an object of strings');
