@@ -2,17 +2,10 @@
 // running command, with K commands alive at once, each with its library's defaults (stdout and
 // stderr captured). The commands are the release helper, which waits on a FIFO.
 
-import { sleep } from '../lib/clock.js';
+import { settledMemory } from '../lib/clock.js';
 import { ReleaseGate } from '../lib/release.js';
 import { liveRunContenders } from '../lib/run-contenders.js';
 
-async function settledMemory() {
-  for (let i = 0; i < 3; i++) {
-    globalThis.gc();
-    await sleep(20);
-  }
-  return process.memoryUsage();
-}
 
 /** params: { contender, k, bins }. */
 export async function run({ contender, k, bins }) {

@@ -298,8 +298,11 @@ function testHooks(options: object): { fault: number; faultArg: number } | undef
   return hook === undefined ? undefined : { fault: hook.kind, faultArg: hook.arg ?? 0 };
 }
 
-/** Checks spawn()'s arguments and builds the native plan. Throws before any system call. */
-export function normalizeSpawn(file: unknown, args: unknown, options: unknown): NormalizedSpawn {
+/**
+ * The `file` and `args` arguments of a call that starts a program (spawn(), run()), checked
+ * the same way for each; `options` must be an object.
+ */
+export function parseCommand(file: unknown, args: unknown, options: unknown): { file: string; args: string[] } {
   if (file === undefined || file === '') {
     throw invalidArgValue('file', file, 'must name a program (no program given): its path, or a name to look up in PATH', 'argument');
   }
@@ -307,6 +310,12 @@ export function normalizeSpawn(file: unknown, args: unknown, options: unknown): 
   if (!Array.isArray(args)) throw invalidArgType('args', args, 'an array of strings', 'argument');
   const theArgs = args.map((arg, i) => validateString(arg, `args[${i}]`, { empty: true, what: 'argument' }));
   validateObject(options, 'options');
+  return { file: theFile, args: theArgs };
+}
+
+/** Checks spawn()'s arguments and builds the native plan. Throws before any system call. */
+export function normalizeSpawn(file: unknown, args: unknown, options: unknown): NormalizedSpawn {
+  const { file: theFile, args: theArgs } = parseCommand(file, args, options);
   validateKnownOptions(options as object, knownOptions, 'spawn()', foreignOptions);
   const o = options as SpawnOptions;
 

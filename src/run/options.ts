@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
 import { invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
-import { parseCwd, parseEnv } from '../process/options.js';
+import { parseCommand, parseCwd, parseEnv } from '../process/options.js';
 import type { StreamWithFd } from '../process/stdio.js';
 import { signalNumber, type Signal } from '../signals.js';
 import {
@@ -17,7 +17,6 @@ import {
   validateFd,
   validateInteger,
   validateKnownOptions,
-  validateObject,
   validateString,
 } from '../validate.js';
 import { commandLines, quoteForShell } from './command.js';
@@ -343,13 +342,7 @@ function environment(
 
 /** Checks run()'s arguments and options. Throws a TypeError or RangeError before anything. */
 export function normalizeRun(file: unknown, args: unknown, options: unknown): NormalizedRun {
-  if (file === undefined || file === '') {
-    throw invalidArgValue('file', file, 'must name a program (no program given): its path, or a name to look up in PATH', 'argument');
-  }
-  const theFile = validateString(file, 'file', { what: 'argument' });
-  if (!Array.isArray(args)) throw invalidArgType('args', args, 'an array of strings', 'argument');
-  const theArgs = args.map((arg, i) => validateString(arg, `args[${i}]`, { empty: true, what: 'argument' }));
-  validateObject(options, 'options');
+  const { file: theFile, args: theArgs } = parseCommand(file, args, options);
   validateKnownOptions(options as object, knownOptions, 'run()', foreignOptions);
   const o = options as RunOptions;
 
