@@ -109,4 +109,28 @@ back to back: [before](../bench/results/before-after/before-3ca6ab6.json),
   last child's timestamp can come before or after most of the reaping: that column (and its spread)
   says more about the scheduler than about notification; one by one it is 0.2–0.3 ms for pidfd,
   child_process and C alike.
+
+### Before and after the restructuring (issue 11)
+
+One start path for every layer (start, watch and wrap split; tables exported by the addon; one
+validation module and one exit decoder) was checked with the sequential scenario, the library
+before it (d63a21c, \`PIDFD_BENCH_LIB=<old checkout>/dist/index.js\`) and after it alternating,
+two runs each, in one sitting (\`npm run bench -- --quick --only=sequential\`; raw files in
+[bench/results/before-after/](../bench/results/before-after/), \`issue11-*.json\`). The machine was
+shared at a load average of 11–15 on its 2 CPUs, so wall-clock rates (35–67 spawns/s for every
+contender) say little; the parent's CPU per spawn is steadier:
+
+| run | pidfd, parent CPU per spawn | C clone3 loop | C posix_spawn loop | child_process |
+|---|---|---|---|---|
+| before, 1 | 962 µs | 330 µs | 476 µs | 7,120 µs |
+| after, 1 | 889 µs | 255 µs | 413 µs | 6,647 µs |
+| before, 2 | 897 µs | 300 µs | 443 µs | 7,527 µs |
+| after, 2 | 991 µs | 284 µs | 445 µs | 7,418 µs |
+
+Before and after agree within the noise (930 vs 940 µs, mean of two; the runs of one library differ
+by 7–11%). Against the C loops the library's CPU per spawn is 2.9–3.5× clone3's and about 2.1×
+posix_spawn's (child_process: 15–26×): the goal of 1.3× the C loop's is not met, on this loaded
+machine or at a load of 5 (363 vs 108 µs in an earlier pair of runs). The difference is the
+JavaScript of a spawn (validation, the plan, the Subprocess and its exit promise), the same
+leftover as in the targets above.
 `;
