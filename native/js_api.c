@@ -34,15 +34,20 @@ static struct pf_env *pf_started_env(napi_env env) {
   return e;
 }
 
-/* ---- init(onExit) ---- */
+/* ---- init(onExit, watcher) ---- */
 
 napi_value js_init(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  if (!pf_get_args(env, info, 1, argv)) return NULL;
+  napi_value argv[2];
+  int32_t impl;
+  if (!pf_get_args(env, info, 2, argv) || !pf_to_int(env, argv[1], "watcher", &impl)) return NULL;
+  if (impl < 0 || impl >= PF_WATCH_IMPL_COUNT) {
+    pf_throw_type(env, "binding: watcher");
+    return NULL;
+  }
   struct pf_env *e = pf_env_get(env);
   if (e == NULL) return NULL;
   if (!e->started) {
-    int r = pf_watch_start(&e->watcher, env, argv[0]);
+    int r = pf_watch_start(&e->watcher, env, argv[0], (enum pf_watch_impl_id)impl);
     if (r < 0) return pf_int(env, r);
     e->started = 1;
   }

@@ -26,6 +26,8 @@ export interface NativeConstants {
   backend: Record<'none' | 'clone3' | 'clone' | 'fork', number>;
   /** How a watched pidfd is treated when its process exits (native/watch.h). */
   watchKind: Record<'child' | 'observe' | 'cgroup', number>;
+  /** How the exit watcher learns that its epoll set is readable (native/watch.h). */
+  watcher: Record<'uv_poll' | 'thread', number>;
   /** How an exit record's status was obtained (native/exit.h). */
   exitHow: Record<'waitid' | 'info' | 'lost' | 'pending' | 'cgroup', number>;
   /** The fields of an exit record, and `count`, the number of fields (native/exit.h). */
@@ -170,8 +172,9 @@ export interface NativePidfdInfo {
 
 export interface NativeBinding {
   constants: NativeConstants;
-  /** Starts exit watching for this environment; batches of exits go to onExit. 0 or -errno. */
-  init(onExit: (records: Float64Array) => void): number;
+  /** Starts exit watching for this environment with the watcher `watcher` (from
+   * constants.watcher); batches of exits go to onExit. 0 or -errno. */
+  init(onExit: (records: Float64Array) => void, watcher: number): number;
   support(): NativeSupport;
   spawn(plan: NativeSpawnPlan): NativeSpawnSuccess | NativeSpawnFailure;
   /** Starts the child of `plan` (not watched) and runs it to its end on this thread: its input
