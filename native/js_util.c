@@ -90,6 +90,19 @@ int pf_prop_typed(napi_env env, napi_value obj, const char *key, napi_typedarray
   return 1;
 }
 
+int pf_to_string(napi_env env, napi_value v, const char *name, char **out) {
+  napi_valuetype t;
+  size_t len;
+  *out = NULL;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_string ||
+      napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok)
+    return pf_throw_type(env, name);
+  *out = malloc(len + 1);
+  if (*out == NULL) return pf_throw_nomem(env);
+  napi_get_value_string_utf8(env, v, *out, len + 1, &len);
+  return 1;
+}
+
 int pf_prop_string(napi_env env, napi_value obj, const char *key, char **out, size_t *len_out) {
   napi_value v;
   napi_valuetype t;

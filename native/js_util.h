@@ -23,6 +23,8 @@ int pf_get_args(napi_env env, napi_callback_info info, size_t want, napi_value *
 int pf_to_int(napi_env env, napi_value v, const char *name, int32_t *out);
 int pf_to_double(napi_env env, napi_value v, const char *name, double *out);
 int pf_to_bool(napi_env env, napi_value v, const char *name, int *out);
+/* A string argument copied out as UTF-8 into malloc'd memory (the caller frees it). */
+int pf_to_string(napi_env env, napi_value v, const char *name, char **out);
 
 /* Properties of a plan object. The _or readers take `fallback` for undefined (an absent key). */
 int pf_prop(napi_env env, napi_value obj, const char *key, napi_value *out);

@@ -205,6 +205,13 @@ export interface NativeBinding {
    * 0 neither. */
   ownerOf(fd: number): number;
   dup(fd: number): number;
+  /** fstat(fd).st_ino as a bigint, or -errno. (Not node:fs: Deno refuses fds it did not open.) */
+  inode(fd: number): bigint | number;
+  /** A close-on-exec, read-only fd on the directory at path, or -errno. */
+  openDirectory(path: string): number;
+  /** access(path, mode) as the kernel answers it: 0 or -errno. (Not node:fs: Deno's checks the
+   * mode bits itself, and refuses root what the kernel allows.) */
+  access(path: string, mode: number): number;
   /** pidfd_getfd(fd, targetFd, 0): a close-on-exec copy of another process's fd, or -errno. */
   pidfdGetfd(fd: number, targetFd: number): number;
   /** 1 if the pidfd is readable (its process exited), 0 if not, or -errno. */
