@@ -76,7 +76,6 @@ static napi_value pf_init(napi_env env, napi_value exports) {
       PF_FN("watchRef", js_watch_ref),
       PF_FN("unwatch", js_unwatch),
       PF_FN("watchCgroup", js_watch_cgroup),
-      PF_FN("unwatchCgroup", js_unwatch_cgroup),
       PF_FN("sendSignal", js_send_signal),
       PF_FN("pidfdOpen", js_pidfd_open),
       PF_FN("close", js_close),

@@ -537,42 +537,16 @@ napi_value js_unwatch(napi_env env, napi_callback_info info) {
 }
 
 /* watchCgroup(dir, ref): watches the cgroup's cgroup.events (records of how 'cgroup'); the fd,
- * or -errno. unwatchCgroup(fd, ref) stops early and closes it. */
+ * or -errno. unwatch(fd, ref) stops early and closes it. */
 napi_value js_watch_cgroup(napi_env env, napi_callback_info info) {
   napi_value argv[2];
-  char *dir = NULL;
-  size_t len;
+  char *dir;
   int ref;
-  if (!pf_get_args(env, info, 2, argv) || !pf_to_bool(env, argv[1], "ref", &ref)) return NULL;
-  napi_valuetype t;
-  if (napi_typeof(env, argv[0], &t) != napi_ok || t != napi_string ||
-      napi_get_value_string_utf8(env, argv[0], NULL, 0, &len) != napi_ok) {
-    pf_throw_type(env, "dir");
-    return NULL;
-  }
-  struct pf_env *e = pf_started_env(env);
-  if (e == NULL) return NULL;
-  dir = malloc(len + 1);
-  if (dir == NULL) {
-    pf_throw_nomem(env);
-    return NULL;
-  }
-  napi_get_value_string_utf8(env, argv[0], dir, len + 1, &len);
-  int r = pf_watch_cgroup(&e->watcher, dir, ref);
+  if (!pf_get_args(env, info, 2, argv) || !pf_to_string(env, argv[0], "dir", &dir)) return NULL;
+  struct pf_env *e = pf_to_bool(env, argv[1], "ref", &ref) ? pf_started_env(env) : NULL;
+  int r = e == NULL ? 0 : pf_watch_cgroup(&e->watcher, dir, ref);
   free(dir);
-  return pf_int(env, r);
-}
-
-napi_value js_unwatch_cgroup(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  int32_t fd;
-  int ref;
-  if (!pf_get_args(env, info, 2, argv) || !pf_to_int(env, argv[0], "fd", &fd) ||
-      !pf_to_bool(env, argv[1], "ref", &ref))
-    return NULL;
-  struct pf_env *e = pf_started_env(env);
-  if (e == NULL) return NULL;
-  return pf_int(env, pf_watch_cgroup_stop(&e->watcher, fd, ref));
+  return e == NULL ? NULL : pf_int(env, r);
 }
 
 /* ---- pidfd system calls ---- */

@@ -16,7 +16,6 @@ napi_value js_watch(napi_env env, napi_callback_info info);
 napi_value js_watch_ref(napi_env env, napi_callback_info info);
 napi_value js_unwatch(napi_env env, napi_callback_info info);
 napi_value js_watch_cgroup(napi_env env, napi_callback_info info);
-napi_value js_unwatch_cgroup(napi_env env, napi_callback_info info);
 napi_value js_send_signal(napi_env env, napi_callback_info info);
 napi_value js_pidfd_open(napi_env env, napi_callback_info info);
 napi_value js_close(napi_env env, napi_callback_info info);

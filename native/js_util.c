@@ -41,6 +41,19 @@ int pf_to_bool(napi_env env, napi_value v, const char *name, int *out) {
   return 1;
 }
 
+int pf_to_string(napi_env env, napi_value v, const char *name, char **out) {
+  napi_valuetype t;
+  size_t len;
+  *out = NULL;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_string ||
+      napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok)
+    return pf_throw_type(env, name);
+  *out = malloc(len + 1);
+  if (*out == NULL) return pf_throw_nomem(env);
+  napi_get_value_string_utf8(env, v, *out, len + 1, &len);
+  return 1;
+}
+
 int pf_prop(napi_env env, napi_value obj, const char *key, napi_value *out) {
   if (napi_get_named_property(env, obj, key, out) != napi_ok) return pf_throw_type(env, key);
   return 1;
@@ -87,19 +100,6 @@ int pf_prop_typed(napi_env env, napi_value obj, const char *key, napi_typedarray
   if (napi_is_typedarray(env, v, &is_typed) != napi_ok || !is_typed ||
       napi_get_typedarray_info(env, v, &type, length, data, NULL, NULL) != napi_ok || type != want)
     return pf_throw_type(env, key);
-  return 1;
-}
-
-int pf_to_string(napi_env env, napi_value v, const char *name, char **out) {
-  napi_valuetype t;
-  size_t len;
-  *out = NULL;
-  if (napi_typeof(env, v, &t) != napi_ok || t != napi_string ||
-      napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok)
-    return pf_throw_type(env, name);
-  *out = malloc(len + 1);
-  if (*out == NULL) return pf_throw_nomem(env);
-  napi_get_value_string_utf8(env, v, *out, len + 1, &len);
   return 1;
 }
 

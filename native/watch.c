@@ -227,8 +227,10 @@ int pf_watch_set_ref(struct pf_watcher *w, int fd, int kind, int old_ref, int re
 }
 
 int pf_watch_remove(struct pf_watcher *w, int fd, int ref) {
+  int cgroup = pf_watch_kind_of(w, fd) == PF_WATCH_CGROUP;
   if (epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL) != 0) return -errno;
   pf_set_kind(w, fd, 0);
+  if (cgroup) close(fd); /* the watcher's own fd */
   w->watched--;
   if (ref) w->refs--;
   pf_update_ref(w);
@@ -255,12 +257,6 @@ int pf_watch_cgroup(struct pf_watcher *w, const char *dir, int ref) {
     epoll_ctl(w->epfd, EPOLL_CTL_MOD, fd, &ev); /* always ready: delivered at the next turn */
   }
   return fd;
-}
-
-int pf_watch_cgroup_stop(struct pf_watcher *w, int fd, int ref) {
-  int r = pf_watch_remove(w, fd, ref);
-  close(fd);
-  return r;
 }
 
 /* Removes a cgroup directory and the cgroups the workload made inside it, deepest first. */

@@ -94,15 +94,13 @@ int pf_watch_add(struct pf_watcher *w, int fd, int kind, int ref);
 /* Changes whether the watch on fd keeps the loop alive. Returns 0 or -errno. */
 int pf_watch_set_ref(struct pf_watcher *w, int fd, int kind, int old_ref, int ref);
 
-/* Stops watching fd without closing it (an observer closed by its owner). */
+/* Stops watching fd: an observed process's fd stays open (its PidFd owns it); a cgroup watch's
+ * fd, the watcher's own, is closed. */
 int pf_watch_remove(struct pf_watcher *w, int fd, int ref);
 
 /* Watches the cgroup directory `dir`: opens its cgroup.events and reports every change. Returns
- * the fd (the watcher's: closed when the tree is empty, or by pf_watch_cgroup_stop), or -errno. */
+ * the fd (the watcher's: closed when the tree is empty, or by pf_watch_remove), or -errno. */
 int pf_watch_cgroup(struct pf_watcher *w, const char *dir, int ref);
-
-/* Stops watching a cgroup before it is empty, and closes the fd. */
-int pf_watch_cgroup_stop(struct pf_watcher *w, int fd, int ref);
 
 /* How fd is watched: -1 (not), or enum pf_watch_kind. */
 int pf_watch_kind_of(const struct pf_watcher *w, int fd);

@@ -187,12 +187,11 @@ export interface NativeBinding {
   wait(fd: number, timeoutMs: number): Float64Array | number;
   watch(fd: number, kind: number, ref: boolean): number;
   watchRef(fd: number, kind: number, oldRef: boolean, ref: boolean): number;
+  /** Stops watching fd: an observed process's fd stays open; a cgroup watch's fd is closed. */
   unwatch(fd: number, ref: boolean): number;
   /** Watches a cgroup directory's cgroup.events: records of how 'cgroup' (code: populated,
    * status: frozen) at every change, until the tree is empty; the fd (the watcher's), or -errno. */
   watchCgroup(dir: string, ref: boolean): number;
-  /** Stops a cgroup watch early and closes its fd. */
-  unwatchCgroup(fd: number, ref: boolean): number;
   sendSignal(fd: number, signal: number, flags: number): number;
   pidfdOpen(pid: number, flags: number): number;
   close(fd: number): number;

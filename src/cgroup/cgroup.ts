@@ -118,15 +118,16 @@ export class Cgroup {
     noteCgroupEvents = (cgroup, populated, frozen) => cgroup.#onEvents(populated, frozen);
     noteLeaderReaped = (cgroup) => {
       cgroup.#leaderReaped = true;
+      let populated = -1;
       if (!cgroup.#removed && cgroup.#populated) {
         try {
-          const events = readFileSync(join(cgroup.path, 'cgroup.events'), 'latin1');
-          if (/^populated 0$/m.test(events)) cgroup.#populated = false;
+          if (/^populated 0$/m.test(readFileSync(join(cgroup.path, 'cgroup.events'), 'latin1'))) populated = 0;
         } catch {
           // gone: the notification will say so
         }
       }
-      cgroup.#maybeRemove();
+      // As if the notification had come: a freeze() or thaw() waiting on it settles too.
+      cgroup.#onEvents(populated, -1);
       return !cgroup.#populated;
     };
     discardCgroup = (cgroup) => {

@@ -102,6 +102,20 @@ export function parseWithCommand(argv: string[], options: Options): { values: Re
   return { values: parse(argv.slice(0, end), options).values, command: rest };
 }
 
+/**
+ * The options and PIDs of a command that takes PIDs (wait, info, kill): null when --help was
+ * asked for (the help is printed), a usage error when no PID is given.
+ */
+export function parsePidCommand(argv: string[], options: Options, help: string): { values: Record<string, unknown>; pids: number[] } | null {
+  const { values, positionals } = parse(argv, options);
+  if (values.help === true) {
+    process.stdout.write(help);
+    return null;
+  }
+  if (positionals.length === 0) throw new UsageError('no PID given');
+  return { values, pids: positionals.map(parsePid) };
+}
+
 /** parseArgs in strict mode, with its errors turned into one-line usage errors. */
 export function parse(argv: string[], options: Options): { values: Record<string, unknown>; positionals: string[] } {
   try {

@@ -1,7 +1,7 @@
 // `pidfd info`: what the kernel says about processes, read race-free through their pidfds.
 
 import { PidFd, type Ids } from '../index.js';
-import { CommandError, parse, parsePid, UsageError } from './args.js';
+import { CommandError, parsePidCommand } from './args.js';
 
 export const infoHelp = `Usage: pidfd info [--json] PID...
 
@@ -90,13 +90,9 @@ function text(s: Shown): string {
 }
 
 export async function info(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, options);
-  if (values.help === true) {
-    process.stdout.write(infoHelp);
-    return 0;
-  }
-  if (positionals.length === 0) throw new UsageError('no PID given');
-  const pids = positionals.map(parsePid);
+  const parsed = parsePidCommand(argv, options, infoHelp);
+  if (parsed === null) return 0;
+  const { values, pids } = parsed;
   const shown: Shown[] = [];
   const failures: string[] = [];
   for (const pid of pids) {

@@ -1,7 +1,7 @@
 // `pidfd kill`: signal processes through pidfds; with --expect-id, only the process meant.
 
 import { PidFd } from '../index.js';
-import { CommandError, parse, parsePid, parseSignal, UsageError } from './args.js';
+import { CommandError, parsePidCommand, parseSignal, UsageError } from './args.js';
 
 export const killHelp = `Usage: pidfd kill [-s SIG] [--expect-id ID] PID...
 
@@ -27,13 +27,9 @@ const options = {
 } as const;
 
 export async function kill(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, options);
-  if (values.help === true) {
-    process.stdout.write(killHelp);
-    return 0;
-  }
-  if (positionals.length === 0) throw new UsageError('no PID given');
-  const pids = positionals.map(parsePid);
+  const parsed = parsePidCommand(argv, options, killHelp);
+  if (parsed === null) return 0;
+  const { values, pids } = parsed;
   const signal = values.signal === undefined ? 15 : parseSignal(values.signal as string, '--signal', { allowZero: true });
   const expectText = values['expect-id'] as string | undefined;
   if (expectText !== undefined) {

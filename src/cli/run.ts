@@ -234,6 +234,7 @@ export async function run(argv: string[]): Promise<number> {
 
   let timedOut = false;
   const cancels: (() => void)[] = [];
+  let killAfter: Promise<void> | undefined;
   if (timeoutMs > 0) {
     cancels.push(
       setLongTimeout(() => {
@@ -243,7 +244,11 @@ export async function run(argv: string[]): Promise<number> {
           // (a cgroup's kill does so for every stopped member itself).
           if (theTree.kind !== 'cgroup' && signal !== SIGKILL && signal !== SIGCONT) return theTree.kill(SIGCONT);
         });
-        if (killAfterMs !== undefined) cancels.push(setLongTimeout(() => void theTree.kill(SIGKILL), killAfterMs));
+        if (killAfterMs !== undefined) {
+          killAfter = new Promise((resolve) => {
+            cancels.push(setLongTimeout(() => void theTree.kill(SIGKILL).then(resolve, resolve), killAfterMs));
+          });
+        }
       }, timeoutMs),
     );
   }
@@ -254,6 +259,9 @@ export async function run(argv: string[]): Promise<number> {
     status = await running.exited;
     // The command returns when its whole tree has: daemons it left are waited for.
     treeStats = await theTree.done();
+    // A process group outlives its leader, and nothing tells when it is empty: after a timeout,
+    // its members that ignored the signal get --kill-after's SIGKILL before pidfd goes.
+    if (theTree.kind === 'process-group' && killAfter !== undefined) await killAfter;
   } finally {
     for (const cancel of cancels) cancel();
     removeHandlers();

@@ -3,8 +3,7 @@
 
 import { writeFileSync } from 'node:fs';
 
-import { PidFd } from '../index.js';
-import type { Tree } from './tree.js';
+import { statFields, withProcess, type Tree } from './tree.js';
 
 /** One sample of the tree. */
 export interface Sample {
@@ -25,27 +24,11 @@ function fromMembers(pids: number[]): { cpuUs: number; rss: number } {
   let cpuUs = 0;
   let rss = 0;
   for (const pid of pids) {
-    let pidfd: PidFd;
-    try {
-      pidfd = PidFd.open(pid);
-    } catch {
-      continue;
-    }
-    try {
-      const dir = pidfd.openProcDir();
-      try {
-        const stat = dir.readFile('stat', 'latin1');
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        cpuUs += ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100; // clock ticks (USER_HZ 100)
-        rss += Number(dir.readFile('statm', 'latin1').split(' ')[1]) * PAGE;
-      } finally {
-        dir.close();
-      }
-    } catch {
-      // gone meanwhile
-    } finally {
-      pidfd.close();
-    }
+    withProcess(pid, (_, dir) => {
+      const fields = statFields(dir);
+      cpuUs += ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100; // clock ticks (USER_HZ 100)
+      rss += Number(dir.readFile('statm', 'latin1').split(' ')[1]) * PAGE;
+    });
   }
   return { cpuUs, rss };
 }

@@ -5,7 +5,7 @@
 
 import { readdirSync, readFileSync } from 'node:fs';
 
-import { PidFd, type CgroupStats, type Subprocess } from '../index.js';
+import { PidFd, type CgroupStats, type ProcDir, type Subprocess } from '../index.js';
 
 export type TreeKind = 'cgroup' | 'process-group' | 'command';
 
@@ -24,20 +24,35 @@ export interface Tree {
   stats(): CgroupStats | null;
 }
 
-/** The process group of a pid (field 5 of /proc/<pid>/stat), read through a pidfd so that a
- * recycled pid cannot answer; null when the process is gone. */
-function processGroupOf(pidfd: PidFd): number | null {
+/**
+ * Calls fn with a pidfd of `pid` and its /proc directory, opened race-free (a recycled pid
+ * cannot answer), and closes both; undefined when the process is gone.
+ */
+export function withProcess<T>(pid: number, fn: (pidfd: PidFd, dir: ProcDir) => T): T | undefined {
+  let pidfd: PidFd;
+  try {
+    pidfd = PidFd.open(pid);
+  } catch {
+    return undefined;
+  }
   try {
     const dir = pidfd.openProcDir();
     try {
-      const stat = dir.readFile('stat', 'latin1');
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      return fn(pidfd, dir);
     } finally {
       dir.close();
     }
   } catch {
-    return null;
+    return undefined; // gone meanwhile
+  } finally {
+    pidfd.close();
   }
+}
+
+/** The fields of /proc/<pid>/stat after the command name: [state, ppid, pgrp, ...]. */
+export function statFields(dir: ProcDir): string[] {
+  const stat = dir.readFile('stat', 'latin1');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
 /** Members of a process group, from /proc (for the fallback's timeline). */
@@ -64,17 +79,9 @@ export function treeOf(child: Subprocess, ownGroup: boolean): Tree {
       kill: (signal) => cgroup.kill(signal),
       killOutside: async (signal, pgrp) => {
         for (const pid of cgroup.pids()) {
-          let pidfd: PidFd;
-          try {
-            pidfd = PidFd.open(pid);
-          } catch {
-            continue;
-          }
-          try {
-            if (processGroupOf(pidfd) !== pgrp) pidfd.sendSignal(signal);
-          } finally {
-            pidfd.close();
-          }
+          withProcess(pid, (pidfd, dir) => {
+            if (Number(statFields(dir)[2]) !== pgrp) pidfd.sendSignal(signal);
+          });
         }
       },
       members: () => cgroup.pids(),

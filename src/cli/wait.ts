@@ -1,7 +1,7 @@
 // `pidfd wait`: wait for processes that need not be our children, without polling.
 
 import { PidFd, type ExitStatus } from '../index.js';
-import { CommandError, parse, parseDuration, parsePid, setLongTimeout, UsageError } from './args.js';
+import { CommandError, parseDuration, parsePidCommand, setLongTimeout } from './args.js';
 
 export const waitHelp = `Usage: pidfd wait [options] PID...
 
@@ -36,13 +36,9 @@ export function describeExit(info: ExitStatus): string {
 }
 
 export async function wait(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, options);
-  if (values.help === true) {
-    process.stdout.write(waitHelp);
-    return 0;
-  }
-  if (positionals.length === 0) throw new UsageError('no PID given');
-  const pids = positionals.map(parsePid);
+  const parsed = parsePidCommand(argv, options, waitHelp);
+  if (parsed === null) return 0;
+  const { values, pids } = parsed;
   const timeoutMs = values.timeout === undefined ? undefined : parseDuration(values.timeout as string, '--timeout');
 
   const handles: PidFd[] = [];

@@ -183,7 +183,7 @@ export class Subprocess {
       if (noteLeaderReaped(this.cgroup) && tree !== null && tree.fd >= 0) {
         // Empty already: the watch has nothing left to tell.
         forgetExit(tree.fd);
-        binding().unwatchCgroup(tree.fd, this.#ref);
+        binding().unwatch(tree.fd, this.#ref);
         tree.fd = -1;
       }
     }

@@ -38,9 +38,16 @@ function pidfdRun(args, { env = {}, onStdout } = {}) {
     child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
     child.on('error', reject);
-    child.on('close', (code, signal) => {
+    // On exit, not on close: a survivor of the fallback still holds the pipes. What is written
+    // before pidfd exits has arrived once the pipes are drained (or 2 s have passed).
+    child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
+      const drained = Promise.all([child.stdout, child.stderr].map((s) => new Promise((r) => (s.readableEnded ? r() : s.once('end', r)))));
+      Promise.race([drained, new Promise((r) => setTimeout(r, 2000))]).then(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+        resolve({ code, signal, stdout, stderr });
+      });
     });
   });
 }
