@@ -28,7 +28,7 @@ export interface WatcherChoice {
  * suite's thread pass runs the thread there).
  */
 export function watcherChoice(): WatcherChoice {
-  const forced = process.env.PIDFD_WATCHER ?? null;
+  const forced = process.env.PIDFD_WATCHER || null; // empty is unset
   if (runtime !== 'node') {
     const why = runtime === 'bun' ? "Bun's uv_poll functions abort the process" : "Deno's uv_poll reports readiness only once";
     const note = forced === 'uv_poll' ? ` (PIDFD_WATCHER=uv_poll is not honoured: ${why})` : '';
