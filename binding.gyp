@@ -28,5 +28,16 @@
         ], "sources": ["native/unsupported.c"] }]
       ]
     }
+  ],
+  "conditions": [
+    ["OS=='linux'", { "targets": [
+      {
+        "target_name": "pidfd-watchdog",
+        "type": "executable",
+        "sources": ["native/watchdog.c"],
+        "defines": ["_GNU_SOURCE"],
+        "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-Werror"]
+      }
+    ] }]
   ]
 }

@@ -8,7 +8,19 @@ import { fileURLToPath } from 'node:url';
 
 import { compatTables } from './lib/compat-tables.js';
 import { footprintChart, memoryChart, reapingChart, spawnRateChart } from './lib/charts.js';
-import { footprintTable, inflightTable, memoryTables, num, reapingTable, sequentialTable, treesTables } from './lib/tables.js';
+import {
+  footprintTable,
+  inflightTable,
+  memoryTables,
+  num,
+  reapingTable,
+  runCaptureTable,
+  runFootprintTable,
+  runPipelineTable,
+  runRateTable,
+  sequentialTable,
+  treesTables,
+} from './lib/tables.js';
 import { evaluateTargets } from './lib/targets.js';
 import { causes, findings } from './notes.js';
 
@@ -30,8 +42,20 @@ export function renderTables(results) {
   if (s.footprint) parts.push(`### Memory per live subprocess (K = ${s.footprint.k})\n\n${footprintTable(s.footprint)}`);
   if (s.trees) parts.push(treesTables(s.trees));
   if (s.compat) parts.push(`### pidfd/child_process against child_process\n\n${compatTables(s.compat)}`);
+  parts.push(...runSections(s, '###'));
   parts.push(`### Targets\n\n${targetsTable(results)}`);
   return parts.join('\n\n');
+}
+
+/** The run() scenarios' tables, with `level` headings. */
+function runSections(s, level) {
+  const parts = [];
+  const size = (mib) => (mib >= 1024 ? `${mib / 1024} GiB` : `${mib} MiB`);
+  if (s['run-rate']) parts.push(`${level} run('/bin/true'), one after another (N = ${s['run-rate'].n})\n\n${runRateTable(s['run-rate'])}`);
+  if (s['run-capture']) parts.push(`${level} Capturing ${size(s['run-capture'].mib)} of stdout\n\n${runCaptureTable(s['run-capture'])}`);
+  if (s['run-pipeline']) parts.push(`${level} A two-command pipeline moving ${size(s['run-pipeline'].mib)}\n\n${runPipelineTable(s['run-pipeline'])}`);
+  if (s['run-footprint']) parts.push(`${level} Memory per running command (K = ${s['run-footprint'].k})\n\n${runFootprintTable(s['run-footprint'])}`);
+  return parts;
 }
 
 function targetsTable(results) {
@@ -68,6 +92,26 @@ function settingsLine(results) {
   );
 }
 
+/** Where the figures come from: one full run, or (bench/report.js --merge) the scenarios of a
+ * later run added to a full one, each scenario still measured side by side within its run. */
+function provenance(results, file) {
+  const when = (r) => `${r.startedAt.replace('T', ' ').replace(/\..*/, '')} UTC`;
+  const load = (l) => l.map((x) => x.toFixed(2)).join(', ');
+  if (!results.mergedFrom) {
+    return `A full run of \`npm run bench\`, started ${when(results)}, took\n${(results.durationS / 60).toFixed(1)} minutes. Raw results: [bench/results/${file}](../bench/results/${file}).`;
+  }
+  const [base, added] = results.mergedFrom;
+  return (
+    `The spawn scenarios (1–5) come from a full run of \`npm run bench\` started ${when(base)} ` +
+    `([bench/results/${base.file}](../bench/results/${base.file})); the run() scenarios (6) from a run of ` +
+    `\`npm run bench -- --only=${added.scenarios.join(',')}\` started ${when(added)}, load average ` +
+    `${load(added.loadAverage)} at its start ([bench/results/${added.file}](../bench/results/${added.file})), ` +
+    `merged into [bench/results/${file}](../bench/results/${file}) by \`node bench/report.js --merge\`. ` +
+    'Every scenario alternates its own contenders within its run; figures of different scenarios come ' +
+    'from different moments of a shared machine.'
+  );
+}
+
 /** The whole of docs/benchmarks.md. */
 export function renderDoc(results, resultsFile) {
   const s = results.scenarios;
@@ -77,8 +121,7 @@ export function renderDoc(results, resultsFile) {
 <!-- Written by \`npm run bench\` (bench/report.js) from bench/results/${file}; the analysis comes
 from bench/notes.js. Edit those, not this file. -->
 
-A full run of \`npm run bench\`, started ${results.startedAt.replace('T', ' ').replace(/\..*/, '')} UTC, took
-${(results.durationS / 60).toFixed(1)} minutes. Raw results: [bench/results/${file}](../bench/results/${file}).
+${provenance(results, file)}
 
 ## Targets
 
@@ -104,6 +147,7 @@ npm run bench                     # the full suite (about ${Math.ceil(results.du
 npm run bench -- --quick          # about a minute: smaller N, 0 and 1 GiB only; prints its tables
 npm run bench -- --only=sequential,memory   # some scenarios (never rewrites this page)
 node bench/report.js bench/results/<file>.json   # this page and its charts from a results file
+node bench/report.js --merge <full>.json <more>.json   # the same, with the scenarios of a later run added
 PIDFD_BENCH_LIB=/other/checkout/dist/index.js npm run bench -- --quick   # another build of pidfd
 \`\`\`
 
@@ -192,9 +236,37 @@ ${footprintTable(s.footprint)}
 
 ![Memory per live subprocess](benchmarks/footprint.svg)
 
+${runDoc(results)}
+
 ## Investigation and changes
 
 ${findings}
+`;
+}
+
+/** The run() section of docs/benchmarks.md (empty when the results have no run() scenario). */
+function runDoc(results) {
+  const s = results.scenarios;
+  const sections = runSections(s, '###');
+  if (sections.length === 0) return '';
+  const st = results.settings;
+  return `## 6. run()
+
+The high-level API against the libraries that do the same job, each called as its documentation
+shows, in rounds that alternate them. \`run('/bin/true')\` and the others capture stdout and stderr
+(their defaults; \`pidfd run\`'s stdin is /dev/null, the others' a pipe), run after run; \`pidfd run,
+cleanup: false\` is the same without the watchdog, to show what \`cleanup\` costs. The capture reads
+dd's output (1 MiB writes of zeros) as bytes with no size limit: nano-spawn and tinyexec give only
+strings, which cannot hold 1 GiB, so they are not in it; the C read loop (\`bench/c/capture.c\`) is
+posix_spawn and \`read()\` into a \`realloc\`'d buffer that doubles. The pipeline is the same dd into
+\`wc -c\`; execa's source gets \`buffer: false\` (with its default it keeps the whole output, and
+256 MiB already end Node with a fatal *invalid size* error); nano-spawn keeps the first command's
+output as a string and is left out. Memory per running command: K release helpers running at once,
+each started with its library's defaults. Settings: ${st['run-rate'].n} runs in ${st['run-rate'].rounds} rounds;
+${st['run-capture'].mib} MiB captured and ${st['run-pipeline'].mib} MiB piped, ${st['run-capture'].rounds} rounds each;
+K = ${st['run-footprint'].k}, ${st['run-footprint'].repeats} fresh workers per contender.
+
+${sections.join('\n\n')}
 `;
 }
 
@@ -212,12 +284,39 @@ export function writeReport(results, resultsFile) {
   return Object.keys(files);
 }
 
+/** The scenarios of `added` put into `base` (a full run), for a page of both. */
+function merge(baseFile, addedFile) {
+  const base = JSON.parse(readFileSync(baseFile, 'utf8'));
+  const added = JSON.parse(readFileSync(addedFile, 'utf8'));
+  const names = Object.keys(added.scenarios);
+  const about = (r, f, scenarios) => ({
+    file: basename(f),
+    startedAt: r.startedAt,
+    loadAverage: r.machine.loadAverage,
+    durationS: r.durationS,
+    scenarios,
+  });
+  return {
+    ...base,
+    settings: { ...base.settings, ...Object.fromEntries(names.map((n) => [n, added.settings[n]])) },
+    scenarios: { ...base.scenarios, ...added.scenarios },
+    mergedFrom: [about(base, baseFile, Object.keys(base.scenarios)), about(added, addedFile, names)],
+  };
+}
+
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const file = process.argv[2];
-  if (!file) {
-    console.error('usage: node bench/report.js bench/results/<file>.json');
+  const args = process.argv.slice(2);
+  if (args[0] === '--merge' && args.length === 3) {
+    const merged = merge(args[1], args[2]);
+    const out = join(dirname(args[2]), `merged-${basename(args[2])}`);
+    writeFileSync(out, `${JSON.stringify(merged, null, 1)}\n`);
+    console.log(out);
+    for (const written of writeReport(merged, out)) console.log(written);
+  } else if (args.length === 1) {
+    const results = JSON.parse(readFileSync(args[0], 'utf8'));
+    for (const written of writeReport(results, args[0])) console.log(written);
+  } else {
+    console.error('usage: node bench/report.js bench/results/<file>.json\n' + '       node bench/report.js --merge bench/results/<full>.json bench/results/<more>.json');
     process.exit(2);
   }
-  const results = JSON.parse(readFileSync(file, 'utf8'));
-  for (const written of writeReport(results, file)) console.log(written);
 }

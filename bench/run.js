@@ -19,7 +19,7 @@ import { renderTables, writeReport } from './report.js';
 import { full, MEMORY_MARGIN_GIB, quick } from './settings.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const SCENARIOS = ['sequential', 'inflight', 'memory', 'reaping', 'footprint', 'trees', 'compat'];
+const SCENARIOS = ['sequential', 'inflight', 'memory', 'reaping', 'footprint', 'trees', 'compat', 'run-rate', 'run-capture', 'run-pipeline', 'run-footprint'];
 
 const { values: args } = parseArgs({
   options: {
@@ -119,6 +119,19 @@ async function runCompat(bins) {
   return out;
 }
 
+async function runFootprintOfRun(bins) {
+  const { k, repeats, contenders } = settings['run-footprint'];
+  const samples = [];
+  for (let r = 0; r < repeats; r++) {
+    for (let i = 0; i < contenders.length; i++) {
+      const contender = contenders[(r + i) % contenders.length];
+      samples.push(await inWorker('run-footprint', { contender, k, bins }, ['--expose-gc']));
+      log(`run-footprint: ${contender} (${r + 1}/${repeats})`);
+    }
+  }
+  return { k, repeats, samples };
+}
+
 const started = Date.now();
 process.env.BENCH_T0 ??= String(started);
 const bins = buildC();
@@ -141,6 +154,10 @@ for (const name of only) {
   if (name === 'footprint') results.scenarios.footprint = await runFootprint(bins);
   if (name === 'trees') results.scenarios.trees = await inWorker('trees', settings.trees);
   if (name === 'compat') results.scenarios.compat = await runCompat(bins);
+  if (name === 'run-rate') results.scenarios['run-rate'] = await inWorker('run-rate', settings['run-rate']);
+  if (name === 'run-capture') results.scenarios['run-capture'] = await inWorker('run-capture', { ...settings['run-capture'], bins }, ['--expose-gc']);
+  if (name === 'run-pipeline') results.scenarios['run-pipeline'] = await inWorker('run-pipeline', settings['run-pipeline']);
+  if (name === 'run-footprint') results.scenarios['run-footprint'] = await runFootprintOfRun(bins);
   log(`${name}: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 }
 

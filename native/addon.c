@@ -11,6 +11,7 @@
 #include "js_util.h"
 #include "spawn.h"
 #include "watch.h"
+#include "watchdog.h"
 
 /* The environment is going away. A plain cleanup hook, synchronous: the asynchronous kind
  * (napi_add_async_cleanup_hook) double-frees in Deno's napi_remove_async_cleanup_hook, and Node
@@ -54,6 +55,9 @@ static napi_value pf_constants(napi_env env) {
                           pf_table_of_names(env, pf_watch_impl_names, PF_WATCH_IMPL_COUNT));
   napi_set_named_property(env, c, "exitHow",
                           pf_table_of_names(env, pf_exit_how_names, PF_EXIT_HOW_COUNT));
+  napi_set_named_property(env, c, "watchdogOp",
+                          pf_table_of_names(env, pf_watchdog_op_names, PF_WATCHDOG_OP_COUNT));
+  pf_set_int(env, c, "watchdogRecordSize", PF_WATCHDOG_RECORD_SIZE);
   napi_value fields = pf_table_of_names(env, pf_exit_field_names, PF_EXIT_FIELDS);
   pf_set_int(env, fields, "count", PF_EXIT_FIELDS);
   napi_set_named_property(env, c, "exitField", fields);
@@ -89,6 +93,8 @@ static napi_value pf_init(napi_env env, napi_value exports) {
       PF_FN("pidfdGetfd", js_pidfd_getfd),
       PF_FN("pidfdExited", js_pidfd_exited),
       PF_FN("pidfdGetInfo", js_pidfd_get_info),
+      PF_FN("sendWithFd", js_send_with_fd),
+      PF_FN("pipe", js_pipe),
       PF_VALUE("constants", pf_constants(env)),
       PF_VALUE("test", pf_test_api(env)),
   };

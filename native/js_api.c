@@ -25,6 +25,7 @@
 #include "spawn.h"
 #include "sync.h"
 #include "watch.h"
+#include "watchdog.h"
 
 static struct pf_env *pf_started_env(napi_env env) {
   struct pf_env *e = pf_env_get(env);
@@ -686,3 +687,75 @@ napi_value js_pidfd_get_info(napi_env env, napi_callback_info info) {
   return obj;
 }
 
+
+/* ---- pipes ---- */
+
+/* pipe(): a new pipe, both ends close-on-exec and blocking: [readFd, writeFd], or -errno. For a
+ * layer that hands one end to a child as a plain fd and reads the other itself (run()'s
+ * capture). */
+napi_value js_pipe(napi_env env, napi_callback_info info) {
+  (void)info;
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return pf_int(env, -errno);
+  napi_value buffer, array;
+  void *data;
+  if (napi_create_arraybuffer(env, sizeof fds, &data, &buffer) != napi_ok ||
+      napi_create_typedarray(env, napi_int32_array, 2, buffer, 0, &array) != napi_ok) {
+    close(fds[0]);
+    close(fds[1]);
+    return NULL;
+  }
+  memcpy(data, fds, sizeof fds);
+  return array;
+}
+
+/* ---- the watchdog's control socket ---- */
+
+const char *const pf_watchdog_op_names[PF_WATCHDOG_OP_COUNT] = {
+    [PF_WATCHDOG_NONE] = "none",
+    [PF_WATCHDOG_ADD_GROUP] = "addGroup",
+    [PF_WATCHDOG_ADD_LEADER] = "addLeader",
+    [PF_WATCHDOG_ADD_CGROUP] = "addCgroup",
+    [PF_WATCHDOG_REMOVE] = "remove",
+};
+
+/* sendWithFd(socket, bytes, fd): one sendmsg of `bytes` carrying a copy of `fd` (SCM_RIGHTS;
+ * none for fd -1). The number of bytes sent, or -errno. MSG_NOSIGNAL: a peer that has gone is
+ * EPIPE, not a SIGPIPE. Node's own sockets cannot pass descriptors outside its IPC channel. */
+napi_value js_send_with_fd(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  int32_t sock, fd;
+  if (!pf_get_args(env, info, 3, argv) || !pf_to_int(env, argv[0], "socket", &sock) ||
+      !pf_to_int(env, argv[2], "fd", &fd))
+    return NULL;
+  napi_typedarray_type type;
+  size_t length;
+  void *data;
+  bool is_typed = false;
+  if (napi_is_typedarray(env, argv[1], &is_typed) != napi_ok || !is_typed ||
+      napi_get_typedarray_info(env, argv[1], &type, &length, &data, NULL, NULL) != napi_ok ||
+      type != napi_uint8_array) {
+    pf_throw_type(env, "bytes must be a Uint8Array");
+    return NULL;
+  }
+  union {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE(sizeof(int))];
+  } control;
+  struct iovec iov = {.iov_base = data, .iov_len = length};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+  if (fd >= 0) {
+    memset(&control, 0, sizeof control);
+    msg.msg_control = control.buf;
+    msg.msg_controllen = sizeof control.buf;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  }
+  ssize_t n;
+  do n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  return pf_int(env, n < 0 ? -errno : n);
+}

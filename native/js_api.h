@@ -30,5 +30,7 @@ napi_value js_wait(napi_env env, napi_callback_info info);
 napi_value js_own(napi_env env, napi_callback_info info);
 napi_value js_close_owned(napi_env env, napi_callback_info info);
 napi_value js_owner_of(napi_env env, napi_callback_info info);
+napi_value js_send_with_fd(napi_env env, napi_callback_info info);
+napi_value js_pipe(napi_env env, napi_callback_info info);
 
 #endif

@@ -4,6 +4,7 @@
 // (a negative errno, or a failure object): the TypeScript layer adds the context and throws.
 
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 import { unsupportedPlatformError } from './errors.js';
 
@@ -28,6 +29,10 @@ export interface NativeConstants {
   watchKind: Record<'child' | 'observe' | 'cgroup', number>;
   /** How the exit watcher learns that its epoll set is readable (native/watch.h). */
   watcher: Record<'uv_poll' | 'thread', number>;
+  /** What a record to the watchdog asks (native/watchdog.h, enum pf_watchdog_op). */
+  watchdogOp: Record<'none' | 'addGroup' | 'addLeader' | 'addCgroup' | 'remove', number>;
+  /** The size of one record to the watchdog, in bytes: op (u32), reserved (u32), id (u64). */
+  watchdogRecordSize: number;
   /** How an exit record's status was obtained (native/exit.h). */
   exitHow: Record<'waitid' | 'info' | 'lost' | 'pending' | 'cgroup', number>;
   /** The fields of an exit record, and `count`, the number of fields (native/exit.h). */
@@ -217,9 +222,19 @@ export interface NativeBinding {
   pidfdExited(fd: number): number;
   /** PIDFD_GET_INFO (6.13): the fields the kernel filled, or -errno. */
   pidfdGetInfo(fd: number): NativePidfdInfo | number;
+  /** One sendmsg of `bytes` on a unix socket, carrying a copy of `fd` (SCM_RIGHTS; none for -1):
+   * the number of bytes sent, or -errno (EPIPE when the peer has gone). */
+  sendWithFd(socket: number, bytes: Uint8Array, fd: number): number;
+  /** A new pipe, both ends close-on-exec and blocking: [readFd, writeFd], or -errno. */
+  pipe(): Int32Array | number;
 }
 
 let loaded: NativeBinding | undefined;
+
+/** The path of the watchdog program (native/watchdog.c), built beside the addon. */
+export function watchdogPath(): string {
+  return fileURLToPath(new URL('../build/Release/pidfd-watchdog', import.meta.url));
+}
 
 /** The addon's tables of numbers (loads the addon). */
 export function constants(): NativeConstants {

@@ -1,4 +1,5 @@
-// Compiles the C programs of the bench (the limit server and the release helper) with `cc`.
+// Compiles the C programs of the bench (the limit server, the release helper, the capture
+// reference) with `cc`.
 
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, statSync } from 'node:fs';
@@ -45,5 +46,7 @@ export function buildC() {
     limit: compile('limit', [], ['clone.c']),
     // Static, so that thousands of waiting children start fast and stay small.
     release: compile('release', ['-static']),
+    // The C reference for capturing a command's output.
+    capture: compile('capture', []),
   };
 }

@@ -15,3 +15,13 @@ export function cpuNs() {
 export function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** This process's memory once garbage has been collected (three rounds, 20 ms apart; needs
+ * node --expose-gc): what the objects still held are worth. */
+export async function settledMemory() {
+  for (let i = 0; i < 3; i++) {
+    globalThis.gc();
+    await sleep(20);
+  }
+  return process.memoryUsage();
+}

@@ -182,3 +182,104 @@ export function treesTables(t) {
     `### Killing a tree of about ${num(t.kill.cgroup.size.median)} processes with setsid'd groups and double-forked daemons\n\n${kill}`
   );
 }
+
+// ---- run() ----
+
+const RUN_ORDER = [
+  'pidfd run',
+  'pidfd run, cleanup: false',
+  'pidfd run().pipe()',
+  "sh -c 'a | b'",
+  'C read loop',
+  'execa',
+  'execa .pipe()',
+  'nano-spawn',
+  'nano-spawn .pipe()',
+  'tinyexec',
+  'tinyexec .pipe()',
+  'child_process.execFile',
+];
+
+function runOrdered(contenders) {
+  return [...RUN_ORDER.filter((name) => name in contenders), ...Object.keys(contenders).filter((n) => !RUN_ORDER.includes(n))];
+}
+
+/** A contender's name in a table cell: '|' escaped, ours in bold. */
+function runBold(name) {
+  const escaped = name.replaceAll('|', '\\|');
+  return name.startsWith('pidfd') ? `**${escaped}**` : escaped;
+}
+
+/** run() scenario 1: run('/bin/true') after run('/bin/true'). */
+export function runRateTable(s) {
+  const c = s.contenders;
+  const rows = runOrdered(c).map((name) => [
+    runBold(name),
+    num(c[name].rate.median),
+    `${num(c[name].rate.p10)}–${num(c[name].rate.p90)}`,
+    times(c[name].rate.median / c.execa.rate.median),
+    num(c[name].cpuUsPerRun.median),
+  ]);
+  return table(['contender', 'runs/s (median of rounds)', 'p10–p90', 'speed-up vs execa', "this process's CPU per run, µs"], rows);
+}
+
+/** run() scenario 2: capturing a large stdout. */
+export function runCaptureTable(s) {
+  const c = s.contenders;
+  const C = c['C read loop'];
+  const rows = runOrdered(c).map((name) => [
+    runBold(name),
+    num(c[name].mibPerS.median),
+    `${num(c[name].mibPerS.p10)}–${num(c[name].mibPerS.p90)}`,
+    times(c[name].mibPerS.median / c.execa.mibPerS.median),
+    times(C.mibPerS.median / c[name].mibPerS.median),
+    num(c[name].cpuS.median),
+  ]);
+  return table(
+    ['contender', 'MiB/s (median of rounds)', 'p10–p90', 'throughput vs execa', 'time vs C read loop', 'CPU of the capturing process, s'],
+    rows,
+  );
+}
+
+/** run() scenario 3: a two-command pipeline. */
+export function runPipelineTable(s) {
+  const c = s.contenders;
+  const sh = c["sh -c 'a | b'"];
+  const ex = c['execa .pipe()'];
+  const rows = runOrdered(c).map((name) => [
+    runBold(name),
+    num(c[name].mibPerS.median),
+    `${num(c[name].mibPerS.p10)}–${num(c[name].mibPerS.p90)}`,
+    sh ? times(sh.mibPerS.median / c[name].mibPerS.median) : '–',
+    ex ? times(c[name].mibPerS.median / ex.mibPerS.median) : '–',
+    num(c[name].cpuS.median),
+  ]);
+  return table(
+    ['contender', 'MiB/s (median of rounds)', 'p10–p90', "time vs sh -c 'a \\| b'", 'throughput vs execa .pipe()', 'CPU of the Node process, s'],
+    rows,
+  );
+}
+
+/** Per-contender medians of the run() footprint samples. */
+export function runFootprintSummary(s) {
+  return footprintSummary(s);
+}
+
+/** run() scenario 4: memory per running command. */
+export function runFootprintTable(s) {
+  const f = footprintSummary(s);
+  const rows = runOrdered(f).map((name) => {
+    const x = f[name];
+    return [
+      runBold(name),
+      `${num(x.rssBytes.median / 1024)} (${num(x.rssBytes.min / 1024)}–${num(x.rssBytes.max / 1024)})`,
+      `${num(x.heapBytes.median)} (${num(x.heapBytes.min)}–${num(x.heapBytes.max)})`,
+      f.execa ? times(x.rssBytes.median / f.execa.rssBytes.median) : '–',
+      f.execa ? times(x.heapBytes.median / f.execa.heapBytes.median) : '–',
+    ];
+  });
+  return table(
+    ['contender', `RSS per running command, KiB: median (min–max of ${s.repeats})`, 'JS heap per running command, bytes', 'RSS vs execa', 'heap vs execa'],
+    rows,
+  );
+}

@@ -25,6 +25,10 @@ function verdict(ok) {
 /** [{ id, target, measured, verdict }] for every target the results can speak to. */
 export function evaluateTargets(results) {
   const { sequential, inflight, memory, reaping, footprint, compat } = results.scenarios;
+  const runRate = results.scenarios['run-rate'];
+  const runCapture = results.scenarios['run-capture'];
+  const runPipeline = results.scenarios['run-pipeline'];
+  const runFootprint = results.scenarios['run-footprint'];
   const out = [];
 
   if (sequential) {
@@ -137,5 +141,77 @@ export function evaluateTargets(results) {
     }
   }
   out.push(...compatTargets(compat));
+  if (runRate) {
+    const c = runRate.contenders;
+    const ratio = c['pidfd run'].rate.median / c.execa.rate.median;
+    out.push({
+      id: 'run-rate',
+      target: "run('/bin/true') rate: at least 2.5× execa's",
+      measured:
+        `${times(ratio)} (${num(c['pidfd run'].rate.median)} vs ${num(c.execa.rate.median)} runs/s` +
+        `${pairedSpread(c['pidfd run'], c.execa)}); without cleanup ${num(c['pidfd run, cleanup: false'].rate.median)} runs/s`,
+      verdict: verdict(ratio >= 2.5),
+    });
+  }
+
+  if (runCapture) {
+    const c = runCapture.contenders;
+    const size = runCapture.mib >= 1024 ? `${runCapture.mib / 1024} GiB` : `${runCapture.mib} MiB`;
+    const vsExeca = c['pidfd run'].mibPerS.median / c.execa.mibPerS.median;
+    out.push({
+      id: 'run-capture-execa',
+      target: `Capturing ${size} of stdout: at least 2× execa's throughput`,
+      measured: `${times(vsExeca)} (${num(c['pidfd run'].mibPerS.median)} vs ${num(c.execa.mibPerS.median)} MiB/s${pairedSpread(c['pidfd run'], c.execa)})`,
+      verdict: verdict(vsExeca >= 2),
+    });
+    const vsC = c['C read loop'].mibPerS.median / c['pidfd run'].mibPerS.median;
+    out.push({
+      id: 'run-capture-c',
+      target: `Capturing ${size} of stdout: within 1.5× of a C read loop`,
+      measured: `${times(vsC)} the C loop's time (${num(c['pidfd run'].mibPerS.median)} vs ${num(c['C read loop'].mibPerS.median)} MiB/s${pairedSpread(c['pidfd run'], c['C read loop'], true)})`,
+      verdict: verdict(vsC <= 1.5),
+    });
+  }
+
+  if (runPipeline) {
+    const c = runPipeline.contenders;
+    const size = runPipeline.mib >= 1024 ? `${runPipeline.mib / 1024} GiB` : `${runPipeline.mib} MiB`;
+    const ours = c['pidfd run().pipe()'];
+    const sh = c["sh -c 'a | b'"];
+    const vsSh = sh.mibPerS.median / ours.mibPerS.median;
+    out.push({
+      id: 'run-pipeline-sh',
+      target: `A two-command pipeline moving ${size}: within 1.2× of sh -c 'a \\| b'`,
+      measured: `${times(vsSh)} the shell's time (${num(ours.mibPerS.median)} vs ${num(sh.mibPerS.median)} MiB/s${pairedSpread(ours, sh, true)})`,
+      verdict: verdict(vsSh <= 1.2),
+    });
+    const ex = c['execa .pipe()'];
+    if (ex) {
+      const vsExeca = ours.mibPerS.median / ex.mibPerS.median;
+      out.push({
+        id: 'run-pipeline-execa',
+        target: `A two-command pipeline moving ${size}: at least 3× execa's .pipe()`,
+        measured: `${times(vsExeca)} (${num(ours.mibPerS.median)} vs ${num(ex.mibPerS.median)} MiB/s${pairedSpread(ours, ex)})`,
+        verdict: verdict(vsExeca >= 3),
+      });
+    }
+  }
+
+  if (runFootprint) {
+    const f = footprintSummary(runFootprint);
+    const ours = f['pidfd run'];
+    if (ours && f.execa) {
+      const rss = ours.rssBytes.median / f.execa.rssBytes.median;
+      const heap = ours.heapBytes.median / f.execa.heapBytes.median;
+      out.push({
+        id: 'run-footprint',
+        target: 'Memory per running RunProcess: no more than execa\'s',
+        measured:
+          `RSS ${num(ours.rssBytes.median / 1024)} vs ${num(f.execa.rssBytes.median / 1024)} KiB (${times(rss)}), ` +
+          `JS heap ${num(ours.heapBytes.median)} vs ${num(f.execa.heapBytes.median)} bytes (${times(heap)})`,
+        verdict: verdict(rss <= 1 && heap <= 1),
+      });
+    }
+  }
   return out;
 }

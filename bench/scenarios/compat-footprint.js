@@ -2,17 +2,10 @@
 // ChildProcess, with K children alive at once, started with spawn(file, args, { stdio: 'ignore' })
 // and awaited through 'exit'.
 
-import { sleep } from '../lib/clock.js';
+import { settledMemory } from '../lib/clock.js';
 import { compatModules, operations } from '../lib/compat-contenders.js';
 import { ReleaseGate } from '../lib/release.js';
 
-async function settledMemory() {
-  for (let i = 0; i < 3; i++) {
-    globalThis.gc();
-    await sleep(20);
-  }
-  return process.memoryUsage();
-}
 
 /** params: { contender, k, bins }. */
 export async function run({ contender, k, bins }) {

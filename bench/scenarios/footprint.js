@@ -1,17 +1,10 @@
 // Scenario 5, one contender in a fresh worker (run with --expose-gc): RSS and JS heap per live
 // subprocess, with K children alive at once and stdio ignored.
 
-import { sleep } from '../lib/clock.js';
+import { settledMemory } from '../lib/clock.js';
 import { nodeContenders, spawnAndWait } from '../lib/contenders.js';
 import { ReleaseGate } from '../lib/release.js';
 
-async function settledMemory() {
-  for (let i = 0; i < 3; i++) {
-    globalThis.gc();
-    await sleep(20);
-  }
-  return process.memoryUsage();
-}
 
 /** params: { contender, k, bins }. */
 export async function run({ contender, k, bins }) {

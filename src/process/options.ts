@@ -81,7 +81,7 @@ function parseId(value: unknown, name: string): number {
   return value === undefined ? -1 : validateInteger(value, name, 0, MAX_ID);
 }
 
-function parseCwd(value: unknown): string | undefined {
+export function parseCwd(value: unknown): string | undefined {
   if (value === undefined) return undefined;
   if (value instanceof URL) {
     if (value.protocol !== 'file:') throw invalidArgValue('cwd', value.href, 'must be a path or a file: URL');
@@ -103,7 +103,7 @@ const nodeEnv: object | null = isMainThread && Object.getPrototypeOf(process.env
  * which the addon reads directly (a Worker's process.env is its own copy, and a replaced
  * process.env is a plain object: both are serialized).
  */
-function parseEnv(env: unknown): { envp: string[] | null; path: string | undefined } {
+export function parseEnv(env: unknown): { envp: string[] | null; path: string | undefined } {
   if (env === undefined && process.env === nodeEnv) return { envp: null, path: process.env.PATH };
   const source = env === undefined ? process.env : env;
   if (source === null || typeof source !== 'object') throw invalidArgType('env', env, 'an object of strings');
@@ -164,7 +164,7 @@ function parseGroups(value: unknown): Uint32Array | null {
 function parseCgroup(value: unknown): { path: string | null; fd: number; run: ParsedCgroupSettings | null } {
   if (value === undefined || value === false) return { path: null, fd: -1, run: null };
   const expected = 'true or cgroup settings (a cgroup of its own), or an existing cgroup v2 directory path or an fd open on one';
-  if (value === true || (value !== null && typeof value === 'object')) return { path: null, fd: -1, run: parseCgroupSettings(value as true | object) };
+  if (value === true || (value !== null && typeof value === 'object' && !Array.isArray(value))) return { path: null, fd: -1, run: parseCgroupSettings(value as true | object) };
   if (typeof value === 'number') return { path: null, fd: validateInteger(value, 'cgroup', 0, 0x7fffffff, { expected }), run: null };
   if (typeof value !== 'string') throw invalidArgType('cgroup', value, expected);
   return { path: validateString(value, 'cgroup'), fd: -1, run: null };
@@ -298,8 +298,11 @@ function testHooks(options: object): { fault: number; faultArg: number } | undef
   return hook === undefined ? undefined : { fault: hook.kind, faultArg: hook.arg ?? 0 };
 }
 
-/** Checks spawn()'s arguments and builds the native plan. Throws before any system call. */
-export function normalizeSpawn(file: unknown, args: unknown, options: unknown): NormalizedSpawn {
+/**
+ * The `file` and `args` arguments of a call that starts a program (spawn(), run()), checked
+ * the same way for each; `options` must be an object.
+ */
+export function parseCommand(file: unknown, args: unknown, options: unknown): { file: string; args: string[] } {
   if (file === undefined || file === '') {
     throw invalidArgValue('file', file, 'must name a program (no program given): its path, or a name to look up in PATH', 'argument');
   }
@@ -307,6 +310,12 @@ export function normalizeSpawn(file: unknown, args: unknown, options: unknown): 
   if (!Array.isArray(args)) throw invalidArgType('args', args, 'an array of strings', 'argument');
   const theArgs = args.map((arg, i) => validateString(arg, `args[${i}]`, { empty: true, what: 'argument' }));
   validateObject(options, 'options');
+  return { file: theFile, args: theArgs };
+}
+
+/** Checks spawn()'s arguments and builds the native plan. Throws before any system call. */
+export function normalizeSpawn(file: unknown, args: unknown, options: unknown): NormalizedSpawn {
+  const { file: theFile, args: theArgs } = parseCommand(file, args, options);
   validateKnownOptions(options as object, knownOptions, 'spawn()', foreignOptions);
   const o = options as SpawnOptions;
 

@@ -3,6 +3,9 @@
 // takes the child (Subprocess, the compat ChildProcess) or not (a blocking wait), and what the
 // fds become (streams, an IPC channel, or a native poll loop).
 
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 import { binding, constants, type NativeSpawnFailure } from '../binding.js';
 import { createRunCgroup, discardCgroup, noteCgroupEvents, type Cgroup } from '../cgroup/cgroup.js';
 import { errno, errnoDescription, errnoName, SpawnError, systemError } from '../errors.js';
@@ -88,16 +91,53 @@ function failureSubject(n: NormalizedSpawn, f: NativeSpawnFailure): { path?: str
   return {};
 }
 
+/** A file of the cgroup a spawn named (by path or fd), or null if it cannot be read. */
+function cgroupFile(cgroup: string | number, name: string): string | null {
+  try {
+    return readFileSync(join(typeof cgroup === 'number' ? `/proc/self/fd/${cgroup}` : cgroup, name), 'latin1').trim();
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Why the kernel refused a child in the cgroup that a spawn named (the clone3 backend's
+ * CLONE_INTO_CGROUP, or the clone and fork backends' write to cgroup.procs: both see the same
+ * errors), or '' if nothing more can be said.
+ */
+function cgroupHint(cgroup: string | number, f: NativeSpawnFailure): string {
+  const placing = f.step === 'clone' || f.step === 'cgroup' || f.step === 'cgroupJoin';
+  if (!placing) return '';
+  switch (f.errno) {
+    case errno.ENOTSUP: {
+      // A threaded cgroup's plain children are "domain invalid": they can hold no process.
+      const type = cgroupFile(cgroup, 'cgroup.type');
+      if (type !== null && type !== 'domain' && type !== 'domain threaded') {
+        return `the cgroup's type is "${type}" (its cgroup.type), which can hold no process: under a threaded cgroup, make it threaded too (cgroups(7))`;
+      }
+      // native/spawn.c turns clone3's E2BIG, a clone_args larger than the kernel knows, into ENOTSUP.
+      return f.step === 'clone' ? 'this kernel has no CLONE_INTO_CGROUP (Linux 5.7+)' : '';
+    }
+    case errno.EBUSY: {
+      const control = cgroupFile(cgroup, 'cgroup.subtree_control');
+      return control
+        ? `the cgroup enables controllers for its children (cgroup.subtree_control: ${control}), and the kernel ` +
+            'lets such a cgroup hold no process of its own ("no internal processes"): start the child in a leaf cgroup'
+        : '';
+    }
+    case errno.ENOENT:
+    case errno.ENODEV:
+      return typeof cgroup === 'number' ? `the cgroup that fd ${cgroup} is open on has been removed` : 'the cgroup has been removed';
+  }
+  return '';
+}
+
 /** Why a spawn failed, in words that say what to do. */
 function failureHint(n: NormalizedSpawn, f: NativeSpawnFailure, subject: { fd?: number }): string {
   if (f.step === 'backend') return describeSupport().reason;
-  if (f.errno === errno.ENOTSUP && n.cgroup !== undefined) {
-    const support = describeSupport();
-    const backend = n.backend ?? support.backend;
-    if (backend === 'clone3') return 'this kernel has no CLONE_INTO_CGROUP (Linux 5.7+)';
-    return n.backend !== undefined
-      ? `placing a child in a cgroup needs clone3, and this spawn asked for the ${backend} backend`
-      : `placing a child in a cgroup needs clone3, and this process uses the ${backend} backend: ${support.reason}`;
+  if (n.cgroup !== undefined) {
+    const hint = cgroupHint(n.cgroup, f);
+    if (hint !== '') return hint;
   }
   if (f.step === 'stdioCheck' && subject.fd !== undefined) {
     return `stdio[${subject.fd}] names fd ${n.stdio[f.index]!.fd}, which is not open in this process`;

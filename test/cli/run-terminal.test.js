@@ -8,7 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 import { support } from '../../dist/index.js';
 import { root } from '../helpers/index.js';
@@ -73,13 +74,21 @@ describe('pidfd run on a terminal', { skip: !havePython() && 'needs python3 with
     if (!support().features.perRunCgroup.available) return t.skip(`no per-run cgroup here: ${support().features.perRunCgroup.reason}`);
     // A member in a session of its own, with SIGINT at its default (a shell's background job
     // would ignore it): only pidfd, through the cgroup, can reach it with the terminal's Ctrl-C.
-    const away = 'import os, signal, time; signal.signal(signal.SIGINT, signal.SIG_DFL); os.setsid(); print("away", os.getpid(), flush=True); time.sleep(30)';
+    // Its pid goes to a file, written before the line the terminal waits for: the check below
+    // does not depend on how the terminal's output was cut.
+    const dir = mkdtempSync(join(tmpdir(), 'pidfd-away-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const pidFile = join(dir, 'pid');
+    const away =
+      'import os, signal, sys, time; signal.signal(signal.SIGINT, signal.SIG_DFL); os.setsid(); ' +
+      'open(sys.argv[1], "w").write(str(os.getpid())); print("AWAY-" + "STARTED", flush=True); time.sleep(30)';
     const r = onTerminal(
-      ['--', 'sh', '-c', `python3 -c '${away}' & echo READY; wait`],
-      [{ wait: 'READY' }, { wait: 'away ' }, { send: CTRL_C }],
+      ['--', 'sh', '-c', `python3 -c '${away}' ${pidFile} & echo READY; wait`],
+      [{ wait: 'READY' }, { wait: 'AWAY-STARTED' }, { send: CTRL_C }],
     );
     assert.equal(r.code, 130, r.output);
-    const pid = Number(/away (\d+)/.exec(r.output)[1]);
+    const pid = Number(readFileSync(pidFile, 'latin1'));
+    assert.ok(pid > 0, `the member wrote its pid; the terminal showed:\n${r.output}`);
     assert.equal(existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'latin1').includes(') Z'), false, 'the setsid member ended');
   });
 

@@ -212,7 +212,9 @@ function partsFor(ctx) {
         bad(RANGE)(1.5),
         bad(RANGE)(2 ** 31),
         bad(VALUE)(''),
-        bad(TYPE)({}),
+        // An object is a per-run cgroup's settings ({} included): an unknown one is refused.
+        bad(VALUE)({ memroyMax: 1 }),
+        bad(TYPE)([]),
         bad(TYPE)(null),
       ),
     ),

@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { PidFd, spawn, SpawnError, support } from '../../dist/index.js';
 import {
   assertSpawnError,
+  childPids,
   collect,
   eventually,
   GUARD_MS,
@@ -414,6 +415,81 @@ describe('spawn(): cgroup', () => {
     assert.equal(error.syscall, 'open');
     assert.equal(error.path, '/sys/fs/cgroup/no-such-cgroup-here');
     assert.deepEqual(zombies(), []);
+  });
+
+  const placingBackends = ['clone3', 'clone', 'fork'].filter((b) => b !== 'clone3' || support().features.clone3.available);
+
+  test('H3: a cgroup removed after its fd was opened fails the spawn on every backend, saying so; no child', async (t) => {
+    const cg = makeCgroup();
+    if (cg.skip) return t.skip(cg.skip);
+    const fd = openSync(cg.dir, 'r');
+    rmdirSync(cg.dir);
+    try {
+      for (const backend of placingBackends) {
+        const before = childPids();
+        const error = thrown(() => spawn('/bin/true', [], { stdio: 'ignore', cgroup: fd, backend }));
+        assert.ok(error instanceof SpawnError, backend);
+        assert.equal(error.code, 'ENOENT', backend);
+        assert.match(error.message, new RegExp(`the cgroup that fd ${fd} is open on has been removed`), backend);
+        assert.deepEqual(childPids(), before, `${backend}: no child`);
+      }
+    } finally {
+      closeSync(fd);
+    }
+    assert.deepEqual(zombies(), []);
+  });
+
+  test('H4: a "domain invalid" cgroup (the child of a threaded one) fails with ENOTSUP naming its type, on every backend', async (t) => {
+    const cg = makeCgroup();
+    if (cg.skip) return t.skip(cg.skip);
+    const inner = join(cg.dir, 'inner');
+    mkdirSync(inner);
+    try {
+      try {
+        writeFileSync(join(cg.dir, 'cgroup.type'), 'threaded');
+      } catch (error) {
+        return t.skip(`this kernel has no threaded cgroups (${error.code})`);
+      }
+      assert.equal(readFileSync(join(inner, 'cgroup.type'), 'latin1').trim(), 'domain invalid');
+      for (const backend of placingBackends) {
+        const before = childPids();
+        const error = thrown(() => spawn('/bin/true', [], { stdio: 'ignore', cgroup: inner, backend }));
+        assert.ok(error instanceof SpawnError, backend);
+        assert.equal(error.code, 'ENOTSUP', backend);
+        assert.equal(error.path, inner, backend);
+        assert.match(error.message, /the cgroup's type is "domain invalid"/, backend);
+        assert.doesNotMatch(error.message, /CLONE_INTO_CGROUP/, `${backend}: the kernel has it; the cgroup is the cause`);
+        assert.deepEqual(childPids(), before, `${backend}: no child`);
+      }
+    } finally {
+      rmdirSync(inner);
+      rmdirSync(cg.dir);
+    }
+  });
+
+  test('H5: a cgroup that enables controllers for its children can hold no process: EBUSY, saying why, on every backend', async (t) => {
+    const cg = makeCgroup();
+    if (cg.skip) return t.skip(cg.skip);
+    const leaf = join(cg.dir, 'leaf');
+    mkdirSync(leaf);
+    try {
+      const offered = readFileSync(join(cg.dir, 'cgroup.controllers'), 'latin1').trim().split(' ').filter(Boolean);
+      if (offered.length === 0) return t.skip('our cgroup offers its children no controller (cgroup.subtree_control is empty), so none can be enabled below it');
+      writeFileSync(join(cg.dir, 'cgroup.subtree_control'), `+${offered[0]}`);
+      for (const backend of placingBackends) {
+        const before = childPids();
+        const error = thrown(() => spawn('/bin/true', [], { stdio: 'ignore', cgroup: cg.dir, backend }));
+        assert.ok(error instanceof SpawnError, backend);
+        assert.equal(error.code, 'EBUSY', backend);
+        assert.match(error.message, /no internal processes/, backend);
+        assert.deepEqual(childPids(), before, `${backend}: no child`);
+      }
+      const out = await output('/bin/cat', ['/proc/self/cgroup'], { cgroup: leaf });
+      assert.match(out, new RegExp(`^0::${cg.path}/leaf$`, 'm'), 'its leaf takes the child');
+    } finally {
+      rmdirSync(leaf);
+      rmdirSync(cg.dir);
+    }
   });
 
   test('H6: without clone3 (the clone and fork backends), the child joins the cgroup itself before its first step', async (t) => {

@@ -1,0 +1,237 @@
+// Output capture: a child's stdout or stderr read into memory, at most maxBuffer bytes of each,
+// and both together in the order they arrived (`all`); then decoded as the options say.
+//
+// Every read of every capture lands in one shared buffer (net.Socket's `onread`) and is copied
+// out at once into the capture's store: no Buffer per read, and no final concatenation for large
+// outputs, whose store is one resizable ArrayBuffer that grows in place. A gigabyte captured is
+// then a gigabyte of memory touched once, as a C read loop into a realloc'd buffer does, instead
+// of the chunks and then their copy.
+
+import { Socket } from 'node:net';
+import { StringDecoder } from 'node:string_decoder';
+
+/** The captured output of one stream (or of both, for `all`), as the result gives it. */
+export type Output = string | Buffer | string[];
+
+/** The largest Buffer this Node can make (buffer.constants.MAX_LENGTH, and what a resizable
+ * ArrayBuffer can reserve): a capture never holds more. */
+export const MAX_CAPTURE = 2 ** 32;
+
+/** Past this many bytes a store moves to one resizable ArrayBuffer. */
+const SPILL = 1 << 20;
+
+const READ_SIZE = 64 * 1024;
+let readBuffer: Buffer | undefined;
+
+/** The buffer every capture of this environment reads into: reads and their callbacks are serial
+ * in one event loop, and a read's bytes are copied out before the callback returns. */
+function sharedReadBuffer(): Buffer {
+  return (readBuffer ??= Buffer.allocUnsafe(READ_SIZE));
+}
+
+/** Bytes kept in order: small outputs as chunks; past SPILL, one resizable ArrayBuffer reserved
+ * up to the limit and committed as it grows, so that growing never copies. */
+export class ByteStore {
+  length = 0;
+  readonly #limit: number;
+  #chunks: Buffer[] = [];
+  #buffer: ArrayBuffer | null = null;
+  #view: Uint8Array | null = null;
+
+  constructor(limit: number) {
+    this.#limit = Math.min(limit, MAX_CAPTURE);
+  }
+
+  /** Copies `bytes` (valid only during the call) to the end. */
+  append(bytes: Uint8Array): void {
+    const end = this.length + bytes.length;
+    if (this.#view === null && end <= SPILL) {
+      this.#chunks.push(Buffer.from(bytes));
+      this.length = end;
+      return;
+    }
+    if (this.#view === null) this.#spill();
+    const buffer = this.#buffer as ArrayBuffer & { resize(n: number): void; maxByteLength: number };
+    if (end > buffer.byteLength) buffer.resize(Math.min(Math.max(end, buffer.byteLength * 2), buffer.maxByteLength));
+    this.#view!.set(bytes, this.length);
+    this.length = end;
+  }
+
+  #spill(): void {
+    const Resizable = ArrayBuffer as unknown as new (length: number, options: { maxByteLength: number }) => ArrayBuffer;
+    this.#buffer = new Resizable(0, { maxByteLength: Math.max(this.#limit, SPILL * 2) });
+    this.#view = new Uint8Array(this.#buffer); // tracks the buffer's length as it grows
+    const chunks = this.#chunks;
+    this.#chunks = [];
+    this.length = 0;
+    for (const chunk of chunks) this.append(chunk);
+  }
+
+  /** Everything, as one Buffer. */
+  bytes(): Buffer {
+    if (this.#buffer !== null) {
+      (this.#buffer as ArrayBuffer & { resize(n: number): void }).resize(this.length);
+      return Buffer.from(this.#buffer, 0, this.length);
+    }
+    return this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.length);
+  }
+}
+
+/** One stream being captured, from the read end of a pipe whose write end the child has. */
+export class Capture {
+  readonly store: ByteStore;
+  /** Whether the stream had more than maxBuffer bytes (what is kept stops there). */
+  exceeded = false;
+  /** Resolves when the stream has closed (its fd too). */
+  readonly done: Promise<void>;
+  readonly #socket: Socket;
+  readonly #max: number;
+  readonly #all: ByteStore | null;
+  readonly #onExceed: () => void;
+  /** Where reads go once an iteration took the stream: a copy of each; false pauses reading. */
+  #sink: ((chunk: Buffer) => boolean) | null = null;
+  #closed = false;
+
+  constructor(fd: number, max: number, all: ByteStore | null, onExceed: () => void) {
+    this.#max = Math.min(max, MAX_CAPTURE);
+    this.store = new ByteStore(this.#max);
+    this.#all = all;
+    this.#onExceed = onExceed;
+    // `onread` (Node 12.12+) is missing from @types/node's SocketConstructorOpts.
+    const options = {
+      fd,
+      readable: true,
+      writable: false,
+      onread: { buffer: sharedReadBuffer(), callback: (n: number, buffer: Uint8Array) => this.#read(buffer.subarray(0, n)) },
+    };
+    this.#socket = new Socket(options as ConstructorParameters<typeof Socket>[0]);
+    // A read error (it would be EIO or ECONNRESET) ends the capture as EOF does.
+    this.#socket.on('error', () => {});
+    this.done = new Promise((resolve) =>
+      this.#socket.once('close', () => {
+        this.#closed = true;
+        resolve();
+      }),
+    );
+  }
+
+  #read(bytes: Uint8Array): boolean {
+    if (this.#sink !== null) return this.#sink(Buffer.from(bytes));
+    if (this.exceeded) return true; // read on and drop: the tree is being killed
+    if (this.store.length + bytes.length > this.#max) {
+      const kept = bytes.subarray(0, this.#max - this.store.length);
+      this.store.append(kept);
+      this.#all?.append(kept);
+      this.exceeded = true;
+      this.#onExceed();
+      return true;
+    }
+    this.store.append(bytes);
+    this.#all?.append(bytes);
+    return true;
+  }
+
+  /** Whether anything has been read from the stream yet. */
+  get started(): boolean {
+    return this.store.length > 0 || this.exceeded || this.#socket.bytesRead > 0;
+  }
+
+  /** The stream, to hand to another child (pipe()): nothing may have been read yet. */
+  get socket(): Socket {
+    return this.#socket;
+  }
+
+  /**
+   * Stops capturing: what was captured so far, then every later read, as Buffers. Reading
+   * pauses while 16 chunks wait for the consumer.
+   */
+  take(): AsyncGenerator<Buffer> {
+    const socket = this.#socket;
+    const queue: Buffer[] = this.store.length > 0 ? [this.store.bytes()] : [];
+    let paused = false;
+    let ended = this.#closed;
+    let wake: (() => void) | null = null;
+    const signal = (): void => {
+      wake?.();
+      wake = null;
+    };
+    this.#sink = (chunk) => {
+      queue.push(chunk);
+      signal();
+      paused = queue.length >= 16;
+      return !paused;
+    };
+    socket.once('close', () => {
+      ended = true;
+      signal();
+    });
+    return (async function* chunks(): AsyncGenerator<Buffer> {
+      for (;;) {
+        while (queue.length > 0) yield queue.shift()!;
+        if (ended) return;
+        if (paused) {
+          paused = false;
+          socket.read(0); // reading starts again
+        }
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+      }
+    })();
+  }
+
+  /** Gives up on the rest of the stream (its writers are out of reach): `done` resolves. */
+  abandon(): void {
+    this.#socket.destroy();
+  }
+}
+
+/** Captured bytes as the result gives them: a Buffer, a string, or lines. */
+export function decodeOutput(
+  store: ByteStore,
+  o: { encoding: 'utf8' | 'buffer'; lines: boolean; stripFinalNewline: boolean },
+): Output {
+  let bytes = store.bytes();
+  if (o.encoding === 'buffer') {
+    if (o.stripFinalNewline && bytes.length > 0 && bytes[bytes.length - 1] === 0x0a) {
+      bytes = bytes.subarray(0, bytes.length - (bytes.length > 1 && bytes[bytes.length - 2] === 0x0d ? 2 : 1));
+    }
+    return bytes;
+  }
+  const text = bytes.toString('utf8');
+  if (o.lines) return splitLines(text);
+  if (o.stripFinalNewline && text.endsWith('\n')) return text.slice(0, text.endsWith('\r\n') ? -2 : -1);
+  return text;
+}
+
+/** Lines without their '\n' (or '\r\n'); no empty last line for a final newline. */
+export function splitLines(text: string): string[] {
+  if (text === '') return [];
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  for (let i = 0; i < lines.length; i++) if (lines[i]!.endsWith('\r')) lines[i] = lines[i]!.slice(0, -1);
+  return lines;
+}
+
+/** The lines of `chunks` as they arrive (the last one even without a final newline). A stream
+ * destroyed before its end ends the lines too. */
+export async function* readLines(chunks: AsyncIterable<Buffer | string>): AsyncGenerator<string> {
+  const decoder = new StringDecoder('utf8');
+  let rest = '';
+  try {
+    for await (const chunk of chunks) {
+      const text = rest + (typeof chunk === 'string' ? chunk : decoder.write(chunk));
+      let start = 0;
+      for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
+        const line = text.slice(start, end);
+        yield line.endsWith('\r') ? line.slice(0, -1) : line;
+        start = end + 1;
+      }
+      rest = text.slice(start);
+    }
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ERR_STREAM_PREMATURE_CLOSE') throw error;
+  }
+  rest += decoder.end();
+  if (rest !== '') yield rest.endsWith('\r') ? rest.slice(0, -1) : rest;
+}

@@ -1,0 +1,428 @@
+// Validate run()'s arguments and options, before anything is started.
+//
+// As for spawn() (src/process/options.ts), each option is declared once: its type in RunOptions
+// and its parser in `parsers`, which the compiler holds to the same keys.
+
+import { dirname, join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+
+import { invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
+import { parseCommand, parseCwd, parseEnv } from '../process/options.js';
+import type { StreamWithFd } from '../process/stdio.js';
+import { signalNumber, type Signal } from '../signals.js';
+import {
+  validateAbortSignal,
+  validateBoolean,
+  validateFd,
+  validateInteger,
+  validateKnownOptions,
+  validateString,
+} from '../validate.js';
+import { commandLines, quoteForShell } from './command.js';
+import type { TreeLimits, TreeSettings } from './tree.js';
+
+/** A file for a child's stdin (`{ file }`), or its stdout or stderr (`{ file, append }`). */
+export interface FileTarget {
+  file: string | URL;
+  /** Append to the file instead of truncating it (stdout, stderr). Default false. */
+  append?: boolean;
+}
+
+/** Where the child's stdin comes from. */
+export type StdinOption = 'pipe' | 'inherit' | 'ignore' | number | StreamWithFd | FileTarget;
+
+/** Where the child's stdout or stderr goes: 'pipe' captures it into the result; 'stream' gives
+ * it to you as `runProcess.stdout` (or `stderr`), uncaptured. */
+export type OutputOption = 'pipe' | 'stream' | 'inherit' | 'ignore' | number | StreamWithFd | FileTarget;
+
+/** What `input` accepts. */
+export type RunInput = string | Uint8Array | Readable | AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>;
+
+/** Options of run() and `$`. Every option is checked before anything is started. */
+export interface RunOptions {
+  /** The child's working directory (default: this process's). */
+  cwd?: string | URL;
+  /** Environment variables: added to this process's (see extendEnv). */
+  env?: Readonly<Record<string, string | number | boolean | undefined>>;
+  /** Whether `env` adds to this process's environment (true) or replaces it (false). */
+  extendEnv?: boolean;
+  /** Written to the child's stdin, which is then closed. */
+  input?: RunInput;
+  /** A file the child's stdin reads. */
+  inputFile?: string | URL;
+  /** Default 'ignore' (/dev/null), or a pipe with `input`. */
+  stdin?: StdinOption;
+  /** Default 'pipe': captured into the result. */
+  stdout?: OutputOption;
+  /** Default 'pipe': captured into the result. */
+  stderr?: OutputOption;
+  /** How captured output is given: 'utf8' strings (default) or 'buffer' (Buffers). */
+  encoding?: 'utf8' | 'buffer';
+  /** The most bytes captured from stdout, and from stderr; beyond it the tree is killed.
+   * Default 100,000,000. */
+  maxBuffer?: number;
+  /** Remove one final newline from captured output. Default true. */
+  stripFinalNewline?: boolean;
+  /** Captured output as arrays of lines. Default false. */
+  lines?: boolean;
+  /** Also capture stdout and stderr together, in the order they arrived, as `all`. */
+  all?: boolean;
+  /** Kill the tree after this many milliseconds (0: never, the default). */
+  timeout?: number;
+  /** The signal of a timeout, a cancel, maxBuffer and kill(). Default 'SIGTERM'. */
+  killSignal?: Signal;
+  /** Milliseconds after killSignal before SIGKILL (false: never). Default 5000. */
+  forceKillAfterDelay?: number | boolean;
+  /** Cancel the run: the tree is killed. */
+  signal?: AbortSignal;
+  /** Whether a failed run rejects (true, the default) or resolves with its RunError. */
+  reject?: boolean;
+  /** Look for the program in node_modules/.bin of the working directory and its parents first. */
+  preferLocal?: boolean;
+  /** Run `file` as a script with this Node (process.execPath) and its flags. */
+  node?: boolean;
+  /** Run `file` as a command line of /bin/sh (true) or of this shell; args are quoted. */
+  shell?: boolean | string;
+  /** Kill the tree when this process dies, even by SIGKILL. Default true. */
+  cleanup?: boolean;
+  /** Whether kills reach every descendant (default true), and the limits of its cgroup. */
+  tree?: boolean | TreeLimits;
+}
+
+/** A child fd setting, checked. `file` is opened when the run starts. */
+export type StdioSetting =
+  | { kind: 'pipe' | 'stream' | 'inherit' | 'ignore' }
+  | { kind: 'fd'; fd: number | StreamWithFd }
+  | { kind: 'file'; path: string; append: boolean };
+
+/** run()'s options, checked, and the argv that will run. */
+export interface NormalizedRun {
+  /** The program that will run and its whole argv (after `node` and `shell`). */
+  file: string;
+  argv: string[];
+  command: string;
+  escapedCommand: string;
+  /** The working directory as given, and as an absolute path. */
+  cwd: string | undefined;
+  resolvedCwd: string;
+  env: string[] | null;
+  path: string | undefined;
+  stdin: StdioSetting;
+  stdout: StdioSetting;
+  stderr: StdioSetting;
+  input: RunInput | undefined;
+  encoding: 'utf8' | 'buffer';
+  maxBuffer: number;
+  stripFinalNewline: boolean;
+  lines: boolean;
+  all: boolean;
+  timeout: number;
+  killSignal: number;
+  /** -1: never. */
+  forceKillAfterDelay: number;
+  signal: AbortSignal | undefined;
+  reject: boolean;
+  cleanup: boolean;
+  tree: TreeSettings;
+}
+
+/** execa's and child_process's options that mean something else here, with what to do. */
+const foreignOptions: Record<string, string> = {
+  buffer: "use `stdout: 'stream'` (and `stderr`) to read the output yourself instead of capturing it",
+  stdio: 'use `stdin`, `stdout` and `stderr`',
+  cancelSignal: 'use `signal`',
+  detached: 'run() keeps its tree under control; for a process that outlives this one, use spawn() with `detached: true`',
+  uid: 'use spawn() for `uid`, `gid` and `groups`',
+  gid: 'use spawn() for `uid`, `gid` and `groups`',
+  argv0: 'use spawn() for `argv0`',
+  ipc: 'run() has no IPC channel: use spawn() with a socket at fd 3',
+  ipcInput: 'run() has no IPC channel: use spawn() with a socket at fd 3',
+  serialization: 'run() has no IPC channel: use spawn() with a socket at fd 3',
+  gracefulCancel: 'run() has no IPC channel: `signal` kills the tree with `killSignal`',
+  localDir: '`preferLocal` looks in node_modules/.bin of `cwd` and of its parents',
+  execPath: '`node` and `preferLocal` use process.execPath',
+  nodePath: '`node` uses process.execPath',
+  nodeOptions: '`node` passes process.execArgv (without --inspect flags)',
+  verbose: 'run() does not log; the result has `command` and `durationMs`',
+  windowsHide: 'pidfd runs only on Linux',
+  windowsVerbatimArguments: 'pidfd runs only on Linux',
+};
+
+const MAX_TIMER = 2 ** 31 - 1;
+const DEFAULT_MAX_BUFFER = 100_000_000;
+const DEFAULT_FORCE_KILL_AFTER_DELAY = 5000;
+
+function optionalBoolean(value: unknown, name: string, fallback: boolean): boolean {
+  return value === undefined ? fallback : validateBoolean(value, name);
+}
+
+function parsePathOption(value: unknown, name: string): string {
+  if (value instanceof URL) {
+    if (value.protocol !== 'file:') throw invalidArgValue(name, value.href, 'must be a path or a file: URL');
+    return fileURLToPath(value);
+  }
+  if (typeof value !== 'string') throw invalidArgType(name, value, 'a path (a string or a file: URL)');
+  return validateString(value, name);
+}
+
+const stdioWords = { stdin: ['pipe', 'inherit', 'ignore'], output: ['pipe', 'stream', 'inherit', 'ignore'] } as const;
+
+function parseStdio(value: unknown, name: 'stdin' | 'stdout' | 'stderr', fallback: StdioSetting['kind']): StdioSetting {
+  const words: readonly string[] = name === 'stdin' ? stdioWords.stdin : stdioWords.output;
+  const expected =
+    `${words.map((w) => `'${w}'`).join(', ')}, an fd number, a stream with a file descriptor, or ` +
+    (name === 'stdin' ? '{ file }' : '{ file, append }');
+  if (value === undefined) return { kind: fallback } as StdioSetting;
+  if (typeof value === 'string') {
+    if (!words.includes(value)) throw invalidArgValue(name, value, `must be ${expected}`);
+    return { kind: value } as StdioSetting;
+  }
+  if (typeof value === 'number') return { kind: 'fd', fd: validateFd(value, name) };
+  if (value === null || typeof value !== 'object') throw invalidArgType(name, value, expected);
+  if ('file' in value) {
+    const target = value as { file: unknown; append?: unknown };
+    for (const key of Object.keys(value)) {
+      if (key !== 'file' && (key !== 'append' || name === 'stdin')) {
+        throw invalidArgValue(`${name}.${key}`, (value as Record<string, unknown>)[key], `is not a key of ${name}'s { file } form`);
+      }
+    }
+    return {
+      kind: 'file',
+      path: parsePathOption(target.file, `${name}.file`),
+      append: optionalBoolean(target.append, `${name}.append`, false),
+    };
+  }
+  const direct = (value as { fd?: unknown }).fd;
+  const viaHandle = (value as { _handle?: { fd?: unknown } | null })._handle?.fd;
+  const fd = typeof direct === 'number' ? direct : viaHandle;
+  if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0) {
+    const fix =
+      name === 'stdin'
+        ? 'give a stream without one as `input`'
+        : `use \`${name}: 'stream'\` and pipe runProcess.${name} into it`;
+    throw invalidArgValue(name, value, `must be ${expected}; this stream has no file descriptor (${fix})`);
+  }
+  return { kind: 'fd', fd: value as StreamWithFd };
+}
+
+function parseInput(value: unknown): RunInput | undefined {
+  if (value === undefined || typeof value === 'string' || value instanceof Uint8Array) return value;
+  if (value !== null && typeof value === 'object') {
+    const o = value as { pipe?: unknown; [Symbol.asyncIterator]?: unknown; [Symbol.iterator]?: unknown };
+    if (typeof o.pipe === 'function' || typeof o[Symbol.asyncIterator] === 'function' || typeof o[Symbol.iterator] === 'function') {
+      return value as RunInput;
+    }
+  }
+  throw invalidArgType('input', value, 'a string, a Uint8Array, a Readable or an (async) iterable of strings or Uint8Arrays');
+}
+
+function parseForceKill(value: unknown): number {
+  if (value === undefined || value === true) return DEFAULT_FORCE_KILL_AFTER_DELAY;
+  if (value === false) return -1;
+  const expected = `false or a number of milliseconds from 0 to ${MAX_TIMER}`;
+  if (typeof value !== 'number') throw invalidArgType('forceKillAfterDelay', value, expected);
+  return validateInteger(value, 'forceKillAfterDelay', 0, MAX_TIMER, { expected });
+}
+
+function parseMaxBuffer(value: unknown): number {
+  if (value === undefined) return DEFAULT_MAX_BUFFER;
+  const expected = 'a number of bytes: an integer from 0, or Infinity';
+  if (typeof value !== 'number') throw invalidArgType('maxBuffer', value, expected);
+  if (value === Infinity) return value;
+  return validateInteger(value, 'maxBuffer', 0, Number.MAX_SAFE_INTEGER, { expected });
+}
+
+const limitKeys: readonly (keyof TreeLimits)[] = ['parent', 'memoryMax', 'pidsMax', 'cpuMax'];
+
+function parseTree(value: unknown): TreeSettings {
+  if (value === undefined || value === true) return { enabled: true, limits: undefined };
+  if (value === false) return { enabled: false, limits: undefined };
+  const expected = 'true, false, or an object of limits ({ memoryMax, pidsMax, cpuMax, parent })';
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalidArgType('tree', value, expected);
+  const o = value as Record<string, unknown>;
+  const limits: TreeLimits = {};
+  for (const key of Object.keys(o)) {
+    if (!(limitKeys as readonly string[]).includes(key)) {
+      throw invalidArgValue(`tree.${key}`, o[key], `is not a limit; the limits are ${limitKeys.join(', ')}`);
+    }
+  }
+  if (o.parent !== undefined) limits.parent = validateString(o.parent, 'tree.parent');
+  if (o.memoryMax !== undefined) limits.memoryMax = validateInteger(o.memoryMax, 'tree.memoryMax', 1, Number.MAX_SAFE_INTEGER, { expected: 'a number of bytes (a positive integer)' });
+  if (o.pidsMax !== undefined) limits.pidsMax = validateInteger(o.pidsMax, 'tree.pidsMax', 1, 4194304, { expected: 'a number of processes from 1 to 4194304' });
+  if (o.cpuMax !== undefined) {
+    if (typeof o.cpuMax !== 'number') throw invalidArgType('tree.cpuMax', o.cpuMax, 'a number of CPUs (1.5: one and a half)');
+    if (!(o.cpuMax > 0) || !Number.isFinite(o.cpuMax)) throw outOfRange('tree.cpuMax', o.cpuMax, 'a positive number of CPUs');
+    limits.cpuMax = o.cpuMax;
+  }
+  return { enabled: true, limits };
+}
+
+/** One parser per option: the compiler checks that every option of RunOptions has one. */
+const parsers = {
+  cwd: (value: unknown) => parseCwd(value),
+  env: (value: unknown) => {
+    if (value === undefined) return undefined;
+    if (value === null || typeof value !== 'object' || Array.isArray(value) || typeof (value as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function') {
+      throw invalidArgType('env', value, 'an object of strings (a Map or another iterable is not: use Object.fromEntries())');
+    }
+    return value as Record<string, unknown>;
+  },
+  extendEnv: (value: unknown) => optionalBoolean(value, 'extendEnv', true),
+  input: parseInput,
+  inputFile: (value: unknown) => (value === undefined ? undefined : parsePathOption(value, 'inputFile')),
+  stdin: (value: unknown) => parseStdio(value, 'stdin', 'ignore'),
+  stdout: (value: unknown) => parseStdio(value, 'stdout', 'pipe'),
+  stderr: (value: unknown) => parseStdio(value, 'stderr', 'pipe'),
+  encoding: (value: unknown) => {
+    if (value === undefined || value === 'utf8' || value === 'utf-8') return 'utf8' as const;
+    if (value === 'buffer') return 'buffer' as const;
+    if (typeof value !== 'string') throw invalidArgType('encoding', value, "'utf8' or 'buffer'");
+    throw invalidArgValue('encoding', value, "must be 'utf8' or 'buffer' (decode a Buffer yourself for another encoding)");
+  },
+  maxBuffer: parseMaxBuffer,
+  stripFinalNewline: (value: unknown) => optionalBoolean(value, 'stripFinalNewline', true),
+  lines: (value: unknown) => optionalBoolean(value, 'lines', false),
+  all: (value: unknown) => optionalBoolean(value, 'all', false),
+  timeout: (value: unknown) => {
+    if (value === undefined) return 0;
+    const expected = `a number of milliseconds from 0 (no timeout) to ${MAX_TIMER}`;
+    return validateInteger(value, 'timeout', 0, MAX_TIMER, { expected });
+  },
+  killSignal: (value: unknown) => (value === undefined ? 15 : signalNumber(value, 'killSignal')),
+  forceKillAfterDelay: parseForceKill,
+  signal: (value: unknown) => (value === undefined ? undefined : validateAbortSignal(value, 'signal')),
+  reject: (value: unknown) => optionalBoolean(value, 'reject', true),
+  preferLocal: (value: unknown) => optionalBoolean(value, 'preferLocal', false),
+  node: (value: unknown) => optionalBoolean(value, 'node', false),
+  shell: (value: unknown) => {
+    if (value === undefined || value === false) return undefined;
+    if (value === true) return '/bin/sh';
+    if (typeof value !== 'string') throw invalidArgType('shell', value, 'true, false or the path of a shell');
+    return validateString(value, 'shell');
+  },
+  cleanup: (value: unknown) => optionalBoolean(value, 'cleanup', true),
+  tree: parseTree,
+} satisfies { [K in keyof Required<RunOptions>]: (value: unknown) => unknown };
+
+const knownOptions: ReadonlySet<string> = new Set(Object.keys(parsers));
+
+/** Node's flags for a child Node, without those that would clash with ours (a debugger port). */
+function childNodeFlags(): string[] {
+  return process.execArgv.filter((flag) => !/^--(inspect|debug)(-brk|-port|-wait)?(=|$)/.test(flag));
+}
+
+/** node_modules/.bin of `cwd` and of each of its parents, nearest first, then Node's own
+ * directory (as npm run-scripts do). */
+function localPath(cwd: string): string[] {
+  const dirs: string[] = [];
+  for (let dir = cwd; ; dir = dirname(dir)) {
+    dirs.push(join(dir, 'node_modules', '.bin'));
+    if (dirname(dir) === dir) break;
+  }
+  dirs.push(dirname(process.execPath));
+  return dirs;
+}
+
+/** The child's environment and the PATH its program is looked up in. */
+function environment(
+  env: Record<string, unknown> | undefined,
+  extendEnv: boolean,
+  prependPath: string[] | undefined,
+): { env: string[] | null; path: string | undefined } {
+  if (env === undefined && extendEnv && prependPath === undefined) return { env: null, path: undefined };
+  const merged: Record<string, unknown> = extendEnv ? { ...process.env, ...env } : { ...env };
+  if (prependPath !== undefined) {
+    const current = merged.PATH;
+    merged.PATH = [...prependPath, ...(typeof current === 'string' && current !== '' ? [current] : [])].join(':');
+  }
+  const { envp, path } = parseEnv(merged);
+  return { env: envp, path };
+}
+
+/** Checks run()'s arguments and options. Throws a TypeError or RangeError before anything. */
+export function normalizeRun(file: unknown, args: unknown, options: unknown): NormalizedRun {
+  const { file: theFile, args: theArgs } = parseCommand(file, args, options);
+  validateKnownOptions(options as object, knownOptions, 'run()', foreignOptions);
+  const o = options as RunOptions;
+
+  const cwd = parsers.cwd(o.cwd);
+  const resolvedCwd = resolve(cwd ?? '.');
+  const env = parsers.env(o.env);
+  const extendEnv = parsers.extendEnv(o.extendEnv);
+  const input = parsers.input(o.input);
+  const inputFile = parsers.inputFile(o.inputFile);
+  let stdin = parsers.stdin(o.stdin);
+  const stdout = parsers.stdout(o.stdout);
+  const stderr = parsers.stderr(o.stderr);
+  if (input !== undefined || inputFile !== undefined) {
+    const given = input !== undefined ? 'input' : 'inputFile';
+    if (input !== undefined && inputFile !== undefined) {
+      throw invalidArgValue('inputFile', o.inputFile, 'cannot be combined with `input`: give one source for stdin');
+    }
+    if (o.stdin !== undefined) {
+      throw invalidArgValue('stdin', o.stdin, `cannot be combined with \`${given}\`, which is what the child's stdin reads`);
+    }
+    stdin = inputFile !== undefined ? { kind: 'file', path: inputFile, append: false } : { kind: 'pipe' };
+  }
+  const encoding = parsers.encoding(o.encoding);
+  const lines = parsers.lines(o.lines);
+  if (lines && encoding === 'buffer') {
+    throw invalidArgValue('lines', true, "cannot be combined with `encoding: 'buffer'`: lines are text (split a Buffer yourself)");
+  }
+  const all = parsers.all(o.all);
+  if (all && stdout.kind !== 'pipe' && stderr.kind !== 'pipe') {
+    throw invalidArgValue('all', true, "needs `stdout` or `stderr` to be captured ('pipe')");
+  }
+  const node = parsers.node(o.node);
+  const shell = parsers.shell(o.shell);
+  if (node && shell !== undefined) throw invalidArgValue('shell', o.shell, 'cannot be combined with `node`: pick one way to run `file`');
+
+  let argv: string[];
+  if (node) argv = [process.execPath, ...childNodeFlags(), theFile, ...theArgs];
+  else if (shell !== undefined) argv = [shell, '-c', [theFile, ...theArgs.map(quoteForShell)].join(' ')];
+  else argv = [theFile, ...theArgs];
+  const preferLocal = parsers.preferLocal(o.preferLocal);
+  const { env: envp, path } = environment(env, extendEnv, preferLocal ? localPath(resolvedCwd) : undefined);
+
+  return {
+    file: argv[0]!,
+    argv,
+    ...commandLines(argv),
+    cwd,
+    resolvedCwd,
+    env: envp,
+    path,
+    stdin,
+    stdout,
+    stderr,
+    input,
+    encoding,
+    maxBuffer: parsers.maxBuffer(o.maxBuffer),
+    stripFinalNewline: parsers.stripFinalNewline(o.stripFinalNewline),
+    lines,
+    all,
+    timeout: parsers.timeout(o.timeout),
+    killSignal: parsers.killSignal(o.killSignal),
+    forceKillAfterDelay: parsers.forceKillAfterDelay(o.forceKillAfterDelay),
+    signal: parsers.signal(o.signal),
+    reject: parsers.reject(o.reject),
+    cleanup: parsers.cleanup(o.cleanup),
+    tree: parsers.tree(o.tree),
+  };
+}
+
+/** The arguments and the options of a call in every shape it accepts: (file), (file, args),
+ * (file, args, options), (file, options); `undefined` for a left-out one. */
+export function runArguments(argsOrOptions: unknown, maybeOptions: unknown, call: string): [unknown, unknown] {
+  if (Array.isArray(argsOrOptions) || argsOrOptions === undefined) {
+    return [argsOrOptions ?? [], maybeOptions === undefined ? {} : maybeOptions];
+  }
+  if (argsOrOptions !== null && typeof argsOrOptions === 'object') {
+    if (maybeOptions !== undefined) {
+      throw invalidArgValue('options', maybeOptions, `cannot follow an options object: ${call}(file, args, options) takes args second`, 'argument');
+    }
+    return [[], argsOrOptions];
+  }
+  throw invalidArgType('args', argsOrOptions, 'an array of strings or an options object', 'argument');
+}

@@ -1,0 +1,81 @@
+// RunResult: how a run ended, what it wrote, what it cost.
+
+import type { Rusage } from '../process/exit-status.js';
+import type { Output } from './capture.js';
+import type { RunOptions } from './options.js';
+import type { CgroupFigures } from './tree.js';
+
+/** The type of option K in O (undefined where O does not have it). */
+type OptionOf<O, K extends string> = K extends keyof O ? O[K] : undefined;
+
+/** Captured output as `O` makes it: lines, a Buffer or a string (any of them where the options'
+ * types do not say). */
+export type Decoded<O> =
+  OptionOf<O, 'lines'> extends true
+    ? string[]
+    : OptionOf<O, 'encoding'> extends 'buffer'
+      ? Buffer
+      : OptionOf<O, 'lines'> extends false | undefined
+        ? OptionOf<O, 'encoding'> extends 'utf8' | 'utf-8' | undefined
+          ? string
+          : Output
+        : Output;
+
+/** stdout or stderr in the result: decoded output where it is captured ('pipe', the default),
+ * else undefined. */
+export type CapturedAs<O, K extends 'stdout' | 'stderr'> = K extends keyof O
+  ? O[K] extends 'pipe' | undefined
+    ? Decoded<O>
+    : 'pipe' extends O[K]
+      ? Decoded<O> | undefined
+      : undefined
+  : Decoded<O>;
+
+/** `all` in the result: present when the `all` option is on. */
+export type AllAs<O> =
+  OptionOf<O, 'all'> extends true ? Decoded<O> : OptionOf<O, 'all'> extends false | undefined ? undefined : Decoded<O> | undefined;
+
+/** The fields of a finished run, whether it succeeded (RunResult) or failed (RunError). */
+export interface RunFields<O extends RunOptions = {}> {
+  /** The program and its arguments, joined with spaces (for messages and logs). */
+  command: string;
+  /** The same, each argument quoted where a POSIX shell would need it: a line a shell runs as
+   * the same argv. */
+  escapedCommand: string;
+  /** The working directory, absolute. */
+  cwd: string;
+  /** The pid the first process had; undefined if it never started. */
+  pid: number | undefined;
+  /** The exit code; undefined if a signal ended the process or it never started. */
+  exitCode: number | undefined;
+  /** The signal that ended the process ('SIGTERM'), or undefined. */
+  signal: string | undefined;
+  /** Captured stdout (undefined where stdout was not captured). */
+  stdout: CapturedAs<O, 'stdout'>;
+  /** Captured stderr (undefined where stderr was not captured). */
+  stderr: CapturedAs<O, 'stderr'>;
+  /** stdout and stderr in the order they arrived, with the `all` option. */
+  all: AllAs<O>;
+  /** From the start to the end of the run, in milliseconds. */
+  durationMs: number;
+  /** The first process's resource usage (see ExitStatus); undefined if it never started. */
+  rusage: Rusage | undefined;
+  /** The whole tree's figures from its per-run cgroup; undefined when the run had none. */
+  cgroup: CgroupFigures | undefined;
+  /** Whether the run failed: a non-zero exit, a signal, a timeout, a cancel, maxBuffer, a
+   * failed input, or a program that could not start. */
+  failed: boolean;
+  /** The `timeout` expired (and the tree was killed). */
+  timedOut: boolean;
+  /** The `signal` option aborted (and the tree was killed). */
+  isCanceled: boolean;
+  /** stdout or stderr went beyond `maxBuffer` (and the tree was killed). */
+  isMaxBuffer: boolean;
+  /** A signal ended the first process (`signal` says which). */
+  isTerminated: boolean;
+  /** In a pipeline: the results of the commands before this one, first to last. */
+  pipedFrom: RunResult<RunOptions>[];
+}
+
+/** What a run gives when it ends: `await run(...)`. */
+export interface RunResult<O extends RunOptions = {}> extends RunFields<O> {}

@@ -1,0 +1,518 @@
+// RunProcess: a running command, or the last command of a pipeline. Awaiting it gives its
+// RunResult (or its RunError); while it runs it has its pid, its subprocess, the streams that
+// are not captured, kill(), pipe() and the lines of its stdout.
+
+import { closeSync, constants as fs, openSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import type { Readable, Writable } from 'node:stream';
+
+import { binding } from '../binding.js';
+import { abortError, invalidArgValue, pidfdError, systemError } from '../errors.js';
+import type { ExitStatus } from '../process/exit-status.js';
+import { normalizeStdio, type StdioOption } from '../process/stdio.js';
+import type { Subprocess } from '../process/subprocess.js';
+import { signalNumber, type Signal } from '../signals.js';
+import { ByteStore, Capture, decodeOutput, MAX_CAPTURE, readLines, type Output } from './capture.js';
+import { RunError } from './error.js';
+import { feedInput } from './input.js';
+import { normalizeRun, runArguments, type NormalizedRun, type RunOptions, type StdioSetting } from './options.js';
+import type { RunFields, RunResult } from './result.js';
+import { isTemplate, parseTemplate, shellTemplate, type TemplateValue } from './template.js';
+import { startTree, type Tree } from './tree.js';
+
+const SIGKILL = 9;
+
+/** After a killed tree is empty, how long its output pipes may take to reach EOF before they are
+ * given up on (a process outside the tree, a setsid'd one, still holds them). */
+const ABANDON_GRACE_MS = 200;
+/** How long a killed tree may take to empty after SIGKILL before the run ends anyway. */
+const EMPTY_GRACE_MS = 2000;
+
+/** A finished command: its result, or its error. */
+type Outcome = RunResult<RunOptions> | RunError;
+
+/** Creates a RunProcess (run(), `$`, pipe()). */
+export let createRunProcess: (
+  n: NormalizedRun,
+  bound: RunOptions | undefined,
+  source?: RunProcess<any>,
+) => RunProcess<any>;
+
+/** The options of `$` that a command inherits through `.pipe\`…\``: all but its stdin's. */
+function pipedOptions(bound: RunOptions | undefined): RunOptions {
+  if (bound === undefined) return {};
+  const { stdin: _stdin, input: _input, inputFile: _inputFile, ...rest } = bound;
+  return rest;
+}
+
+/** How a failed command ended, for its message. */
+function killedWith(status: ExitStatus | undefined): string {
+  if (status?.signal) return ` and was killed with ${status.signal}`;
+  if (status?.code !== undefined && status.code !== null) return ` (it then exited with code ${status.code})`;
+  return '';
+}
+
+/** A running command. Awaitable: `await run(...)` gives its RunResult. */
+export class RunProcess<O extends RunOptions = {}> implements PromiseLike<RunResult<O>>, AsyncIterable<string> {
+  readonly #n: NormalizedRun;
+  readonly #bound: RunOptions | undefined;
+  readonly #source: RunProcess<any> | undefined;
+  readonly #startedAt = performance.now();
+  #subprocess: Subprocess | undefined;
+  #tree: Tree | undefined;
+  #startError: unknown;
+  #stdout: Capture | null = null;
+  #stderr: Capture | null = null;
+  #all: ByteStore | null = null;
+  /** stdout was handed to pipe() or to an iteration: the result has none. */
+  #stdoutTaken = false;
+  #timer: NodeJS.Timeout | undefined;
+  #forceTimer: NodeJS.Timeout | undefined;
+  #onAbort: (() => void) | undefined;
+  #timedOut = false;
+  #canceled = false;
+  #maxBuffer = false;
+  #inputError: Error | undefined;
+  #killed = false;
+  #onKilled: (() => void) | undefined;
+  #whenKilled: Promise<void> | undefined;
+  #finished = false;
+  readonly #own: Promise<Outcome>;
+  readonly #outcome: Promise<Outcome>;
+  #promise: Promise<RunResult<O>> | undefined;
+
+  static {
+    createRunProcess = (n, bound, source) => new RunProcess(n, bound, source);
+  }
+
+  private constructor(n: NormalizedRun, bound: RunOptions | undefined, source: RunProcess<any> | undefined) {
+    this.#n = n;
+    this.#bound = bound;
+    this.#source = source;
+    if (n.signal?.aborted) {
+      this.#canceled = true;
+      this.#startError = abortError(n.signal);
+      if (source !== undefined) source.#takeStdout('pipe')?.destroy();
+    } else if (source === undefined) {
+      this.#start(null);
+    } else {
+      const stream = source.#takeStdout('pipe');
+      if (stream === null) this.#startError = pidfdError('ERR_PIDFD_PIPE_SOURCE', 'the command before it in the pipeline did not start');
+      else this.#start(stream);
+    }
+    this.#own = this.#complete();
+    this.#outcome = source === undefined ? this.#own : this.#joinPipeline();
+  }
+
+  /** The first process's pid; undefined if it did not start. */
+  get pid(): number | undefined {
+    return this.#subprocess?.pid;
+  }
+
+  /** The first process, as spawn() would have given it; undefined if it did not start. */
+  get subprocess(): Subprocess | undefined {
+    return this.#subprocess;
+  }
+
+  /** The child's stdin, with `stdin: 'pipe'`; else null. End it when you are done writing. */
+  get stdin(): Writable | null {
+    return this.#n.stdin.kind === 'pipe' && this.#n.input === undefined ? (this.#subprocess?.stdin ?? null) : null;
+  }
+
+  /** The child's stdout, with `stdout: 'stream'` (uncaptured); else null. */
+  get stdout(): Readable | null {
+    return this.#n.stdout.kind === 'stream' && !this.#stdoutTaken ? (this.#subprocess?.stdout ?? null) : null;
+  }
+
+  /** The child's stderr, with `stderr: 'stream'` (uncaptured); else null. */
+  get stderr(): Readable | null {
+    return this.#n.stderr.kind === 'stream' ? (this.#subprocess?.stderr ?? null) : null;
+  }
+
+  /**
+   * Sends a signal (default: the `killSignal` option) to every process of the tree, and of the
+   * trees of the commands piped into this one; SIGKILL follows after `forceKillAfterDelay`.
+   * Returns whether any process received it.
+   */
+  kill(signal?: Signal): boolean {
+    const number = signal === undefined ? this.#n.killSignal : signalNumber(signal, 'signal', false, 'argument');
+    const upstream = this.#source?.kill(number) ?? false;
+    return this.#kill(number) || upstream;
+  }
+
+  /**
+   * Starts a command whose stdin is this command's stdout: one kernel pipe between the two, no
+   * byte through this process. Call it in the same tick as run(), before anything has read the
+   * output. Returns the new command; awaiting it gives the last command's result, or the error
+   * of the first command that failed.
+   */
+  pipe<P extends RunOptions = {}>(file: string, args?: readonly string[], options?: P): RunProcess<P>;
+  pipe<P extends RunOptions = {}>(file: string, options?: P): RunProcess<P>;
+  pipe(strings: TemplateStringsArray, ...values: TemplateValue[]): RunProcess<any>;
+  pipe(first: string | TemplateStringsArray, ...rest: unknown[]): RunProcess<any> {
+    let n: NormalizedRun;
+    let bound: RunOptions | undefined;
+    if (isTemplate(first)) {
+      bound = pipedOptions(this.#bound);
+      const argv = bound.shell ? [shellTemplate(first, rest)] : parseTemplate(first, rest);
+      n = normalizeRun(argv[0], argv.slice(1), bound);
+    } else {
+      const [args, options] = runArguments(rest[0], rest[1], 'pipe');
+      for (const key of ['stdin', 'input', 'inputFile'] as const) {
+        const value = (options as RunOptions | null)?.[key];
+        if (value !== undefined) {
+          throw invalidArgValue(key, value, "cannot be given to a piped command: its stdin is the previous command's stdout");
+        }
+      }
+      n = normalizeRun(first, args, options);
+    }
+    this.#checkPipeable();
+    return createRunProcess(n, bound, this);
+  }
+
+  /** The lines of stdout as they arrive (without their newline); then, if the run failed, its
+   * RunError is thrown. Iterating takes stdout: the result has none. Leaving the loop early
+   * kills the tree with `killSignal` and waits for the run to end. */
+  [Symbol.asyncIterator](): AsyncIterator<string> {
+    return this.#lines();
+  }
+
+  then<A = RunResult<O>, B = never>(
+    onFulfilled?: ((result: RunResult<O>) => A | PromiseLike<A>) | null,
+    onRejected?: ((error: RunError) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    // Made on first use: a run that nobody awaits never raises an unhandled rejection.
+    this.#promise ??= this.#outcome.then((outcome) =>
+      outcome instanceof RunError && this.#n.reject ? Promise.reject(outcome) : (outcome as unknown as RunResult<O>),
+    );
+    return this.#promise.then(onFulfilled, onRejected);
+  }
+
+  catch<B = never>(onRejected?: ((error: RunError) => B | PromiseLike<B>) | null): Promise<RunResult<O> | B> {
+    return this.then(undefined, onRejected);
+  }
+
+  finally(onFinally?: (() => void) | null): Promise<RunResult<O>> {
+    return this.then().finally(onFinally);
+  }
+
+  /** Kills the tree with SIGKILL (if it still runs) and waits for the end of the run. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.kill('SIGKILL');
+    await this.#outcome;
+  }
+
+  // ---- start ----
+
+  /**
+   * The value of one child fd for normalizeStdio(). Files are opened here; a captured stream gets
+   * a pipe of our own, whose write end the child is given and whose read end goes to `captured`
+   * (the caller closes every fd in `opened` after the start, and the read ends if it failed).
+   */
+  #stdioValue(setting: StdioSetting, opened: number[], captured?: number[]): StdioOption {
+    switch (setting.kind) {
+      case 'pipe': {
+        if (captured === undefined) return 'pipe'; // stdin: a pipe for `input` or for you
+        const ends = binding().pipe();
+        if (typeof ends === 'number') throw systemError(-ends, 'pipe2', { context: 'run() output capture' });
+        captured.push(ends[0]!);
+        opened.push(ends[1]!);
+        return ends[1]!;
+      }
+      case 'stream':
+        return 'pipe';
+      case 'inherit':
+      case 'ignore':
+        return setting.kind;
+      case 'fd':
+        return setting.fd;
+      case 'file': {
+        const flags = setting === this.#n.stdin ? fs.O_RDONLY : fs.O_WRONLY | fs.O_CREAT | (setting.append ? fs.O_APPEND : fs.O_TRUNC);
+        const fd = openSync(setting.path, flags, 0o666); // libuv opens with O_CLOEXEC
+        opened.push(fd);
+        return fd;
+      }
+    }
+  }
+
+  #start(stdinStream: Readable | null): void {
+    const n = this.#n;
+    const opened: number[] = [];
+    const stdoutEnd: number[] = [];
+    const stderrEnd: number[] = [];
+    try {
+      const stdio = normalizeStdio([
+        stdinStream ?? this.#stdioValue(n.stdin, opened),
+        this.#stdioValue(n.stdout, opened, stdoutEnd),
+        this.#stdioValue(n.stderr, opened, stderrEnd),
+      ]);
+      const started = startTree({ file: n.file, argv: n.argv, env: n.env, path: n.path, cwd: n.cwd, stdio }, n.tree, n.cleanup);
+      this.#subprocess = started.subprocess;
+      this.#tree = started.tree;
+    } catch (error) {
+      this.#startError = error;
+      for (const fd of [...stdoutEnd, ...stderrEnd]) binding().close(fd);
+      return;
+    } finally {
+      for (const fd of opened) closeSync(fd);
+      // The previous command of a pipeline now writes to this one (or, if this one could not
+      // start, must not wait for a reader that will never come): our end goes.
+      stdinStream?.destroy();
+    }
+    const sub = this.#subprocess;
+    if (n.all) this.#all = new ByteStore(2 * Math.min(n.maxBuffer, MAX_CAPTURE));
+    const overflow = (): void => this.#overflow();
+    if (stdoutEnd.length > 0) this.#stdout = new Capture(stdoutEnd[0]!, n.maxBuffer, this.#all, overflow);
+    if (stderrEnd.length > 0) this.#stderr = new Capture(stderrEnd[0]!, n.maxBuffer, this.#all, overflow);
+    if (n.input !== undefined) feedInput(sub.stdin!, n.input, (error) => this.#inputFailed(error));
+    if (n.timeout > 0) this.#timer = setTimeout(() => this.#onTimeout(), n.timeout);
+    if (n.signal !== undefined) {
+      this.#onAbort = () => this.#onCancel();
+      n.signal.addEventListener('abort', this.#onAbort, { once: true });
+    }
+  }
+
+  // ---- kills ----
+
+  #kill(signal: number): boolean {
+    const tree = this.#tree;
+    if (tree === undefined || this.#finished) return false;
+    const sent = tree.kill(signal);
+    if (!this.#killed) {
+      this.#killed = true;
+      this.#onKilled?.();
+    }
+    const delay = this.#n.forceKillAfterDelay;
+    if (signal !== SIGKILL && delay >= 0 && this.#forceTimer === undefined) {
+      this.#forceTimer = setTimeout(() => {
+        if (!this.#finished) tree.kill(SIGKILL);
+      }, delay);
+    }
+    return sent;
+  }
+
+  #onTimeout(): void {
+    this.#timedOut = true;
+    this.#kill(this.#n.killSignal);
+  }
+
+  #onCancel(): void {
+    this.#canceled = true;
+    this.#kill(this.#n.killSignal);
+  }
+
+  #overflow(): void {
+    if (this.#maxBuffer) return;
+    this.#maxBuffer = true;
+    this.#kill(this.#n.killSignal);
+  }
+
+  #inputFailed(error: Error): void {
+    this.#inputError ??= error;
+    this.#kill(this.#n.killSignal);
+  }
+
+  /** Resolves once something has killed the tree. */
+  #killedPromise(): Promise<void> {
+    if (this.#killed) return Promise.resolve();
+    this.#whenKilled ??= new Promise((resolve) => {
+      this.#onKilled = resolve;
+    });
+    return this.#whenKilled;
+  }
+
+  // ---- stdout for pipe() and iteration ----
+
+  /** Throws if this command's stdout cannot be piped into another command now. */
+  #checkPipeable(): void {
+    const kind = this.#n.stdout.kind;
+    if (kind !== 'pipe' && kind !== 'stream') {
+      throw invalidArgValue('stdout', kind, `must be 'pipe' or 'stream' for \`${this.#n.command}\` to be piped into another command`);
+    }
+    if (this.#stdoutTaken) {
+      throw pidfdError('ERR_PIDFD_STDOUT_TAKEN', `the stdout of \`${this.#n.command}\` is already piped or iterated`);
+    }
+    const sub = this.#subprocess;
+    if (this.#stdout?.started || (sub?.stdout as { bytesRead?: number } | null | undefined)?.bytesRead) {
+      throw pidfdError(
+        'ERR_PIDFD_PIPE_TOO_LATE',
+        `the stdout of \`${this.#n.command}\` has already been read: call pipe() in the same tick as run(), ` +
+          'so that the next command gets all of it',
+      );
+    }
+  }
+
+  /** Hands stdout over: the stream, for the next command of a pipeline; or its chunks (the
+   * captured ones first), for an iteration. Null if the command never started. */
+  #takeStdout(purpose: 'pipe'): Readable | null;
+  #takeStdout(purpose: 'iterate'): AsyncIterable<Buffer> | null;
+  #takeStdout(purpose: 'pipe' | 'iterate'): Readable | AsyncIterable<Buffer> | null {
+    const sub = this.#subprocess;
+    if (sub === undefined) return null;
+    const capture = this.#stdout;
+    const stream = capture?.socket ?? sub.stdout;
+    if (stream === null) return null;
+    this.#stdoutTaken = true;
+    if (purpose === 'pipe') return stream;
+    return capture !== null ? capture.take() : (stream as AsyncIterable<Buffer>);
+  }
+
+  async *#lines(): AsyncGenerator<string> {
+    const kind = this.#n.stdout.kind;
+    if (kind !== 'pipe' && kind !== 'stream') {
+      throw invalidArgValue('stdout', kind, `must be 'pipe' or 'stream' to iterate over the lines of \`${this.#n.command}\``);
+    }
+    if (this.#stdoutTaken) throw pidfdError('ERR_PIDFD_STDOUT_TAKEN', `the stdout of \`${this.#n.command}\` is already piped or iterated`);
+    const taken = this.#takeStdout('iterate');
+    let complete = false;
+    try {
+      if (taken !== null) yield* readLines(taken);
+      complete = true;
+    } finally {
+      // Left early: nobody reads the output any more. The command is stopped, and the loop is
+      // left once it has ended, so that nothing of it outlives the loop.
+      if (!complete) {
+        this.kill();
+        await this.#outcome;
+      }
+    }
+    const outcome = await this.#outcome;
+    if (outcome instanceof RunError && this.#n.reject) throw outcome;
+  }
+
+  // ---- the end ----
+
+  async #complete(): Promise<Outcome> {
+    const sub = this.#subprocess;
+    const tree = this.#tree;
+    if (sub === undefined || tree === undefined) {
+      this.#finished = true;
+      return this.#outcomeOf(undefined, undefined);
+    }
+    let status: ExitStatus | undefined;
+    let statusError: unknown;
+    try {
+      status = await sub.exited;
+    } catch (error) {
+      statusError = error;
+      status = (error as { status?: ExitStatus }).status;
+    }
+    await this.#outputClosed(tree);
+    if (this.#killed) await tree.empty(this.#emptyLimit());
+    this.#finished = true;
+    clearTimeout(this.#timer);
+    clearTimeout(this.#forceTimer);
+    if (this.#onAbort !== undefined) this.#n.signal!.removeEventListener('abort', this.#onAbort);
+    const figures = tree.figures();
+    tree.release();
+    return this.#outcomeOf(status, statusError, figures);
+  }
+
+  /** How long to wait for a killed tree to empty: until its SIGKILL, and a little more. */
+  #emptyLimit(): number {
+    const delay = this.#n.forceKillAfterDelay;
+    return delay < 0 ? Infinity : delay + EMPTY_GRACE_MS;
+  }
+
+  /** Waits for the captured pipes to reach EOF. When the tree has been killed and is empty, a
+   * pipe still open is held by a process out of the tree's reach: it is given up on. */
+  async #outputClosed(tree: Tree): Promise<void> {
+    const captures = [this.#stdout, this.#stderr].filter((c): c is Capture => c !== null);
+    if (captures.length === 0) return;
+    const closed = Promise.all(captures.map((c) => c.done)).then(() => true);
+    const abandoned = this.#killedPromise()
+      .then(() => tree.empty(this.#emptyLimit()))
+      .then(() => new Promise<false>((resolve) => setTimeout(resolve, ABANDON_GRACE_MS, false).unref()));
+    if (!(await Promise.race([closed, abandoned]))) {
+      for (const capture of captures) capture.abandon();
+      await closed;
+    }
+  }
+
+  /** The result of this command alone, or its RunError. */
+  #outcomeOf(status: ExitStatus | undefined, statusError: unknown, cgroup?: RunFields['cgroup']): Outcome {
+    const n = this.#n;
+    let decodeError: unknown;
+    const decode = (store: ByteStore | undefined): Output | undefined => {
+      if (store === undefined) return undefined;
+      try {
+        return decodeOutput(store, n);
+      } catch (error) {
+        decodeError ??= error;
+        return undefined;
+      }
+    };
+    const fields: RunFields<RunOptions> = {
+      command: n.command,
+      escapedCommand: n.escapedCommand,
+      cwd: n.resolvedCwd,
+      pid: this.#subprocess?.pid,
+      exitCode: status?.code ?? undefined,
+      signal: status?.signal ?? undefined,
+      stdout: decode(this.#stdoutTaken ? undefined : this.#stdout?.store),
+      stderr: decode(this.#stderr?.store),
+      all: decode(this.#all ?? undefined),
+      durationMs: performance.now() - this.#startedAt,
+      rusage: status?.rusage ?? undefined,
+      cgroup,
+      failed: false,
+      timedOut: this.#timedOut,
+      isCanceled: this.#canceled,
+      isMaxBuffer: this.#maxBuffer,
+      isTerminated: status?.signal != null,
+      pipedFrom: [],
+    };
+    const failure = this.#failure(status, statusError, decodeError);
+    if (failure === undefined) return fields;
+    fields.failed = true;
+    return new RunError(fields, failure.how, failure.cause);
+  }
+
+  /** How the command failed, in words, and the error behind it; undefined if it did not. */
+  #failure(status: ExitStatus | undefined, statusError: unknown, decodeError: unknown): { how: string; cause?: unknown } | undefined {
+    const n = this.#n;
+    const start = this.#startError as (Error & { code?: string }) | undefined;
+    if (this.#canceled && status === undefined) return { how: 'was canceled before it started', cause: start };
+    if (start !== undefined) return { how: `could not start (${start.message})`, cause: start };
+    if (this.#timedOut) return { how: `timed out after ${n.timeout} ms${killedWith(status)}` };
+    if (this.#canceled) {
+      const reason = n.signal?.reason as { message?: unknown } | undefined;
+      const why = typeof reason?.message === 'string' ? ` (${reason.message})` : '';
+      return { how: `was canceled${why}${killedWith(status)}`, cause: abortError(n.signal!) };
+    }
+    if (this.#maxBuffer) {
+      const which = this.#stdout?.exceeded ? 'stdout' : 'stderr';
+      const limit = n.maxBuffer > MAX_CAPTURE ? `${MAX_CAPTURE} bytes, the most a Buffer holds` : `maxBuffer (${n.maxBuffer} bytes)`;
+      return { how: `wrote more than ${limit} to ${which}${killedWith(status)}` };
+    }
+    if (this.#inputError !== undefined) {
+      return { how: `failed: its input failed (${this.#inputError.message})${killedWith(status)}`, cause: this.#inputError };
+    }
+    if (statusError !== undefined) return { how: `ended with an unknown status (${(statusError as Error).message})`, cause: statusError };
+    if (status?.signal) return { how: `was killed with ${status.signal}` };
+    if (status !== undefined && status.code !== 0) return { how: `failed with exit code ${status.code}` };
+    if (decodeError !== undefined) {
+      return { how: `wrote output that could not be decoded (${(decodeError as Error).message}; use \`encoding: 'buffer'\`)`, cause: decodeError };
+    }
+    return undefined;
+  }
+
+  /** The outcomes of every command of the pipeline up to this one, first to last. */
+  async #chain(): Promise<Outcome[]> {
+    const before = this.#source === undefined ? [] : await this.#source.#chain();
+    return [...before, await this.#own];
+  }
+
+  /**
+   * The outcome of a pipeline: the last command's result, with the others in `pipedFrom`; or the
+   * error of the first command that failed. A command before the last that was killed by
+   * SIGPIPE did not fail: the next one stopped reading (as `head` does).
+   */
+  async #joinPipeline(): Promise<Outcome> {
+    const chain = await this.#chain();
+    const last = chain.length - 1;
+    for (let i = 0; i < chain.length; i++) chain[i]!.pipedFrom = chain.slice(0, i);
+    const first = chain.findIndex((outcome, i) => outcome.failed && !(i < last && outcome.signal === 'SIGPIPE'));
+    return first >= 0 ? chain[first]! : chain[last]!;
+  }
+}

@@ -1,0 +1,73 @@
+// Output capture: large outputs intact and in order, `all` in arrival order, maxBuffer.
+
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+
+import { run, RunError } from '../../dist/index.js';
+import { leakFree, python, runFixtures } from './helpers.js';
+
+/** Checks that `bytes` is seq -f '%09.0f' 0 (n - 1): record i is i in nine digits and a newline. */
+function assertSequence(bytes, n) {
+  assert.equal(bytes.length, n * 10);
+  for (let i = 0; i < n; i++) {
+    let value = 0;
+    const at = i * 10;
+    for (let d = 0; d < 9; d++) value = value * 10 + (bytes[at + d] - 48);
+    if (value !== i || bytes[at + 9] !== 10) assert.fail(`record ${i} is ${JSON.stringify(bytes.subarray(at, at + 10).toString('latin1'))}`);
+  }
+}
+
+describe('output capture', () => {
+  test('100 MB of stdout arrive intact and in order (as a Buffer, and as a string)', leakFree(async () => {
+    const n = 10_000_000; // 10 bytes each: 100,000,000 bytes, exactly the default maxBuffer
+    const asBuffer = await run('seq', ['-f', '%09.0f', '0', String(n - 1)], { encoding: 'buffer', stripFinalNewline: false });
+    assert.equal(asBuffer.isMaxBuffer, false);
+    assertSequence(asBuffer.stdout, n);
+    const asText = await run('seq', ['-f', '%09.0f', '0', String(n - 1)]);
+    assert.equal(asText.stdout.length, n * 10 - 1, 'the final newline stripped');
+    assert.equal(asText.stdout.slice(0, 19), '000000000\n000000001');
+    assert.equal(asText.stdout.slice(-9), '009999999');
+  }));
+
+  test('all: stdout and stderr interleaved in the order they arrived', { skip: python === null && 'no /usr/bin/python3' }, leakFree(async () => {
+    const n = 40;
+    const result = await run(python, [join(runFixtures, 'alternate.py'), String(n)], { all: true, lines: true });
+    assert.deepEqual(result.all, Array.from({ length: n }, (_, i) => String(i)));
+    assert.deepEqual(result.stdout, Array.from({ length: n / 2 }, (_, i) => String(2 * i)));
+    assert.deepEqual(result.stderr, Array.from({ length: n / 2 }, (_, i) => String(2 * i + 1)));
+  }));
+
+  test('all with only one stream captured is that stream', leakFree(async () => {
+    const result = await run('sh', ['-c', 'echo out; echo err >&2'], { all: true, stderr: 'ignore' });
+    assert.equal(result.all, 'out');
+    assert.equal(result.stderr, undefined);
+  }));
+
+  test('beyond maxBuffer the tree is killed and the error says isMaxBuffer; what fits is kept', leakFree(async () => {
+    const error = await run('yes', { maxBuffer: 1000 }).catch((e) => e);
+    assert.ok(error instanceof RunError);
+    assert.equal(error.isMaxBuffer, true);
+    assert.equal(error.signal, 'SIGTERM');
+    assert.equal(error.isTerminated, true);
+    assert.equal(error.stdout, 'y\n'.repeat(500).slice(0, -1), 'the first maxBuffer bytes, final newline stripped');
+    assert.match(error.shortMessage, /^Command wrote more than maxBuffer \(1000 bytes\) to stdout and was killed with SIGTERM: yes$/);
+  }));
+
+  test('maxBuffer applies to stderr too, and to a grandchild that writes', leakFree(async () => {
+    const error = await run('sh', ['-c', 'sh -c "yes >&2"; echo unreachable'], { maxBuffer: 10 }).catch((e) => e);
+    assert.equal(error.isMaxBuffer, true);
+    assert.equal(error.stderr.length, 9, '10 bytes kept, the final newline stripped');
+    assert.match(error.shortMessage, /to stderr/);
+    assert.equal(error.stdout, '');
+  }));
+
+  test('maxBuffer: 0 refuses any output; Infinity keeps everything', leakFree(async () => {
+    const none = await run('echo', ['x'], { maxBuffer: 0, reject: false });
+    assert.equal(none.isMaxBuffer, true);
+    const silent = await run('true', { maxBuffer: 0 });
+    assert.equal(silent.failed, false, 'a command that writes nothing is within any limit');
+    const all = await run('head', ['-c', '200000', '/dev/zero'], { maxBuffer: Infinity, encoding: 'buffer' });
+    assert.equal(all.stdout.length, 200000);
+  }));
+});

@@ -1,0 +1,98 @@
+// What the tests of run() share: the state of a process by pid, the watchdog among this
+// process's children, and a leak check that allows for the watchdog (which lives as long as
+// runs are guarded, and is let go when the event loop empties).
+
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+
+import { run } from '../../dist/index.js';
+import { fdDiff, fdSnapshot, zombies } from '../helpers/index.js';
+
+export const runFixtures = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
+export const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : null;
+
+/** A process's state letter ('S', 'R', 'Z', 'T', ...), or 'gone'. */
+export function stateOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0];
+  } catch {
+    return 'gone';
+  }
+}
+
+/** Whether a process is dead: a zombie (not reaped yet by its parent) or gone. */
+export function isDead(pid) {
+  const state = stateOf(pid);
+  return state === 'Z' || state === 'X' || state === 'gone';
+}
+
+/** Waits until `pid` is dead (a state, not a delay), or fails after `timeoutMs`. */
+export async function waitDead(pid, what = `pid ${pid}`, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!isDead(pid)) {
+    if (Date.now() > deadline) throw new Error(`${what} is still alive (state ${stateOf(pid)})`);
+    await sleep(5);
+  }
+}
+
+/** Waits until check() is true, polling, or fails naming `what`. */
+export async function until(check, what, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+/** This process's children by pid, with their command names. */
+export function children(parent = process.pid) {
+  const found = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(rest[1]) === parent) {
+        found.push({ pid: Number(name), comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), state: rest[0] });
+      }
+    } catch {}
+  }
+  return found;
+}
+
+/** The pid of this process's watchdog, or null. */
+export function watchdogOf(parent = process.pid) {
+  return children(parent).find((c) => c.comm === 'pidfd-watchdog' && c.state !== 'Z')?.pid ?? null;
+}
+
+/** Kills a process we started by accident or on purpose, by pid, if it still lives. */
+export function killIfAlive(pid) {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {}
+}
+
+/**
+ * Wraps a test body: a first run starts the watchdog (which then stays for the whole file);
+ * afterwards this process has exactly its old fds, no zombie, and no child but the watchdog.
+ */
+export function leakFree(body) {
+  return async (t) => {
+    await run('true');
+    const fdsBefore = fdSnapshot();
+    await body(t);
+    assertNothingLeft(fdsBefore);
+  };
+}
+
+/** No new fd, no zombie, no child but the watchdog. */
+export function assertNothingLeft(fdsBefore) {
+  assert.equal(fdDiff(fdsBefore), '', 'fds left behind');
+  assert.deepEqual(zombies(), [], 'zombies left behind');
+  const others = children().filter((c) => c.comm !== 'pidfd-watchdog');
+  assert.deepEqual(others, [], 'children left behind');
+}
