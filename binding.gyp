@@ -14,7 +14,9 @@
         "native/child.c",
         "native/clone.c",
         "native/probe.c",
-        "native/watch.c"
+        "native/watch.c",
+        "native/watch_thread.c",
+        "native/watch_uv.c"
       ],
       "defines": ["_GNU_SOURCE", "NAPI_VERSION=8"],
       "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-fvisibility=hidden"],
@@ -22,7 +24,7 @@
         ["OS!='linux'", { "sources!": [
           "native/addon.c", "native/js_api.c", "native/js_test.c", "native/js_util.c",
           "native/exit.c", "native/owned.c", "native/spawn.c", "native/sync.c", "native/child.c", "native/clone.c",
-          "native/probe.c", "native/watch.c"
+          "native/probe.c", "native/watch.c", "native/watch_thread.c", "native/watch_uv.c"
         ], "sources": ["native/unsupported.c"] }]
       ]
     }

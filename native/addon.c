@@ -13,29 +13,18 @@
 #include "watch.h"
 #include "watchdog.h"
 
-static void pf_env_free(void *arg) {
+/* The environment is going away. A plain cleanup hook, synchronous: the asynchronous kind
+ * (napi_add_async_cleanup_hook) double-frees in Deno's napi_remove_async_cleanup_hook, and Node
+ * waits forever for a hook that is not removed. Nothing here creates a JavaScript handle: Deno
+ * has no handle scope in a cleanup hook. */
+static void pf_env_cleanup(void *arg) {
   struct pf_env *e = arg;
+  /* The PidFds' fds first. Some may still be in the watcher's epoll set; the watcher hands its
+   * running children to a new set and closes this one. */
+  pf_owned_close_all(&e->owned);
+  if (e->started) pf_watch_stop(&e->watcher);
   pf_stack_release(&e->stack);
   free(e);
-}
-
-static void pf_env_cleanup_done(void *arg) {
-  struct pf_env *e = arg;
-  napi_remove_async_cleanup_hook(e->cleanup);
-  pf_env_free(e);
-}
-
-static void pf_env_cleanup(napi_async_cleanup_hook_handle handle, void *arg) {
-  struct pf_env *e = arg;
-  (void)handle;
-  /* The PidFds' fds first (pf_env_cleanup_done may free e). Some may still be in the watcher's
-   * epoll set; the watcher hands its running children to a new set and closes this one. */
-  pf_owned_close_all(&e->owned);
-  if (e->started) {
-    pf_watch_stop(&e->watcher, pf_env_cleanup_done, e);
-  } else {
-    pf_env_cleanup_done(e);
-  }
 }
 
 struct pf_env *pf_env_get(napi_env env) {
@@ -44,7 +33,7 @@ struct pf_env *pf_env_get(napi_env env) {
   e = calloc(1, sizeof *e);
   if (e != NULL) pf_owned_init(&e->owned);
   if (e == NULL || napi_set_instance_data(env, e, NULL, NULL) != napi_ok ||
-      napi_add_async_cleanup_hook(env, pf_env_cleanup, e, &e->cleanup) != napi_ok) {
+      napi_add_env_cleanup_hook(env, pf_env_cleanup, e) != napi_ok) {
     free(e);
     napi_throw_error(env, "ENOMEM", "pidfd: cannot set up the addon for this environment");
     return NULL;
@@ -62,6 +51,8 @@ static napi_value pf_constants(napi_env env) {
                           pf_table_of_names(env, pf_backend_names, PF_BACKEND_COUNT));
   napi_set_named_property(env, c, "watchKind",
                           pf_table_of_names(env, pf_watch_kind_names, PF_WATCH_KIND_COUNT));
+  napi_set_named_property(env, c, "watcher",
+                          pf_table_of_names(env, pf_watch_impl_names, PF_WATCH_IMPL_COUNT));
   napi_set_named_property(env, c, "exitHow",
                           pf_table_of_names(env, pf_exit_how_names, PF_EXIT_HOW_COUNT));
   napi_set_named_property(env, c, "watchdogOp",
@@ -96,6 +87,9 @@ static napi_value pf_init(napi_env env, napi_value exports) {
       PF_FN("closeOwned", js_close_owned),
       PF_FN("ownerOf", js_owner_of),
       PF_FN("dup", js_dup),
+      PF_FN("inode", js_inode),
+      PF_FN("openDirectory", js_open_directory),
+      PF_FN("access", js_access),
       PF_FN("pidfdGetfd", js_pidfd_getfd),
       PF_FN("pidfdExited", js_pidfd_exited),
       PF_FN("pidfdGetInfo", js_pidfd_get_info),

@@ -30,6 +30,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include "sys.h"
 
@@ -110,8 +111,21 @@ static long pf_close_from_by_scan(int lowest, int keep) {
     char bytes[2048];
     uint64_t align;
   } buf;
+  struct {
+    uint64_t cur, max;
+  } limit;
   long dfd = pf_syscall4(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC,
                          0);
+  /* EMFILE: every fd below RLIMIT_NOFILE is taken, as in a parent that lowered its limit below
+   * fds it holds (Node 22 and later hold some 20 at start-up, io_uring's among them). Those from
+   * `lowest` up are to be closed anyway: closing them one by one, up to the limit, makes room for
+   * the directory, whose listing then finds the rest, above the limit. */
+  if (dfd == -EMFILE && pf_syscall4(SYS_prlimit64, 0, RLIMIT_NOFILE, 0, (long)&limit) == 0 &&
+      limit.cur > (uint64_t)lowest) {
+    for (uint64_t fd = (uint64_t)lowest; fd < limit.cur; fd++)
+      if (fd != (uint64_t)keep) pf_syscall1(SYS_close, (long)fd);
+    dfd = pf_syscall4(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  }
   if (dfd < 0) return dfd;
   for (;;) {
     long n = pf_syscall3(SYS_getdents64, dfd, buf.bytes, sizeof buf.bytes);

@@ -15,7 +15,6 @@ struct pf_env {
   struct pf_watcher watcher;
   struct pf_stack stack;
   struct pf_owned_list owned; /* fds of this environment's PidFds */
-  napi_async_cleanup_hook_handle cleanup;
 };
 
 /* This environment's state, created on first use; NULL (with a JS exception pending) on failure. */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "env.h"
@@ -35,15 +36,20 @@ static struct pf_env *pf_started_env(napi_env env) {
   return e;
 }
 
-/* ---- init(onExit) ---- */
+/* ---- init(onExit, watcher) ---- */
 
 napi_value js_init(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  if (!pf_get_args(env, info, 1, argv)) return NULL;
+  napi_value argv[2];
+  int32_t impl;
+  if (!pf_get_args(env, info, 2, argv) || !pf_to_int(env, argv[1], "watcher", &impl)) return NULL;
+  if (impl < 0 || impl >= PF_WATCH_IMPL_COUNT) {
+    pf_throw_type(env, "binding: watcher");
+    return NULL;
+  }
   struct pf_env *e = pf_env_get(env);
   if (e == NULL) return NULL;
   if (!e->started) {
-    int r = pf_watch_start(&e->watcher, env, argv[0]);
+    int r = pf_watch_start(&e->watcher, env, argv[0], (enum pf_watch_impl_id)impl);
     if (r < 0) return pf_int(env, r);
     e->started = 1;
   }
@@ -578,6 +584,46 @@ napi_value js_dup(napi_env env, napi_callback_info info) {
   if (!pf_get_args(env, info, 1, argv) || !pf_to_int(env, argv[0], "fd", &fd)) return NULL;
   int r = fcntl(fd, F_DUPFD_CLOEXEC, 3);
   return pf_int(env, r < 0 ? -errno : r);
+}
+
+/* The fd calls below are made here rather than through node:fs: Deno's node:fs refuses an fd that
+ * it did not open itself (EBADF), and the library's fds are the addon's. */
+
+/* inode(fd): fstat's st_ino as a bigint (a pidfs inode is a process's stable identity), or
+ * -errno. */
+napi_value js_inode(napi_env env, napi_callback_info info) {
+  napi_value argv[1], ino;
+  int32_t fd;
+  struct stat st;
+  if (!pf_get_args(env, info, 1, argv) || !pf_to_int(env, argv[0], "fd", &fd)) return NULL;
+  if (fstat(fd, &st) != 0) return pf_int(env, -errno);
+  if (napi_create_bigint_uint64(env, (uint64_t)st.st_ino, &ino) != napi_ok) return NULL;
+  return ino;
+}
+
+/* openDirectory(path): a close-on-exec, read-only fd on the directory, or -errno. */
+napi_value js_open_directory(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  char *path = NULL;
+  if (!pf_get_args(env, info, 1, argv) || !pf_to_string(env, argv[0], "path", &path)) return NULL;
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int r = fd < 0 ? -errno : fd;
+  free(path);
+  return pf_int(env, r);
+}
+
+/* access(path, mode): 0 or -errno, as the kernel decides (Deno's node:fs.accessSync reads the
+ * mode bits itself and refuses root a directory whose mode lacks w, which the kernel allows). */
+napi_value js_access(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  char *path = NULL;
+  int32_t mode;
+  if (!pf_get_args(env, info, 2, argv) || !pf_to_int(env, argv[1], "mode", &mode) ||
+      !pf_to_string(env, argv[0], "path", &path))
+    return NULL;
+  int r = access(path, mode) == 0 ? 0 : -errno;
+  free(path);
+  return pf_int(env, r);
 }
 
 napi_value js_pidfd_getfd(napi_env env, napi_callback_info info) {

@@ -1,5 +1,7 @@
 /*
- * watch.c: exit watching in the event loop (see watch.h for the design).
+ * watch.c: exit watching, the part both implementations share (see watch.h for the design): the
+ * epoll set and what each fd in it is, the drain that reaps and builds the records, the delivery
+ * of a batch, and the hand-off of the children left when an environment ends.
  *
  * Ordering rules that keep fds and children from getting lost:
  *  - a pidfd leaves the epoll set before it is closed (epoll keys on the open file; a closed fd
@@ -34,6 +36,11 @@ const char *const pf_watch_kind_names[PF_WATCH_KIND_COUNT] = {
     [PF_WATCH_CHILD] = "child",
     [PF_WATCH_OBSERVE] = "observe",
     [PF_WATCH_CGROUP] = "cgroup",
+};
+
+const char *const pf_watch_impl_names[PF_WATCH_IMPL_COUNT] = {
+    [PF_WATCH_UV_POLL] = "uv_poll",
+    [PF_WATCH_THREAD] = "thread",
 };
 
 static uint64_t pf_watch_key(int fd, int kind, int ref) {
@@ -78,33 +85,31 @@ int pf_watch_kind_of(const struct pf_watcher *w, int fd) {
 }
 
 static void pf_update_ref(struct pf_watcher *w) {
-  if (w->poll == NULL) return;
-  if (w->refs > 0)
-    uv_ref((uv_handle_t *)w->poll);
-  else
-    uv_unref((uv_handle_t *)w->poll);
+  int ref = w->refs > 0;
+  if (w->impl == NULL || w->loop_ref == ref) return;
+  w->loop_ref = ref;
+  w->impl->loop_ref(w, ref);
 }
 
 static void pf_deliver(struct pf_watcher *w, double *recs, size_t n) {
   napi_env env = w->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value ab, array, fn, recv, ret;
+  napi_value ab, array, fn;
   void *data;
   size_t bytes = n * PF_EXIT_FIELDS * sizeof(double);
   if (napi_create_arraybuffer(env, bytes, &data, &ab) == napi_ok &&
       napi_create_typedarray(env, napi_float64_array, n * PF_EXIT_FIELDS, ab, 0, &array) ==
           napi_ok &&
-      napi_get_reference_value(env, w->on_exit, &fn) == napi_ok &&
-      napi_get_global(env, &recv) == napi_ok) {
+      napi_get_reference_value(env, w->on_exit, &fn) == napi_ok) {
     memcpy(data, recs, bytes);
-    /* napi_make_callback runs the microtask queue afterwards, as any I/O callback would. An
-     * exception that escapes it (the JavaScript side rethrows a handler's, after delivering the
-     * rest of the batch) is handed to napi_fatal_exception: it reaches process 'uncaughtException'
-     * like one from Node's own callbacks. Left pending here, it would leave the environment in
-     * an undefined state (seen: the event loop ended at the next turn). */
+    /* An exception that escapes the call (the JavaScript side rethrows a handler's, after
+     * delivering the rest of the batch) is handed to napi_fatal_exception: it reaches process
+     * 'uncaughtException' like one from Node's own callbacks. Left pending, it would leave the
+     * environment in an undefined state (seen: Node's event loop ended at the next turn; Node
+     * swallows one left by a threadsafe function's callback with DEP0168, and Deno stalls). */
     bool pending = false;
-    if (napi_make_callback(env, w->async, recv, fn, 1, &array, &ret) != napi_ok &&
+    if (w->impl->call(w, fn, array) != napi_ok &&
         napi_is_exception_pending(env, &pending) == napi_ok && pending) {
       napi_value error;
       if (napi_get_and_clear_last_exception(env, &error) == napi_ok) napi_fatal_exception(env, error);
@@ -113,12 +118,9 @@ static void pf_deliver(struct pf_watcher *w, double *recs, size_t n) {
   napi_close_handle_scope(env, scope);
 }
 
-static void pf_on_poll(uv_poll_t *handle, int status, int events) {
-  struct pf_watcher *w = handle->data;
+void pf_watch_drain(struct pf_watcher *w) {
   struct epoll_event evs[PF_BATCH];
   double recs[PF_BATCH * PF_EXIT_FIELDS];
-  (void)status;
-  (void)events;
 
   for (;;) {
     int k = epoll_wait(w->epfd, evs, PF_BATCH, 0);
@@ -167,36 +169,35 @@ static void pf_on_poll(uv_poll_t *handle, int status, int events) {
     }
     pf_update_ref(w);
     if (n > 0) pf_deliver(w, recs, n);
-    if (k < PF_BATCH) break;
+    /* The delivery ran JavaScript, which may have ended the environment's watching. */
+    if (k < PF_BATCH || w->epfd < 0) break;
   }
 }
 
-int pf_watch_start(struct pf_watcher *w, napi_env env, napi_value on_exit) {
-  uv_loop_t *loop;
-  napi_value name;
+int pf_watch_start(struct pf_watcher *w, napi_env env, napi_value on_exit, enum pf_watch_impl_id impl) {
   memset(w, 0, sizeof *w);
   w->env = env;
-  w->epfd = -1;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return -ENOSYS;
+  w->loop_ref = -1;
   w->epfd = epoll_create1(EPOLL_CLOEXEC);
   if (w->epfd < 0) return -errno;
-  w->poll = calloc(1, sizeof *w->poll);
-  if (w->poll == NULL) goto fail_nomem;
-  if (uv_poll_init(loop, w->poll, w->epfd) != 0) goto fail_nomem;
-  w->poll->data = w;
-  uv_poll_start(w->poll, UV_READABLE, pf_on_poll);
+  if (napi_create_reference(env, on_exit, 1, &w->on_exit) != napi_ok) {
+    close(w->epfd);
+    w->epfd = -1;
+    return -ENOMEM;
+  }
+  w->impl_id = impl;
+  w->impl = impl == PF_WATCH_THREAD ? &pf_watch_thread_impl : &pf_watch_uv_poll_impl;
+  int r = w->impl->start(w, on_exit);
+  if (r < 0) {
+    w->impl = NULL;
+    napi_delete_reference(env, w->on_exit);
+    w->on_exit = NULL;
+    close(w->epfd);
+    w->epfd = -1;
+    return r;
+  }
   pf_update_ref(w);
-  if (napi_create_reference(env, on_exit, 1, &w->on_exit) != napi_ok ||
-      napi_create_string_utf8(env, "pidfd:exit", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_async_init(env, NULL, name, &w->async) != napi_ok)
-    return -ENOMEM; /* the env is unusable anyway; pf_watch_stop cleans up */
   return 0;
-fail_nomem:
-  free(w->poll);
-  w->poll = NULL;
-  close(w->epfd);
-  w->epfd = -1;
-  return -ENOMEM;
 }
 
 int pf_watch_add(struct pf_watcher *w, int fd, int kind, int ref) {
@@ -317,18 +318,6 @@ static void *pf_reap_orphans(void *arg) {
   return NULL;
 }
 
-struct pf_close_done {
-  void (*done)(void *);
-  void *arg;
-};
-
-static void pf_on_poll_closed(uv_handle_t *handle) {
-  struct pf_close_done *cd = handle->data;
-  if (cd != NULL && cd->done != NULL) cd->done(cd->arg);
-  free(cd);
-  free(handle);
-}
-
 /* Moves the children still running, and the cgroups of trees still living, into an epoll set of
  * their own, for a detached thread. The observed fds stay behind: their owners close them.
  * Returns the number handed over (their fds are the thread's now); 0 when there were none, or
@@ -380,29 +369,16 @@ static size_t pf_hand_orphans_to_reaper(struct pf_watcher *w) {
   return 0;
 }
 
-void pf_watch_stop(struct pf_watcher *w, void (*done)(void *), void *arg) {
-  int epfd = w->epfd;
-  int done_now = 1;
-  w->epfd = -1;
+void pf_watch_stop(struct pf_watcher *w) {
+  if (w->impl != NULL) w->impl->stop(w);
+  w->impl = NULL;
+  /* Only a reference is deleted: no handle is created (Deno has no handle scope here). */
   if (w->on_exit != NULL) napi_delete_reference(w->env, w->on_exit);
-  if (w->async != NULL) napi_async_destroy(w->env, w->async);
   w->on_exit = NULL;
-  w->async = NULL;
-  if (w->poll != NULL) {
-    struct pf_close_done *cd = malloc(sizeof *cd);
-    if (cd != NULL) {
-      cd->done = done;
-      cd->arg = arg;
-      done_now = 0;
-    }
-    w->poll->data = cd;
-    uv_poll_stop(w->poll);
-    uv_close((uv_handle_t *)w->poll, pf_on_poll_closed);
-    w->poll = NULL;
-  }
-  /* After uv_poll_stop: libuv no longer has the epoll fd in its own set. */
+  /* After the implementation stopped: nothing else has the epoll fd in a set or a poll. */
   pf_hand_orphans_to_reaper(w);
-  if (epfd >= 0) close(epfd);
+  if (w->epfd >= 0) close(w->epfd);
+  w->epfd = -1;
   if (w->cgroup_dirs != NULL)
     for (size_t fd = 0; fd < w->nkinds; fd++) free(w->cgroup_dirs[fd]);
   free(w->cgroup_dirs);
@@ -410,5 +386,4 @@ void pf_watch_stop(struct pf_watcher *w, void (*done)(void *), void *arg) {
   w->cgroup_dirs = NULL;
   w->kinds = NULL;
   w->nkinds = 0;
-  if (done_now && done != NULL) done(arg);
 }

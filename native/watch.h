@@ -1,22 +1,27 @@
 /*
  * watch.h: exit watching in the event loop.
  *
- * Every watched pidfd sits in one epoll set per Node environment, and that epoll fd sits in the
- * event loop as a single uv_poll handle. When it is readable, the ready pidfds are reaped (or,
- * for processes that are not our children, their exit read through PIDFD_GET_INFO), and the
- * whole batch goes to JavaScript in one call. No SIGCHLD handler, no waitpid(-1), one JS call
- * per loop turn however many children exited.
+ * Every watched pidfd sits in one epoll set per environment (the main thread, each worker).
+ * When that epoll fd is readable, the ready pidfds are reaped (or, for processes that are not
+ * our children, their exit read through PIDFD_GET_INFO), and the whole batch goes to JavaScript
+ * in one call. No SIGCHLD handler, no waitpid(-1), one JS call per loop turn however many
+ * children exited.
  *
- * The design keeps the libuv part small: only the uv_poll on the epoll fd. A runtime without
- * real libuv handles (Bun, Deno) could wait on the same epoll fd from a thread and deliver the
- * batches through a threadsafe function.
+ * What tells the event loop that the epoll fd is readable has two implementations behind one
+ * interface (struct pf_watch_impl, chosen at pf_watch_start):
+ *  - uv_poll (watch_uv.c): one uv_poll handle on the epoll fd, where the runtime's event loop is
+ *    real libuv (Node);
+ *  - thread (watch_thread.c): a thread blocked in poll() on the epoll fd hands readiness to
+ *    JavaScript through a napi_threadsafe_function and waits for that batch to be delivered
+ *    before it polls again. It needs nothing of libuv: Bun and Deno, whose uv_poll is a stub
+ *    (Bun aborts) or fires once (Deno).
+ * Everything else, the reap, the records and the three kinds of watch, is shared (watch.c).
  */
 #ifndef PIDFD_WATCH_H
 #define PIDFD_WATCH_H
 
 #include <node_api.h>
 #include <stddef.h>
-#include <uv.h>
 
 enum pf_watch_kind {
   PF_WATCH_CHILD = 0,   /* our child: reap with waitid, then close the pidfd */
@@ -28,10 +33,41 @@ enum pf_watch_kind {
 
 extern const char *const pf_watch_kind_names[PF_WATCH_KIND_COUNT];
 
+/* How readiness of the epoll fd reaches the event loop. */
+enum pf_watch_impl_id {
+  PF_WATCH_UV_POLL = 0, /* a uv_poll handle (watch_uv.c) */
+  PF_WATCH_THREAD = 1,  /* a thread and a threadsafe function (watch_thread.c) */
+  PF_WATCH_IMPL_COUNT
+};
+
+extern const char *const pf_watch_impl_names[PF_WATCH_IMPL_COUNT];
+
+struct pf_watcher;
+
+/* One implementation. Every function runs on the environment's JavaScript thread. */
+struct pf_watch_impl {
+  /* Starts waiting for w->epfd to be readable, then calls pf_watch_drain(w). 0 or -errno. */
+  int (*start)(struct pf_watcher *w, napi_value on_exit);
+  /* Whether the watcher keeps the event loop alive. */
+  void (*loop_ref)(struct pf_watcher *w, int ref);
+  /* Calls fn(arg) from inside the implementation's callback, so that the microtask queue runs
+   * afterwards as after any I/O callback. */
+  napi_status (*call)(struct pf_watcher *w, napi_value fn, napi_value arg);
+  /* Stops waiting, synchronously: after it, nothing of the implementation touches w->epfd or
+   * calls pf_watch_drain. Safe from a plain environment cleanup hook (no JavaScript, no handle
+   * scope: Deno has none there). */
+  void (*stop)(struct pf_watcher *w);
+};
+
+extern const struct pf_watch_impl pf_watch_uv_poll_impl, pf_watch_thread_impl;
+
 struct pf_watcher {
   napi_env env;
   int epfd;
-  uv_poll_t *poll;
+  const struct pf_watch_impl *impl;
+  enum pf_watch_impl_id impl_id;
+  void *state;    /* the implementation's */
+  int loop_ref;   /* what was last passed to impl->loop_ref (-1: nothing yet) */
   size_t watched; /* pidfds in the epoll set */
   size_t refs;    /* ... of which keep the event loop alive */
   /* What each fd number in the set is: 0 (not watched) or 1 + enum pf_watch_kind, indexed by fd
@@ -42,12 +78,15 @@ struct pf_watcher {
    * if the environment ends before the tree does. Indexed like kinds. */
   char **cgroup_dirs;
   napi_ref on_exit;
-  napi_async_context async;
 };
 
-/* Sets the watcher up for this environment; on_exit receives Float64Array batches of exit
- * records (exit.h). */
-int pf_watch_start(struct pf_watcher *w, napi_env env, napi_value on_exit);
+/* Sets the watcher up for this environment with the implementation `impl`; on_exit receives
+ * Float64Array batches of exit records (exit.h). 0 or -errno. */
+int pf_watch_start(struct pf_watcher *w, napi_env env, napi_value on_exit, enum pf_watch_impl_id impl);
+
+/* For the implementations: the epoll fd is readable. Drains it, reaps, and delivers the batch
+ * (through impl->call). On the JavaScript thread, with JavaScript allowed to run. */
+void pf_watch_drain(struct pf_watcher *w);
 
 /* Starts watching fd. Returns 0 or -errno. */
 int pf_watch_add(struct pf_watcher *w, int fd, int kind, int ref);
@@ -66,10 +105,11 @@ int pf_watch_cgroup(struct pf_watcher *w, const char *dir, int ref);
 /* How fd is watched: -1 (not), or enum pf_watch_kind. */
 int pf_watch_kind_of(const struct pf_watcher *w, int fd);
 
-/* The environment is going away: children still running, and the cgroups of trees still living,
+/* The environment is going away (called from its plain cleanup hook, synchronously): the
+ * implementation is stopped; children still running, and the cgroups of trees still living,
  * are handed to a thread (in an epoll set of their own) that reaps the children as they exit and
  * removes each cgroup directory once its tree is empty; observed fds are left to their owners,
- * which close them with the environment (owned.h). `done` runs once the uv handle is closed. */
-void pf_watch_stop(struct pf_watcher *w, void (*done)(void *), void *arg);
+ * which close them with the environment (owned.h). */
+void pf_watch_stop(struct pf_watcher *w);
 
 #endif

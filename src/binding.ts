@@ -27,6 +27,8 @@ export interface NativeConstants {
   backend: Record<'none' | 'clone3' | 'clone' | 'fork', number>;
   /** How a watched pidfd is treated when its process exits (native/watch.h). */
   watchKind: Record<'child' | 'observe' | 'cgroup', number>;
+  /** How the exit watcher learns that its epoll set is readable (native/watch.h). */
+  watcher: Record<'uv_poll' | 'thread', number>;
   /** What a record to the watchdog asks (native/watchdog.h, enum pf_watchdog_op). */
   watchdogOp: Record<'none' | 'addGroup' | 'addLeader' | 'addCgroup' | 'remove', number>;
   /** The size of one record to the watchdog, in bytes: op (u32), reserved (u32), id (u64). */
@@ -175,8 +177,9 @@ export interface NativePidfdInfo {
 
 export interface NativeBinding {
   constants: NativeConstants;
-  /** Starts exit watching for this environment; batches of exits go to onExit. 0 or -errno. */
-  init(onExit: (records: Float64Array) => void): number;
+  /** Starts exit watching for this environment with the watcher `watcher` (from
+   * constants.watcher); batches of exits go to onExit. 0 or -errno. */
+  init(onExit: (records: Float64Array) => void, watcher: number): number;
   support(): NativeSupport;
   spawn(plan: NativeSpawnPlan): NativeSpawnSuccess | NativeSpawnFailure;
   /** Starts the child of `plan` (not watched) and runs it to its end on this thread: its input
@@ -206,6 +209,13 @@ export interface NativeBinding {
    * 0 neither. */
   ownerOf(fd: number): number;
   dup(fd: number): number;
+  /** fstat(fd).st_ino as a bigint, or -errno. (Not node:fs: Deno refuses fds it did not open.) */
+  inode(fd: number): bigint | number;
+  /** A close-on-exec, read-only fd on the directory at path, or -errno. */
+  openDirectory(path: string): number;
+  /** access(path, mode) as the kernel answers it: 0 or -errno. (Not node:fs: Deno's checks the
+   * mode bits itself, and refuses root what the kernel allows.) */
+  access(path: string, mode: number): number;
   /** pidfd_getfd(fd, targetFd, 0): a close-on-exec copy of another process's fd, or -errno. */
   pidfdGetfd(fd: number, targetFd: number): number;
   /** 1 if the pidfd is readable (its process exited), 0 if not, or -errno. */

@@ -3,6 +3,7 @@
 import { binding, type NativeFeature, type NativeSupport } from './binding.js';
 import { cgroupHierarchy, probeCgroups } from './cgroup/hierarchy.js';
 import { errnoName } from './errors.js';
+import { runtime, watcherChoice, type Runtime, type WatcherChoice } from './runtime.js';
 
 /** One kernel feature: whether it works here, and why not. */
 export interface Feature {
@@ -66,6 +67,11 @@ export interface Support {
   features: Features;
   /** Per-run cgroups: where and what; null off Linux. */
   cgroups: CgroupSupport | null;
+  /** The JavaScript runtime (from process.versions.bun / process.versions.deno). */
+  runtime: Runtime;
+  /** How exits reach the event loop: a uv_poll handle (Node) or a thread (Bun, Deno); null
+   * off Linux. */
+  watcher: WatcherChoice | null;
 }
 
 function errnoReason(errno: number, since: string): string {
@@ -153,6 +159,8 @@ export function support(): Support {
       forced: null,
       features,
       cgroups: null,
+      runtime,
+      watcher: null,
     };
   }
   const s = binding().support();
@@ -183,6 +191,8 @@ export function support(): Support {
       },
     },
     cgroups: { mount: cgroupHierarchy()?.mount ?? null, parent: cg.parent, parentFrom: cg.from, controllers: cg.controllers },
+    runtime,
+    watcher: watcherChoice(),
   };
 }
 

@@ -1,6 +1,7 @@
-// `npm test`: builds the C test helpers, then runs the whole suite four times: with the default
-// backend, with each forced backend, and under a seccomp filter that makes clone3 fail with
-// ENOSYS as Docker's default profile does (case I1). Any failing pass fails the run.
+// `npm test`: builds the C test helpers, then runs the whole suite five times: with the default
+// backend, with each forced backend, under a seccomp filter that makes clone3 fail with ENOSYS
+// as Docker's default profile does (case I1), and with the thread exit watcher that Bun and Deno
+// get (native/watch_thread.c) in place of Node's uv_poll. Any failing pass fails the run.
 
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -48,6 +49,7 @@ const passes = [
   { name: 'clone', env: { PIDFD_BACKEND: 'clone' }, prefix: [] },
   { name: 'fork', env: { PIDFD_BACKEND: 'fork' }, prefix: [] },
   { name: 'seccomp-enosys', env: {}, prefix: [join(bin, 'seccomp-launcher'), 'clone3=38', '--'] },
+  { name: 'thread', env: { PIDFD_WATCHER: 'thread' }, prefix: [] },
 ];
 const selected = process.env.PIDFD_TEST_PASSES?.split(',') ?? passes.map((p) => p.name);
 

@@ -13,6 +13,7 @@ const expected = {
   clone: { backend: 'clone', reason: /^forced by PIDFD_BACKEND=clone$/ },
   fork: { backend: 'fork', reason: /^forced by PIDFD_BACKEND=fork$/ },
   'seccomp-enosys': { backend: 'clone', reason: /^clone3 cannot be used: .*ENOSYS/ },
+  thread: { backend: 'clone3', reason: /^clone3\(CLONE_PIDFD \| CLONE_VM \| CLONE_VFORK\) works$/ },
 }[pass];
 
 describe('support()', () => {
@@ -23,6 +24,30 @@ describe('support()', () => {
     assert.equal(s.backend, expected.backend);
     assert.match(s.reason, expected.reason);
     assert.equal(s.forced, process.env.PIDFD_BACKEND ?? null);
+  });
+
+  test('reports the runtime, and the exit watcher this pass uses with a reason', () => {
+    const { runtime, watcher } = support();
+    assert.equal(runtime, 'node');
+    if (pass === 'thread') {
+      assert.deepEqual(watcher, { name: 'thread', reason: 'forced by PIDFD_WATCHER=thread', forced: 'thread' });
+    } else {
+      assert.deepEqual(watcher, { name: 'uv_poll', reason: "Node: the event loop is libuv's", forced: null });
+    }
+  });
+
+  test('PIDFD_WATCHER with an unknown name keeps uv_poll on Node, and says so', () => {
+    const body = 'console.log(JSON.stringify(pidfd.support().watcher));';
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', libraryScript(body)], {
+      env: { ...process.env, PIDFD_WATCHER: 'epoll' },
+      encoding: 'utf8',
+      timeout: GUARD_MS,
+    });
+    assert.deepEqual(JSON.parse(out), {
+      name: 'uv_poll',
+      reason: "Node: the event loop is libuv's (PIDFD_WATCHER=epoll is not one of uv_poll, thread)",
+      forced: 'epoll',
+    });
   });
 
   test('I3: the minimum features are there, and every missing feature says why', () => {
@@ -57,7 +82,8 @@ describe('support()', () => {
     if (r === undefined) return;
     assert.ok(r.probe >= 1, `the first support() ran a probe child (${r.probe} pids)`);
     assert.equal(r.later, 0, '20 more calls created no process');
-    assert.equal(r.spawn, 1, 'the test can see a process being created');
+    // The thread watcher's thread, started by the first spawn, takes a pid of the namespace too.
+    assert.equal(r.spawn, pass === 'thread' ? 2 : 1, 'the test can see a process being created');
   });
 
   test('off Linux, the package imports, support() says why, and every call fails with ENOSYS', () => {

@@ -2,8 +2,11 @@
 // create them in, and what that parent offers. Read once, from /proc/self/mountinfo and
 // /proc/self/cgroup.
 
-import { accessSync, constants as fsConstants, existsSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { constants as fsConstants, existsSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
+
+import { binding } from '../binding.js';
+import { errnoName } from '../errors.js';
 
 /** What the cgroup v2 hierarchy offers this process. */
 export interface CgroupHierarchy {
@@ -101,17 +104,15 @@ export function cgroupParent(explicit?: string): { path: string; from: 'option' 
 
 /** Whether directories can be made in `dir` (and so per-run cgroups): write and search access. */
 export function writable(dir: string): string | null {
-  try {
-    accessSync(dir, fsConstants.W_OK | fsConstants.X_OK);
-    return null;
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    return code === 'ENOENT'
-      ? `${dir} does not exist`
-      : code === 'EROFS'
-        ? `${dir} is on a read-only file system (as in an unprivileged container)`
-        : `${dir} is not writable by this process (${code}): delegate it (systemd: Delegate=yes) or choose another parent`;
-  }
+  // Asked of the kernel through the addon: Deno's node:fs.accessSync judges by the mode bits.
+  const r = binding().access(dir, fsConstants.W_OK | fsConstants.X_OK);
+  if (r === 0) return null;
+  const code = errnoName(-r);
+  return code === 'ENOENT'
+    ? `${dir} does not exist`
+    : code === 'EROFS'
+      ? `${dir} is on a read-only file system (as in an unprivileged container)`
+      : `${dir} is not writable by this process (${code}): delegate it (systemd: Delegate=yes) or choose another parent`;
 }
 
 /** The controllers a cgroup's children can use: its cgroup.subtree_control. */

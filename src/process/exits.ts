@@ -2,6 +2,7 @@
 
 import { binding, constants } from '../binding.js';
 import { systemError } from '../errors.js';
+import { watcherChoice } from '../runtime.js';
 
 /** Called with the batch and the offset of this pidfd's record in it. */
 export type ExitHandler = (records: Float64Array, at: number) => void;
@@ -47,8 +48,9 @@ function onBatch(records: Float64Array): void {
 /** Starts this environment's watcher, once. */
 export function ensureWatcher(): void {
   if (started) return;
-  const r = binding().init(onBatch);
-  if (r < 0) throw systemError(-r, 'epoll_create1', { context: 'pidfd' });
+  const watcher = watcherChoice().name;
+  const r = binding().init(onBatch, constants().watcher[watcher]);
+  if (r < 0) throw systemError(-r, 'epoll_create1', { context: `pidfd: starting the exit watcher (${watcher})` });
   started = true;
 }
 

@@ -1,6 +1,6 @@
 // PidFd: an owned process file descriptor, for any process.
 
-import { closeSync, constants as fsConstants, fstatSync, openSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 
 import { binding, constants } from '../binding.js';
 import { errno, invalidArgValue, pidfdError, systemError } from '../errors.js';
@@ -211,7 +211,9 @@ export class PidFd {
         'PidFd.id: this kernel keeps pidfds on an anonymous inode shared by all of them; a stable process identity needs pidfs (Linux 6.9)',
       );
     }
-    return fstatSync(fd, { bigint: true }).ino;
+    const ino = binding().inode(fd);
+    if (typeof ino === 'number') throw systemError(-ino, 'fstat', { context: 'PidFd.id' });
+    return ino;
   }
 
   /**
@@ -302,17 +304,14 @@ export class PidFd {
   openProcDir(): ProcDir {
     const fd = this.#liveFd('openProcDir');
     const pid = pidOfPidfd(fd, 'PidFd.openProcDir');
-    let dirfd: number;
-    try {
-      dirfd = openSync(`/proc/${pid}`, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);
-    } catch (error) {
-      if ((error as { code?: string }).code === 'ENOENT') {
-        throw systemError(ESRCH, 'open', { context: `PidFd.openProcDir(): pid ${pid} is gone`, path: `/proc/${pid}` });
-      }
-      throw error;
+    // Opened by the addon, whose fd it is to close (ProcDir owns it through binding().own).
+    const dirfd = binding().openDirectory(`/proc/${pid}`);
+    if (dirfd < 0) {
+      const context = dirfd === -errno.ENOENT ? `PidFd.openProcDir(): pid ${pid} is gone` : 'PidFd.openProcDir()';
+      throw systemError(dirfd === -errno.ENOENT ? ESRCH : -dirfd, 'open', { context, path: `/proc/${pid}` });
     }
     if (binding().sendSignal(fd, 0, 0) === -ESRCH) {
-      closeSync(dirfd);
+      binding().close(dirfd);
       throw systemError(ESRCH, 'pidfd_send_signal', {
         context: `PidFd.openProcDir(): pid ${pid} was reaped while /proc/${pid} was being opened`,
       });

@@ -1,6 +1,5 @@
 // Subprocess: a running child, its pidfd, its pipes and its exit.
 
-import { Socket } from 'node:net';
 import type { Duplex, Readable, Writable } from 'node:stream';
 
 import { binding, constants } from '../binding.js';
@@ -12,18 +11,16 @@ import { forgetExit, onExit } from './exits.js';
 import type { NormalizedSpawn } from './options.js';
 import { adoptChildPidfd, markPidfdClosed, type PidFd } from './pidfd.js';
 import type { Started } from './start.js';
+import { pipeStream } from './pipe-stream.js';
 import { subprocessStreams, type StdioEntry } from './stdio.js';
 
 /** Creates the Subprocess of a child that start() started with the watcher (spawn() only). */
 export let createSubprocess: (started: Started, n: NormalizedSpawn) => Subprocess;
 
 function streamFor(entry: StdioEntry, fd: number): Duplex {
-  // net.Socket adopts the fd (a pipe or a unix socket) into the event loop, non-blocking, and
-  // closes it when the stream is destroyed.
+  // The stream owns the fd: it is closed when the stream is destroyed.
   const kind = constants().stdioKind;
-  const readable = entry.kind !== kind.pipeIn;
-  const writable = entry.kind !== kind.pipeOut;
-  const stream = new Socket({ fd, readable, writable });
+  const stream = pipeStream(fd, entry.kind !== kind.pipeIn, entry.kind !== kind.pipeOut);
   subprocessStreams.add(stream);
   return stream;
 }

@@ -37,7 +37,9 @@ async function runFixture(args, { input } = {}) {
   });
   await sleep(300);
   child.stdin.end(input);
-  const [status, stderr] = await withTimeout(Promise.all([child.exited, readAll(child.stderr), reading]), 60_000, 'the fixture');
+  const [status, stderr] = await withTimeout(Promise.all([child.exited, readAll(child.stderr), reading]), 60_000, 'the fixture', () =>
+    child.kill('SIGKILL'),
+  );
   return { code: status.code, stdoutBytes, stderr };
 }
 
