@@ -46,14 +46,42 @@ class PipeReadStream extends (ReadStream as unknown as FsReadStreamClass) {
  */
 export function pipeStream(fd: number, readable: boolean, writable: boolean): Duplex {
   if (!readable) return new Socket({ fd, readable, writable });
-  if (socketsReadFds !== false) {
+  if (socketsMayReadFds()) {
     const socket = new Socket({ fd, readable, writable });
-    socketsReadFds ??= !socket.pending;
-    if (socketsReadFds) return socket;
-    socket.destroy(); // never adopted the fd: it stays open
+    if (readsItsFd(socket)) return socket;
   }
+  return fsPipeStream(fd, writable);
+}
+
+/** Whether a net.Socket made on an fd may read it (not yet known, or known to). */
+export function socketsMayReadFds(): boolean {
+  return socketsReadFds !== false;
+}
+
+/**
+ * Whether `socket`, just made on a readable fd, reads it; learnt from the first one. If not, it
+ * is destroyed, and its fd is left open for an fs stream to take.
+ */
+export function readsItsFd(socket: Socket): boolean {
+  socketsReadFds ??= !socket.pending;
+  if (!socketsReadFds) socket.destroy(); // never adopted the fd: it stays open
+  return socketsReadFds;
+}
+
+/** The stream on a readable fd where sockets do not read fds (Bun): an fs stream; for a
+ * socketpair (`writable`), joined with a write-only socket. */
+export function fsPipeStream(fd: number, writable: boolean): Duplex {
   if (!writable) return new PipeReadStream(fd) as unknown as Duplex;
   const second = binding().dup(fd);
   if (second < 0) throw systemError(-second, 'fcntl', { context: `pidfd: a second fd for the socketpair at fd ${fd}` });
-  return Duplex.from({ readable: new PipeReadStream(second), writable: new Socket({ fd, readable: false, writable: true }) });
+  const readSide = new PipeReadStream(second);
+  const writeSide = new Socket({ fd, readable: false, writable: true });
+  const joined = Duplex.from({ readable: readSide, writable: writeSide });
+  // Each side owns its fd and closes it when destroyed: the joined stream's end is each side's
+  // (Bun's Duplex.from does not always pass its destroy on, and then both fds stayed open).
+  joined.once('close', () => {
+    readSide.destroy();
+    writeSide.destroy();
+  });
+  return joined;
 }

@@ -8,7 +8,10 @@
 // of the chunks and then their copy.
 
 import { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
+
+import { fsPipeStream, readsItsFd, socketsMayReadFds } from '../process/pipe-stream.js';
 
 /** The captured output of one stream (or of both, for `all`), as the result gives it. */
 export type Output = string | Buffer | string[];
@@ -84,7 +87,11 @@ export class Capture {
   exceeded = false;
   /** Resolves when the stream has closed (its fd too). */
   readonly done: Promise<void>;
-  readonly #socket: Socket;
+  /** The read end: a net.Socket reading into the shared buffer, or (where sockets do not read
+   * fds: Bun) an fs stream whose chunks are copied the same way. */
+  readonly #socket: Readable & { bytesRead: number };
+  /** Starts reading again after a read returned false. */
+  readonly #resume: () => void;
   readonly #max: number;
   readonly #all: ByteStore | null;
   readonly #onExceed: () => void;
@@ -104,7 +111,22 @@ export class Capture {
       writable: false,
       onread: { buffer: sharedReadBuffer(), callback: (n: number, buffer: Uint8Array) => this.#read(buffer.subarray(0, n)) },
     };
-    this.#socket = new Socket(options as ConstructorParameters<typeof Socket>[0]);
+    let socket: Socket | null = null;
+    if (socketsMayReadFds()) {
+      socket = new Socket(options as ConstructorParameters<typeof Socket>[0]);
+      if (!readsItsFd(socket)) socket = null;
+    }
+    if (socket !== null) {
+      this.#socket = socket;
+      this.#resume = () => socket.read(0);
+    } else {
+      const stream = fsPipeStream(fd, false) as unknown as Readable & { bytesRead: number };
+      stream.on('data', (chunk: Buffer) => {
+        if (!this.#read(chunk)) stream.pause();
+      });
+      this.#socket = stream;
+      this.#resume = () => stream.resume();
+    }
     // A read error (it would be EIO or ECONNRESET) ends the capture as EOF does.
     this.#socket.on('error', () => {});
     this.done = new Promise((resolve) =>
@@ -137,7 +159,7 @@ export class Capture {
   }
 
   /** The stream, to hand to another child (pipe()): nothing may have been read yet. */
-  get socket(): Socket {
+  get socket(): Readable {
     return this.#socket;
   }
 
@@ -147,6 +169,7 @@ export class Capture {
    */
   take(): AsyncGenerator<Buffer> {
     const socket = this.#socket;
+    const resume = this.#resume;
     const queue: Buffer[] = this.store.length > 0 ? [this.store.bytes()] : [];
     let paused = false;
     let ended = this.#closed;
@@ -171,7 +194,7 @@ export class Capture {
         if (ended) return;
         if (paused) {
           paused = false;
-          socket.read(0); // reading starts again
+          resume(); // reading starts again
         }
         await new Promise<void>((resolve) => {
           wake = resolve;

@@ -207,17 +207,21 @@ export class RunProcess<O extends RunOptions = {}> implements PromiseLike<RunRes
   /**
    * The value of one child fd for normalizeStdio(). Files are opened here; a captured stream gets
    * a pipe of our own, whose write end the child is given and whose read end goes to `captured`
-   * (the caller closes every fd in `opened` after the start, and the read ends if it failed).
+   * (the caller calls every closer in `opened` after the start, and closes the read ends if it
+   * failed). A pipe's fds are the addon's, closed by it: Deno's node:fs refuses an fd it did not
+   * open; a file's fd is node:fs's, closed by it.
    */
-  #stdioValue(setting: StdioSetting, opened: number[], captured?: number[]): StdioOption {
+  #stdioValue(setting: StdioSetting, opened: (() => void)[], captured?: number[]): StdioOption {
     switch (setting.kind) {
       case 'pipe': {
         if (captured === undefined) return 'pipe'; // stdin: a pipe for `input` or for you
         const ends = binding().pipe();
         if (typeof ends === 'number') throw systemError(-ends, 'pipe2', { context: 'run() output capture' });
-        captured.push(ends[0]!);
-        opened.push(ends[1]!);
-        return ends[1]!;
+        const readEnd = ends[0]!;
+        const writeEnd = ends[1]!;
+        captured.push(readEnd);
+        opened.push(() => binding().close(writeEnd));
+        return writeEnd;
       }
       case 'stream':
         return 'pipe';
@@ -229,7 +233,7 @@ export class RunProcess<O extends RunOptions = {}> implements PromiseLike<RunRes
       case 'file': {
         const flags = setting === this.#n.stdin ? fs.O_RDONLY : fs.O_WRONLY | fs.O_CREAT | (setting.append ? fs.O_APPEND : fs.O_TRUNC);
         const fd = openSync(setting.path, flags, 0o666); // libuv opens with O_CLOEXEC
-        opened.push(fd);
+        opened.push(() => closeSync(fd));
         return fd;
       }
     }
@@ -237,7 +241,7 @@ export class RunProcess<O extends RunOptions = {}> implements PromiseLike<RunRes
 
   #start(stdinStream: Readable | null): void {
     const n = this.#n;
-    const opened: number[] = [];
+    const opened: (() => void)[] = [];
     const stdoutEnd: number[] = [];
     const stderrEnd: number[] = [];
     try {
@@ -254,7 +258,7 @@ export class RunProcess<O extends RunOptions = {}> implements PromiseLike<RunRes
       for (const fd of [...stdoutEnd, ...stderrEnd]) binding().close(fd);
       return;
     } finally {
-      for (const fd of opened) closeSync(fd);
+      for (const close of opened) close();
       // The previous command of a pipeline now writes to this one (or, if this one could not
       // start, must not wait for a reader that will never come): our end goes.
       stdinStream?.destroy();
