@@ -100,12 +100,15 @@ function provenance(results, file) {
   if (!results.mergedFrom) {
     return `A full run of \`npm run bench\`, started ${when(results)}, took\n${(results.durationS / 60).toFixed(1)} minutes. Raw results: [bench/results/${file}](../bench/results/${file}).`;
   }
-  const [base, added] = results.mergedFrom;
+  const [base, ...added] = results.mergedFrom;
+  const later = added.map(
+    (a) =>
+      `${a.scenarios.join(', ')} from a run of \`npm run bench -- --only=${a.scenarios.join(',')}\` started ${when(a)}, ` +
+      `load average ${load(a.loadAverage)} at its start ([bench/results/${a.file}](../bench/results/${a.file}))`,
+  );
   return (
     `The spawn scenarios (1–5) come from a full run of \`npm run bench\` started ${when(base)} ` +
-    `([bench/results/${base.file}](../bench/results/${base.file})); the run() scenarios (6) from a run of ` +
-    `\`npm run bench -- --only=${added.scenarios.join(',')}\` started ${when(added)}, load average ` +
-    `${load(added.loadAverage)} at its start ([bench/results/${added.file}](../bench/results/${added.file})), ` +
+    `([bench/results/${base.file}](../bench/results/${base.file})); ${later.join('; ')}; ` +
     `merged into [bench/results/${file}](../bench/results/${file}) by \`node bench/report.js --merge\`. ` +
     'Every scenario alternates its own contenders within its run; figures of different scenarios come ' +
     'from different moments of a shared machine.'
@@ -147,7 +150,7 @@ npm run bench                     # the full suite (about ${Math.ceil(results.du
 npm run bench -- --quick          # about a minute: smaller N, 0 and 1 GiB only; prints its tables
 npm run bench -- --only=sequential,memory   # some scenarios (never rewrites this page)
 node bench/report.js bench/results/<file>.json   # this page and its charts from a results file
-node bench/report.js --merge <full>.json <more>.json   # the same, with the scenarios of a later run added
+node bench/report.js --merge <full>.json <more>.json...   # the same, with the scenarios of later runs added
 PIDFD_BENCH_LIB=/other/checkout/dist/index.js npm run bench -- --quick   # another build of pidfd
 \`\`\`
 
@@ -237,10 +240,43 @@ ${footprintTable(s.footprint)}
 ![Memory per live subprocess](benchmarks/footprint.svg)
 
 ${runDoc(results)}
+${treesDoc(results)}
+${compatDoc(results)}
 
 ## Investigation and changes
 
 ${findings}
+`;
+}
+
+/** The process-tree section (empty without the trees scenario). */
+function treesDoc(results) {
+  const t = results.scenarios.trees;
+  if (!t) return '';
+  return `## 7. Process trees
+
+What a per-run cgroup (\`spawn(…, { cgroup: true })\`: create, place, watch, remove) adds to a spawn
+of /bin/true, and how much of a tree each means of killing it reaches: a tree of setsid'd groups
+and double-forked daemons (\`bench/scenarios/trees.js\`), killed through its cgroup, through the
+process group of its first process, and with the \`tree-kill\` package (a walk of \`ps\`). The
+guide is [trees.md](trees.md).
+
+${treesTables(t).replace(/^### /gm, '### ')}
+`;
+}
+
+/** The pidfd/child_process section (empty without the compat scenario). */
+function compatDoc(results) {
+  const c = results.scenarios.compat;
+  if (!c) return '';
+  return `## 8. pidfd/child_process against child_process
+
+Each operation through \`pidfd/child_process\` and through Node's own module, in alternating rounds in
+one worker; \`execFileSync\` with the parent's memory at each level; the memory per live
+\`ChildProcess\`. What the figures mean, and the targets' causes, are in
+[compat.md](compat.md#benchmarks).
+
+${compatTables(c)}
 `;
 }
 
@@ -284,11 +320,9 @@ export function writeReport(results, resultsFile) {
   return Object.keys(files);
 }
 
-/** The scenarios of `added` put into `base` (a full run), for a page of both. */
-function merge(baseFile, addedFile) {
+/** The scenarios of each later run put into `base` (a full run), for a page of all. */
+function merge(baseFile, addedFiles) {
   const base = JSON.parse(readFileSync(baseFile, 'utf8'));
-  const added = JSON.parse(readFileSync(addedFile, 'utf8'));
-  const names = Object.keys(added.scenarios);
   const about = (r, f, scenarios) => ({
     file: basename(f),
     startedAt: r.startedAt,
@@ -296,19 +330,25 @@ function merge(baseFile, addedFile) {
     durationS: r.durationS,
     scenarios,
   });
-  return {
-    ...base,
-    settings: { ...base.settings, ...Object.fromEntries(names.map((n) => [n, added.settings[n]])) },
-    scenarios: { ...base.scenarios, ...added.scenarios },
-    mergedFrom: [about(base, baseFile, Object.keys(base.scenarios)), about(added, addedFile, names)],
-  };
+  const merged = { ...base, settings: { ...base.settings }, scenarios: { ...base.scenarios }, mergedFrom: [about(base, baseFile, Object.keys(base.scenarios))] };
+  for (const file of addedFiles) {
+    const added = JSON.parse(readFileSync(file, 'utf8'));
+    const names = Object.keys(added.scenarios);
+    for (const name of names) {
+      merged.settings[name] = added.settings[name];
+      merged.scenarios[name] = added.scenarios[name];
+    }
+    merged.mergedFrom.push(about(added, file, names));
+  }
+  return merged;
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
-  if (args[0] === '--merge' && args.length === 3) {
-    const merged = merge(args[1], args[2]);
-    const out = join(dirname(args[2]), `merged-${basename(args[2])}`);
+  if (args[0] === '--merge' && args.length >= 3) {
+    const merged = merge(args[1], args.slice(2));
+    const last = args[args.length - 1];
+    const out = join(dirname(last), `merged-${basename(last)}`);
     writeFileSync(out, `${JSON.stringify(merged, null, 1)}\n`);
     console.log(out);
     for (const written of writeReport(merged, out)) console.log(written);
@@ -316,7 +356,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     const results = JSON.parse(readFileSync(args[0], 'utf8'));
     for (const written of writeReport(results, args[0])) console.log(written);
   } else {
-    console.error('usage: node bench/report.js bench/results/<file>.json\n' + '       node bench/report.js --merge bench/results/<full>.json bench/results/<more>.json');
+    console.error('usage: node bench/report.js bench/results/<file>.json\n' + '       node bench/report.js --merge bench/results/<full>.json bench/results/<more>.json...');
     process.exit(2);
   }
 }
