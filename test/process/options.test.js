@@ -353,7 +353,8 @@ describe('spawn(): killOnParentExit', () => {
     await withTimeout(once(parent.stdout, 'data'), GUARD_MS, 'the shell to be ready', () => parent.kill('SIGKILL'));
     parent.kill('SIGKILL');
     await parent.exited;
-    await eventually(() => existsSync(marker), 'the orphan to catch SIGUSR1');
+    // The shell creates the file (the redirection) before echo writes to it: wait for the line.
+    await eventually(() => existsSync(marker) && readFileSync(marker, 'utf8').endsWith('\n'), 'the orphan to catch SIGUSR1');
     assert.equal(readFileSync(marker, 'utf8'), 'USR1\n');
   });
 
