@@ -188,6 +188,7 @@ export function treesTables(t) {
 const RUN_ORDER = [
   'pidfd run',
   'pidfd run, cleanup: false',
+  'pidfd run, tree: false',
   'pidfd run().pipe()',
   "sh -c 'a | b'",
   'C read loop',

@@ -4,7 +4,7 @@
 // through cgroup.events by the process layer, and removed once the tree is empty and the child
 // reaped.
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { binding } from '../binding.js';
@@ -87,6 +87,41 @@ function removeTree(dir: string): void {
   rmdirSync(dir);
 }
 
+/** How old a leftover directory must be before sweepLeftovers() takes it (see there). */
+const LEFTOVER_AGE_MS = 1000;
+const swept = new Set<string>();
+
+/**
+ * Removes the per-run cgroups that processes which died without removing them left in `parent`:
+ * a process killed by SIGKILL runs no code, its watchdog kills its trees (native/watchdog.c), and
+ * nobody is left to remove their directories. Taken: `pidfd-<pid>-<n>` directories whose
+ * process is gone (no /proc/<pid>), that are empty (rmdir refuses a populated cgroup: EBUSY),
+ * and at least a second old — a directory of a live process in another pid namespace, whose pid
+ * means nothing here, is empty only between its creation and its child's start. Once per parent
+ * in each process: the first per-run cgroup made there sweeps it.
+ */
+function sweepLeftovers(parent: string): void {
+  if (swept.has(parent)) return;
+  swept.add(parent);
+  let names: string[];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const owner = /^pidfd-(\d+)-(?:\d+|probe)$/.exec(name)?.[1];
+    if (owner === undefined || Number(owner) === process.pid || existsSync(`/proc/${owner}`)) continue;
+    const dir = join(parent, name);
+    try {
+      if (Date.now() - statSync(dir).ctimeMs < LEFTOVER_AGE_MS) continue;
+      removeTree(dir);
+    } catch {
+      // populated still (the watchdog's kill is under way), or removed meanwhile by another sweep
+    }
+  }
+}
+
 /** The per-run cgroup of a Subprocess: the boundary of every process the child starts. */
 export class Cgroup {
   /** The cgroup's directory (it exists until the tree is empty and the child reaped). */
@@ -150,6 +185,7 @@ export class Cgroup {
         path: parent.path,
       });
     }
+    sweepLeftovers(parent.path);
     const path = join(parent.path, `pidfd-${process.pid}-${++sequence}`);
     try {
       mkdirSync(path);
@@ -170,7 +206,7 @@ export class Cgroup {
             const e = error as Error & { errno: number; code: string };
             throw systemError(-e.errno, 'write', {
               path: join(path, limit.file),
-              context: `pidfd: cgroup.${limit.option} = ${JSON.stringify(limit.value)}`,
+              context: `pidfd: ${limit.name} = ${JSON.stringify(limit.value)}`,
             });
           }
         }
@@ -180,7 +216,7 @@ export class Cgroup {
           throw Object.assign(
             pidfdError(
               'ERR_PIDFD_CGROUP_CONTROLLER',
-              `pidfd: cgroup.${limit.option} needs the ${limit.controller} controller, which ${parent.path} does not enable ` +
+              `pidfd: ${limit.name} needs the ${limit.controller} controller, which ${parent.path} does not enable ` +
                 `for its children (cgroup.subtree_control: ${enabled.join(' ') || 'nothing'}), ` +
                 (offered.includes(limit.controller)
                   ? 'though it could: the kernel allows that only in a cgroup with no process of its own, so run under a ' +

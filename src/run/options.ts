@@ -7,7 +7,8 @@ import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
-import { invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
+import { parseCgroupSettings } from '../cgroup/settings.js';
+import { invalidArgType, invalidArgValue } from '../errors.js';
 import { parseCommand, parseCwd, parseEnv } from '../process/options.js';
 import type { StreamWithFd } from '../process/stdio.js';
 import { signalNumber, type Signal } from '../signals.js';
@@ -86,7 +87,13 @@ export interface RunOptions {
   shell?: boolean | string;
   /** Kill the tree when this process dies, even by SIGKILL. Default true. */
   cleanup?: boolean;
-  /** Whether kills reach every descendant (default true), and the limits of its cgroup. */
+  /**
+   * The command's tree (default true): every process it starts is reached by kills and
+   * `cleanup`, through a per-run cgroup wherever one can be made (else its process group). An
+   * object gives that cgroup's settings, as spawn's `cgroup` option takes them (`parent`,
+   * `memoryMax`, `pidsMax`, `cpuMax`, ...), and requires it: the run fails before starting if it
+   * cannot be made or a limit cannot be applied. false: the command alone.
+   */
   tree?: boolean | TreeLimits;
 }
 
@@ -233,29 +240,15 @@ function parseMaxBuffer(value: unknown): number {
   return validateInteger(value, 'maxBuffer', 0, Number.MAX_SAFE_INTEGER, { expected });
 }
 
-const limitKeys: readonly (keyof TreeLimits)[] = ['parent', 'memoryMax', 'pidsMax', 'cpuMax'];
-
+/** `tree`: true (the default: a cgroup where one can be made), false, or cgroup settings,
+ * checked as spawn's `cgroup` settings are. */
 function parseTree(value: unknown): TreeSettings {
-  if (value === undefined || value === true) return { enabled: true, limits: undefined };
-  if (value === false) return { enabled: false, limits: undefined };
-  const expected = 'true, false, or an object of limits ({ memoryMax, pidsMax, cpuMax, parent })';
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalidArgType('tree', value, expected);
-  const o = value as Record<string, unknown>;
-  const limits: TreeLimits = {};
-  for (const key of Object.keys(o)) {
-    if (!(limitKeys as readonly string[]).includes(key)) {
-      throw invalidArgValue(`tree.${key}`, o[key], `is not a limit; the limits are ${limitKeys.join(', ')}`);
-    }
+  if (value === undefined || value === true) return { enabled: true, cgroup: parseCgroupSettings(true), required: false };
+  if (value === false) return { enabled: false, cgroup: null, required: false };
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw invalidArgType('tree', value, 'true, false, or the settings of its cgroup ({ memoryMax, pidsMax, cpuMax, parent, ... })');
   }
-  if (o.parent !== undefined) limits.parent = validateString(o.parent, 'tree.parent');
-  if (o.memoryMax !== undefined) limits.memoryMax = validateInteger(o.memoryMax, 'tree.memoryMax', 1, Number.MAX_SAFE_INTEGER, { expected: 'a number of bytes (a positive integer)' });
-  if (o.pidsMax !== undefined) limits.pidsMax = validateInteger(o.pidsMax, 'tree.pidsMax', 1, 4194304, { expected: 'a number of processes from 1 to 4194304' });
-  if (o.cpuMax !== undefined) {
-    if (typeof o.cpuMax !== 'number') throw invalidArgType('tree.cpuMax', o.cpuMax, 'a number of CPUs (1.5: one and a half)');
-    if (!(o.cpuMax > 0) || !Number.isFinite(o.cpuMax)) throw outOfRange('tree.cpuMax', o.cpuMax, 'a positive number of CPUs');
-    limits.cpuMax = o.cpuMax;
-  }
-  return { enabled: true, limits };
+  return { enabled: true, cgroup: parseCgroupSettings(value, 'tree'), required: true };
 }
 
 /** One parser per option: the compiler checks that every option of RunOptions has one. */

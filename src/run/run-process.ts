@@ -403,6 +403,7 @@ export class RunProcess<O extends RunOptions = {}> implements PromiseLike<RunRes
     }
     await this.#outputClosed(tree);
     if (this.#killed) await tree.empty(this.#emptyLimit());
+    await tree.settled();
     this.#finished = true;
     clearTimeout(this.#timer);
     clearTimeout(this.#forceTimer);
@@ -466,14 +467,27 @@ export class RunProcess<O extends RunOptions = {}> implements PromiseLike<RunRes
       isTerminated: status?.signal != null,
       pipedFrom: [],
     };
-    const failure = this.#failure(status, statusError, decodeError);
+    const failure = this.#failure(status, statusError, decodeError, cgroup?.oomKills ?? 0);
     if (failure === undefined) return fields;
     fields.failed = true;
     return new RunError(fields, failure.how, failure.cause);
   }
 
-  /** How the command failed, in words, and the error behind it; undefined if it did not. */
-  #failure(status: ExitStatus | undefined, statusError: unknown, decodeError: unknown): { how: string; cause?: unknown } | undefined {
+  /** How the command failed, in words (with what the OOM killer did in its tree), and the error
+   * behind it; undefined if it did not. */
+  #failure(
+    status: ExitStatus | undefined,
+    statusError: unknown,
+    decodeError: unknown,
+    oomKills: number,
+  ): { how: string; cause?: unknown } | undefined {
+    const failure = this.#failureOf(status, statusError, decodeError);
+    if (failure === undefined || oomKills === 0 || status?.oomKilled) return failure;
+    const processes = oomKills === 1 ? 'a process' : `${oomKills} processes`;
+    return { ...failure, how: `${failure.how} (the OOM killer ended ${processes} of its tree)` };
+  }
+
+  #failureOf(status: ExitStatus | undefined, statusError: unknown, decodeError: unknown): { how: string; cause?: unknown } | undefined {
     const n = this.#n;
     const start = this.#startError as (Error & { code?: string }) | undefined;
     if (this.#canceled && status === undefined) return { how: 'was canceled before it started', cause: start };
@@ -493,6 +507,7 @@ export class RunProcess<O extends RunOptions = {}> implements PromiseLike<RunRes
       return { how: `failed: its input failed (${this.#inputError.message})${killedWith(status)}`, cause: this.#inputError };
     }
     if (statusError !== undefined) return { how: `ended with an unknown status (${(statusError as Error).message})`, cause: statusError };
+    if (status?.oomKilled) return { how: `was killed with ${status.signal} by the OOM killer (its tree reached memory.max)` };
     if (status?.signal) return { how: `was killed with ${status.signal}` };
     if (status !== undefined && status.code !== 0) return { how: `failed with exit code ${status.code}` };
     if (decodeError !== undefined) {

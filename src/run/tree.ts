@@ -2,21 +2,30 @@
 // reached, how the whole tree is signalled, and how to know that it is empty. Everything run()
 // does to "the tree" goes through here.
 //
-// Today the tree is a process group: the child leads a new group, and the group is signalled
-// through the leader's pidfd (PIDFD_SIGNAL_PROCESS_GROUP, Linux 6.9; before that, the leader
-// alone). A descendant that leaves the group (setsid, setpgid: daemons, some shells' job control)
-// is out of reach. The per-run cgroups of issue 9 are the tree's boundary where they can be
-// made: startTree() then asks spawn for one (`cgroup: true` or the limits), kill() is the
-// cgroup's kill(), empty() its `empty` promise, figures() its stats(), and release() removes it.
+// Wherever a per-run cgroup can be made (issue 9, src/cgroup/), the tree is one: the first process
+// starts inside a cgroup of its own (spawn's `cgroup` settings, limits written first), kill() is
+// the cgroup's kill() (cgroup.kill, or freeze, signal each member, thaw), which reaches setsid'd
+// and double-forked descendants too, empty() is its `empty` promise (`populated 0`, an event),
+// figures() its stats(), and the directory is removed by the cgroup itself once the tree is
+// empty. Elsewhere the tree is a process group: the child leads a new group, and the group is
+// signalled through the leader's pidfd (PIDFD_SIGNAL_PROCESS_GROUP, Linux 6.9; before that, the
+// leader alone); a descendant that leaves the group (setsid, setpgid) is out of reach, and
+// "empty" is checked at growing intervals. Either way the first process stays in this process's
+// group when it uses this process's terminal (kills then reach it alone, unless a cgroup holds
+// the tree), and the watchdog guards the tree when `cleanup` is on.
 
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, constants as fs, openSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { isatty } from 'node:tty';
 import { isMainThread } from 'node:worker_threads';
 
 import { constants } from '../binding.js';
-import { errno, pidfdError } from '../errors.js';
+import type { Cgroup, CgroupStats } from '../cgroup/cgroup.js';
+import { probeCgroups } from '../cgroup/hierarchy.js';
+import type { CgroupSettings, ParsedCgroupSettings } from '../cgroup/settings.js';
+import { SpawnError } from '../errors.js';
 import { buildPlan, type ChildSpec } from '../process/options.js';
-import type { PidFd } from '../process/pidfd.js';
+import { PidFd } from '../process/pidfd.js';
 import { start } from '../process/start.js';
 import { handOver } from '../process/stdio.js';
 import { createSubprocess, type Subprocess } from '../process/subprocess.js';
@@ -25,38 +34,27 @@ import { ensureWatchdog, guard, unguard, type GuardKind } from './watchdog.js';
 const SIGKILL = 9;
 const SIGCONT = 18;
 
-/** Limits for a tree in a per-run cgroup (issue 9), passed through to it. */
-export interface TreeLimits {
-  /** The cgroup v2 directory under which the run's cgroup is made (default: the library's). */
-  parent?: string;
-  /** memory.max, in bytes. */
-  memoryMax?: number;
-  /** pids.max: how many processes and threads the tree may have at once. */
-  pidsMax?: number;
-  /** cpu.max as a number of CPUs (1.5: one and a half CPUs' worth of time). */
-  cpuMax?: number;
-}
+/** The `tree` option's object: the settings of the run's cgroup, as spawn's `cgroup` option
+ * takes them (where it is made, and limits for the whole tree). */
+export type TreeLimits = CgroupSettings;
 
-/** The `tree` option, checked: whether the run is a tree, and its limits. */
+/** The `tree` option, checked. */
 export interface TreeSettings {
+  /** false: `tree: false`, the command alone. */
   enabled: boolean;
-  limits: TreeLimits | undefined;
+  /** The cgroup to make for the run: null for none. */
+  cgroup: ParsedCgroupSettings | null;
+  /** An object was given (limits, a parent): the run fails where its cgroup cannot be made,
+   * rather than running without its limits. With `tree: true` (the default) it falls back to a
+   * process group. */
+  required: boolean;
 }
 
-/** The tree's own figures, from its cgroup: present only when the run had one. */
-export interface CgroupFigures {
-  /** The cgroup's directory. */
+/** The tree's own figures, from its cgroup: present only when the run had one (its cgroup's
+ * stats() when the run ended, and where it was). */
+export interface CgroupFigures extends CgroupStats {
+  /** The cgroup's directory (removed once the tree is empty). */
   path: string;
-  /** CPU time of every process that was in the tree, in microseconds (cpu.stat). */
-  cpu: { usageUs: number; userUs: number; systemUs: number };
-  /** Memory of the tree: now and at its peak, in bytes (memory.current, memory.peak), where the
-   * memory controller is enabled. */
-  memory?: { current: number; peak: number };
-  /** Processes in the tree: now and at the peak (pids.current, pids.peak), where the pids
-   * controller is enabled. */
-  pids?: { current: number; peak: number };
-  /** How many times the kernel's OOM killer killed a process of the tree (memory.events). */
-  oomKills?: number;
 }
 
 /** How the tree is reached: its whole process group, or its first process alone. */
@@ -111,41 +109,61 @@ export interface StartedTree {
   tree: Tree;
 }
 
-/**
- * Starts the first process of a run as a tree: in a new process group (unless it uses this
- * process's terminal, or the run is not a tree), with the kernel's parent-death SIGKILL when
- * `cleanup` is on in the main thread (the thread that spawns is the kernel's "parent": in a
- * worker, that would be the worker), and guarded by the watchdog when `cleanup` is on. Throws
- * a SpawnError if the program could not start, and an error with code ENOTSUP for limits, which
- * need a per-run cgroup.
- */
-export function startTree(spec: ChildSpec, settings: TreeSettings, cleanup: boolean): StartedTree {
-  if (settings.limits !== undefined) {
-    throw Object.assign(
-      pidfdError(
-        'ENOTSUP',
-        'the `tree` option\'s limits need a per-run cgroup, which this version of pidfd cannot make yet ' +
-          '(its trees are process groups); pass `tree: true`',
-      ),
-      { errno: -errno.ENOTSUP, syscall: 'mkdir' },
-    );
-  }
-  const reach: Reach = settings.enabled && !usesTerminal(spec) ? 'group' : 'leader';
-  // In the main thread a lone process is already covered by the parent-death signal.
-  const guarded = cleanup && (reach === 'group' || !isMainThread);
-  if (guarded) ensureWatchdog();
-  spec.pgid = reach === 'group' ? 0 : -1;
-  spec.pdeathsig = cleanup && isMainThread ? SIGKILL : 0;
+/** Whether an error of a start with a per-run cgroup came from making the cgroup (no cgroup v2,
+ * a parent this process cannot write or make directories in), before any child existed. */
+function cgroupUnavailable(error: unknown): boolean {
+  if (error instanceof SpawnError) return false;
+  const e = error as { code?: string; syscall?: string };
+  return e.code === 'ERR_PIDFD_CGROUP_UNAVAILABLE' || e.syscall === 'mkdir';
+}
+
+/** Starts the first process of `spec`, in a cgroup of its own when `cgroup` is given. */
+function startFirst(spec: ChildSpec, cgroup: ParsedCgroupSettings | null): Subprocess {
+  spec.cgroup = cgroup === null ? undefined : { path: null, fd: -1, run: cgroup, given: true };
   const n = buildPlan(spec);
   const subprocess = createSubprocess(start(n, { ref: true }), n);
   handOver(n.stdio);
+  return subprocess;
+}
+
+/**
+ * Starts the first process of a run as a tree: in a per-run cgroup wherever one can be made (a
+ * `tree` object requires one: its limits are written before the child starts, and a cgroup that
+ * cannot be made, or a limit whose controller is not delegated, fails the run before anything
+ * runs); in a new process group unless it uses this process's terminal or the run is not a
+ * tree; with the kernel's parent-death SIGKILL when `cleanup` is on in the main thread (the
+ * thread that spawns is the kernel's "parent": in a worker, that would be the worker); and
+ * guarded by the watchdog when `cleanup` is on. Throws a SpawnError if the program could not
+ * start, and the cgroup's error (code ERR_PIDFD_CGROUP_*, or errno, syscall and path) if a
+ * required cgroup could not be made.
+ */
+export function startTree(spec: ChildSpec, settings: TreeSettings, cleanup: boolean): StartedTree {
+  const reach: Reach = settings.enabled && !usesTerminal(spec) ? 'group' : 'leader';
+  // Without settings, a cgroup is tried where the probe made one (once per process); where it
+  // made none, the process group is the tree without a failed attempt per run.
+  let cgroup = settings.cgroup;
+  if (cgroup !== null && !settings.required && probeCgroups().reason !== null) cgroup = null;
+  // In the main thread a lone process is already covered by the parent-death signal.
+  const guarded = cleanup && (cgroup !== null || reach === 'group' || !isMainThread);
+  if (guarded) ensureWatchdog();
+  spec.pgid = reach === 'group' ? 0 : -1;
+  spec.pdeathsig = cleanup && isMainThread ? SIGKILL : 0;
+  let subprocess: Subprocess;
+  try {
+    subprocess = startFirst(spec, cgroup);
+  } catch (error) {
+    // The default tree falls back to the process group where its cgroup cannot be made after
+    // all (the parent named by $PIDFD_CGROUP_PARENT went away, or lost its write access).
+    if (cgroup === null || settings.required || !cgroupUnavailable(error)) throw error;
+    subprocess = startFirst(spec, null);
+  }
   const tree = new Tree(subprocess, reach);
   if (guarded) {
     try {
       tree.guard();
     } catch (error) {
       // Unguarded, the tree must not run: it is killed, and the run fails as if it had not
-      // started (the subprocess is still reaped by the exit watcher).
+      // started (the subprocess is still reaped by the exit watcher, and its cgroup removed).
       tree.kill(SIGKILL);
       tree.release();
       for (const stream of subprocess.stdio) stream?.destroy();
@@ -155,23 +173,73 @@ export function startTree(spec: ChildSpec, settings: TreeSettings, cleanup: bool
   return { subprocess, tree };
 }
 
+/** Whether a cgroup still holds a process, as the kernel says now (cgroup.events). */
+function populated(cgroup: Cgroup): boolean {
+  try {
+    return !/^populated 0$/m.test(readFileSync(join(cgroup.path, 'cgroup.events'), 'latin1'));
+  } catch {
+    return false; // removed: empty
+  }
+}
+
+/** PF_EXITING in /proc/<pid>/stat's flags: the process is in exit(), past closing its files. */
+const PF_EXITING = 0x4;
+
+/** Whether process `pid` is exiting (or gone). */
+function exiting(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // pid (comm) state ppid pgrp session tty_nr tpgid flags ...
+    return (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ', 7)[6]) & PF_EXITING) !== 0;
+  } catch {
+    return true;
+  }
+}
+
 /** The tree of one run. */
 export class Tree {
   readonly reach: Reach;
   readonly #subprocess: Subprocess;
+  /** The run's cgroup, or null: then the tree is the process group (or the leader). */
+  readonly #cgroup: Cgroup | null;
+  /** The cgroup's `empty` has resolved: it is empty and its directory removed. */
+  #emptied = false;
+  /** The cgroup's directory, open for the watchdog while it guards the tree; else -1. */
+  #dirfd = -1;
   /** The leader's pidfd, our own copy: a group can still be signalled after the leader has
    * been reaped (the subprocess's pidfd is closed then), and no pid number is ever used. */
-  #pidfd: PidFd | null;
+  #pidfd: PidFd | null = null;
   #guardId: bigint | undefined;
 
   constructor(subprocess: Subprocess, reach: Reach) {
     this.reach = reach;
     this.#subprocess = subprocess;
-    this.#pidfd = reach === 'group' ? subprocess.pidfd.dup() : null;
+    this.#cgroup = subprocess.cgroup;
+    if (this.#cgroup !== null) {
+      void this.#cgroup.empty.then(() => {
+        this.#emptied = true;
+      });
+    } else if (reach === 'group') {
+      this.#pidfd = subprocess.pidfd.dup();
+    }
   }
 
   /** Has the watchdog kill the tree if this process dies. */
   guard(): void {
+    const cgroup = this.#cgroup;
+    if (cgroup !== null) {
+      // Opened while the directory cannot have been removed yet (we are still in the call that
+      // started the child: its exit is delivered in a later turn at the earliest).
+      this.#dirfd = openSync(cgroup.path, fs.O_RDONLY | fs.O_DIRECTORY);
+      this.#guardId = guard({
+        kind: 'addCgroup',
+        pid: 0,
+        fd: () => this.#dirfd,
+        alive: () => this.alive(),
+        released: () => this.#close(),
+      });
+      return;
+    }
     const kind: GuardKind = this.reach === 'group' ? 'addGroup' : 'addLeader';
     // A lone process is guarded through a copy of its pidfd, taken while it cannot have been
     // reaped yet (we are still in the call that started it).
@@ -187,11 +255,37 @@ export class Tree {
   }
 
   /**
-   * Sends `signal` to every process of the tree; a signal other than SIGKILL is followed by
-   * SIGCONT, so that a stopped process acts on it (as timeout(1) does). Returns whether any
-   * process received it.
+   * Sends `signal` to every process of the tree; after a signal other than SIGKILL, stopped
+   * processes get SIGCONT, so that they act on it (as timeout(1) does). Returns whether any
+   * process received it (with a cgroup: whether the tree had a member when it was sent).
    */
   kill(signal: number): boolean {
+    const cgroup = this.#cgroup;
+    if (cgroup !== null) {
+      if (this.#emptied) return false;
+      const members = cgroup.pids();
+      if (members.length === 0) return false;
+      // SIGKILL is written to cgroup.kill here and now; another signal freezes the tree first,
+      // which the kernel reports in a later turn.
+      cgroup.kill(signal).catch((error: Error) => {
+        // Not expected (cgroup.freeze exists since Linux 5.2). The members are signalled one by
+        // one instead, without the freeze, and the failure is said.
+        process.emitWarning(`pidfd: killing the tree in ${cgroup.path} failed (${error.message}); its members were signalled one by one`, {
+          code: 'PIDFD_TREE_KILL',
+        });
+        for (const pid of cgroup.pids()) {
+          try {
+            const pidfd = PidFd.open(pid);
+            pidfd.sendSignal(signal);
+            if (signal !== SIGKILL && signal !== SIGCONT) pidfd.sendSignal(SIGCONT);
+            pidfd.close();
+          } catch {
+            // gone meanwhile
+          }
+        }
+      });
+      return true;
+    }
     const sent = this.#signal(signal);
     if (sent && signal !== SIGKILL && signal !== SIGCONT) this.#signal(SIGCONT);
     return sent;
@@ -199,16 +293,30 @@ export class Tree {
 
   /** Whether any process of the tree is left, zombies aside. */
   alive(): boolean {
+    if (this.#cgroup !== null) return !this.#emptied && populated(this.#cgroup);
     if (!this.#signal(0)) return false;
     return this.reach === 'leader' || this.#pidfd === null || groupHasLiveMember(this.#subprocess.pid);
   }
 
   /**
    * Resolves with true once the tree is empty (zombies aside), or with false after `limitMs`. A
-   * process group gives no event when it empties: it is checked (alive()) at growing intervals,
-   * 5 ms to 50 ms. The cgroup path resolves on `populated 0` instead.
+   * cgroup says when it is empty (`populated 0`); a process group gives no event: it is checked
+   * (alive()) at growing intervals, 5 ms to 50 ms.
    */
   async empty(limitMs: number): Promise<boolean> {
+    const cgroup = this.#cgroup;
+    if (cgroup !== null) {
+      if (this.#emptied) return true;
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<false>((resolve) => {
+        if (limitMs !== Infinity) timer = setTimeout(resolve, limitMs, false);
+      });
+      try {
+        return await Promise.race([cgroup.empty.then(() => true), late]);
+      } finally {
+        clearTimeout(timer);
+      }
+    }
     const deadline = Date.now() + limitMs;
     for (let pause = 5; this.alive(); pause = Math.min(pause * 2, 50)) {
       if (Date.now() >= deadline) return false;
@@ -217,14 +325,42 @@ export class Tree {
     return true;
   }
 
-  /** The tree's own figures: only a per-run cgroup has them. */
-  figures(): CgroupFigures | undefined {
-    return undefined;
+  /**
+   * Resolves once a cgroup whose members have all exited, or are exiting, has been seen empty by
+   * the library: a process closes its files (the run's output reaches EOF) before it leaves its
+   * cgroup, and `populated 0` is notified a moment after that. Then the figures are final and the
+   * directory removed when the run settles. A tree with a live member (a daemon the command
+   * left), or a process group, resolves at once.
+   */
+  async settled(): Promise<void> {
+    const cgroup = this.#cgroup;
+    if (cgroup !== null && !this.#emptied && cgroup.pids().every(exiting)) await cgroup.empty;
   }
 
-  /** The run is over: our copy of the pidfd is closed, unless the watchdog still guards a group
-   * that has members left (then when it is found empty). */
+  /** The tree's own figures: only a per-run cgroup has them (its final ones once empty). */
+  figures(): CgroupFigures | undefined {
+    const cgroup = this.#cgroup;
+    return cgroup === null ? undefined : { path: cgroup.path, ...cgroup.stats() };
+  }
+
+  /**
+   * The run is over. A tree that still has members (a background process of the command) stays
+   * guarded until it is empty or the event loop empties: until then, this process's death kills
+   * it too. Its cgroup's watch no longer keeps Node alive (as a process group, which has no
+   * watch, does not): the run has settled. Our copy of the pidfd, or of the cgroup's directory,
+   * is closed once the tree is no longer guarded.
+   */
   release(): void {
+    const cgroup = this.#cgroup;
+    if (cgroup !== null && !this.#emptied) {
+      this.#subprocess.unref();
+      void cgroup.empty.then(() => this.#unguard());
+      return;
+    }
+    this.#unguard();
+  }
+
+  #unguard(): void {
     if (this.#guardId !== undefined) unguard(this.#guardId);
     else this.#close();
   }
@@ -232,6 +368,8 @@ export class Tree {
   #close(): void {
     this.#pidfd?.close();
     this.#pidfd = null;
+    if (this.#dirfd >= 0) closeSync(this.#dirfd);
+    this.#dirfd = -1;
   }
 
   #signal(signal: number): boolean {

@@ -244,7 +244,7 @@ describe('setupCgroupSubtree()', { skip }, () => {
       const setup = setupCgroupSubtree({ controllers: [] });
       const sub = spawn('/bin/sh', ['-c', 'cat /proc/self/cgroup'], { stdio: ['ignore', 'pipe', 'inherit'], cgroup: true });
       let out = ''; sub.stdout.setEncoding('utf8').on('data', (d) => (out += d));
-      // The output may come after the exit: its end is waited for too.
+      // The output's end, not only the exit: the last chunk may be read after the reap.
       await Promise.all([sub.exited, sub.cgroup.empty, new Promise((resolve) => sub.stdout.on('end', resolve))]);
       console.log(JSON.stringify({ setup, mine: /^0::(.*)$/m.exec(await import('node:fs').then((fs) => fs.readFileSync('/proc/self/cgroup', 'utf8')))[1], child: /^0::(.*)$/m.exec(out)[1] }));`;
     const r = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }));

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { run, RunError, RunProcess, SpawnError, Subprocess } from '../../dist/index.js';
+import { run, RunError, RunProcess, SpawnError, Subprocess, support } from '../../dist/index.js';
 import { thrown } from '../helpers/index.js';
 import { leakFree, waitDead } from './helpers.js';
 
@@ -21,7 +21,12 @@ describe('run(file, args?, options?)', () => {
     assert.equal(result.all, undefined, 'only with the `all` option');
     assert.ok(result.durationMs >= 0);
     assert.equal(typeof result.rusage.userCPUTime, 'number');
-    assert.equal(result.cgroup, undefined, 'no per-run cgroup: no tree figures');
+    if (support().features.perRunCgroup.available) {
+      assert.match(result.cgroup.path, new RegExp(`/pidfd-${process.pid}-\\d+$`), 'the run had a cgroup of its own');
+      assert.ok(result.cgroup.cpu.usageUs > 0, 'the CPU time of its tree');
+    } else {
+      assert.equal(result.cgroup, undefined, 'no per-run cgroup: no tree figures');
+    }
     assert.deepEqual(
       [result.failed, result.timedOut, result.isCanceled, result.isMaxBuffer, result.isTerminated],
       [false, false, false, false, false],

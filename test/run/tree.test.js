@@ -1,15 +1,51 @@
-// The tree of a run: timeouts, cancels and kill() reach every descendant in the process group;
-// SIGKILL follows for those that ignore the signal; when a killed run settles its tree is empty.
-// What the process-group fallback cannot reach (a descendant that left the group) is shown too.
+// The tree of a run: timeouts, cancels, maxBuffer and kill() reach every descendant; SIGKILL
+// follows for those that ignore the signal; when a killed run settles its tree is empty. Where a
+// per-run cgroup can be made the tree is one, and setsid'd and double-forked descendants are
+// reached too, its figures come with the result, and its directory is gone afterwards; elsewhere
+// (and with `tree: false`) the process-group fallback, and what it cannot reach, is shown.
 
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { describe, test } from 'node:test';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
 
-import { run } from '../../dist/index.js';
-import { readFileSync } from 'node:fs';
+import { run, support } from '../../dist/index.js';
+import { childPids } from '../helpers/index.js';
+import { isDead, killIfAlive, leakFree, runFixtures, stateOf, until, waitDead } from './helpers.js';
 
-import { isDead, killIfAlive, leakFree, stateOf, until, waitDead } from './helpers.js';
+const { perRunCgroup } = support().features;
+const noCgroup = !perRunCgroup.available && `per-run cgroups cannot be made here: ${perRunCgroup.reason}`;
+const cgroups = support().cgroups;
+
+/** This process's per-run cgroups left in the parent (none, after any run has settled). */
+const leftovers = () => (cgroups.parent === null ? [] : readdirSync(cgroups.parent).filter((n) => n.startsWith(`pidfd-${process.pid}-`)));
+
+const scratch = mkdtempSync(join(tmpdir(), 'pidfd-run-tree-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+let pidsFiles = 0;
+
+/**
+ * Runs test/run/fixtures/tree-then.sh: a setsid'd member, a double-forked daemon and a member
+ * that ignores SIGTERM, then `then` (argv). Returns the RunProcess and a function that waits for
+ * the three members and gives their pids by role.
+ */
+function runTree(then, options = {}) {
+  const file = join(scratch, `pids-${++pidsFiles}`);
+  const running = run(join(runFixtures, 'tree-then.sh'), then, { ...options, env: { PIDS: file } });
+  const members = async () => {
+    await until(() => existsSync(file) && readFileSync(file, 'utf8').split('\n').length > 3, 'the three members of the tree');
+    return Object.fromEntries(readFileSync(file, 'utf8').trim().split('\n').map((l) => [l.split(' ')[0], Number(l.split(' ')[1])]));
+  };
+  return { running, members };
+}
+
+/** Asserts every member is dead. */
+function assertAllDead(members) {
+  assert.deepEqual(Object.keys(members).sort(), ['daemon', 'setsid', 'stubborn']);
+  for (const [role, pid] of Object.entries(members)) assert.equal(isDead(pid), true, `the ${role} member is ${stateOf(pid)}`);
+}
 
 /** The process group of pid, or -1 when it is gone. */
 function groupOf(pid) {
@@ -116,8 +152,18 @@ describe('the tree of a run', () => {
     }
   }));
 
-  test('the process-group fallback cannot reach a descendant that left the group (setsid)', leakFree(async (t) => {
-    const running = run('sh', ['-c', 'setsid sleep 1000 >/dev/null 2>&1 & echo $!; wait'], { stdout: 'stream' });
+  test('the process-group fallback cannot reach a descendant that left the group (setsid)', leakFree(async () => {
+    // An unusable parent where the default tree looks for its cgroup: the fallback, as where
+    // none can be made.
+    const saved = process.env.PIDFD_CGROUP_PARENT;
+    process.env.PIDFD_CGROUP_PARENT = '/nonexistent-pidfd-parent';
+    let running;
+    try {
+      running = run('sh', ['-c', 'setsid sleep 1000 >/dev/null 2>&1 & echo $!; wait'], { stdout: 'stream' });
+    } finally {
+      if (saved === undefined) delete process.env.PIDFD_CGROUP_PARENT;
+      else process.env.PIDFD_CGROUP_PARENT = saved;
+    }
     const escaped = await firstNumber(running);
     try {
       // Wait until it has left: it leads a session (and a group) of its own.
@@ -125,7 +171,7 @@ describe('the tree of a run', () => {
       running.kill();
       const error = await running.catch((e) => e);
       assert.equal(error.signal, 'SIGTERM');
-      if (error.cgroup !== undefined) return t.skip('this run had a per-run cgroup, which reaches it');
+      assert.equal(error.cgroup, undefined, 'the process group fallback');
       assert.equal(isDead(escaped), false, 'documented in docs/run.md: only a per-run cgroup reaches it');
     } finally {
       killIfAlive(escaped);
@@ -133,4 +179,143 @@ describe('the tree of a run', () => {
       await running.closed;
     }
   }));
+});
+
+describe('the tree of a run in a per-run cgroup', { skip: noCgroup }, () => {
+  test('a timeout kills setsid\'d, double-forked and SIGTERM-ignoring descendants; the cgroup is gone when the run settles', leakFree(async () => {
+    // The members start before the timeout in any sane schedule; if they did not, the error says so.
+    const { running, members } = runTree(['sleep', '1000'], { timeout: 1000, forceKillAfterDelay: 100 });
+    const error = await running.catch((e) => e);
+    assert.equal(error.timedOut, true, error.message);
+    assertAllDead(await members());
+    assert.match(error.cgroup.path, new RegExp(`/pidfd-${process.pid}-\\d+$`));
+    assert.equal(existsSync(error.cgroup.path), false, 'its directory is removed');
+    assert.deepEqual(leftovers(), []);
+  }));
+
+  test('a cancel kills every member of the tree', leakFree(async () => {
+    const controller = new AbortController();
+    const { running, members } = runTree(['sleep', '1000'], { signal: controller.signal, forceKillAfterDelay: 100 });
+    const pids = await members();
+    assert.equal(isDead(pids.setsid), false);
+    controller.abort();
+    const error = await running.catch((e) => e);
+    assert.equal(error.isCanceled, true);
+    assertAllDead(pids);
+    assert.deepEqual(leftovers(), []);
+  }));
+
+  test('maxBuffer kills every member of the tree', leakFree(async () => {
+    const { running, members } = runTree(['yes'], { maxBuffer: 10_000, forceKillAfterDelay: 100 });
+    const error = await running.catch((e) => e);
+    assert.equal(error.isMaxBuffer, true, error.message);
+    assertAllDead(await members());
+    assert.deepEqual(leftovers(), []);
+  }));
+
+  test('kill() reaches a member that left the process group; SIGKILL follows for one that ignores SIGTERM', leakFree(async () => {
+    const { running, members } = runTree(['sleep', '1000'], { forceKillAfterDelay: 100 });
+    const pids = await members();
+    assert.equal(running.kill(), true);
+    const error = await running.catch((e) => e);
+    assert.equal(error.signal, 'SIGTERM', 'the first process ended on SIGTERM');
+    assertAllDead(pids);
+  }));
+
+  test('the result carries the figures of the whole tree: CPU of a descendant nobody waited for', leakFree(async () => {
+    // The double-forked grandchild burns CPU; its parent exits at once and never waits for it,
+    // so the first process's rusage cannot include it. It keeps stdout, so the run ends with it.
+    const burn = 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done';
+    const result = await run('sh', ['-c', `(sh -c '${burn}' &); exit 0`]);
+    const leader = result.rusage.userCPUTime + result.rusage.systemCPUTime;
+    assert.equal(typeof result.cgroup.cpu.usageUs, 'number');
+    assert.ok(result.cgroup.cpu.usageUs > 2 * leader + 10_000, `tree ${result.cgroup.cpu.usageUs} µs, first process ${leader} µs`);
+    assert.equal(result.cgroup.cpu.usageUs >= result.cgroup.cpu.userUs, true);
+    for (const key of ['memory', 'pids', 'oomKills', 'io']) assert.ok(key in result.cgroup, `${key} is there (null without its controller)`);
+    assert.deepEqual(leftovers(), []);
+  }));
+
+  test('a limit: applied where its controller is delegated, else a clear error before anything starts', leakFree(async () => {
+    const before = childPids();
+    const running = run('sh', ['-c', 'cat "/sys/fs/cgroup/unified$(sed -n "s/^0:://p" /proc/self/cgroup)/pids.max" 2>/dev/null || cat "/sys/fs/cgroup$(sed -n "s/^0:://p" /proc/self/cgroup)/pids.max"'], {
+      tree: { pidsMax: 10 },
+    });
+    if (cgroups.controllers.includes('pids')) {
+      assert.equal((await running).stdout, '10');
+      return;
+    }
+    const others = childPids().filter((pid) => !before.includes(pid));
+    assert.deepEqual(others.filter((pid) => stateOf(pid) !== 'Z' && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'pidfd-watchdog'), [], 'nothing started');
+    const error = await running.catch((e) => e);
+    assert.equal(error.code, 'ERR_PIDFD_CGROUP_CONTROLLER', error.message);
+    assert.equal(error.cause.controller, 'pids');
+    assert.equal(error.pid, undefined);
+    assert.match(error.message, /could not start \(pidfd: tree\.pidsMax needs the pids controller/);
+    assert.deepEqual(leftovers(), []);
+  }));
+
+  test('a tree object requires its cgroup: an unusable parent fails the run, saying why', leakFree(async () => {
+    const error = await run('true', { tree: { parent: '/nonexistent-pidfd-parent' } }).catch((e) => e);
+    assert.equal(error.code, 'ERR_PIDFD_CGROUP_UNAVAILABLE', error.message);
+    assert.match(error.message, /\/nonexistent-pidfd-parent does not exist/);
+  }));
+
+  test('the default tree falls back to the process group where the cgroup cannot be made after all', leakFree(async () => {
+    const saved = process.env.PIDFD_CGROUP_PARENT;
+    process.env.PIDFD_CGROUP_PARENT = '/nonexistent-pidfd-parent';
+    try {
+      const result = await run('sh', ['-c', 'echo $$']);
+      assert.equal(result.cgroup, undefined, 'no cgroup: no figures');
+    } finally {
+      if (saved === undefined) delete process.env.PIDFD_CGROUP_PARENT;
+      else process.env.PIDFD_CGROUP_PARENT = saved;
+    }
+    assert.notEqual((await run('true')).cgroup, undefined, 'the next run has one again');
+  }));
+
+  test('tree: false: no cgroup, the command alone', leakFree(async () => {
+    const result = await run('true', { tree: false });
+    assert.equal(result.cgroup, undefined);
+  }));
+
+  test('a command that leaves a daemon: the run settles, the cgroup stays until the daemon ends, then goes', leakFree(async () => {
+    const result = await run('sh', ['-c', 'sleep 0.3 >/dev/null 2>&1 & echo $!']);
+    const daemon = Number(result.stdout);
+    assert.equal(isDead(daemon), false, 'the run did not wait for it');
+    await waitDead(daemon);
+    await until(() => !existsSync(result.cgroup.path), 'the cgroup to be removed once empty');
+  }));
+});
+
+describe('the tree of a run when this process is SIGKILLed', { skip: noCgroup }, () => {
+  test("the watchdog kills the cgroup: a setsid'd grandchild dies; the next process's first cgroup sweeps the directory", async () => {
+    const { spawn: cpSpawn } = await import('node:child_process');
+    const child = cpSpawn(process.execPath, [join(runFixtures, 'cleanup.mjs'), 'wait', '{}', 'setsid sleep 1000 </dev/null >/dev/null 2>&1 & echo $!; wait'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk) => (out += chunk));
+    await until(() => /^grandchild \d+$/m.test(out) || child.exitCode !== null, 'the fixture to print its grandchild');
+    const grandchild = Number(/^grandchild (\d+)$/m.exec(out)[1]);
+    const dir = /^cgroup (.*)$/m.exec(out)[1];
+    try {
+      assert.equal(existsSync(dir), true, `the run had a cgroup (${dir})`);
+      await until(() => readFileSync(`/proc/${grandchild}/stat`, 'latin1').split(' ')[5] === String(grandchild), 'the setsid');
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+      await waitDead(grandchild, "the setsid'd grandchild of a SIGKILLed parent");
+      await until(() => readFileSync(join(dir, 'cgroup.procs'), 'utf8') === '', 'the cgroup to be empty');
+      assert.equal(existsSync(dir), true, 'nobody was left to remove it');
+      // A leftover is swept once it is a second old (see sweepLeftovers in src/cgroup/cgroup.ts).
+      await until(() => Date.now() - statSync(dir).ctimeMs > 1100, 'the leftover to be a second old');
+      const sweeper = cpSpawn(process.execPath, ['--input-type=module', '-e', `import { run } from ${JSON.stringify(join(runFixtures, '..', '..', '..', 'dist', 'index.js'))}; await run('true');`], {
+        stdio: 'inherit',
+      });
+      assert.deepEqual(await once(sweeper, 'exit'), [0, null]);
+      assert.equal(existsSync(dir), false, 'the next process swept it');
+    } finally {
+      killIfAlive(grandchild);
+    }
+  });
 });
