@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -108,6 +109,10 @@ int pf_exit_from_cgroup_events(int fd, double *rec) {
   ssize_t n;
   do n = pread(fd, buf, sizeof buf - 1, 0);
   while (n < 0 && errno == EINTR);
+  /* The directory was removed under the watch (by someone else: rmdir succeeds only on an empty
+   * cgroup). Its file then stays ready and unreadable for ever: say the tree is empty, which it
+   * is, so that the watch ends instead of spinning. */
+  if (n < 0 && (errno == ENODEV || errno == ENOENT)) n = (ssize_t)snprintf(buf, sizeof buf, "populated 0\n");
   if (n < 0) return -errno;
   buf[n] = '\0';
   for (int f = PF_EXIT_PID; f < PF_EXIT_FIELDS; f++) rec[f] = -1;

@@ -95,10 +95,13 @@ const swept = new Set<string>();
  * Removes the per-run cgroups that processes which died without removing them left in `parent`:
  * a process killed by SIGKILL runs no code, its watchdog kills its trees (native/watchdog.c), and
  * nobody is left to remove their directories. Taken: `pidfd-<pid>-<n>` directories whose
- * process is gone (no /proc/<pid>), that are empty (rmdir refuses a populated cgroup: EBUSY),
- * and at least a second old — a directory of a live process in another pid namespace, whose pid
- * means nothing here, is empty only between its creation and its child's start. Once per parent
- * in each process: the first per-run cgroup made there sweeps it.
+ * process is gone (no /proc/<pid>; this process's own pid too, for a directory older than this
+ * process: a pid reused, as a container's pid 1 always is), whose tree is empty (`populated 0`:
+ * nested cgroups included, so nothing inside is touched otherwise), and at least a second old.
+ * A live owner that /proc cannot show (another pid namespace, hidepid) may lose a directory
+ * whose tree has just ended; its watch then reads the removal as the empty tree it is
+ * (native/exit.c), so it still settles. Once per parent in each process: the first per-run
+ * cgroup made there sweeps it.
  */
 function sweepLeftovers(parent: string): void {
   if (swept.has(parent)) return;
@@ -109,15 +112,20 @@ function sweepLeftovers(parent: string): void {
   } catch {
     return;
   }
+  const started = performance.timeOrigin;
   for (const name of names) {
     const owner = /^pidfd-(\d+)-(?:\d+|probe)$/.exec(name)?.[1];
-    if (owner === undefined || Number(owner) === process.pid || existsSync(`/proc/${owner}`)) continue;
+    if (owner === undefined) continue;
+    const mine = Number(owner) === process.pid;
+    if (!mine && existsSync(`/proc/${owner}`)) continue;
     const dir = join(parent, name);
     try {
-      if (Date.now() - statSync(dir).ctimeMs < LEFTOVER_AGE_MS) continue;
+      const born = statSync(dir).ctimeMs;
+      if (Date.now() - born < LEFTOVER_AGE_MS || (mine && born >= started)) continue;
+      if (!/^populated 0$/m.test(readFileSync(join(dir, 'cgroup.events'), 'latin1'))) continue;
       removeTree(dir);
     } catch {
-      // populated still (the watchdog's kill is under way), or removed meanwhile by another sweep
+      // removed meanwhile by another sweep, or populated again: left
     }
   }
 }
@@ -157,8 +165,9 @@ export class Cgroup {
       if (!cgroup.#removed && cgroup.#populated) {
         try {
           if (/^populated 0$/m.test(readFileSync(join(cgroup.path, 'cgroup.events'), 'latin1'))) populated = 0;
-        } catch {
-          // gone: the notification will say so
+        } catch (error) {
+          // Removed from outside: only an empty cgroup can be.
+          if ((error as { code?: string }).code === 'ENOENT') populated = 0;
         }
       }
       // As if the notification had come: a freeze() or thaw() waiting on it settles too.
@@ -186,12 +195,21 @@ export class Cgroup {
       });
     }
     sweepLeftovers(parent.path);
-    const path = join(parent.path, `pidfd-${process.pid}-${++sequence}`);
-    try {
-      mkdirSync(path);
-    } catch (error) {
-      const e = error as Error & { errno: number; code: string };
-      throw systemError(-e.errno, 'mkdir', { path, context: 'pidfd: creating a per-run cgroup' });
+    let path = join(parent.path, `pidfd-${process.pid}-${++sequence}`);
+    // A name taken (EEXIST) is a leftover of an earlier process with this pid that the sweep
+    // could not take (its tree still running): the next number is free.
+    for (let tries = 0; ; tries++) {
+      try {
+        mkdirSync(path);
+        break;
+      } catch (error) {
+        const e = error as Error & { errno: number; code: string };
+        if (e.code === 'EEXIST' && tries < 100) {
+          path = join(parent.path, `pidfd-${process.pid}-${++sequence}`);
+          continue;
+        }
+        throw systemError(-e.errno, 'mkdir', { path, context: 'pidfd: creating a per-run cgroup' });
+      }
     }
     const cgroup = new Cgroup(path);
     try {

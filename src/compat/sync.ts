@@ -108,6 +108,9 @@ function toBytes(input: unknown): Uint8Array {
   return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
 }
 
+/** Whether this Node's spawnSync() leaves stdout and stderr undefined when there is no output. */
+const NO_OUTPUT_IS_UNDEFINED = Number(process.versions.node.split('.')[0]) >= 22;
+
 /** child_process.spawnSync(file[, args][, options]). */
 export function spawnSync(file: unknown, args?: unknown, options?: unknown): SpawnSyncResult {
   const o: Options = { __proto__: null, maxBuffer: MAX_BUFFER, ...normalizeSpawnArguments(file, args, options) } as Options;
@@ -165,8 +168,11 @@ export function spawnSync(file: unknown, args?: unknown, options?: unknown): Spa
   if (fields.output && encoding && encoding !== 'buffer') {
     fields.output = fields.output.map((b) => (b ? b.toString(encoding as BufferEncoding) : b));
   }
-  fields.stdout = fields.output && fields.output[1];
-  fields.stderr = fields.output && fields.output[2];
+  // Without output (the child never ran) Node 20 gives null (`output && output[1]`), Node 22 and
+  // later undefined (`output?.[1]`): the running Node's answer.
+  const none = NO_OUTPUT_IS_UNDEFINED ? undefined : null;
+  fields.stdout = fields.output ? fields.output[1] : none;
+  fields.stderr = fields.output ? fields.output[2] : none;
   if (errno === 0) return fields;
   const error = errnoException(errno, `spawnSync ${theFile}`) as Error & { path?: string; spawnargs?: string[] };
   error.path = theFile;

@@ -161,10 +161,17 @@ function parseGroups(value: unknown): Uint32Array | null {
   return Uint32Array.from(value, (gid, i) => parseId(gid, `groups[${i}]`));
 }
 
+/** An object literal (or one without a prototype): what settings are; not an array, a URL, a Date. */
+function isPlainObject(value: unknown): value is object {
+  if (value === null || typeof value !== 'object') return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
 function parseCgroup(value: unknown): { path: string | null; fd: number; run: ParsedCgroupSettings | null } {
   if (value === undefined || value === false) return { path: null, fd: -1, run: null };
   const expected = 'true or cgroup settings (a cgroup of its own), or an existing cgroup v2 directory path or an fd open on one';
-  if (value === true || (value !== null && typeof value === 'object' && !Array.isArray(value))) return { path: null, fd: -1, run: parseCgroupSettings(value as true | object) };
+  if (value === true || isPlainObject(value)) return { path: null, fd: -1, run: parseCgroupSettings(value as true | object) };
   if (typeof value === 'number') return { path: null, fd: validateInteger(value, 'cgroup', 0, 0x7fffffff, { expected }), run: null };
   if (typeof value !== 'string') throw invalidArgType('cgroup', value, expected);
   return { path: validateString(value, 'cgroup'), fd: -1, run: null };

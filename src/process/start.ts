@@ -3,7 +3,7 @@
 // takes the child (Subprocess, the compat ChildProcess) or not (a blocking wait), and what the
 // fds become (streams, an IPC channel, or a native poll loop).
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { binding, constants, type NativeSpawnFailure } from '../binding.js';
@@ -125,9 +125,26 @@ function cgroupHint(cgroup: string | number, f: NativeSpawnFailure): string {
             'lets such a cgroup hold no process of its own ("no internal processes"): start the child in a leaf cgroup'
         : '';
     }
+    case errno.EBADF:
+      // clone3 refuses an fd that is open but on no cgroup v2 directory (cgroup_get_from_fd).
+      if (f.step !== 'clone') return '';
+      return typeof cgroup === 'number' && !existsSync(`/proc/self/fd/${cgroup}`) ? `fd ${cgroup} is not open` : 'not a cgroup v2 directory';
     case errno.ENOENT:
-    case errno.ENODEV:
-      return typeof cgroup === 'number' ? `the cgroup that fd ${cgroup} is open on has been removed` : 'the cgroup has been removed';
+    case errno.ENODEV: {
+      // ENODEV, and ENOENT from clone3 or the child's join, mean a cgroup that was removed. At
+      // the directory's own open (step 'cgroup') ENOENT is a path that does not exist (the
+      // message says so) or a directory with no cgroup.procs: a removed cgroup (an fd's link
+      // then ends in " (deleted)"), or no cgroup v2 directory at all.
+      const removed = typeof cgroup === 'number' ? `the cgroup that fd ${cgroup} is open on has been removed` : 'the cgroup has been removed';
+      if (f.step !== 'cgroup' || f.errno !== errno.ENOENT) return removed;
+      try {
+        if (typeof cgroup === 'number' && readlinkSync(`/proc/self/fd/${cgroup}`).endsWith(' (deleted)')) return removed;
+        const dir = statSync(typeof cgroup === 'number' ? `/proc/self/fd/${cgroup}` : cgroup);
+        return dir.isDirectory() ? 'not a cgroup v2 directory: it has no cgroup.procs' : '';
+      } catch {
+        return '';
+      }
+    }
   }
   return '';
 }

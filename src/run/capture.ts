@@ -98,6 +98,10 @@ export class Capture {
   /** Where reads go once an iteration took the stream: a copy of each; false pauses reading. */
   #sink: ((chunk: Buffer) => boolean) | null = null;
   #closed = false;
+  #resolveDone!: () => void;
+  /** Where sockets do not read fds: an fs read may be under way from the next tick on, and
+   * cannot be called back (a blocking read in the thread pool). */
+  #fsReading = false;
 
   constructor(fd: number, max: number, all: ByteStore | null, onExceed: () => void) {
     this.#max = Math.min(max, MAX_CAPTURE);
@@ -126,15 +130,21 @@ export class Capture {
       });
       this.#socket = stream;
       this.#resume = () => stream.resume();
+      // The stream's first read is queued for the next tick (before this): from then on the
+      // stream is no longer whole, and pipe() must say so rather than lose what that read takes.
+      process.nextTick(() => {
+        this.#fsReading = true;
+      });
     }
     // A read error (it would be EIO or ECONNRESET) ends the capture as EOF does.
     this.#socket.on('error', () => {});
-    this.done = new Promise((resolve) =>
+    this.done = new Promise((resolve) => {
+      this.#resolveDone = resolve;
       this.#socket.once('close', () => {
         this.#closed = true;
         resolve();
-      }),
-    );
+      });
+    });
   }
 
   #read(bytes: Uint8Array): boolean {
@@ -155,7 +165,7 @@ export class Capture {
 
   /** Whether anything has been read from the stream yet. */
   get started(): boolean {
-    return this.store.length > 0 || this.exceeded || this.#socket.bytesRead > 0;
+    return this.store.length > 0 || this.exceeded || this.#fsReading || this.#socket.bytesRead > 0;
   }
 
   /** The stream, to hand to another child (pipe()): nothing may have been read yet. */
@@ -206,6 +216,12 @@ export class Capture {
   /** Gives up on the rest of the stream (its writers are out of reach): `done` resolves. */
   abandon(): void {
     this.#socket.destroy();
+    // An fs read under way ends only when a writer writes or the last one exits, which is what
+    // is being given up on: its fd is closed whenever that read returns.
+    if (this.#fsReading) {
+      this.#closed = true;
+      this.#resolveDone();
+    }
   }
 }
 

@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
@@ -150,6 +151,62 @@ describe('spawn(): cgroup: true', { skip }, () => {
 
 describe('spawn(): cgroup settings and failures', { skip }, () => {
   const leftovers = () => readdirSync(cgroups.parent).filter((name) => name.startsWith(`pidfd-${process.pid}-`));
+
+  test('a directory removed from outside once its tree is empty still ends the watch: empty resolves', async () => {
+    const sub = spawn('/bin/true', [], { stdio: 'ignore', cgroup: true });
+    const path = sub.cgroup.path;
+    // Removed before this event loop can see the tree end (as another process's sweep could):
+    // rmdir succeeds only once the tree is empty, so try until then without yielding.
+    for (;;) {
+      try {
+        rmdirSync(path);
+        break;
+      } catch (error) {
+        if (error.code !== 'EBUSY') throw error;
+      }
+    }
+    await withTimeout(Promise.all([sub.exited, sub.cgroup.empty]), 20_000, 'the exit and the empty tree');
+    assert.equal(existsSync(path), false);
+  });
+
+  test("a leftover directory with this process's pid and the next number does not stop a per-run cgroup", async () => {
+    const { execFileSync } = await import('node:child_process');
+    // A fresh process, whose first cgroup would be pidfd-<pid>-1: it is there already (as a
+    // process with the same pid, killed, would have left it).
+    const script = `
+      import { mkdirSync, rmdirSync } from 'node:fs';
+      import { join } from 'node:path';
+      import { spawn, support } from ${JSON.stringify(join(fixtures, '..', '..', 'dist', 'index.js'))};
+      const taken = join(support().cgroups.parent, 'pidfd-' + process.pid + '-1');
+      mkdirSync(taken);
+      try {
+        const sub = spawn('/bin/true', [], { stdio: 'ignore', cgroup: true });
+        const path = sub.cgroup.path;
+        await Promise.all([sub.exited, sub.cgroup.empty]);
+        console.log(JSON.stringify({ path, taken }));
+      } finally {
+        rmdirSync(taken);
+      }`;
+    const r = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }));
+    assert.notEqual(r.path, r.taken);
+    assert.match(r.path, /-2$/);
+  });
+
+  test('cgroup: a URL or another non-plain object is refused, not taken for settings', () => {
+    for (const value of [new URL('file:///sys/fs/cgroup'), new Date(), []]) {
+      const error = thrownNotStarted(() => spawn('/bin/true', [], { stdio: 'ignore', cgroup: value }));
+      assert.equal(error.code, 'ERR_INVALID_ARG_TYPE', String(value));
+    }
+  });
+
+  test('a directory that is no cgroup is said to be one, on every backend', () => {
+    for (const backend of ['clone3', 'clone', 'fork']) {
+      if (backend === 'clone3' && !support().features.clone3.available) continue;
+      const error = thrownNotStarted(() => spawn('/bin/true', [], { stdio: 'ignore', cgroup: tmpdir(), backend }));
+      assert.match(error.message, /not a cgroup v2 directory/, backend);
+      assert.doesNotMatch(error.message, /removed/, backend);
+    }
+  });
 
   test('a program that cannot start leaves no cgroup, no fd, no child', () => {
     const fdsBefore = fdSnapshot();

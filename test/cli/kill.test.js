@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 
 import { support } from '../../dist/index.js';
 import { assertOneLine, pidfd, sleeper } from '../helpers/cli.js';
-import { GUARD_MS, LIBRARY_FILES, neverAPid, procStatus, readableCopy } from '../helpers/index.js';
+import { GUARD_MS, LIBRARY_FILES, neverAPid, nodeClosedToOthers, procStatus, readableCopy } from '../helpers/index.js';
 
 describe('pidfd kill', () => {
   test('sends SIGTERM by default, or the -s signal', async (t) => {
@@ -45,6 +45,7 @@ describe('pidfd kill', () => {
 
   test('permission denied is one line and exit 1', async (t) => {
     if (process.getuid() !== 0) return t.skip('needs root to run the command as another user');
+    if (nodeClosedToOthers() !== null) return t.skip(nodeClosedToOthers());
     // A copy of the command that uid 4242 can read, wherever this checkout is.
     const copy = readableCopy(t, LIBRARY_FILES);
     const r = spawnSync(process.execPath, [join(copy, 'dist', 'cli', 'main.js'), 'kill', '-s', '0', '1'], {

@@ -494,6 +494,21 @@ function openToAll(path) {
   }
 }
 
+/**
+ * Why another user cannot run this node (process.execPath), or null if it can: a test that runs
+ * node as another user skips with this reason. The node of a runtime cache under /root (CI's
+ * Node 22-26) sits in a directory only root may enter.
+ */
+export function nodeClosedToOthers() {
+  const parts = process.execPath.split('/').filter(Boolean);
+  for (let i = 0; i <= parts.length; i++) {
+    const path = `/${parts.slice(0, i).join('/')}`;
+    const mode = statSync(path).mode;
+    if ((mode & 0o001) === 0) return `${process.execPath} cannot be run by another user: ${path} is closed to them (mode ${(mode & 0o777).toString(8)})`;
+  }
+  return null;
+}
+
 /** What a copy needs to load the library: the package, the compiled code and the addon. */
 export const LIBRARY_FILES = ['package.json', 'dist', join('build', 'Release', 'pidfd.node')];
 

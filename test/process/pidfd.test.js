@@ -24,6 +24,7 @@ import {
   killAtEnd,
   LIBRARY_FILES,
   libraryScript,
+  nodeClosedToOthers,
   neverAPid,
   readableCopy,
   refused,
@@ -330,6 +331,7 @@ describe('pidfd.sendSignal()', () => {
 
   test("another user's process refuses signals and fd copies with EPERM", async (t) => {
     if (process.getuid() !== 0) return t.skip('needs root to start a process as another user');
+    if (nodeClosedToOthers() !== null) return t.skip(nodeClosedToOthers());
     const other = spawn('sleep', ['30'], { ...quiet, uid: 65534, gid: 65534 });
     try {
       // A copy of the library that uid 4242 can read, wherever this checkout is.
