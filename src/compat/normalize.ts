@@ -7,9 +7,9 @@ import { isMainThread } from 'node:worker_threads';
 import { invalidArgType, invalidArgValue } from './errors.js';
 import {
   getValidatedPath,
-  isInt32,
   validateBoolean,
   validateFunction,
+  validateId,
   validateNullCheck,
   validateNullChecks,
   validateObject,
@@ -101,8 +101,8 @@ export function normalizeSpawnArguments(file: unknown, args: unknown, options: u
   let cwd = o.cwd as string | Uint8Array | undefined | null;
   if (cwd != null) cwd = getValidatedPath(cwd, 'options.cwd');
   if (o.detached != null) validateBoolean(o.detached, 'options.detached');
-  if (o.uid != null && !isInt32(o.uid)) throw invalidArgType('options.uid', 'int32', o.uid);
-  if (o.gid != null && !isInt32(o.gid)) throw invalidArgType('options.gid', 'int32', o.gid);
+  validateId(o.uid, 'options.uid');
+  validateId(o.gid, 'options.gid');
   if (o.shell != null && typeof o.shell !== 'boolean' && typeof o.shell !== 'string') {
     throw invalidArgType('options.shell', ['boolean', 'string'], o.shell);
   }

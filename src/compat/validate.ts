@@ -57,16 +57,41 @@ export function isInt32(value: unknown): boolean {
   return value === ((value as number) | 0);
 }
 
-export function validateTimeout(timeout: unknown): void {
-  if (timeout != null && !(Number.isInteger(timeout) && (timeout as number) >= 0)) {
-    throw outOfRange('timeout', 'an unsigned integer', timeout);
+/**
+ * Node 26 checks uid, gid, timeout and maxBuffer with its general validators (validateInt32,
+ * validateInteger, validateNumber), whose messages say the type and the range apart; Node 20 to
+ * 24 have checks of their own with other wording. The errors here are the running Node's.
+ */
+const generalValidators = Number(process.versions.node.split('.')[0]) >= 26;
+
+/** options.uid and options.gid: an int32. */
+export function validateId(value: unknown, name: string): void {
+  if (value == null) return;
+  if (!generalValidators) {
+    if (!isInt32(value)) throw invalidArgType(name, 'int32', value);
+    return;
   }
+  if (typeof value !== 'number') throw invalidArgType(name, 'number', value);
+  if (!Number.isInteger(value)) throw outOfRange(name, 'an integer', value);
+  if (value < -(2 ** 31) || value > 2 ** 31 - 1) throw outOfRange(name, '>= -2147483648 && <= 2147483647', value);
+}
+
+export function validateTimeout(timeout: unknown): void {
+  if (timeout == null) return;
+  if (!generalValidators) {
+    if (!(Number.isInteger(timeout) && (timeout as number) >= 0)) throw outOfRange('timeout', 'an unsigned integer', timeout);
+    return;
+  }
+  if (typeof timeout !== 'number') throw invalidArgType('timeout', 'number', timeout);
+  if (!Number.isInteger(timeout)) throw outOfRange('timeout', 'an integer', timeout);
+  if (timeout < 0 || timeout > Number.MAX_SAFE_INTEGER) throw outOfRange('timeout', `>= 0 && <= ${Number.MAX_SAFE_INTEGER}`, timeout);
 }
 
 export function validateMaxBuffer(maxBuffer: unknown): void {
-  if (maxBuffer != null && !(typeof maxBuffer === 'number' && maxBuffer >= 0)) {
-    throw outOfRange('options.maxBuffer', 'a positive number', maxBuffer);
-  }
+  if (maxBuffer == null || (typeof maxBuffer === 'number' && maxBuffer >= 0)) return;
+  if (!generalValidators) throw outOfRange('options.maxBuffer', 'a positive number', maxBuffer);
+  if (typeof maxBuffer !== 'number') throw invalidArgType('options.maxBuffer', 'number', maxBuffer);
+  throw outOfRange('options.maxBuffer', '>= 0', maxBuffer);
 }
 
 const signalNumbers = constants.signals as Record<string, number>;

@@ -69,7 +69,9 @@ export function assertOneLine(stderr) {
  * starts it), once it sleeps: started, its command line in place. Killed when test t ends.
  */
 export async function sleeper(t) {
-  const child = killAtEnd(t, cpSpawn('sleep', ['30'], { stdio: 'ignore' }));
+  // Long enough for a slow run (the sanitizer runs take a test of several commands to 40 s):
+  // the test kills it, or killAtEnd does.
+  const child = killAtEnd(t, cpSpawn('sleep', ['600'], { stdio: 'ignore' }));
   const exit = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   await waitForState(child.pid, ['S']);
   return { pid: child.pid, exit, kill: () => child.kill('SIGKILL') };

@@ -10,7 +10,7 @@
 //   PIDFD_TEST_PASSES=default,fork npm run test:asan
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -25,8 +25,20 @@ function runtime(name) {
 }
 
 buildHelpers();
-const addon = buildInstrumented('asan', flags);
-const logs = mkdtempSync(join(tmpdir(), 'pidfd-asan-'));
+// The instrumented addon, the preload that loads it, and the reports' directory go where every
+// user can reach them: some tests run node as another user, and the checkout may be closed to
+// them (a clone in a 0700 directory); their reports must not be lost either.
+const shared = mkdtempSync(join(tmpdir(), 'pidfd-asan-'));
+chmodSync(shared, 0o755);
+const addon = join(shared, 'pidfd.node');
+copyFileSync(buildInstrumented('asan', flags), addon);
+const preload = join(shared, 'use-addon.cjs');
+copyFileSync(join(root, 'test', 'sanitize', 'use-addon.cjs'), preload);
+chmodSync(addon, 0o755);
+chmodSync(preload, 0o644);
+const logs = join(shared, 'reports');
+mkdirSync(logs);
+chmodSync(logs, 0o1777);
 const env = {
   ...process.env,
   LD_PRELOAD: `${runtime('libasan.so')} ${runtime('libubsan.so')}`,
@@ -47,7 +59,7 @@ const env = {
     `log_path=${join(logs, 'asan')}`,
   ].join(':'),
   UBSAN_OPTIONS: ['halt_on_error=1', 'print_stacktrace=1', `log_path=${join(logs, 'ubsan')}`].join(':'),
-  NODE_OPTIONS: [process.env.NODE_OPTIONS, `--require ${join(root, 'test', 'sanitize', 'use-addon.cjs')}`]
+  NODE_OPTIONS: [process.env.NODE_OPTIONS, `--require ${preload}`]
     .filter(Boolean)
     .join(' '),
   PIDFD_TEST_ADDON: addon,
@@ -82,6 +94,6 @@ const reports = readdirSync(logs);
 for (const file of reports) {
   console.error(`\n--- sanitizer report ${file} ---\n${readFileSync(join(logs, file), 'utf8')}`);
 }
-if (reports.length === 0) rmSync(logs, { recursive: true, force: true });
+if (reports.length === 0) rmSync(shared, { recursive: true, force: true });
 console.log(`\nsanitizer reports: ${reports.length}; test run: ${run.status === 0 ? 'passed' : 'failed'}`);
 process.exit(run.status === 0 && reports.length === 0 ? 0 : 1);
