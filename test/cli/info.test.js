@@ -14,11 +14,11 @@ describe('pidfd info', () => {
     assert.equal(text.code, 0);
     assert.match(text.stdout, new RegExp(`^pid ${s.pid}$`, 'm'));
     assert.match(text.stdout, new RegExp(`^  ppid\\s+${process.pid}$`, 'm'));
-    assert.match(text.stdout, /^  command\s+sleep 30$/m);
+    assert.match(text.stdout, /^  command\s+sleep 600$/m);
     const [json] = JSON.parse(pidfd('info', '--json', String(s.pid)).stdout);
     assert.equal(json.pid, s.pid);
     assert.equal(json.ppid, process.pid);
-    assert.deepEqual(json.cmdline, ['sleep', '30']);
+    assert.deepEqual(json.cmdline, ['sleep', '600']);
     assert.equal(json.uids.real, process.getuid());
     assert.equal(json.alive, true);
     if (support().features.pidfs.available) assert.match(json.id, /^\d+$/);
