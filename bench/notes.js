@@ -133,4 +133,26 @@ posix_spawn's (child_process: 15–26×): the goal of 1.3× the C loop's is not 
 machine or at a load of 5 (363 vs 108 µs in an earlier pair of runs). The difference is the
 JavaScript of a spawn (validation, the plan, the Subprocess and its exit promise), the same
 leftover as in the targets above.
+
+### The two exit watchers on Node: uv_poll and the thread
+
+The thread watcher (Bun's and Deno's, \`PIDFD_WATCHER=thread\` on Node) against uv_poll (Node's
+default), \`npm run bench -- --quick --only=sequential,reaping\` on Node 20 and 26, alternating, on
+2026-12-02 at a load average of 3–5 before the runs (the reaping scenario's own thousand children
+raise it); raw files in [bench/results/watchers/](../bench/results/watchers/). Reaping figures are
+one round each (quick), so only large differences count:
+
+| Node | watcher | sequential spawns/s | parent CPU per spawn, µs | CPU per exit, all at once, K = 250 / 1000, µs | CPU per exit, one by one, K = 250 / 1000, µs | last exit to resolved, one by one, ms |
+|---|---|---:|---:|---:|---:|---:|
+| 20 | uv_poll | 424 | 354 | 29 / 45 | 129 / 92 | 0.31 |
+| 20 | thread | 376 | 566 | 37 / 50 | 204 / 185 | 1.01 |
+| 26 | uv_poll | 423 | 376 | 67 / 55 | 145 / 106 | 0.37 |
+| 26 | thread | 414 | 437 | 52 / 31 | 282 / 201 | 0.53 |
+| 20 | uv_poll | 375 | 454 | 60 / 80 | 132 / 106 | 0.87 |
+| 20 | thread | 351 | 636 | 50 / 44 | 197 / 200 | 0.54 |
+
+Exits that come one at a time cost 1.5–2× the CPU with the thread (each is a wake-up of the
+thread and a hop through the threadsafe function to the loop), and the sequential spawn's CPU is
+higher with it in every pair; exits that come together, in batches, cost about the same. So
+uv_poll stays Node's watcher, and the thread is used where there is no real libuv (Bun, Deno).
 `;
