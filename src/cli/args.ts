@@ -54,18 +54,6 @@ export function parseSignal(text: string, option: string, { allowZero = false } 
   return n;
 }
 
-/** setTimeout for any duration (Node's own stops at 2^31 - 1 ms, about 24.8 days). Returns the
- * function that cancels it. */
-export function setLongTimeout(fn: () => void, ms: number): () => void {
-  const MAX = 2 ** 31 - 1;
-  let timer: NodeJS.Timeout;
-  const arm = (left: number): void => {
-    timer = setTimeout(() => (left > MAX ? arm(left - MAX) : fn()), Math.min(left, MAX));
-  };
-  arm(ms);
-  return () => clearTimeout(timer);
-}
-
 /** A pid argument: a positive integer. */
 export function parsePid(text: string): number {
   if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 0x7fffffff) {

@@ -1,7 +1,8 @@
 // `pidfd wait`: wait for processes that need not be our children, without polling.
 
 import { PidFd, type ExitStatus } from '../index.js';
-import { CommandError, parseDuration, parsePidCommand, setLongTimeout } from './args.js';
+import { setLongTimeout } from '../internal/timers.js';
+import { CommandError, parseDuration, parsePidCommand } from './args.js';
 
 export const waitHelp = `Usage: pidfd wait [options] PID...
 

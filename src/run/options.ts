@@ -21,7 +21,7 @@ import {
   validateString,
 } from '../validate.js';
 import { commandLines, quoteForShell } from './command.js';
-import type { TreeLimits, TreeSettings } from './tree.js';
+import type { Launch, TreeLimits, TreeSettings } from './tree.js';
 
 /** A file for a child's stdin (`{ file }`), or its stdout or stderr (`{ file, append }`). */
 export interface FileTarget {
@@ -132,6 +132,8 @@ export interface NormalizedRun {
   reject: boolean;
   cleanup: boolean;
   tree: TreeSettings;
+  /** What `pidfd run` decides itself (set by it on the checked options; run() never does). */
+  launch?: Launch;
 }
 
 /** execa's and child_process's options that mean something else here, with what to do. */

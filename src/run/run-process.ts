@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import type { Readable, Writable } from 'node:stream';
 
 import { binding } from '../binding.js';
+import { setLongTimeout } from '../internal/timers.js';
 import { abortError, invalidArgValue, pidfdError, systemError } from '../errors.js';
 import type { ExitStatus } from '../process/exit-status.js';
 import { normalizeStdio, type StdioOption } from '../process/stdio.js';
@@ -66,8 +67,8 @@ export class RunProcess<O extends RunOptions = {}> implements PromiseLike<RunRes
   #all: ByteStore | null = null;
   /** stdout was handed to pipe() or to an iteration: the result has none. */
   #stdoutTaken = false;
-  #timer: NodeJS.Timeout | undefined;
-  #forceTimer: NodeJS.Timeout | undefined;
+  #cancelTimer: (() => void) | undefined;
+  #cancelForceTimer: (() => void) | undefined;
   #onAbort: (() => void) | undefined;
   #timedOut = false;
   #canceled = false;
@@ -250,7 +251,8 @@ export class RunProcess<O extends RunOptions = {}> implements PromiseLike<RunRes
         this.#stdioValue(n.stdout, opened, stdoutEnd),
         this.#stdioValue(n.stderr, opened, stderrEnd),
       ]);
-      const started = startTree({ file: n.file, argv: n.argv, env: n.env, path: n.path, cwd: n.cwd, stdio }, n.tree, n.cleanup);
+      const spec = { file: n.file, argv: n.argv, env: n.env, path: n.path, cwd: n.cwd, stdio };
+      const started = startTree(spec, n.tree, n.cleanup, n.launch);
       this.#subprocess = started.subprocess;
       this.#tree = started.tree;
     } catch (error) {
@@ -269,11 +271,12 @@ export class RunProcess<O extends RunOptions = {}> implements PromiseLike<RunRes
     if (stdoutEnd.length > 0) this.#stdout = new Capture(stdoutEnd[0]!, n.maxBuffer, this.#all, overflow);
     if (stderrEnd.length > 0) this.#stderr = new Capture(stderrEnd[0]!, n.maxBuffer, this.#all, overflow);
     if (n.input !== undefined) feedInput(sub.stdin!, n.input, (error) => this.#inputFailed(error));
-    if (n.timeout > 0) this.#timer = setTimeout(() => this.#onTimeout(), n.timeout);
+    if (n.timeout > 0) this.#cancelTimer = setLongTimeout(() => this.#onTimeout(), n.timeout);
     if (n.signal !== undefined) {
       this.#onAbort = () => this.#onCancel();
       n.signal.addEventListener('abort', this.#onAbort, { once: true });
     }
+    n.launch?.onStart?.(this.#tree!);
   }
 
   // ---- kills ----
@@ -287,8 +290,8 @@ export class RunProcess<O extends RunOptions = {}> implements PromiseLike<RunRes
       this.#onKilled?.();
     }
     const delay = this.#n.forceKillAfterDelay;
-    if (signal !== SIGKILL && delay >= 0 && this.#forceTimer === undefined) {
-      this.#forceTimer = setTimeout(() => {
+    if (signal !== SIGKILL && delay >= 0 && this.#cancelForceTimer === undefined) {
+      this.#cancelForceTimer = setLongTimeout(() => {
         if (!this.#finished) tree.kill(SIGKILL);
       }, delay);
     }
@@ -402,11 +405,12 @@ export class RunProcess<O extends RunOptions = {}> implements PromiseLike<RunRes
       status = (error as { status?: ExitStatus }).status;
     }
     await this.#outputClosed(tree);
-    if (this.#killed) await tree.empty(this.#emptyLimit());
+    const wait = this.#treeWait(tree);
+    if (wait > 0) await tree.empty(wait);
     await tree.settled();
     this.#finished = true;
-    clearTimeout(this.#timer);
-    clearTimeout(this.#forceTimer);
+    this.#cancelTimer?.();
+    this.#cancelForceTimer?.();
     if (this.#onAbort !== undefined) this.#n.signal!.removeEventListener('abort', this.#onAbort);
     const figures = tree.figures();
     tree.release();
@@ -417,6 +421,20 @@ export class RunProcess<O extends RunOptions = {}> implements PromiseLike<RunRes
   #emptyLimit(): number {
     const delay = this.#n.forceKillAfterDelay;
     return delay < 0 ? Infinity : delay + EMPTY_GRACE_MS;
+  }
+
+  /**
+   * How long the end of the run waits, after the first process, for the rest of its tree (0: not
+   * at all). A killed tree is waited for until it is empty (#emptyLimit). `pidfd run` waits for
+   * a cgroup's whole tree however it ends; without a cgroup, it leaves a killed process group
+   * that no SIGKILL follows as it is, as timeout(1) does.
+   */
+  #treeWait(tree: Tree): number {
+    const waitForTree = this.#n.launch?.waitForTree === true;
+    if (waitForTree && tree.hasCgroup) return Infinity;
+    if (!this.#killed) return 0;
+    if (waitForTree && this.#n.forceKillAfterDelay < 0) return 0;
+    return this.#emptyLimit();
   }
 
   /** Waits for the captured pipes to reach EOF. When the tree has been killed and is empty, a

@@ -24,7 +24,7 @@ import type { Cgroup, CgroupStats } from '../cgroup/cgroup.js';
 import { probeCgroups } from '../cgroup/hierarchy.js';
 import type { CgroupSettings, ParsedCgroupSettings } from '../cgroup/settings.js';
 import { SpawnError } from '../errors.js';
-import { buildPlan, type ChildSpec } from '../process/options.js';
+import { buildPlan, type Backend, type ChildSpec } from '../process/options.js';
 import { PidFd } from '../process/pidfd.js';
 import { start } from '../process/start.js';
 import { handOver } from '../process/stdio.js';
@@ -58,7 +58,24 @@ export interface CgroupFigures extends CgroupStats {
 }
 
 /** How the tree is reached: its whole process group, or its first process alone. */
-type Reach = 'group' | 'leader';
+export type Reach = 'group' | 'leader';
+
+/**
+ * How `pidfd run` starts a run where run() decides by itself; not options of run(), set by the
+ * command on the checked options (NormalizedRun's `launch`).
+ */
+export interface Launch {
+  /** A process group of its own ('group') or this process's ('leader'), whatever the stdio. */
+  reach?: Reach;
+  /** Start the first process in this existing cgroup v2 directory (no cgroup of its own). */
+  cgroupPath?: string;
+  /** The spawn backend of this start. */
+  backend?: Backend;
+  /** With a per-run cgroup, the run ends once the whole tree has: daemons are waited for. */
+  waitForTree?: boolean;
+  /** Called with the tree once the first process has started. */
+  onStart?: (tree: Tree) => void;
+}
 
 /** Whether this kernel lets a pidfd signal a process group (6.9); learnt at the first try. */
 let groupSignals = true;
@@ -74,22 +91,23 @@ function usesTerminal(spec: ChildSpec): boolean {
 }
 
 /**
- * Whether a process of group `pgid` is still running. Signal 0 reaches zombies too, and the
- * orphans of a killed tree are zombies until their new parent reaps them, which some container
- * inits do late or never: so when signal 0 says the group has members, /proc says whether one is
- * more than a zombie. The number cannot name another group meanwhile: a pid stays allocated
- * while any process has it as its group id.
+ * The processes of group `pgid` that are more than zombies, from /proc (null without /proc);
+ * with `first`, only the first one found. Signal 0 reaches zombies too, and the orphans of a
+ * killed tree are zombies until their new parent reaps them, which some container inits do late
+ * or never. The number cannot name another group meanwhile: a pid stays allocated while any
+ * process has it as its group id.
  */
-function groupHasLiveMember(pgid: number): boolean {
+function groupMembers(pgid: number, first = false): number[] | null {
   let names: string[];
   try {
     names = readdirSync('/proc');
   } catch {
-    return true; // no /proc: take signal 0's word
+    return null;
   }
+  const found: number[] = [];
   for (const name of names) {
-    const first = name.charCodeAt(0);
-    if (first < 48 || first > 57) continue;
+    const c = name.charCodeAt(0);
+    if (c < 48 || c > 57) continue;
     let stat: string;
     try {
       stat = readFileSync(`/proc/${name}/stat`, 'latin1');
@@ -98,9 +116,12 @@ function groupHasLiveMember(pgid: number): boolean {
     }
     // pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 3);
-    if (Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X') return true;
+    if (Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X') {
+      found.push(Number(name));
+      if (first) break;
+    }
   }
-  return false;
+  return found;
 }
 
 /** A started run: its first process, and its tree. */
@@ -117,9 +138,11 @@ function cgroupUnavailable(error: unknown): boolean {
   return e.code === 'ERR_PIDFD_CGROUP_UNAVAILABLE' || e.syscall === 'mkdir';
 }
 
-/** Starts the first process of `spec`, in a cgroup of its own when `cgroup` is given. */
-function startFirst(spec: ChildSpec, cgroup: ParsedCgroupSettings | null): Subprocess {
-  spec.cgroup = cgroup === null ? undefined : { path: null, fd: -1, run: cgroup, given: true };
+/** Starts the first process of `spec`: in a cgroup of its own when `cgroup` is given, else in
+ * the existing cgroup `join` when that is given. */
+function startFirst(spec: ChildSpec, cgroup: ParsedCgroupSettings | null, join: string | undefined): Subprocess {
+  if (cgroup !== null) spec.cgroup = { path: null, fd: -1, run: cgroup, given: true };
+  else spec.cgroup = join === undefined ? undefined : { path: join, fd: -1, run: null, given: join };
   const n = buildPlan(spec);
   const subprocess = createSubprocess(start(n, { ref: true }), n);
   handOver(n.stdio);
@@ -137,11 +160,13 @@ function startFirst(spec: ChildSpec, cgroup: ParsedCgroupSettings | null): Subpr
  * start, and the cgroup's error (code ERR_PIDFD_CGROUP_*, or errno, syscall and path) if a
  * required cgroup could not be made.
  */
-export function startTree(spec: ChildSpec, settings: TreeSettings, cleanup: boolean): StartedTree {
-  const reach: Reach = settings.enabled && !usesTerminal(spec) ? 'group' : 'leader';
+export function startTree(spec: ChildSpec, settings: TreeSettings, cleanup: boolean, launch?: Launch): StartedTree {
+  const reach: Reach = launch?.reach ?? (settings.enabled && !usesTerminal(spec) ? 'group' : 'leader');
+  const join = launch?.cgroupPath;
+  spec.backend = launch?.backend;
   // Without settings, a cgroup is tried where the probe made one (once per process); where it
   // made none, the process group is the tree without a failed attempt per run.
-  let cgroup = settings.cgroup;
+  let cgroup = join === undefined ? settings.cgroup : null;
   if (cgroup !== null && !settings.required && probeCgroups().reason !== null) cgroup = null;
   // In the main thread a lone process is already covered by the parent-death signal.
   const guarded = cleanup && (cgroup !== null || reach === 'group' || !isMainThread);
@@ -150,12 +175,12 @@ export function startTree(spec: ChildSpec, settings: TreeSettings, cleanup: bool
   spec.pdeathsig = cleanup && isMainThread ? SIGKILL : 0;
   let subprocess: Subprocess;
   try {
-    subprocess = startFirst(spec, cgroup);
+    subprocess = startFirst(spec, cgroup, join);
   } catch (error) {
     // The default tree falls back to the process group where its cgroup cannot be made after
     // all (the parent named by $PIDFD_CGROUP_PARENT went away, or lost its write access).
     if (cgroup === null || settings.required || !cgroupUnavailable(error)) throw error;
-    subprocess = startFirst(spec, null);
+    subprocess = startFirst(spec, null, join);
   }
   const tree = new Tree(subprocess, reach);
   if (guarded) {
@@ -291,11 +316,27 @@ export class Tree {
     return sent;
   }
 
+  /** Whether the tree is a cgroup of its own (else a process group, or the first process). */
+  get hasCgroup(): boolean {
+    return this.#cgroup !== null;
+  }
+
+  /** The pids of the tree now: its cgroup's, its process group's (from /proc), or the first
+   * process's while it runs. */
+  members(): number[] {
+    if (this.#cgroup !== null) return this.#emptied ? [] : this.#cgroup.pids();
+    if (this.reach === 'group' && this.#pidfd !== null) return groupMembers(this.#subprocess.pid) ?? [];
+    return this.#subprocess.exitStatus === null ? [this.#subprocess.pid] : [];
+  }
+
   /** Whether any process of the tree is left, zombies aside. */
   alive(): boolean {
     if (this.#cgroup !== null) return !this.#emptied && populated(this.#cgroup);
     if (!this.#signal(0)) return false;
-    return this.reach === 'leader' || this.#pidfd === null || groupHasLiveMember(this.#subprocess.pid);
+    if (this.reach === 'leader' || this.#pidfd === null) return true;
+    // Signal 0 said the group has members: whether one is more than a zombie (no /proc: take
+    // signal 0's word).
+    return (groupMembers(this.#subprocess.pid, true)?.length ?? 1) > 0;
   }
 
   /**
