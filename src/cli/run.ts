@@ -1,14 +1,22 @@
 // `pidfd run`: run a command with inherited stdio, forward signals, enforce a timeout, report.
+//
+// The command is a run() (src/run/) with this terminal's stdio and what a command line decides
+// that run() decides by itself (NormalizedRun's `launch`): the process group, an existing cgroup,
+// the backend, and waiting for the whole tree. The timeout, its SIGKILL (--kill-after), the
+// tree's kill and the watchdog of --kill-on-parent-exit are run()'s own.
 
 import { readFileSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
 
-import { spawn, SpawnError, support, type CgroupSettings, type ExitStatus, type Subprocess } from '../index.js';
+import { SpawnError, support, type CgroupSettings, type CgroupStats, type ExitStatus } from '../index.js';
+import type { RunError } from '../run/error.js';
+import { normalizeRun } from '../run/options.js';
+import { createRunProcess } from '../run/run-process.js';
+import type { Tree } from '../run/tree.js';
 import { signalNumberOf } from '../signals.js';
-import { parseDuration, parseSignal, parseWithCommand, setLongTimeout, UsageError } from './args.js';
+import { parseDuration, parseSignal, parseWithCommand, UsageError } from './args.js';
 import { reportJson, reportText } from './report.js';
 import { progressLine, Sampler, writeTimeline } from './timeline.js';
-import { treeOf } from './tree.js';
+import { statFields, withProcess } from './proc.js';
 
 export const runHelp = `Usage: pidfd run [options] [--] CMD [ARG...]
 
@@ -27,7 +35,7 @@ Options:
   --pids-max N           limit the tree to N processes at once
   --cpu-max CPUS         limit the tree to CPUS CPUs (0.5, 2)
   --cgroup PATH          start CMD inside this existing cgroup v2 directory instead
-  --kill-on-parent-exit  have the kernel kill CMD if pidfd itself dies
+  --kill-on-parent-exit  kill CMD's tree if pidfd itself dies (even by SIGKILL)
   --timeline FILE        sample the tree every 100 ms (CPU, memory, processes) and write it to
                          FILE: an SVG chart for .svg, JSON lines otherwise
   --progress             one live status line on stderr (a terminal) while CMD runs
@@ -75,9 +83,6 @@ const options = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-const SIGKILL = 9;
-const SIGCONT = 18;
-
 /** `--report` and `--report=json` become --report-format, which parseArgs understands. */
 function rewriteReport(argv: string[]): string[] {
   const end = argv.indexOf('--');
@@ -91,7 +96,7 @@ function rewriteReport(argv: string[]): string[] {
 }
 
 /** The shell's way to say how a command ended: its code, or 128 + the signal's number. */
-export function exitCodeOf(status: ExitStatus): number {
+export function exitCodeOf(status: Pick<ExitStatus, 'code' | 'signal'>): number {
   if (status.signal === null) return status.code ?? 1;
   return 128 + (signalNumberOf(status.signal) ?? 0);
 }
@@ -134,6 +139,31 @@ function parseLimits(values: Record<string, unknown>): CgroupSettings {
   return limits;
 }
 
+/**
+ * Sends `signal` to the tree's processes outside process group `pgrp`. On a terminal, the
+ * keyboard's signals reach the command and whoever shares its process group; the members of a
+ * cgroup that left it (setsid'd descendants) get them from us.
+ */
+function killOutside(tree: Tree, signal: number, pgrp: number): void {
+  for (const pid of tree.members()) {
+    withProcess(pid, (pidfd, dir) => {
+      if (Number(statFields(dir)[2]) !== pgrp) pidfd.sendSignal(signal);
+    });
+  }
+}
+
+/** run()'s names of the limits, as this command's options. */
+const limitFlags: Record<string, string> = { 'tree.memoryMax': '--memory-max', 'tree.pidsMax': '--pids-max', 'tree.cpuMax': '--cpu-max' };
+
+/** The exit code and the message of a command that did not start. */
+function startFailure(error: unknown): number {
+  const e = error as Error & { code?: string };
+  const message = e.message.replace(/^pidfd: /, '').replace(/\btree\.(memoryMax|pidsMax|cpuMax)\b/g, (name) => limitFlags[name]!);
+  process.stderr.write(`pidfd run: ${message}\n`);
+  if (!(error instanceof SpawnError) || error.syscall !== 'execve') return 125;
+  return error.code === 'ENOENT' ? 127 : 126;
+}
+
 export async function run(argv: string[]): Promise<number> {
   const { values, command } = parseWithCommand(rewriteReport(argv), options);
   if (values.help === true) {
@@ -156,124 +186,94 @@ export async function run(argv: string[]): Promise<number> {
   }
   const foreground = values.foreground === true || (values['own-group'] !== true && onForegroundTerminal());
   const limits = parseLimits(values);
+  const hasLimits = Object.keys(limits).length > 0;
   const treeWanted = values['no-tree'] !== true && cgroup === undefined;
-  if (!treeWanted && Object.keys(limits).length > 0) {
+  if (!treeWanted && hasLimits) {
     throw new UsageError(`--memory-max, --pids-max and --cpu-max apply to the tree: they cannot be combined with ${cgroup === undefined ? '--no-tree' : '--cgroup'}`);
   }
   const perRun = support().features.perRunCgroup;
-  if (treeWanted && Object.keys(limits).length > 0 && !perRun.available) {
+  if (treeWanted && hasLimits && !perRun.available) {
     throw new UsageError(`limits need a cgroup of the run's own, which cannot be made here: ${perRun.reason}`);
   }
-  const runCgroup: true | CgroupSettings | undefined = treeWanted && perRun.available ? (Object.keys(limits).length > 0 ? limits : true) : undefined;
 
   // The clone3 and clone backends make the kernel count the launcher's own peak memory in the
   // child's maxRSS (see docs/api.md); a report asks for the fork backend, which does not, for
   // this one spawn, unless PIDFD_BACKEND says otherwise.
   const backend = report !== undefined && process.env.PIDFD_BACKEND === undefined ? 'fork' : undefined;
 
-  // The handlers go in before the child exists: a signal that arrives while it starts is held
-  // and forwarded once it runs, instead of killing pidfd and orphaning the child. In the
-  // foreground, the terminal's SIGINT and SIGQUIT reach the child directly (it is in our process
-  // group): pidfd only keeps them from ending pidfd itself, and waits for the child.
-  let child: Subprocess | undefined;
-  let tree: ReturnType<typeof treeOf> | undefined;
-  const held: NodeJS.Signals[] = [];
+  const n = normalizeRun(command[0], command.slice(1), {
+    stdin: 'inherit',
+    stdout: 'inherit',
+    stderr: 'inherit',
+    killSignal: signal,
+    reject: false,
+    // Without --kill-on-parent-exit the command outlives pidfd, as it would without pidfd; with
+    // it, the tree dies with pidfd (the watchdog kills it even after a SIGKILL of pidfd).
+    cleanup: values['kill-on-parent-exit'] === true,
+    tree: treeWanted ? (hasLimits ? limits : true) : false,
+  });
+  // Durations beyond a Node timer (--timeout 25d) are taken: run()'s timers are long ones. A
+  // SIGKILL follows only the timeout's signal, and only with --kill-after: forwarded signals go
+  // to the tree directly, not through the run's kill().
+  n.timeout = timeoutMs;
+  n.forceKillAfterDelay = killAfterMs ?? -1;
+
+  // The handlers go in before the child exists: a signal that arrives while it starts is then
+  // delivered to them (once the start has returned) instead of killing pidfd and orphaning the
+  // child. On a terminal, the terminal's SIGINT and SIGQUIT reach the command directly (it is in
+  // our process group): pidfd only keeps them from ending pidfd itself, passes them to the
+  // members outside our group, and waits for the command.
+  let tree: Tree | undefined;
   const forwarded: NodeJS.Signals[] = foreground ? ['SIGTERM', 'SIGHUP'] : ['SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGHUP'];
-  // In the foreground the terminal reached the command and whoever shares our process group;
-  // with a cgroup, the rest of the tree (setsid'd descendants) gets it from us.
   const absorbed: NodeJS.Signals[] = foreground ? ['SIGINT', 'SIGQUIT'] : [];
   const ourGroup = processGroup();
   const handlers = [
-    ...forwarded.map((sig) => {
-      const handler = (): void => {
-        if (tree === undefined) held.push(sig);
-        else void tree.kill(signalNumberOf(sig)!);
-      };
-      return [sig, handler] as const;
-    }),
-    ...absorbed.map((sig) => [sig, (): void => void tree?.killOutside(signalNumberOf(sig)!, ourGroup)] as const),
+    ...forwarded.map((sig) => [sig, (): void => void tree?.kill(signalNumberOf(sig)!)] as const),
+    ...absorbed.map((sig) => [sig, (): void => tree && killOutside(tree, signalNumberOf(sig)!, ourGroup)] as const),
   ];
   for (const [sig, handler] of handlers) process.on(sig, handler);
-  const removeHandlers = (): void => {
-    for (const [sig, handler] of handlers) process.off(sig, handler);
-  };
-
-  const started = performance.now();
-  try {
-    child = spawn(command[0]!, command.slice(1), {
-      stdio: 'inherit',
-      processGroup: !foreground,
-      killOnParentExit: values['kill-on-parent-exit'] === true,
-      ...(cgroup === undefined ? {} : { cgroup }),
-      ...(runCgroup === undefined ? {} : { cgroup: runCgroup }),
-      ...(backend === undefined ? {} : { backend }),
-    });
-  } catch (error) {
-    removeHandlers();
-    if (!(error instanceof SpawnError)) {
-      const e = error as Error & { code?: string };
-      if (e.code?.startsWith('ERR_PIDFD_CGROUP')) {
-        process.stderr.write(`pidfd run: ${e.message.replace(/^pidfd: /, '')}\n`);
-        return 125;
-      }
-      throw error;
-    }
-    process.stderr.write(`pidfd run: ${error.message}\n`);
-    if (error.syscall !== 'execve') return 125;
-    return error.code === 'ENOENT' ? 127 : 126;
-  }
-  const running = child;
-  const theTree = treeOf(running, !foreground);
-  tree = theTree;
-  for (const sig of held) void theTree.kill(signalNumberOf(sig)!);
 
   const progress = values.progress === true && process.stderr.isTTY === true;
   const timeline = values.timeline as string | undefined;
-  const sampler =
-    timeline !== undefined || progress ? new Sampler(theTree, 100, progress ? (s) => process.stderr.write(progressLine(s)) : undefined) : undefined;
+  let sampler: Sampler | undefined;
+  n.launch = {
+    reach: foreground ? 'leader' : 'group',
+    cgroupPath: cgroup,
+    backend,
+    waitForTree: true,
+    onStart: (started) => {
+      tree = started;
+      if (timeline !== undefined || progress) {
+        sampler = new Sampler(started, 100, progress ? (s) => process.stderr.write(progressLine(s)) : undefined);
+      }
+    },
+  };
 
-  let timedOut = false;
-  const cancels: (() => void)[] = [];
-  let killAfter: Promise<void> | undefined;
-  if (timeoutMs > 0) {
-    cancels.push(
-      setLongTimeout(() => {
-        timedOut = true;
-        void theTree.kill(signal).then(() => {
-          // A stopped command would never act on the signal: continue it, as timeout(1) does
-          // (a cgroup's kill does so for every stopped member itself).
-          if (theTree.kind !== 'cgroup' && signal !== SIGKILL && signal !== SIGCONT) return theTree.kill(SIGCONT);
-        });
-        if (killAfterMs !== undefined) {
-          killAfter = new Promise((resolve) => {
-            cancels.push(setLongTimeout(() => void theTree.kill(SIGKILL).then(resolve, resolve), killAfterMs));
-          });
-        }
-      }, timeoutMs),
-    );
-  }
-
-  let status: ExitStatus;
-  let treeStats;
+  const running = createRunProcess(n, undefined);
+  let result: Awaited<typeof running>;
   try {
-    status = await running.exited;
-    // The command returns when its whole tree has: daemons it left are waited for.
-    treeStats = await theTree.done();
-    // A process group outlives its leader, and nothing tells when it is empty: after a timeout,
-    // its members that ignored the signal get --kill-after's SIGKILL before pidfd goes.
-    if (theTree.kind === 'process-group' && killAfter !== undefined) await killAfter;
+    result = await running;
   } finally {
-    for (const cancel of cancels) cancel();
-    removeHandlers();
+    for (const [sig, handler] of handlers) process.off(sig, handler);
     sampler?.stop();
-    if (progress) process.stderr.write('\r\x1b[2K');
+    if (progress && sampler !== undefined) process.stderr.write('\r\x1b[2K');
   }
-  const elapsedMs = performance.now() - started;
+  const status = running.subprocess?.exitStatus ?? null;
+  if (running.subprocess === undefined) return startFailure((result as RunError).cause);
+  if (status === null) {
+    // The exit status was lost (see ExitStatus in docs/api.md): how the command ended is unknown.
+    process.stderr.write(`pidfd run: ${(result as RunError).shortMessage}\n`);
+    return 125;
+  }
   if (timeline !== undefined) writeTimeline(timeline, sampler!.samples, `pidfd run ${command.join(' ')}`);
   if (report !== undefined) {
-    const r = { command, status, elapsedMs, timedOut, backend: backend ?? support().backend, tree: treeStats ?? null };
+    let figures: CgroupStats | null = null;
+    if (result.cgroup !== undefined) {
+      const { path: _removed, ...stats } = result.cgroup;
+      figures = stats;
+    }
+    const r = { command, status, elapsedMs: result.durationMs, timedOut: result.timedOut, backend: backend ?? support().backend, tree: figures };
     process.stderr.write(report === 'json' ? reportJson(r) : reportText(r));
   }
-  return timedOut ? 124 : exitCodeOf(status);
+  return result.timedOut ? 124 : exitCodeOf(status);
 }
-

@@ -3,7 +3,14 @@
 
 import { writeFileSync } from 'node:fs';
 
-import { statFields, withProcess, type Tree } from './tree.js';
+import type { CgroupStats } from '../index.js';
+import { statFields, withProcess } from './proc.js';
+
+/** What a Sampler reads: the tree's pids, and its cgroup's figures where it has one. */
+export interface Sampled {
+  members(): number[];
+  figures(): CgroupStats | undefined;
+}
 
 /** One sample of the tree. */
 export interface Sample {
@@ -36,13 +43,13 @@ function fromMembers(pids: number[]): { cpuUs: number; rss: number } {
 /** Samples a tree every `intervalMs` until stopped. */
 export class Sampler {
   readonly samples: Sample[] = [];
-  #tree: Tree;
+  #tree: Sampled;
   #timer: NodeJS.Timeout;
   #started = performance.now();
   #lastCpuUs = 0;
   #lastT = 0;
 
-  constructor(tree: Tree, intervalMs = 100, onSample?: (s: Sample) => void) {
+  constructor(tree: Sampled, intervalMs = 100, onSample?: (s: Sample) => void) {
     this.#tree = tree;
     this.#timer = setInterval(() => {
       const s = this.#sample();
@@ -55,7 +62,7 @@ export class Sampler {
   #sample(): Sample {
     const t = performance.now() - this.#started;
     const pids = this.#tree.members();
-    const stats = this.#tree.stats();
+    const stats = this.#tree.figures() ?? null;
     const members = stats === null || stats.memory === null ? fromMembers(pids) : null;
     const cpuUs = stats !== null ? stats.cpu.usageUs : members!.cpuUs;
     const cpu = t > this.#lastT ? Math.max(0, ((cpuUs - this.#lastCpuUs) / ((t - this.#lastT) * 1000)) * 100) : 0;

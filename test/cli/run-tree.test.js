@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn as cpSpawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -83,6 +83,49 @@ describe('pidfd run: the tree in a cgroup', { skip }, () => {
     assert.equal(r.code, 128 + 15);
   });
 
+  test('a forwarded signal is never followed by SIGKILL: --kill-after follows the timeout alone', async () => {
+    // The command ignores the SIGTERM forwarded to it; the kill-after delay passes (0.2 s, waited
+    // for 1.5 s: on a loaded machine a late timer makes this pass, never fail); then a SIGINT
+    // ends it with its own code.
+    let state = 'start';
+    const r = await pidfdRun(['--timeout', '600', '--kill-after', '0.2', '--', 'sh', '-c', 'trap "echo got-term" TERM; trap "exit 7" INT; echo ready; while :; do sleep 0.05; done'], {
+      onStdout: (out, child) => {
+        if (state === 'start' && out.includes('ready')) {
+          state = 'term';
+          child.kill('SIGTERM');
+        } else if (state === 'term' && out.includes('got-term')) {
+          state = 'int';
+          setTimeout(() => child.kill('SIGINT'), 1500);
+        }
+      },
+    });
+    assert.equal(state, 'int', r.stdout);
+    assert.equal(r.code, 7, 'the command was still running, and ended on the SIGINT');
+  });
+
+  test('--kill-on-parent-exit: when pidfd is killed with SIGKILL, its whole tree dies with it', async () => {
+    let cgroupDir;
+    let members = {};
+    const r = await pidfdRun(['--kill-on-parent-exit', '--', join(fixtures, 'tree.sh')], {
+      onStdout: (out, child) => {
+        if (cgroupDir !== undefined) return;
+        members = membersOf(out);
+        if (Object.keys(members).length < 3) return;
+        cgroupDir = join(support().cgroups.mount, readFileSync(`/proc/${members.setsid}/cgroup`, 'utf8').match(/^0::(.*)$/m)[1]);
+        child.kill('SIGKILL');
+      },
+    });
+    assert.equal(r.signal, 'SIGKILL', r.stderr);
+    for (const [role, pid] of Object.entries(members)) await eventually(() => !alive(pid), `the ${role} member ${pid} to die with pidfd`);
+    // Nobody is left to remove the run's cgroup but the next sweep of a later pidfd process.
+    await eventually(() => !existsSync(cgroupDir) || /^populated 0$/m.test(readFileSync(join(cgroupDir, 'cgroup.events'), 'utf8')), 'the cgroup to empty');
+    try {
+      rmdirSync(cgroupDir);
+    } catch (error) {
+      if (error.code !== 'ENOENT') throw error;
+    }
+  });
+
   test('--report covers the whole tree (its CPU, waited for or not); --report=json has it as `tree`', async () => {
     const work = '(i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done) & (setsid sh -c \'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done\' &)';
     const text = await pidfdRun(['--report', '--', 'sh', '-c', work]);
@@ -113,7 +156,7 @@ describe('pidfd run: the tree in a cgroup', { skip }, () => {
     const r = await pidfdRun([...flag, '--', 'sh', '-c', 'echo ran']);
     assert.equal(r.code, 125);
     assert.equal(r.stdout, '');
-    assert.match(r.stderr, new RegExp(`needs the ${missing} controller`));
+    assert.match(r.stderr, new RegExp(`^pidfd run: ${flag[0]} needs the ${missing} controller`));
   });
 
   test('--no-tree returns when the command exits, leaving what it started', async () => {
