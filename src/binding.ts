@@ -227,6 +227,8 @@ export interface NativeBinding {
   sendWithFd(socket: number, bytes: Uint8Array, fd: number): number;
   /** A new pipe, both ends close-on-exec and blocking: [readFd, writeFd], or -errno. */
   pipe(): Int32Array | number;
+  /** madvise(MADV_HUGEPAGE) over the first `reserved` bytes of the buffer's memory: 0 or -errno. */
+  adviseHugePages(buffer: ArrayBuffer, reserved: number): number;
 }
 
 let loaded: NativeBinding | undefined;

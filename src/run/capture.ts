@@ -3,14 +3,16 @@
 //
 // Every read of every capture lands in one shared buffer (net.Socket's `onread`) and is copied
 // out at once into the capture's store: no Buffer per read, and no final concatenation for large
-// outputs, whose store is one resizable ArrayBuffer that grows in place. A gigabyte captured is
-// then a gigabyte of memory touched once, as a C read loop into a realloc'd buffer does, instead
-// of the chunks and then their copy.
+// outputs, whose store is one resizable ArrayBuffer that grows in place, on huge pages where the
+// kernel has them. A gigabyte captured is then a gigabyte of memory touched once, as a C read
+// loop into a realloc'd buffer does, instead of the chunks and then their copy.
 
 import { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 
+import { binding } from '../binding.js';
+import { runtime } from '../runtime.js';
 import { fsPipeStream, readsItsFd, socketsMayReadFds } from '../process/pipe-stream.js';
 
 /** The captured output of one stream (or of both, for `all`), as the result gives it. */
@@ -62,7 +64,13 @@ export class ByteStore {
 
   #spill(): void {
     const Resizable = ArrayBuffer as unknown as new (length: number, options: { maxByteLength: number }) => ArrayBuffer;
-    this.#buffer = new Resizable(0, { maxByteLength: Math.max(this.#limit, SPILL * 2) });
+    const reserved = Math.max(this.#limit, SPILL * 2);
+    this.#buffer = new Resizable(0, { maxByteLength: reserved });
+    // V8 reserves a resizable ArrayBuffer's whole maxByteLength as one mapping and commits it as
+    // it grows: huge pages there make a large capture take a page fault per 2 MiB instead of per
+    // 4 KiB, which is most of its cost on a VM (docs/benchmarks.md). Only where that layout is
+    // known: the advice covers `reserved` bytes from the buffer's start.
+    if (runtime === 'node') binding().adviseHugePages(this.#buffer, reserved);
     this.#view = new Uint8Array(this.#buffer); // tracks the buffer's length as it grows
     const chunks = this.#chunks;
     this.#chunks = [];
