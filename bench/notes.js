@@ -155,4 +155,22 @@ Exits that come one at a time cost 1.5–2× the CPU with the thread (each is a 
 thread and a hop through the threadsafe function to the loop), and the sequential spawn's CPU is
 higher with it in every pair; exits that come together, in batches, cost about the same. So
 uv_poll stays Node's watcher, and the thread is used where there is no real libuv (Bun, Deno).
+
+### Capturing a gigabyte: page faults, and huge pages
+
+The first full-size run of the capture scenario (1 GiB, 5 rounds, 2026-12-02 05:48 at a load of
+about 1: [run-1gib-20261202-054850.json](../bench/results/run-1gib-20261202-054850.json)) missed the
+goal of 2× execa's throughput: 153 vs 90.8 MiB/s (1.68×; C read loop 123 MiB/s), the capturing
+process busy the whole time (6.3 s of CPU per GiB). \`perf record -g\` of a 512 MiB capture: 47% of
+the samples in \`memmove\` copying reads into the store, and 29% in the page-fault path under that
+copy: a fault per 4 KiB of fresh memory, which on this VM is the cost of a capture (touching 1 GiB
+with 4 KiB pages takes 4.4 s here, with huge pages 2.2–3.5 s). The store past 1 MiB is a resizable
+ArrayBuffer whose whole reservation V8 maps at once; the capture now asks for transparent huge pages
+over it (\`madvise(MADV_HUGEPAGE)\`, the kernel's THP mode here being *madvise*). The same capture
+then takes 0.25 s of user CPU instead of 2.5–4 s, and the scenario's run
+([capture-thp-20261202-060403.json](../bench/results/capture-thp-20261202-060403.json)) gives
+449 MiB/s, 7.0× execa's and 6.3× the C loop's (which uses 4 KiB pages; a C loop that asked for huge
+pages would do the same). The spread is wide (174–1,002 MiB/s): a round that gets memory new to the
+VM still pays its first touch in system time (3–4 s), one that reuses freed huge pages runs at
+1.1–1.5 GiB/s.
 `;

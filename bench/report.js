@@ -294,7 +294,8 @@ shows, in rounds that alternate them. \`run('/bin/true')\` and the others captur
 cleanup: false\` is the same without the watchdog, to show what \`cleanup\` costs. The capture reads
 dd's output (1 MiB writes of zeros) as bytes with no size limit: nano-spawn and tinyexec give only
 strings, which cannot hold 1 GiB, so they are not in it; the C read loop (\`bench/c/capture.c\`) is
-posix_spawn and \`read()\` into a \`realloc\`'d buffer that doubles. The pipeline is the same dd into
+posix_spawn and \`read()\` into a \`realloc\`'d buffer that doubles (4 KiB pages: it does not ask for
+huge pages, as run()'s capture does; see "Capturing a gigabyte" below). The pipeline is the same dd into
 \`wc -c\`; execa's source gets \`buffer: false\` (with its default it keeps the whole output, and
 256 MiB already end Node with a fatal *invalid size* error); nano-spawn keeps the first command's
 output as a string and is left out. Memory per running command: K release helpers running at once,
