@@ -16,7 +16,7 @@ import { signalNumberOf } from '../signals.js';
 import { parseDuration, parseSignal, parseWithCommand, UsageError } from './args.js';
 import { reportJson, reportText } from './report.js';
 import { progressLine, Sampler, writeTimeline } from './timeline.js';
-import { statFields, withProcess } from './proc.js';
+import { statFields, withProcess } from '../process/procfs.js';
 
 export const runHelp = `Usage: pidfd run [options] [--] CMD [ARG...]
 

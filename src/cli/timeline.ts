@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 
 import type { CgroupStats } from '../index.js';
-import { statFields, withProcess } from './proc.js';
+import { statFields, withProcess } from '../process/procfs.js';
 
 /** What a Sampler reads: the tree's pids, and its cgroup's figures where it has one. */
 export interface Sampled {

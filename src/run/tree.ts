@@ -8,8 +8,8 @@
 // and double-forked descendants too, empty() is its `empty` promise (`populated 0`, an event),
 // figures() its stats(), and the directory is removed by the cgroup itself once the tree is
 // empty. Elsewhere the tree is a process group: the child leads a new group, and the group is
-// signalled through the leader's pidfd (PIDFD_SIGNAL_PROCESS_GROUP, Linux 6.9; before that, the
-// leader alone); a descendant that leaves the group (setsid, setpgid) is out of reach, and
+// signalled through the leader's pidfd (PIDFD_SIGNAL_PROCESS_GROUP, Linux 6.9; before that, each
+// member through a pidfd of its own); a descendant that leaves the group (setsid, setpgid) is out of reach, and
 // "empty" is checked at growing intervals. Either way the first process stays in this process's
 // group when it uses this process's terminal (kills then reach it alone, unless a cgroup holds
 // the tree), and the watchdog guards the tree when `cleanup` is on.
@@ -26,6 +26,7 @@ import type { CgroupSettings, ParsedCgroupSettings } from '../cgroup/settings.js
 import { SpawnError } from '../errors.js';
 import { buildPlan, type Backend, type ChildSpec } from '../process/options.js';
 import { PidFd } from '../process/pidfd.js';
+import { statFields, withProcess } from '../process/procfs.js';
 import { start } from '../process/start.js';
 import { handOver } from '../process/stdio.js';
 import { createSubprocess, type Subprocess } from '../process/subprocess.js';
@@ -79,6 +80,10 @@ export interface Launch {
 
 /** Whether this kernel lets a pidfd signal a process group (6.9); learnt at the first try. */
 let groupSignals = true;
+
+/** Test hook (src/internal/testing.ts): signal a group's members one by one, as before 6.9. */
+export let forceMemberSignals: (on: boolean) => void;
+let memberSignalsForced = false;
 
 /**
  * Whether a child given these stdio fds would use this process's terminal. A child that reads
@@ -413,18 +418,41 @@ export class Tree {
     this.#dirfd = -1;
   }
 
+  static {
+    forceMemberSignals = (on) => {
+      memberSignalsForced = on;
+    };
+  }
+
   #signal(signal: number): boolean {
     const pidfd = this.#pidfd;
     if (this.reach === 'leader' || pidfd === null) return this.#subprocess.kill(signal);
-    if (groupSignals) {
+    if (groupSignals && !memberSignalsForced) {
       try {
         return pidfd.sendSignal(signal, { processGroup: true });
       } catch (error) {
         if ((error as { code?: string }).code !== 'EINVAL') throw error;
-        // Before Linux 6.9 a pidfd cannot address a group: the leader alone (see docs/run.md).
-        groupSignals = false;
+        groupSignals = false; // before Linux 6.9
       }
     }
-    return pidfd.sendSignal(signal);
+    return this.#signalMembers(pidfd, signal);
+  }
+
+  /**
+   * Before Linux 6.9 a pidfd cannot address a group, and kill(-pgid) could hit an unrelated group
+   * once the group is empty and its number reused. The leader gets the signal through its
+   * pidfd, and every other member found in /proc through a pidfd of its own, once its /proc
+   * entry (read through that pidfd) says it is still in the group. A process forked after the
+   * scan is missed; see docs/run.md.
+   */
+  #signalMembers(leader: PidFd, signal: number): boolean {
+    const pgid = this.#subprocess.pid;
+    let sent = leader.sendSignal(signal);
+    for (const pid of groupMembers(pgid) ?? []) {
+      if (pid === pgid) continue;
+      const reached = withProcess(pid, (pidfd, dir) => Number(statFields(dir)[2]) === pgid && pidfd.sendSignal(signal));
+      sent = reached === true || sent;
+    }
+    return sent;
   }
 }

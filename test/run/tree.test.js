@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 
 import { run, support } from '../../dist/index.js';
+import { forceMemberSignals } from '../../dist/internal/testing.js';
 import { childPids } from '../helpers/index.js';
 import { isDead, killIfAlive, leakFree, runFixtures, stateOf, until, waitDead } from './helpers.js';
 
@@ -149,6 +150,27 @@ describe('the tree of a run', () => {
       killIfAlive(grandchild);
       await waitDead(grandchild);
       await running.closed;
+    }
+  }));
+
+  test('before Linux 6.9 (forced here) the process group is signalled member by member, each through a pidfd', leakFree(async () => {
+    forceMemberSignals(true);
+    const saved = process.env.PIDFD_CGROUP_PARENT;
+    process.env.PIDFD_CGROUP_PARENT = '/nonexistent-pidfd-parent';
+    let grandchild;
+    try {
+      const running = run('sh', withGrandchild('sh -c "sleep 1000; :"'), { timeout: 50, stdout: 'stream' });
+      grandchild = await firstNumber(running);
+      const error = await running.catch((e) => e);
+      assert.equal(error.timedOut, true);
+      assert.equal(error.cgroup, undefined, 'the process group fallback');
+      assert.equal(isDead(grandchild), true, `the grandchild is ${stateOf(grandchild)}`);
+      await running.closed;
+    } finally {
+      if (grandchild !== undefined) killIfAlive(grandchild);
+      forceMemberSignals(false);
+      if (saved === undefined) delete process.env.PIDFD_CGROUP_PARENT;
+      else process.env.PIDFD_CGROUP_PARENT = saved;
     }
   }));
 

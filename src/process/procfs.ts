@@ -1,6 +1,7 @@
-// Reading a process of `pidfd run`'s tree race-free: through a pidfd and its /proc directory.
+// Reading (and signalling) a process found by its pid race-free: through a pidfd and its /proc
+// directory, opened through that pidfd, so that a pid reused meanwhile answers for nothing.
 
-import { PidFd, type ProcDir } from '../index.js';
+import { PidFd, type ProcDir } from './pidfd.js';
 
 /**
  * Calls fn with a pidfd of `pid` and its /proc directory, opened race-free (a recycled pid
