@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 
 import { reportJson, reportText } from '../../dist/cli/report.js';
 import { cli, pidfd } from '../helpers/cli.js';
-import { GUARD_MS, helperBin } from '../helpers/index.js';
+import { GUARD_MS, helperBin, sanitized } from '../helpers/index.js';
 
 describe('pidfd run --report', () => {
   test('--report prints a table of the status and resources to stderr', () => {
@@ -34,7 +34,6 @@ describe('pidfd run --report', () => {
     // Without a cgroup, the report spawns with the fork backend: the peak RSS is the child's own,
     // not the launcher's (a Node process is tens of MiB; sh is a few). Not under npm run
     // test:asan, which preloads the sanitizer runtime into sh too (tens of MiB of its own).
-    const sanitized = process.env.PIDFD_TEST_ADDON !== undefined;
     if (process.env.PIDFD_BACKEND === undefined && !sanitized) assert.ok(report.rusage.maxRSS < 20000, `maxRSS ${report.rusage.maxRSS}`);
   });
 

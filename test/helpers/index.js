@@ -35,11 +35,16 @@ export const helperBin = join(root, 'test', 'helpers', 'bin');
 /** Which pass of the suite this is ('default', 'clone', 'fork', 'seccomp-enosys'). */
 export const pass = process.env.PIDFD_TEST_PASS ?? 'default';
 
+/** Whether the addon is the sanitizers' build (npm run test:asan): everything is 3–5× slower. */
+export const sanitized = process.env.PIDFD_TEST_ADDON !== undefined;
+
 /**
  * How long a test waits for something that must happen before it calls it lost: a hang guard,
- * not a schedule. Generous, since a CI machine at a load of 10 per core is that much slower.
+ * not a schedule. Generous, since a CI machine at a load of 10 per core is that much slower; four
+ * times that under the sanitizers, where the fork pass's 800 forks of an instrumented Node (J1)
+ * took over two minutes on a loaded machine.
  */
-export const GUARD_MS = 60000;
+export const GUARD_MS = sanitized ? 240000 : 60000;
 
 /** One reading of /proc/self/fd: number → "target dev:ino" (glibc's support_descriptors). */
 function readFds() {
