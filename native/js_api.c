@@ -240,8 +240,9 @@ static int pf_unpack_request(napi_env env, napi_value plan, struct pf_plan_memor
   return 1;
 }
 
+/* spawn(plan, watch, ref) */
 napi_value js_spawn(napi_env env, napi_callback_info info) {
-  napi_value argv[1], result = NULL;
+  napi_value argv[3], result = NULL;
   struct pf_plan_memory m;
   struct pf_start_request req;
   struct pf_spawn_result out;
@@ -249,13 +250,12 @@ napi_value js_spawn(napi_env env, napi_callback_info info) {
 
   memset(&m, 0, sizeof m);
   memset(&req, 0, sizeof req);
-  if (!pf_get_args(env, info, 1, argv)) return NULL;
+  if (!pf_get_args(env, info, 3, argv) || !pf_to_bool(env, argv[1], "watch", &watch) ||
+      !pf_to_bool(env, argv[2], "ref", &ref))
+    return NULL;
   struct pf_env *e = pf_started_env(env);
   if (e == NULL) return NULL;
-  napi_value plan = argv[0];
-  if (!pf_unpack_request(env, plan, &m, &req) || !pf_prop_bool(env, plan, "watch", &watch) ||
-      !pf_prop_bool(env, plan, "ref", &ref))
-    goto done;
+  if (!pf_unpack_request(env, argv[0], &m, &req)) goto done;
 
   if (pf_start(&e->stack, &req, m.parent_fds, &out) < 0) {
     result = pf_failure_value(env, &out.fail);

@@ -203,12 +203,12 @@ const parsers = {
 
 const knownOptions: ReadonlySet<string> = new Set(Object.keys(parsers));
 
-/** The plan for the addon (but for watching, which the caller chooses), plus what the layers
+/** The plan for the addon (watching is the caller's choice: start()'s), plus what the layers
  * above need to know. */
 export interface NormalizedSpawn {
   file: string;
   argv: string[];
-  plan: Omit<NativeSpawnPlan, 'watch' | 'ref'>;
+  plan: NativeSpawnPlan;
   stdio: StdioEntry[];
   /** The cgroup as given, for error messages. */
   cgroup: string | number | undefined;
@@ -269,7 +269,7 @@ export function buildPlan(spec: ChildSpec): NormalizedSpawn {
     triples[3 * i + 2] = stdio[i]!.fd;
   }
   const table = constants().backend;
-  return {
+  const n: NormalizedSpawn = {
     file: spec.file,
     argv: spec.argv,
     stdio,
@@ -294,9 +294,12 @@ export function buildPlan(spec: ChildSpec): NormalizedSpawn {
       cgroupFd: spec.cgroup?.fd ?? -1,
       cgroupPath: spec.cgroup?.path ?? null,
       backend: spec.backend === undefined ? table.none : table[spec.backend],
-      ...spec.testHooks,
     },
   };
+  // Only a test's plan carries the hooks: every other plan keeps one shape (no spread), which
+  // V8 does not have to rebuild on each spawn.
+  if (spec.testHooks !== undefined) n.plan = { ...n.plan, ...spec.testHooks };
+  return n;
 }
 
 /** The test hooks' plan fields (src/internal/testing.ts), when a test asked for a fault. */
@@ -318,6 +321,12 @@ export function parseCommand(file: unknown, args: unknown, options: unknown): { 
   const theArgs = args.map((arg, i) => validateString(arg, `args[${i}]`, { empty: true, what: 'argument' }));
   validateObject(options, 'options');
   return { file: theFile, args: theArgs };
+}
+
+/** The cgroup of a ChildSpec, built field by field (a spread would cost a new hidden class per
+ * spawn). */
+function cgroupSpec(parsed: ReturnType<typeof parseCgroup>, given: unknown): NonNullable<ChildSpec['cgroup']> {
+  return { path: parsed.path, fd: parsed.fd, run: parsed.run, given };
 }
 
 /** Checks spawn()'s arguments and builds the native plan. Throws before any system call. */
@@ -353,7 +362,7 @@ export function normalizeSpawn(file: unknown, args: unknown, options: unknown): 
     gid: parsers.gid(o.gid),
     groups: parsers.groups(o.groups),
     pdeathsig: parsers.killOnParentExit(o.killOnParentExit),
-    cgroup: { ...parsers.cgroup(o.cgroup), given: o.cgroup },
+    cgroup: cgroupSpec(parsers.cgroup(o.cgroup), o.cgroup),
     abortSignal: parsers.signal(o.signal),
     killSignal: parsers.killSignal(o.killSignal),
     backend: parsers.backend(o.backend),
