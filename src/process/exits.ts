@@ -1,6 +1,6 @@
 // The JavaScript end of exit watching: one handler per watched pidfd, fed by native batches.
 
-import { binding, constants } from '../binding.js';
+import { binding, constants, type NativeConstants } from '../binding.js';
 import { systemError } from '../errors.js';
 import { watcherChoice } from '../runtime.js';
 
@@ -10,6 +10,8 @@ export type ExitHandler = (records: Float64Array, at: number) => void;
 const handlers = new Map<number, ExitHandler>();
 let started = false;
 let batchObserver: ((records: Float64Array) => void) | undefined;
+/** The addon's tables (they never change), once the first batch has come. */
+let table: NativeConstants | undefined;
 
 /** Test hook (src/internal/testing.ts): sees every batch before it is routed. */
 export function observeBatches(observer: ((records: Float64Array) => void) | undefined): void {
@@ -18,7 +20,7 @@ export function observeBatches(observer: ((records: Float64Array) => void) | und
 
 function onBatch(records: Float64Array): void {
   batchObserver?.(records);
-  const { exitField: F, exitHow } = constants();
+  const { exitField: F, exitHow } = (table ??= constants());
   let failed = false;
   let failure: unknown;
   for (let at = 0; at < records.length; at += F.count) {

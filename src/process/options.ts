@@ -101,10 +101,13 @@ const nodeEnv: object | null = isMainThread && Object.getPrototypeOf(process.env
  * The child's environment as KEY=VALUE strings, and the PATH that spawn searches. envp is null
  * for "this process's environment": in the main thread Node's process.env is the C `environ`,
  * which the addon reads directly (a Worker's process.env is its own copy, and a replaced
- * process.env is a plain object: both are serialized).
+ * process.env is a plain object: both are serialized). With `file`, the PATH of this process's
+ * environment is read only if `file` is looked up in it (has no '/').
  */
-export function parseEnv(env: unknown): { envp: string[] | null; path: string | undefined } {
-  if (env === undefined && process.env === nodeEnv) return { envp: null, path: process.env.PATH };
+export function parseEnv(env: unknown, file?: string): { envp: string[] | null; path: string | undefined } {
+  // A file with a '/' is not looked up: its PATH is not read (a getenv through Node's
+  // environment interceptor on every spawn).
+  if (env === undefined && process.env === nodeEnv) return { envp: null, path: file?.includes('/') ? undefined : process.env.PATH };
   const source = env === undefined ? process.env : env;
   if (source === null || typeof source !== 'object') throw invalidArgType('env', env, 'an object of strings');
   if (Array.isArray(source) || typeof (source as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function') {
@@ -259,7 +262,10 @@ export function buildPlan(spec: ChildSpec): NormalizedSpawn {
   let envp = spec.env ?? null;
   let path = spec.path;
   if (envp === null && process.env !== nodeEnv) envp = parseEnv(undefined).envp;
-  if (path === undefined) path = envp === null ? process.env.PATH : envp.find((kv) => kv.startsWith('PATH='))?.slice(5);
+  // Only a file without a '/' is looked up in PATH (execCandidates).
+  if (path === undefined && !spec.file.includes('/')) {
+    path = envp === null ? process.env.PATH : envp.find((kv) => kv.startsWith('PATH='))?.slice(5);
+  }
   const paths = execCandidates(spec.file, path);
   const stdio = spec.stdio;
   const triples = new Int32Array(stdio.length * 3);
@@ -338,7 +344,7 @@ export function normalizeSpawn(file: unknown, args: unknown, options: unknown): 
   // The order of the checks is the order of SpawnOptions: the first bad option is the one named.
   const argv0 = parsers.argv0(o.argv0);
   const cwd = parsers.cwd(o.cwd);
-  const { envp, path } = parseEnv(o.env);
+  const { envp, path } = parseEnv(o.env, theFile);
   const stdio = parsers.stdio(o.stdio);
   const setsid = parsers.detached(o.detached);
   const pgid = parsers.processGroup(o.processGroup);
