@@ -211,18 +211,20 @@ static napi_value pf_failure_value(napi_env env, const struct pf_failure *f) {
   return obj;
 }
 
+/* A started child as [pid, pidfd, the parent's fd of each stdio entry...]: one typed array
+ * rather than an object with three properties, each set through the runtime's slow path. */
 static napi_value pf_started_value(napi_env env, const struct pf_spawn_result *out,
                                    const int *parent_fds, int n) {
-  napi_value obj, ab, fds;
-  void *data;
-  napi_create_object(env, &obj);
-  pf_set_int(env, obj, "pid", out->pid);
-  pf_set_int(env, obj, "pidfd", out->pidfd);
-  napi_create_arraybuffer(env, (size_t)n * sizeof(int32_t), &data, &ab);
-  napi_create_typedarray(env, napi_int32_array, (size_t)n, ab, 0, &fds);
-  memcpy(data, parent_fds, (size_t)n * sizeof(int32_t));
-  napi_set_named_property(env, obj, "fds", fds);
-  return obj;
+  napi_value ab, started;
+  int32_t *data;
+  size_t count = (size_t)n + 2;
+  if (napi_create_arraybuffer(env, count * sizeof(int32_t), (void **)&data, &ab) != napi_ok ||
+      napi_create_typedarray(env, napi_int32_array, count, ab, 0, &started) != napi_ok)
+    return NULL;
+  data[0] = out->pid;
+  data[1] = out->pidfd;
+  memcpy(data + 2, parent_fds, (size_t)n * sizeof(int32_t));
+  return started;
 }
 
 /* The whole request of a plan: the child's plan, its stdio, the cgroup and the backend. */

@@ -81,12 +81,9 @@ export interface NativeSpawnPlan {
   backend: number;
 }
 
-export interface NativeSpawnSuccess {
-  pid: number;
-  pidfd: number;
-  /** Per stdio entry: the parent's end of its pipe, or -1. */
-  fds: Int32Array;
-}
+/** A started child, as one Int32Array: [pid, pidfd, then per stdio entry the parent's end of
+ * its pipe, or -1]. */
+export type NativeSpawnSuccess = Int32Array;
 
 export interface NativeSpawnFailure {
   /** Positive errno. */

@@ -41,7 +41,7 @@ export function start(n: NormalizedSpawn, watch: Watch): Started {
   if (n.runCgroup !== null && watch === null) throw new Error('pidfd: a per-run cgroup needs the exit watcher');
   const cgroup = n.runCgroup === null ? null : createRunCgroup(n.runCgroup);
   const plan = cgroup === null ? n.plan : { ...n.plan, cgroupPath: cgroup.path };
-  // watch and ref go as arguments, and the result is copied field by field: an object spread
+  // watch and ref go as arguments, and the result comes as one Int32Array: an object spread
   // here made V8 build a new hidden class on every spawn (docs/benchmarks.md, parent CPU).
   const result = native.spawn(plan, watch !== null, watch?.ref ?? false);
   if ('errno' in result) {
@@ -49,9 +49,9 @@ export function start(n: NormalizedSpawn, watch: Watch): Started {
     throw spawnError(cgroup === null ? n : { ...n, cgroup: cgroup.path }, result);
   }
   return {
-    pid: result.pid,
-    pidfd: result.pidfd,
-    fds: result.fds,
+    pid: result[0]!,
+    pidfd: result[1]!,
+    fds: result.subarray(2),
     cgroup,
     cgroupWatch: cgroup === null ? null : watchTree(cgroup, watch!.ref),
   };
