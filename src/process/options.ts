@@ -314,6 +314,9 @@ function testHooks(options: object): { fault: number; faultArg: number } | undef
   return hook === undefined ? undefined : { fault: hook.kind, faultArg: hook.arg ?? 0 };
 }
 
+/** validateString's options for an element of args. */
+const anArgument = { empty: true, what: 'argument' } as const;
+
 /**
  * The `file` and `args` arguments of a call that starts a program (spawn(), run()), checked
  * the same way for each; `options` must be an object.
@@ -324,7 +327,7 @@ export function parseCommand(file: unknown, args: unknown, options: unknown): { 
   }
   const theFile = validateString(file, 'file', { what: 'argument' });
   if (!Array.isArray(args)) throw invalidArgType('args', args, 'an array of strings', 'argument');
-  const theArgs = args.map((arg, i) => validateString(arg, `args[${i}]`, { empty: true, what: 'argument' }));
+  const theArgs = args.map((arg, i) => validateString(arg, `args[${i}]`, anArgument));
   validateObject(options, 'options');
   return { file: theFile, args: theArgs };
 }
