@@ -25,6 +25,7 @@ static void pf_env_cleanup(void *arg) {
   if (e->started) pf_watch_stop(&e->watcher);
   pf_stack_release(&e->stack);
   pf_keys_release(e->env, &e->keys);
+  if (e->started_array != NULL) napi_delete_reference(e->env, e->started_array);
   free(e);
 }
 

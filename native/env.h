@@ -18,6 +18,10 @@ struct pf_env {
   struct pf_stack stack;
   struct pf_owned_list owned; /* fds of this environment's PidFds */
   struct pf_keys keys;        /* property keys (js_util.h) */
+  /* The Int32Array that spawn() returns a started child in, reused (js_api.c). */
+  napi_ref started_array;
+  int32_t *started_data;
+  size_t started_len;
 };
 
 /* This environment's state, created on first use; NULL (with a JS exception pending) on failure. */

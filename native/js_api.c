@@ -211,19 +211,34 @@ static napi_value pf_failure_value(napi_env env, const struct pf_failure *f) {
   return obj;
 }
 
-/* A started child as [pid, pidfd, the parent's fd of each stdio entry...]: one typed array
- * rather than an object with three properties, each set through the runtime's slow path. */
-static napi_value pf_started_value(napi_env env, const struct pf_spawn_result *out,
+/* A started child as [pid, pidfd, the parent's fd of each stdio entry...], in an Int32Array that
+ * the environment keeps and reuses: the caller reads it before its next spawn (start() does, at
+ * once). One object with three properties, each set through the runtime's slow path, or a new
+ * ArrayBuffer (an off-heap allocation, freed by the garbage collector) per spawn cost more. The
+ * array may be longer than 2 + n. NULL, with an exception pending, if it cannot be made. */
+static napi_value pf_started_value(napi_env env, struct pf_env *e, const struct pf_spawn_result *out,
                                    const int *parent_fds, int n) {
-  napi_value ab, started;
-  int32_t *data;
+  napi_value started = NULL;
   size_t count = (size_t)n + 2;
-  if (napi_create_arraybuffer(env, count * sizeof(int32_t), (void **)&data, &ab) != napi_ok ||
-      napi_create_typedarray(env, napi_int32_array, count, ab, 0, &started) != napi_ok)
-    return NULL;
-  data[0] = out->pid;
-  data[1] = out->pidfd;
-  memcpy(data + 2, parent_fds, (size_t)n * sizeof(int32_t));
+  int reuse = e->started_array != NULL && count <= e->started_len &&
+              napi_get_reference_value(env, e->started_array, &started) == napi_ok && started != NULL;
+  if (!reuse) {
+    size_t len = count < 16 ? 16 : count;
+    napi_value ab;
+    void *data;
+    napi_ref ref;
+    if (napi_create_arraybuffer(env, len * sizeof(int32_t), &data, &ab) != napi_ok ||
+        napi_create_typedarray(env, napi_int32_array, len, ab, 0, &started) != napi_ok ||
+        napi_create_reference(env, started, 1, &ref) != napi_ok)
+      return NULL;
+    if (e->started_array != NULL) napi_delete_reference(env, e->started_array);
+    e->started_array = ref;
+    e->started_data = data;
+    e->started_len = len;
+  }
+  e->started_data[0] = out->pid;
+  e->started_data[1] = out->pidfd;
+  memcpy(e->started_data + 2, parent_fds, (size_t)n * sizeof(int32_t));
   return started;
 }
 
@@ -276,7 +291,7 @@ napi_value js_spawn(napi_env env, napi_callback_info info) {
       goto done;
     }
   }
-  result = pf_started_value(env, &out, m.parent_fds, req.nstdio);
+  result = pf_started_value(env, e, &out, m.parent_fds, req.nstdio);
 
 done:
   pf_plan_memory_free(&m);

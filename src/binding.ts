@@ -82,7 +82,7 @@ export interface NativeSpawnPlan {
 }
 
 /** A started child, as one Int32Array: [pid, pidfd, then per stdio entry the parent's end of
- * its pipe, or -1]. */
+ * its pipe, or -1]. The addon reuses the array (it may be longer): read it before the next spawn. */
 export type NativeSpawnSuccess = Int32Array;
 
 export interface NativeSpawnFailure {

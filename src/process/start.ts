@@ -41,8 +41,9 @@ export function start(n: NormalizedSpawn, watch: Watch): Started {
   if (n.runCgroup !== null && watch === null) throw new Error('pidfd: a per-run cgroup needs the exit watcher');
   const cgroup = n.runCgroup === null ? null : createRunCgroup(n.runCgroup);
   const plan = cgroup === null ? n.plan : { ...n.plan, cgroupPath: cgroup.path };
-  // watch and ref go as arguments, and the result comes as one Int32Array: an object spread
-  // here made V8 build a new hidden class on every spawn (docs/benchmarks.md, parent CPU).
+  // watch and ref go as arguments, and the result comes in an Int32Array that the addon reuses
+  // (copied out here): an object spread here made V8 build a new hidden class on every spawn
+  // (docs/benchmarks.md, parent CPU).
   const result = native.spawn(plan, watch !== null, watch?.ref ?? false);
   if ('errno' in result) {
     if (cgroup !== null) discardCgroup(cgroup);
@@ -51,7 +52,7 @@ export function start(n: NormalizedSpawn, watch: Watch): Started {
   return {
     pid: result[0]!,
     pidfd: result[1]!,
-    fds: result.subarray(2),
+    fds: result.slice(2, 2 + plan.stdio.length / 3),
     cgroup,
     cgroupWatch: cgroup === null ? null : watchTree(cgroup, watch!.ref),
   };
