@@ -170,8 +170,9 @@ export interface NativePidfdInfo {
 export interface NativeBinding {
   constants: NativeConstants;
   /** Starts exit watching for this environment with the watcher `watcher` (from
-   * constants.watcher); batches of exits go to onExit. 0 or -errno. */
-  init(onExit: (records: Float64Array) => void, watcher: number): number;
+   * constants.watcher); batches of exits go to onExit, as the first `length` doubles of
+   * `records`, an array that is reused for the next batch. 0 or -errno. */
+  init(onExit: (records: Float64Array, length: number) => void, watcher: number): number;
   support(): NativeSupport;
   /** Starts the child of `plan`. `watch`: whether to add the child's pidfd to the exit watcher
    * (which then reaps it and closes the pidfd); without it the caller owns the pidfd and the

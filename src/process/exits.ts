@@ -20,12 +20,14 @@ export function observeBatches(observer: ((records: Float64Array) => void) | und
   batchObserver = observer;
 }
 
-function onBatch(records: Float64Array): void {
-  batchObserver?.(records);
+/** A batch: the first `length` doubles of `records`, an array the addon reuses for the next
+ * batch (every handler reads its record before it returns). */
+function onBatch(records: Float64Array, length: number): void {
+  if (batchObserver !== undefined) batchObserver(records.slice(0, length));
   const { exitField: F, exitHow } = (table ??= constants());
   let failed = false;
   let failure: unknown;
-  for (let at = 0; at < records.length; at += F.count) {
+  for (let at = 0; at < length; at += F.count) {
     const fd = records[at + F.fd]!;
     const handler = handlers[fd];
     if (handler === undefined) continue;
