@@ -24,6 +24,8 @@ static void pf_env_cleanup(void *arg) {
   pf_owned_close_all(&e->owned);
   if (e->started) pf_watch_stop(&e->watcher);
   pf_stack_release(&e->stack);
+  pf_keys_release(e->env, &e->keys);
+  if (e->started_array != NULL) napi_delete_reference(e->env, e->started_array);
   free(e);
 }
 
@@ -31,7 +33,10 @@ struct pf_env *pf_env_get(napi_env env) {
   struct pf_env *e = NULL;
   if (napi_get_instance_data(env, (void **)&e) == napi_ok && e != NULL) return e;
   e = calloc(1, sizeof *e);
-  if (e != NULL) pf_owned_init(&e->owned);
+  if (e != NULL) {
+    e->env = env;
+    pf_owned_init(&e->owned);
+  }
   if (e == NULL || napi_set_instance_data(env, e, NULL, NULL) != napi_ok ||
       napi_add_env_cleanup_hook(env, pf_env_cleanup, e) != napi_ok) {
     free(e);

@@ -212,18 +212,35 @@ static napi_value pf_failure_value(napi_env env, const struct pf_failure *f) {
   return obj;
 }
 
-static napi_value pf_started_value(napi_env env, const struct pf_spawn_result *out,
+/* A started child as [pid, pidfd, the parent's fd of each stdio entry...], in an Int32Array that
+ * the environment keeps and reuses: the caller reads it before its next spawn (start() does, at
+ * once). One object with three properties, each set through the runtime's slow path, or a new
+ * ArrayBuffer (an off-heap allocation, freed by the garbage collector) per spawn cost more. The
+ * array may be longer than 2 + n. NULL, with an exception pending, if it cannot be made. */
+static napi_value pf_started_value(napi_env env, struct pf_env *e, const struct pf_spawn_result *out,
                                    const int *parent_fds, int n) {
-  napi_value obj, ab, fds;
-  void *data;
-  napi_create_object(env, &obj);
-  pf_set_int(env, obj, "pid", out->pid);
-  pf_set_int(env, obj, "pidfd", out->pidfd);
-  napi_create_arraybuffer(env, (size_t)n * sizeof(int32_t), &data, &ab);
-  napi_create_typedarray(env, napi_int32_array, (size_t)n, ab, 0, &fds);
-  memcpy(data, parent_fds, (size_t)n * sizeof(int32_t));
-  napi_set_named_property(env, obj, "fds", fds);
-  return obj;
+  napi_value started = NULL;
+  size_t count = (size_t)n + 2;
+  int reuse = e->started_array != NULL && count <= e->started_len &&
+              napi_get_reference_value(env, e->started_array, &started) == napi_ok && started != NULL;
+  if (!reuse) {
+    size_t len = count < 16 ? 16 : count;
+    napi_value ab;
+    void *data;
+    napi_ref ref;
+    if (napi_create_arraybuffer(env, len * sizeof(int32_t), &data, &ab) != napi_ok ||
+        napi_create_typedarray(env, napi_int32_array, len, ab, 0, &started) != napi_ok ||
+        napi_create_reference(env, started, 1, &ref) != napi_ok)
+      return NULL;
+    if (e->started_array != NULL) napi_delete_reference(env, e->started_array);
+    e->started_array = ref;
+    e->started_data = data;
+    e->started_len = len;
+  }
+  e->started_data[0] = out->pid;
+  e->started_data[1] = out->pidfd;
+  memcpy(e->started_data + 2, parent_fds, (size_t)n * sizeof(int32_t));
+  return started;
 }
 
 /* The whole request of a plan: the child's plan, its stdio, the cgroup and the backend. */
@@ -241,8 +258,9 @@ static int pf_unpack_request(napi_env env, napi_value plan, struct pf_plan_memor
   return 1;
 }
 
+/* spawn(plan, watch, ref) */
 napi_value js_spawn(napi_env env, napi_callback_info info) {
-  napi_value argv[1], result = NULL;
+  napi_value argv[3], result = NULL;
   struct pf_plan_memory m;
   struct pf_start_request req;
   struct pf_spawn_result out;
@@ -250,13 +268,12 @@ napi_value js_spawn(napi_env env, napi_callback_info info) {
 
   memset(&m, 0, sizeof m);
   memset(&req, 0, sizeof req);
-  if (!pf_get_args(env, info, 1, argv)) return NULL;
+  if (!pf_get_args(env, info, 3, argv) || !pf_to_bool(env, argv[1], "watch", &watch) ||
+      !pf_to_bool(env, argv[2], "ref", &ref))
+    return NULL;
   struct pf_env *e = pf_started_env(env);
   if (e == NULL) return NULL;
-  napi_value plan = argv[0];
-  if (!pf_unpack_request(env, plan, &m, &req) || !pf_prop_bool(env, plan, "watch", &watch) ||
-      !pf_prop_bool(env, plan, "ref", &ref))
-    goto done;
+  if (!pf_unpack_request(env, argv[0], &m, &req)) goto done;
 
   if (pf_start(&e->stack, &req, m.parent_fds, &out) < 0) {
     result = pf_failure_value(env, &out.fail);
@@ -275,7 +292,7 @@ napi_value js_spawn(napi_env env, napi_callback_info info) {
       goto done;
     }
   }
-  result = pf_started_value(env, &out, m.parent_fds, req.nstdio);
+  result = pf_started_value(env, e, &out, m.parent_fds, req.nstdio);
 
 done:
   pf_plan_memory_free(&m);

@@ -3,6 +3,8 @@
  */
 #include "js_util.h"
 
+#include "env.h"
+
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,8 +56,34 @@ int pf_to_string(napi_env env, napi_value v, const char *name, char **out) {
   return 1;
 }
 
+int pf_key(napi_env env, const char *name, napi_value *out) {
+  struct pf_env *e = pf_env_get(env);
+  if (e == NULL) return 0;
+  struct pf_keys *k = &e->keys;
+  napi_value array = NULL;
+  if (k->array != NULL && napi_get_reference_value(env, k->array, &array) != napi_ok) array = NULL;
+  if (array != NULL)
+    for (int i = 0; i < k->n; i++)
+      if (k->name[i] == name) return napi_get_element(env, array, (uint32_t)i, out) == napi_ok;
+  if (napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, out) != napi_ok) return 0;
+  if (array == NULL && k->array == NULL && napi_create_array(env, &array) == napi_ok &&
+      napi_create_reference(env, array, 1, &k->array) != napi_ok)
+    array = NULL;
+  if (array != NULL && k->n < PF_KEYS_MAX && napi_set_element(env, array, (uint32_t)k->n, *out) == napi_ok)
+    k->name[k->n++] = name;
+  return 1;
+}
+
+void pf_keys_release(napi_env env, struct pf_keys *keys) {
+  if (keys->array != NULL) napi_delete_reference(env, keys->array);
+  keys->array = NULL;
+  keys->n = 0;
+}
+
 int pf_prop(napi_env env, napi_value obj, const char *key, napi_value *out) {
-  if (napi_get_named_property(env, obj, key, out) != napi_ok) return pf_throw_type(env, key);
+  napi_value k;
+  if (!pf_key(env, key, &k)) return 0;
+  if (napi_get_property(env, obj, k, out) != napi_ok) return pf_throw_type(env, key);
   return 1;
 }
 
@@ -157,6 +185,11 @@ napi_value pf_int(napi_env env, int64_t n) {
 
 void pf_set_int(napi_env env, napi_value obj, const char *key, int64_t n) {
   napi_set_named_property(env, obj, key, pf_int(env, n));
+}
+
+void pf_set_keyed(napi_env env, napi_value obj, const char *key, napi_value v) {
+  napi_value k;
+  if (pf_key(env, key, &k)) napi_set_property(env, obj, k, v);
 }
 
 void pf_set_str(napi_env env, napi_value obj, const char *key, const char *s) {

@@ -26,7 +26,30 @@ int pf_to_bool(napi_env env, napi_value v, const char *name, int *out);
 /* A string argument copied out as UTF-8 into malloc'd memory (the caller frees it). */
 int pf_to_string(napi_env env, napi_value v, const char *name, char **out);
 
-/* Properties of a plan object. The _or readers take `fallback` for undefined (an absent key). */
+/*
+ * Property keys, made once per environment. napi_get_named_property makes a JavaScript string of
+ * its C key, and looks it up in V8's string table, at every call: for the twenty-odd properties
+ * of one spawn that was a measurable part of the parent's CPU (docs/benchmarks.md). A key is
+ * made once and kept in an array that the environment holds by a reference (Node-API before
+ * version 10 has no reference to a string; V8 internalizes the string at its first lookup), and
+ * found again by its address: `name` must be a string literal, or static storage that never
+ * changes. When the table is full, a key is made at each call, as before.
+ */
+#define PF_KEYS_MAX 40
+struct pf_keys {
+  int n;
+  const char *name[PF_KEYS_MAX];
+  napi_ref array; /* element i is the string of name[i] */
+};
+
+/* The key `name` (see struct pf_keys) of this environment; 0 with an exception pending. */
+int pf_key(napi_env env, const char *name, napi_value *out);
+
+/* Deletes the references of an environment's keys (from its cleanup hook: no handle is made). */
+void pf_keys_release(napi_env env, struct pf_keys *keys);
+
+/* Properties of a plan object, by key (a string literal: see pf_key). The _or readers take
+ * `fallback` for undefined (an absent key). */
 int pf_prop(napi_env env, napi_value obj, const char *key, napi_value *out);
 int pf_prop_int(napi_env env, napi_value obj, const char *key, int32_t *out);
 int pf_prop_int_or(napi_env env, napi_value obj, const char *key, int32_t fallback, int32_t *out);
@@ -54,6 +77,8 @@ napi_value pf_int(napi_env env, int64_t n);
 void pf_set_int(napi_env env, napi_value obj, const char *key, int64_t n);
 void pf_set_str(napi_env env, napi_value obj, const char *key, const char *s);
 void pf_set_bool(napi_env env, napi_value obj, const char *key, int b);
+/* Sets obj[key] = v, with the key of pf_key (for the objects a spawn returns). */
+void pf_set_keyed(napi_env env, napi_value obj, const char *key, napi_value v);
 
 /* One entry of a table of names and numbers that the addon exports (see addon.c). */
 struct pf_name_value {

@@ -247,7 +247,8 @@ int pf_spawn(struct pf_stack *stack, int backend, struct pf_child_plan *plan, in
   memset(&report, 0, sizeof report);
   plan->chan_fd = -1;
   plan->report = backend == PF_BACKEND_FORK ? NULL : &report;
-  plan->parent_pid = getpid();
+  /* Only the parent-death check reads it (child.c): no getpid() for a spawn without one. */
+  plan->parent_pid = plan->pdeathsig != 0 ? getpid() : 0;
 
   plan->cgroup_procs_fd = -1;
   if (cgroup_fd >= 0 && backend != PF_BACKEND_CLONE3) {

@@ -91,25 +91,43 @@ static void pf_update_ref(struct pf_watcher *w) {
   w->impl->loop_ref(w, ref);
 }
 
+/* The batch's Float64Array (see struct pf_watcher), made at the first batch; NULL on failure. */
+static napi_value pf_records_array(struct pf_watcher *w) {
+  napi_env env = w->env;
+  napi_value array, ab;
+  void *data;
+  napi_ref ref;
+  if (w->records != NULL && napi_get_reference_value(env, w->records, &array) == napi_ok && array != NULL)
+    return array;
+  if (napi_create_arraybuffer(env, PF_BATCH * PF_EXIT_FIELDS * sizeof(double), &data, &ab) != napi_ok ||
+      napi_create_typedarray(env, napi_float64_array, PF_BATCH * PF_EXIT_FIELDS, ab, 0, &array) != napi_ok ||
+      napi_create_reference(env, array, 1, &ref) != napi_ok)
+    return NULL;
+  if (w->records != NULL) napi_delete_reference(env, w->records);
+  w->records = ref;
+  w->records_data = data;
+  return array;
+}
+
 static void pf_deliver(struct pf_watcher *w, double *recs, size_t n) {
   napi_env env = w->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value ab, array, fn;
-  void *data;
-  size_t bytes = n * PF_EXIT_FIELDS * sizeof(double);
-  if (napi_create_arraybuffer(env, bytes, &data, &ab) == napi_ok &&
-      napi_create_typedarray(env, napi_float64_array, n * PF_EXIT_FIELDS, ab, 0, &array) ==
-          napi_ok &&
+  napi_value args[2], fn;
+  if ((args[0] = pf_records_array(w)) != NULL &&
+      napi_create_uint32(env, (uint32_t)(n * PF_EXIT_FIELDS), &args[1]) == napi_ok &&
       napi_get_reference_value(env, w->on_exit, &fn) == napi_ok) {
-    memcpy(data, recs, bytes);
+    /* One array for every batch, rather than a new ArrayBuffer (an off-heap allocation, freed by
+     * the garbage collector) per exit: JavaScript reads a batch before it returns, and the next
+     * batch is written only after that. */
+    memcpy(w->records_data, recs, n * PF_EXIT_FIELDS * sizeof(double));
     /* An exception that escapes the call (the JavaScript side rethrows a handler's, after
      * delivering the rest of the batch) is handed to napi_fatal_exception: it reaches process
      * 'uncaughtException' like one from Node's own callbacks. Left pending, it would leave the
      * environment in an undefined state (seen: Node's event loop ended at the next turn; Node
      * swallows one left by a threadsafe function's callback with DEP0168, and Deno stalls). */
     bool pending = false;
-    if (w->impl->call(w, fn, array) != napi_ok &&
+    if (w->impl->call(w, fn, 2, args) != napi_ok &&
         napi_is_exception_pending(env, &pending) == napi_ok && pending) {
       napi_value error;
       if (napi_get_and_clear_last_exception(env, &error) == napi_ok) napi_fatal_exception(env, error);
@@ -372,9 +390,12 @@ static size_t pf_hand_orphans_to_reaper(struct pf_watcher *w) {
 void pf_watch_stop(struct pf_watcher *w) {
   if (w->impl != NULL) w->impl->stop(w);
   w->impl = NULL;
-  /* Only a reference is deleted: no handle is created (Deno has no handle scope here). */
+  /* Only references are deleted: no handle is created (Deno has no handle scope here). */
   if (w->on_exit != NULL) napi_delete_reference(w->env, w->on_exit);
   w->on_exit = NULL;
+  if (w->records != NULL) napi_delete_reference(w->env, w->records);
+  w->records = NULL;
+  w->records_data = NULL;
   /* After the implementation stopped: nothing else has the epoll fd in a set or a poll. */
   pf_hand_orphans_to_reaper(w);
   if (w->epfd >= 0) close(w->epfd);

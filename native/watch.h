@@ -50,9 +50,9 @@ struct pf_watch_impl {
   int (*start)(struct pf_watcher *w, napi_value on_exit);
   /* Whether the watcher keeps the event loop alive. */
   void (*loop_ref)(struct pf_watcher *w, int ref);
-  /* Calls fn(arg) from inside the implementation's callback, so that the microtask queue runs
-   * afterwards as after any I/O callback. */
-  napi_status (*call)(struct pf_watcher *w, napi_value fn, napi_value arg);
+  /* Calls fn(argv[0], ...) from inside the implementation's callback, so that the microtask
+   * queue runs afterwards as after any I/O callback. */
+  napi_status (*call)(struct pf_watcher *w, napi_value fn, size_t argc, const napi_value *argv);
   /* Stops waiting, synchronously: after it, nothing of the implementation touches w->epfd or
    * calls pf_watch_drain. Safe from a plain environment cleanup hook (no JavaScript, no handle
    * scope: Deno has none there). */
@@ -78,10 +78,15 @@ struct pf_watcher {
    * if the environment ends before the tree does. Indexed like kinds. */
   char **cgroup_dirs;
   napi_ref on_exit;
+  /* The Float64Array that batches are delivered in, made at the first and reused: room for
+   * PF_BATCH records; the call says how many doubles of it are the batch. */
+  napi_ref records;
+  double *records_data;
 };
 
 /* Sets the watcher up for this environment with the implementation `impl`; on_exit receives
- * Float64Array batches of exit records (exit.h). 0 or -errno. */
+ * batches of exit records (exit.h) as (records, length): the first `length` doubles of a
+ * Float64Array that is reused for the next batch. 0 or -errno. */
 int pf_watch_start(struct pf_watcher *w, napi_env env, napi_value on_exit, enum pf_watch_impl_id impl);
 
 /* For the implementations: the epoll fd is readable. Drains it, reaps, and delivers the batch

@@ -134,11 +134,11 @@ static void pf_thread_loop_ref(struct pf_watcher *w, int ref) {
 }
 
 /* Inside the threadsafe function's callback, which runs the microtask queue afterwards. */
-static napi_status pf_thread_call(struct pf_watcher *w, napi_value fn, napi_value arg) {
+static napi_status pf_thread_call(struct pf_watcher *w, napi_value fn, size_t argc, const napi_value *argv) {
   napi_value global, ret;
   napi_status s = napi_get_global(w->env, &global);
   if (s != napi_ok) return s;
-  return napi_call_function(w->env, global, fn, 1, &arg, &ret);
+  return napi_call_function(w->env, global, fn, argc, argv, &ret);
 }
 
 static void pf_thread_stop(struct pf_watcher *w) {

@@ -42,11 +42,11 @@ static void pf_uv_loop_ref(struct pf_watcher *w, int ref) {
  * context: a resource would have to be destroyed with napi_async_destroy, which needs a handle
  * scope that an environment cleanup hook does not have (Deno crashes there); the callbacks that
  * JavaScript hangs on an exit are promise reactions, which carry their own context. */
-static napi_status pf_uv_call(struct pf_watcher *w, napi_value fn, napi_value arg) {
+static napi_status pf_uv_call(struct pf_watcher *w, napi_value fn, size_t argc, const napi_value *argv) {
   napi_value global, ret;
   napi_status s = napi_get_global(w->env, &global);
   if (s != napi_ok) return s;
-  return napi_make_callback(w->env, NULL, global, fn, 1, &arg, &ret);
+  return napi_make_callback(w->env, NULL, global, fn, argc, argv, &ret);
 }
 
 static void pf_uv_on_closed(uv_handle_t *handle) { free(handle); }

@@ -79,19 +79,11 @@ export interface NativeSpawnPlan {
   cgroupPath: string | null;
   /** From constants.backend; `none` for the current one. */
   backend: number;
-  /** Whether to add the child's pidfd to the exit watcher (which then reaps it and closes the
-   * pidfd); without it the caller owns the pidfd and the reap. */
-  watch: boolean;
-  /** With `watch`: whether the watch keeps the event loop alive. */
-  ref: boolean;
 }
 
-export interface NativeSpawnSuccess {
-  pid: number;
-  pidfd: number;
-  /** Per stdio entry: the parent's end of its pipe, or -1. */
-  fds: Int32Array;
-}
+/** A started child, as one Int32Array: [pid, pidfd, then per stdio entry the parent's end of
+ * its pipe, or -1]. The addon reuses the array (it may be longer): read it before the next spawn. */
+export type NativeSpawnSuccess = Int32Array;
 
 export interface NativeSpawnFailure {
   /** Positive errno. */
@@ -178,13 +170,17 @@ export interface NativePidfdInfo {
 export interface NativeBinding {
   constants: NativeConstants;
   /** Starts exit watching for this environment with the watcher `watcher` (from
-   * constants.watcher); batches of exits go to onExit. 0 or -errno. */
-  init(onExit: (records: Float64Array) => void, watcher: number): number;
+   * constants.watcher); batches of exits go to onExit, as the first `length` doubles of
+   * `records`, an array that is reused for the next batch. 0 or -errno. */
+  init(onExit: (records: Float64Array, length: number) => void, watcher: number): number;
   support(): NativeSupport;
-  spawn(plan: NativeSpawnPlan): NativeSpawnSuccess | NativeSpawnFailure;
+  /** Starts the child of `plan`. `watch`: whether to add the child's pidfd to the exit watcher
+   * (which then reaps it and closes the pidfd); without it the caller owns the pidfd and the
+   * reap. `ref`, with `watch`: whether the watch keeps the event loop alive. */
+  spawn(plan: NativeSpawnPlan, watch: boolean, ref: boolean): NativeSpawnSuccess | NativeSpawnFailure;
   /** Starts the child of `plan` (not watched) and runs it to its end on this thread: its input
    * written, its output read, the limits enforced, and reaped. */
-  spawnSync(plan: Omit<NativeSpawnPlan, 'watch' | 'ref'>, sync: NativeSyncOptions): NativeSyncResult | NativeSpawnFailure;
+  spawnSync(plan: NativeSpawnPlan, sync: NativeSyncOptions): NativeSyncResult | NativeSpawnFailure;
   /** Two connected AF_UNIX stream sockets, close-on-exec, at fd 3 or above; or -errno. */
   socketpair(): Int32Array | number;
   /** Blocks until the child behind fd exits (at most timeoutMs; -1: no limit) and reaps it:

@@ -1,6 +1,6 @@
 // ExitStatus: how a process ended, and what it cost; decoded from the addon's exit records.
 
-import { constants } from '../binding.js';
+import { constants, type NativeConstants } from '../binding.js';
 import { errno, errnoName, pidfdError } from '../errors.js';
 import { signalName } from '../signals.js';
 
@@ -51,6 +51,9 @@ export interface ExitStatus {
 const CLD_EXITED = 1;
 const CLD_DUMPED = 3;
 
+/** The addon's tables (they never change), once read. */
+let table: NativeConstants | undefined;
+
 /** How a process ended, from waitid's si_code and si_status. */
 function decode(siCode: number, siStatus: number): Pick<ExitStatus, 'code' | 'signal' | 'coreDumped'> {
   const exited = siCode === CLD_EXITED;
@@ -82,7 +85,7 @@ function lostReason(code: number): string {
  * process exited, its parent has not reaped it yet) is the caller's to handle.
  */
 export function exitStatusFromRecord(pid: number, records: Float64Array, at: number, whose: 'child' | 'process'): ExitStatus {
-  const { exitField: F, exitHow } = constants();
+  const { exitField: F, exitHow } = (table ??= constants());
   const how = records[at + F.how];
   const code = records[at + F.code]!;
   const status = records[at + F.status]!;
@@ -94,9 +97,14 @@ export function exitStatusFromRecord(pid: number, records: Float64Array, at: num
         : `process ${pid} exited, and ${lostReason(code)}`,
     );
   }
+  // One object literal, fields in ExitStatus's order, with no spread of decode()'s object (an
+  // allocation, and a property copy, per exit).
+  const exited = code === CLD_EXITED;
   return {
     pid,
-    ...decode(code, status),
+    code: exited ? status : null,
+    signal: exited ? null : signalName(status),
+    coreDumped: code === CLD_DUMPED,
     rusage:
       how === exitHow.waitid
         ? {

@@ -101,10 +101,13 @@ const nodeEnv: object | null = isMainThread && Object.getPrototypeOf(process.env
  * The child's environment as KEY=VALUE strings, and the PATH that spawn searches. envp is null
  * for "this process's environment": in the main thread Node's process.env is the C `environ`,
  * which the addon reads directly (a Worker's process.env is its own copy, and a replaced
- * process.env is a plain object: both are serialized).
+ * process.env is a plain object: both are serialized). With `file`, the PATH of this process's
+ * environment is read only if `file` is looked up in it (has no '/').
  */
-export function parseEnv(env: unknown): { envp: string[] | null; path: string | undefined } {
-  if (env === undefined && process.env === nodeEnv) return { envp: null, path: process.env.PATH };
+export function parseEnv(env: unknown, file?: string): { envp: string[] | null; path: string | undefined } {
+  // A file with a '/' is not looked up: its PATH is not read (a getenv through Node's
+  // environment interceptor on every spawn).
+  if (env === undefined && process.env === nodeEnv) return { envp: null, path: file?.includes('/') ? undefined : process.env.PATH };
   const source = env === undefined ? process.env : env;
   if (source === null || typeof source !== 'object') throw invalidArgType('env', env, 'an object of strings');
   if (Array.isArray(source) || typeof (source as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function') {
@@ -203,12 +206,12 @@ const parsers = {
 
 const knownOptions: ReadonlySet<string> = new Set(Object.keys(parsers));
 
-/** The plan for the addon (but for watching, which the caller chooses), plus what the layers
+/** The plan for the addon (watching is the caller's choice: start()'s), plus what the layers
  * above need to know. */
 export interface NormalizedSpawn {
   file: string;
   argv: string[];
-  plan: Omit<NativeSpawnPlan, 'watch' | 'ref'>;
+  plan: NativeSpawnPlan;
   stdio: StdioEntry[];
   /** The cgroup as given, for error messages. */
   cgroup: string | number | undefined;
@@ -259,7 +262,10 @@ export function buildPlan(spec: ChildSpec): NormalizedSpawn {
   let envp = spec.env ?? null;
   let path = spec.path;
   if (envp === null && process.env !== nodeEnv) envp = parseEnv(undefined).envp;
-  if (path === undefined) path = envp === null ? process.env.PATH : envp.find((kv) => kv.startsWith('PATH='))?.slice(5);
+  // Only a file without a '/' is looked up in PATH (execCandidates).
+  if (path === undefined && !spec.file.includes('/')) {
+    path = envp === null ? process.env.PATH : envp.find((kv) => kv.startsWith('PATH='))?.slice(5);
+  }
   const paths = execCandidates(spec.file, path);
   const stdio = spec.stdio;
   const triples = new Int32Array(stdio.length * 3);
@@ -269,7 +275,7 @@ export function buildPlan(spec: ChildSpec): NormalizedSpawn {
     triples[3 * i + 2] = stdio[i]!.fd;
   }
   const table = constants().backend;
-  return {
+  const n: NormalizedSpawn = {
     file: spec.file,
     argv: spec.argv,
     stdio,
@@ -294,9 +300,12 @@ export function buildPlan(spec: ChildSpec): NormalizedSpawn {
       cgroupFd: spec.cgroup?.fd ?? -1,
       cgroupPath: spec.cgroup?.path ?? null,
       backend: spec.backend === undefined ? table.none : table[spec.backend],
-      ...spec.testHooks,
     },
   };
+  // Only a test's plan carries the hooks: every other plan keeps one shape (no spread), which
+  // V8 does not have to rebuild on each spawn.
+  if (spec.testHooks !== undefined) n.plan = { ...n.plan, ...spec.testHooks };
+  return n;
 }
 
 /** The test hooks' plan fields (src/internal/testing.ts), when a test asked for a fault. */
@@ -304,6 +313,9 @@ function testHooks(options: object): { fault: number; faultArg: number } | undef
   const hook = (options as { [kTestFault]?: { kind: number; arg?: number } })[kTestFault];
   return hook === undefined ? undefined : { fault: hook.kind, faultArg: hook.arg ?? 0 };
 }
+
+/** validateString's options for an element of args. */
+const anArgument = { empty: true, what: 'argument' } as const;
 
 /**
  * The `file` and `args` arguments of a call that starts a program (spawn(), run()), checked
@@ -315,9 +327,15 @@ export function parseCommand(file: unknown, args: unknown, options: unknown): { 
   }
   const theFile = validateString(file, 'file', { what: 'argument' });
   if (!Array.isArray(args)) throw invalidArgType('args', args, 'an array of strings', 'argument');
-  const theArgs = args.map((arg, i) => validateString(arg, `args[${i}]`, { empty: true, what: 'argument' }));
+  const theArgs = args.map((arg, i) => validateString(arg, `args[${i}]`, anArgument));
   validateObject(options, 'options');
   return { file: theFile, args: theArgs };
+}
+
+/** The cgroup of a ChildSpec, built field by field (a spread would cost a new hidden class per
+ * spawn). */
+function cgroupSpec(parsed: ReturnType<typeof parseCgroup>, given: unknown): NonNullable<ChildSpec['cgroup']> {
+  return { path: parsed.path, fd: parsed.fd, run: parsed.run, given };
 }
 
 /** Checks spawn()'s arguments and builds the native plan. Throws before any system call. */
@@ -329,7 +347,7 @@ export function normalizeSpawn(file: unknown, args: unknown, options: unknown): 
   // The order of the checks is the order of SpawnOptions: the first bad option is the one named.
   const argv0 = parsers.argv0(o.argv0);
   const cwd = parsers.cwd(o.cwd);
-  const { envp, path } = parseEnv(o.env);
+  const { envp, path } = parseEnv(o.env, theFile);
   const stdio = parsers.stdio(o.stdio);
   const setsid = parsers.detached(o.detached);
   const pgid = parsers.processGroup(o.processGroup);
@@ -353,7 +371,7 @@ export function normalizeSpawn(file: unknown, args: unknown, options: unknown): 
     gid: parsers.gid(o.gid),
     groups: parsers.groups(o.groups),
     pdeathsig: parsers.killOnParentExit(o.killOnParentExit),
-    cgroup: { ...parsers.cgroup(o.cgroup), given: o.cgroup },
+    cgroup: cgroupSpec(parsers.cgroup(o.cgroup), o.cgroup),
     abortSignal: parsers.signal(o.signal),
     killSignal: parsers.killSignal(o.killSignal),
     backend: parsers.backend(o.backend),

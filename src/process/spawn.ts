@@ -38,8 +38,10 @@ export function spawn(
   argsOrOptions?: readonly string[] | SpawnOptions,
   maybeOptions?: SpawnOptions,
 ): Subprocess {
-  const [args, options] = spawnArguments(argsOrOptions, maybeOptions);
-  const n = normalizeSpawn(file, args, options);
+  // The common shape, spawn(file, args, options), without the array of spawnArguments().
+  const n = Array.isArray(argsOrOptions) && maybeOptions !== undefined
+    ? normalizeSpawn(file, argsOrOptions, maybeOptions)
+    : normalizeSpawn(file, ...spawnArguments(argsOrOptions, maybeOptions));
   if (n.abortSignal?.aborted) throw abortError(n.abortSignal);
   const subprocess = createSubprocess(start(n, { ref: true }), n);
   handOver(n.stdio);

@@ -41,12 +41,21 @@ export function start(n: NormalizedSpawn, watch: Watch): Started {
   if (n.runCgroup !== null && watch === null) throw new Error('pidfd: a per-run cgroup needs the exit watcher');
   const cgroup = n.runCgroup === null ? null : createRunCgroup(n.runCgroup);
   const plan = cgroup === null ? n.plan : { ...n.plan, cgroupPath: cgroup.path };
-  const result = native.spawn({ ...plan, watch: watch !== null, ref: watch?.ref ?? false });
+  // watch and ref go as arguments, and the result comes in an Int32Array that the addon reuses
+  // (copied out here): an object spread here made V8 build a new hidden class on every spawn
+  // (docs/benchmarks.md, parent CPU).
+  const result = native.spawn(plan, watch !== null, watch?.ref ?? false);
   if ('errno' in result) {
     if (cgroup !== null) discardCgroup(cgroup);
     throw spawnError(cgroup === null ? n : { ...n, cgroup: cgroup.path }, result);
   }
-  return { ...result, cgroup, cgroupWatch: cgroup === null ? null : watchTree(cgroup, watch!.ref) };
+  return {
+    pid: result[0]!,
+    pidfd: result[1]!,
+    fds: result.slice(2, 2 + plan.stdio.length / 3),
+    cgroup,
+    cgroupWatch: cgroup === null ? null : watchTree(cgroup, watch!.ref),
+  };
 }
 
 /** Watches a tree's cgroup.events; the watch ends (and its fd is closed) when the tree is empty. */

@@ -37,6 +37,30 @@ function streamsFor(stdio: StdioEntry[], fds: Int32Array): (Duplex | null)[] {
   return streams;
 }
 
+/** Whether a Subprocess's child has been reaped (its #status, for PidfdOwner). */
+let isReaped: (subprocess: Subprocess) => boolean;
+
+/** What a Subprocess's PidFd asks of it: one object of a class, not an object of two closures
+ * per spawn. */
+class PidfdOwner {
+  readonly #subprocess: Subprocess;
+
+  constructor(subprocess: Subprocess) {
+    this.#subprocess = subprocess;
+  }
+
+  refuseClose(): string | undefined {
+    return isReaped(this.#subprocess)
+      ? undefined
+      : `the pidfd of pid ${this.#subprocess.pid} belongs to its Subprocess until the child is reaped ` +
+          '(it is closed then); use pidfd.dup() for a pidfd of your own';
+  }
+
+  exited(): Promise<ExitStatus> {
+    return this.#subprocess.exited.catch((error: Error & { status: ExitStatus }) => error.status);
+  }
+}
+
 /** A child process created by spawn(). */
 export class Subprocess {
   /** The child's pid. Use `pidfd` to act on it: a pid can be reused once the child is reaped. */
@@ -75,6 +99,7 @@ export class Subprocess {
 
   static {
     createSubprocess = (started, n) => new Subprocess(started, n);
+    isReaped = (subprocess) => subprocess.#status !== null;
   }
 
   private constructor(started: Started, n: NormalizedSpawn) {
@@ -84,21 +109,11 @@ export class Subprocess {
     this.spawnargs = n.argv;
     this.cgroup = started.cgroup;
     this.#cgroupWatch = started.cgroupWatch;
-    this.pidfd = adoptChildPidfd(pidfd, started.pid, {
-      refuseClose: () =>
-        this.#status === null
-          ? `the pidfd of pid ${this.pid} belongs to its Subprocess until the child is reaped ` +
-            '(it is closed then); use pidfd.dup() for a pidfd of your own'
-          : undefined,
-      exited: () =>
-        this.exited.catch((error: Error & { status: ExitStatus }) => error.status),
-    });
+    this.pidfd = adoptChildPidfd(pidfd, started.pid, new PidfdOwner(this));
     this.exited = new Promise<ExitStatus>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
     });
-    // Nobody has to await `exited`: a lost status must not become an unhandled rejection.
-    this.exited.catch(() => {});
     onExit(pidfd, (records, at) => this.#onExit(records, at));
 
     // A function of its own, not a closure here: a closure would put `started` and `n` (the
@@ -188,8 +203,15 @@ export class Subprocess {
       }
     }
     this.#status = status;
-    if (status.reason === null) this.#resolve(status);
-    else this.#reject(statusLostError(status));
+    if (status.reason === null) {
+      this.#resolve(status);
+    } else {
+      // Nobody has to await `exited`: a lost status must not become an unhandled rejection. The
+      // handler is added here, before the rejection, rather than to every Subprocess (a promise,
+      // a closure and a microtask per spawn).
+      this.exited.catch(() => {});
+      this.#reject(statusLostError(status));
+    }
     // Nobody reads the child's stdin any more: close our end, as child_process does (an idle
     // writable pipe would never notice on its own, and its fd would stay open).
     this.stdin?.destroy();
