@@ -26,6 +26,15 @@ export const causes = {
     "The time is the forked Node's own start-up, the same program either way; the ratio moved " +
     "between 0.94× and 1.06× in two runs (per-round spread ±15%), and the parent's CPU for it is 3× " +
     'below Node\'s. Within the noise; a quiet machine to measure on.',
+  'sequential-cpu':
+    'Measured before the cuts of 2026-12-02 (see "Where a spawn\'s CPU goes" below: about 20% less ' +
+    'since, in interleaved runs). What is left is mostly not the library\'s: the kernel\'s clone3 from ' +
+    'a Node process (~85 µs at this run\'s scale) and Node\'s own work per exit (libuv\'s poll, ' +
+    'napi_make_callback, the microtask checkpoint that resumes the await: ~55–85 µs) already come ' +
+    'to about 150 µs, against a goal of 160. Within reach of the library: the plan as one typed ' +
+    'array instead of ~16 property reads, a fast path for plain options, a Subprocess that makes its ' +
+    'PidFd and promise only when used (30–60 µs in all); the 1.3× itself needs a spawn that does not ' +
+    'go through the event loop.',
   'sequential-c': leftover,
   'sequential-cp':
     'On this machine child_process is only about 3–3.5× slower than the C loop (forking a small ' +
@@ -155,6 +164,38 @@ Exits that come one at a time cost 1.5–2× the CPU with the thread (each is a 
 thread and a hop through the threadsafe function to the loop), and the sequential spawn's CPU is
 higher with it in every pair; exits that come together, in batches, cost about the same. So
 uv_poll stays Node's watcher, and the thread is used where there is no real libuv (Bun, Deno).
+
+### Where a spawn's CPU goes (issue 11)
+
+\`perf record -g\` with \`node --perf-basic-prof\` of the parent's main thread during sequential
+spawn-and-await of /bin/true (\`stdio: 'ignore'\`), shares of its samples, and what they come to at
+the sequential scenario's quiet-machine figure (378 µs per spawn), before and after the cuts below:
+
+| cost | share before | ≈ µs before | share after |
+|---|---:|---:|---:|
+| the library's JavaScript of spawn() (validation, plan, start, Subprocess), V8 reshaping objects built by spreads included | 28.2% | 107 | 20.9% |
+| the kernel's clone3 (copy_process, the pidfd, the vfork wait) | 21.5% | 81 | 27.8% |
+| the event loop outside the library (libuv's poll, epoll_pwait, page faults, GC) | 15.5% | 59 | 17.5% |
+| the addon's spawn (the plan's property reads, the result, epoll_ctl) | 10.9% | 41 | 8.8% |
+| napi_make_callback and the microtask checkpoint | 6.5% | 25 | 9.9% |
+| the exit, native side (drain, waitid, epoll_ctl, close) | 6.2% | 23 | 4.5% |
+| the exit, JavaScript side (the batch, the status) | 5.5% | 21 | 3.4% |
+| other (the benchmark's loop, unattributed) | 5.7% | 21 | 7.3% |
+
+\`strace -c\`: 11.9 system calls per spawn before, 10.9 after (a \`getpid\` made only for a
+parent-death signal now); the rest are needed (clone3, two rt_sigprocmask, epoll_ctl ADD and DEL,
+epoll_wait, waitid, close, and Node's own epoll_pwait, one of them a zero-timeout poll of its
+idle-time measurement). The cuts (merged 2026-12-02): no object spreads on the start path; PATH
+read only for a file that is looked up; property keys made once per environment in the addon;
+the started child returned in an Int32Array the environment reuses, and exit batches in one reused
+Float64Array per watcher; exit handlers in an array by fd instead of a Map; no argument array built
+for spawn(file, args, options); Subprocess's PidFd with one owner object, and no catch() attached
+to every exit promise. Both builds loaded in one process, alternating chunks of 25 spawns, 1,500
+spawns each, on a machine at a load of 5–20: 975/890/948 µs before vs 802/702/744 µs after (−18%,
+−21%, −22%); the quick sequential scenario alternating the two builds six times: median 764 vs 663
+µs, 1.93× vs 1.64× the C posix_spawn loop's in the same runs. V8 optimizes the spawn path only
+after 500–2,000 spawns: in a short run the library's JavaScript runs mostly unoptimized, so what
+counts is how much of it runs per spawn.
 
 ### Capturing a gigabyte: page faults, and huge pages
 
