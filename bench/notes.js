@@ -27,14 +27,14 @@ export const causes = {
     "between 0.94× and 1.06× in two runs (per-round spread ±15%), and the parent's CPU for it is 3× " +
     'below Node\'s. Within the noise; a quiet machine to measure on.',
   'sequential-cpu':
-    'Measured before the cuts of 2026-12-02 (see "Where a spawn\'s CPU goes" below: about 20% less ' +
-    'since, in interleaved runs). What is left is mostly not the library\'s: the kernel\'s clone3 from ' +
-    'a Node process (~85 µs at this run\'s scale) and Node\'s own work per exit (libuv\'s poll, ' +
-    'napi_make_callback, the microtask checkpoint that resumes the await: ~55–85 µs) already come ' +
-    'to about 150 µs, against a goal of 160. Within reach of the library: the plan as one typed ' +
-    'array instead of ~16 property reads, a fast path for plain options, a Subprocess that makes its ' +
-    'PidFd and promise only when used (30–60 µs in all); the 1.3× itself needs a spawn that does not ' +
-    'go through the event loop.',
+    'Measured after the cuts of 2026-12-02 (see "Where a spawn\'s CPU goes" below); the same ' +
+    'scenario before them, at a load of about 1, gave 3.10× (378 vs 122 µs). What is left is mostly ' +
+    'not the library\'s: at the scale of that run, the kernel\'s clone3 from a Node process (~85 µs) ' +
+    'and Node\'s own work per exit (libuv\'s poll, napi_make_callback, the microtask checkpoint that ' +
+    'resumes the await: ~55–85 µs) come to about 150 µs, against a goal of 160, before any code of ' +
+    'the library runs. Within its reach: the plan as one typed array instead of ~16 property reads, ' +
+    'a fast path for plain options, a Subprocess that makes its PidFd and promise only when used ' +
+    '(30–60 µs in all); the 1.3× itself needs a spawn that does not go through the event loop.',
   'sequential-c': leftover,
   'sequential-cp':
     'On this machine child_process is only about 3–3.5× slower than the C loop (forking a small ' +
