@@ -21,6 +21,7 @@
       "defines": ["_GNU_SOURCE", "NAPI_VERSION=8"],
       "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-fvisibility=hidden"],
       "conditions": [
+        ["OS=='linux'", { "libraries": ["-ldl"] }],
         ["OS!='linux'", { "sources!": [
           "native/addon.c", "native/js_api.c", "native/js_test.c", "native/js_util.c",
           "native/exit.c", "native/owned.c", "native/spawn.c", "native/sync.c", "native/child.c", "native/clone.c",

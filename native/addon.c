@@ -2,6 +2,8 @@
  * addon.c: module initialisation, the export table (functions and the tables of numbers that
  * TypeScript uses, so that no table is written twice) and the per-environment state. No logic.
  */
+#include <dlfcn.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "env.h"
@@ -73,7 +75,24 @@ static napi_value pf_constants(napi_env env) {
 #define PF_FN(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_default_method, NULL}
 #define PF_VALUE(name, value) {name, NULL, NULL, NULL, NULL, value, napi_enumerable, NULL}
 
+/* The module stays mapped until the process ends, however many environments load it and end.
+ * Some of its code runs after an environment is gone: the thread that reaps the children of an
+ * environment that ended before they did (watch.c), and whatever callback a runtime delivers
+ * late (a threadsafe function's finalizer at teardown). A worker that is the only one to load
+ * the addon ends by unloading it (Node dlcloses a worker's addons with its environment), and
+ * such code would then run unmapped: a SIGSEGV for the whole process. RTLD_NODELETE on our own,
+ * already loaded, object keeps it; a failure leaves things as they were (the environment's
+ * teardown itself does not need it: watch_uv.c closes its handle before the module can go). */
+static void pf_module_pin(void) {
+  Dl_info self;
+  if (dladdr((void *)pf_module_pin, &self) != 0 && self.dli_fname != NULL)
+    (void)dlopen(self.dli_fname, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE); /* kept for good */
+}
+
+static pthread_once_t pf_module_pinned = PTHREAD_ONCE_INIT;
+
 static napi_value pf_init(napi_env env, napi_value exports) {
+  pthread_once(&pf_module_pinned, pf_module_pin);
   napi_property_descriptor props[] = {
       PF_FN("init", js_init),
       PF_FN("support", js_support),
