@@ -1,0 +1,83 @@
+// What `--import pidfd/register` adds to the start of a Node process: `node -e 0` with and
+// without it, one after the other in alternating order (rotating which goes first), each a fresh process started from the
+// package root (where `pidfd/register` resolves to this checkout's dist/). The time is the
+// parent's wall time from spawnSync's call to its return (start-up, the empty program, exit,
+// reap); the difference of the two medians is the figure, with the median of the differences of
+// each pair beside it. Where `perf` can count, each pair is also run under `perf stat -e
+// task-clock`, for the CPU time of each process (all its threads): on a loaded machine the wall
+// time of a 60 ms process moves by more than the 3 ms looked for, its CPU time much less.
+
+import { spawnSync } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { nowNs } from '../lib/clock.js';
+import { median, summarize } from '../lib/stats.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+// The first two are the figure; the third, an empty module given to --import, is what any
+// --import costs (Node's ES module loader, which `node -e 0` does not start): a floor that no
+// register module can go under.
+const variants = {
+  'node -e 0': ['-e', '0'],
+  'node --import pidfd/register -e 0': ['--import', 'pidfd/register', '-e', '0'],
+  "node --import 'data:text/javascript,' -e 0": ['--import', 'data:text/javascript,', '-e', '0'],
+};
+
+function once(args) {
+  const t0 = nowNs();
+  const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'ignore' });
+  const ms = (nowNs() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`node ${args.join(' ')}: exit ${r.status ?? r.signal}`);
+  return ms;
+}
+
+/** The task-clock of `node args` in ms, through perf stat; null where perf cannot count. */
+function cpuOnce(args) {
+  const r = spawnSync('perf', ['stat', '-x,', '-e', 'task-clock', '--', process.execPath, ...args], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  if (r.status !== 0) return null;
+  const line = r.stderr.split('\n').find((l) => l.includes('task-clock'));
+  const ms = line === undefined ? NaN : Number(line.split(',')[0]);
+  return Number.isFinite(ms) ? ms : null;
+}
+
+/** params: { n, warmup }. */
+export async function run({ n, warmup }) {
+  const loadAverage = loadavg();
+  const names = Object.keys(variants);
+  for (let i = 0; i < warmup; i++) for (const name of names) once(variants[name]);
+  const ms = Object.fromEntries(names.map((name) => [name, []]));
+  const cpu = Object.fromEntries(names.map((name) => [name, []]));
+  let perf = cpuOnce(['-e', '0']) !== null;
+  for (let i = 0; i < n; i++) {
+    // Rotate which goes first, so that none always follows another.
+    const order = names.map((_, k) => names[(i + k) % names.length]);
+    for (const name of order) ms[name].push(once(variants[name]));
+    if (!perf) continue;
+    for (const name of order) {
+      const c = cpuOnce(variants[name]);
+      if (c === null) perf = false;
+      else cpu[name].push(c);
+    }
+  }
+  const [plain, registered, empty] = names;
+  const pairDiffs = ms[registered].map((t, i) => t - ms[plain][i]);
+  const cpuComplete = perf && names.every((name) => cpu[name].length === n);
+  return {
+    n,
+    loadAverage,
+    variants: Object.fromEntries(names.map((name) => [name, summarize(ms[name])])),
+    addedMs: median(ms[registered]) - median(ms[plain]),
+    emptyImportAddedMs: median(ms[empty]) - median(ms[plain]),
+    pairDiffMs: summarize(pairDiffs),
+    cpu: cpuComplete
+      ? {
+          variants: Object.fromEntries(names.map((name) => [name, summarize(cpu[name])])),
+          addedMs: median(cpu[registered]) - median(cpu[plain]),
+          emptyImportAddedMs: median(cpu[empty]) - median(cpu[plain]),
+        }
+      : null,
+  };
+}
