@@ -287,11 +287,12 @@ function registerStartupDoc(r) {
   return `
 ### What \`--import pidfd/register\` adds to the start of a process
 
-\`node -e 0\`, \`node --import pidfd/register -e 0\` and, for the floor, \`node --import
-'data:text/javascript,' -e 0\` (an empty module), ${r.n} times each in rotating order, each a fresh
-process started with \`spawnSync\` from the package root, then the same under \`perf stat -e
-task-clock\` for its CPU time (\`bench/scenarios/register-startup.js\`). With \`NODE_OPTIONS\`, every
-Node process that a tool starts pays this once.
+\`node -e 0\` and \`node --import pidfd/register -e 0\`, and for what the registration cannot do
+without, \`node --import empty-package -e 0\` and \`node -e "require('node:child_process')"\`: ${r.n}
+times each in rotating order, each a fresh process started with \`spawnSync\` in a consumer's
+directory (\`node_modules/pidfd\` links to the checkout), then the same under \`perf stat -e
+task-clock\` for its CPU time (\`bench/scenarios/register-startup.js\`). With \`NODE_OPTIONS\`,
+every Node process that a tool starts pays this once.
 
 ${registerStartupTable(r)}
 `;

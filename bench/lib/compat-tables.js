@@ -162,9 +162,13 @@ export function registerStartupTable(r) {
     table(['process (rotating order)', 'wall time median, ms', 'wall p10–p90, ms', 'CPU time median (p10–p90), ms', 'runs'], rows),
     `Added by \`--import pidfd/register\`: **${num(r.addedMs)} ms** (difference of the medians); ` +
       (r.loadAverage ? `load average ${r.loadAverage.map((l) => l.toFixed(2)).join(', ')} when the scenario started; ` : '') +
-      `median of the ${r.pairDiffMs.n} per-pair differences ${num(r.pairDiffMs.median)} ms (p10–p90 ${num(r.pairDiffMs.p10)} to ${num(r.pairDiffMs.p90)})` +
-      (r.cpu ? `; CPU time added (difference of the medians, \`perf stat -e task-clock\`): **${num(r.cpu.addedMs)} ms**` : '') +
-      `. An empty module given to \`--import\` adds ${num(r.emptyImportAddedMs)} ms of wall time${r.cpu ? ` and ${num(r.cpu.emptyImportAddedMs)} ms of CPU` : ''}: Node's ES module loader, which any \`--import\` starts.`,
+      `median of the ${r.pairDiffMs.n} per-round differences ${num(r.pairDiffMs.median)} ms (p10–p90 ${num(r.pairDiffMs.p10)} to ${num(r.pairDiffMs.p90)})` +
+      (r.cpu ? `; CPU time added (difference of the medians, \`perf stat -e task-clock\`): **${num(r.cpu.addedMs)} ms**, median of the per-round differences ${num(r.cpu.pairDiffMs.median)} ms` : '') +
+      `. What the registration cannot do without: \`--import\` of an empty package adds ${num(r.emptyImportAddedMs)} ms of wall time${r.cpu ? ` and ${num(r.cpu.emptyImportAddedMs)} ms of CPU` : ''} ` +
+      `(Node's ES module loader and its reading of files, which \`node -e 0\` does not start, and the resolution of a bare specifier); ` +
+      `loading Node's \`child_process\` ${num(r.builtinAddedMs)} ms${r.cpu ? ` and ${num(r.cpu.builtinAddedMs)} ms of CPU` : ''}. ` +
+      `What is left for pidfd's own modules: ${num(r.addedMs - r.emptyImportAddedMs - r.builtinAddedMs)} ms of wall time` +
+      `${r.cpu ? `, ${num(r.cpu.addedMs - r.cpu.emptyImportAddedMs - r.cpu.builtinAddedMs)} ms of CPU` : ''}.`,
   ].join('\n\n');
 }
 

@@ -1,14 +1,16 @@
 // What `--import pidfd/register` adds to the start of a Node process: `node -e 0` with and
-// without it, one after the other in alternating order (rotating which goes first), each a fresh process started from the
-// package root (where `pidfd/register` resolves to this checkout's dist/). The time is the
-// parent's wall time from spawnSync's call to its return (start-up, the empty program, exit,
-// reap); the difference of the two medians is the figure, with the median of the differences of
-// each pair beside it. Where `perf` can count, each pair is also run under `perf stat -e
-// task-clock`, for the CPU time of each process (all its threads): on a loaded machine the wall
-// time of a 60 ms process moves by more than the 3 ms looked for, its CPU time much less.
+// without it, in rotating order, each a fresh process started in a consumer's directory (a
+// temporary one whose node_modules/pidfd links to this checkout, so that `pidfd/register`
+// resolves as an installed package does). The time is the parent's wall time from spawnSync's call
+// to its return (start-up, the empty program, exit, reap); the difference of the medians is the
+// figure, with the median of the per-round differences beside it. Where `perf` can count, each
+// round is also run under `perf stat -e task-clock`, for the CPU time of each process (all its
+// threads): on a loaded machine the wall time of a 60 ms process moves by more than the 3 ms
+// looked for, its CPU time much less.
 
 import { spawnSync } from 'node:child_process';
-import { loadavg } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,18 +19,36 @@ import { median, summarize } from '../lib/stats.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-// The first two are the figure; the third, an empty module given to --import, is what any
-// --import costs (Node's ES module loader, which `node -e 0` does not start): a floor that no
-// register module can go under.
+// The first two are the figure. The other two are what the registration cannot do without:
+// --import of an empty package (Node's ES module loader and its reading of files, which `node -e
+// 0` does not start, and a bare specifier's resolution: any --import of a package pays them), and
+// loading Node's own child_process (which must be patched before the program's first line; it
+// loads net, dgram and the streams).
 const variants = {
   'node -e 0': ['-e', '0'],
   'node --import pidfd/register -e 0': ['--import', 'pidfd/register', '-e', '0'],
-  "node --import 'data:text/javascript,' -e 0": ['--import', 'data:text/javascript,', '-e', '0'],
+  'node --import empty-package -e 0': ['--import', 'empty-package', '-e', '0'],
+  "node -e \"require('node:child_process')\"": ['-e', "require('node:child_process')"],
 };
+
+/** A consumer's directory: node_modules/pidfd (this checkout) and node_modules/empty-package. */
+function consumer() {
+  const dir = mkdtempSync(join(tmpdir(), 'pidfd-bench-register-'));
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+  mkdirSync(join(dir, 'node_modules', 'empty-package'), { recursive: true });
+  symlinkSync(root, join(dir, 'node_modules', 'pidfd'), 'dir');
+  const pkg = { name: 'empty-package', version: '1.0.0', type: 'module', exports: { '.': './index.js' } };
+  writeFileSync(join(dir, 'node_modules', 'empty-package', 'package.json'), JSON.stringify(pkg));
+  writeFileSync(join(dir, 'node_modules', 'empty-package', 'index.js'), '// empty\n');
+  return dir;
+}
+
+/** The directory the processes start in (consumer(), during a run). */
+let cwd = root;
 
 function once(args) {
   const t0 = nowNs();
-  const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'ignore' });
+  const r = spawnSync(process.execPath, args, { cwd, stdio: 'ignore' });
   const ms = (nowNs() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`node ${args.join(' ')}: exit ${r.status ?? r.signal}`);
   return ms;
@@ -36,7 +56,7 @@ function once(args) {
 
 /** The task-clock of `node args` in ms, through perf stat; null where perf cannot count. */
 function cpuOnce(args) {
-  const r = spawnSync('perf', ['stat', '-x,', '-e', 'task-clock', '--', process.execPath, ...args], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const r = spawnSync('perf', ['stat', '-x,', '-e', 'task-clock', '--', process.execPath, ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
   if (r.status !== 0) return null;
   const line = r.stderr.split('\n').find((l) => l.includes('task-clock'));
   const ms = line === undefined ? NaN : Number(line.split(',')[0]);
@@ -45,6 +65,15 @@ function cpuOnce(args) {
 
 /** params: { n, warmup }. */
 export async function run({ n, warmup }) {
+  cwd = consumer();
+  try {
+    return measure(n, warmup);
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
+}
+
+function measure(n, warmup) {
   const loadAverage = loadavg();
   const names = Object.keys(variants);
   for (let i = 0; i < warmup; i++) for (const name of names) once(variants[name]);
@@ -62,7 +91,7 @@ export async function run({ n, warmup }) {
       else cpu[name].push(c);
     }
   }
-  const [plain, registered, empty] = names;
+  const [plain, registered, empty, builtin] = names;
   const pairDiffs = ms[registered].map((t, i) => t - ms[plain][i]);
   const cpuComplete = perf && names.every((name) => cpu[name].length === n);
   return {
@@ -71,12 +100,15 @@ export async function run({ n, warmup }) {
     variants: Object.fromEntries(names.map((name) => [name, summarize(ms[name])])),
     addedMs: median(ms[registered]) - median(ms[plain]),
     emptyImportAddedMs: median(ms[empty]) - median(ms[plain]),
+    builtinAddedMs: median(ms[builtin]) - median(ms[plain]),
     pairDiffMs: summarize(pairDiffs),
     cpu: cpuComplete
       ? {
           variants: Object.fromEntries(names.map((name) => [name, summarize(cpu[name])])),
           addedMs: median(cpu[registered]) - median(cpu[plain]),
           emptyImportAddedMs: median(cpu[empty]) - median(cpu[plain]),
+          builtinAddedMs: median(cpu[builtin]) - median(cpu[plain]),
+          pairDiffMs: summarize(cpu[registered].map((t, i) => t - cpu[plain][i])),
         }
       : null,
   };
