@@ -168,7 +168,10 @@ export function registerStartupTable(r) {
       `(Node's ES module loader and its reading of files, which \`node -e 0\` does not start, and the resolution of a bare specifier); ` +
       `loading Node's \`child_process\` ${num(r.builtinAddedMs)} ms${r.cpu ? ` and ${num(r.cpu.builtinAddedMs)} ms of CPU` : ''}. ` +
       `What is left for pidfd's own modules: ${num(r.addedMs - r.emptyImportAddedMs - r.builtinAddedMs)} ms of wall time` +
-      `${r.cpu ? `, ${num(r.cpu.addedMs - r.cpu.emptyImportAddedMs - r.cpu.builtinAddedMs)} ms of CPU` : ''}.`,
+      `${r.cpu ? `, ${num(r.cpu.addedMs - r.cpu.emptyImportAddedMs - r.cpu.builtinAddedMs)} ms of CPU` : ''}; ` +
+      (r.marginal
+        ? `measured in one process once those are paid, \`import('pidfd/register')\` takes ${num(r.marginal.registerMs.median)} ms (median), a second empty package ${num(r.marginal.emptyPackageMs.median)} ms.`
+        : ''),
   ].join('\n\n');
 }
 

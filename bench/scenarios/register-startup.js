@@ -35,12 +35,36 @@ const variants = {
 function consumer() {
   const dir = mkdtempSync(join(tmpdir(), 'pidfd-bench-register-'));
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
-  mkdirSync(join(dir, 'node_modules', 'empty-package'), { recursive: true });
+  mkdirSync(join(dir, 'node_modules'));
   symlinkSync(root, join(dir, 'node_modules', 'pidfd'), 'dir');
-  const pkg = { name: 'empty-package', version: '1.0.0', type: 'module', exports: { '.': './index.js' } };
-  writeFileSync(join(dir, 'node_modules', 'empty-package', 'package.json'), JSON.stringify(pkg));
-  writeFileSync(join(dir, 'node_modules', 'empty-package', 'index.js'), '// empty\n');
+  for (const name of ['empty-package', 'empty-package-2']) {
+    mkdirSync(join(dir, 'node_modules', name), { recursive: true });
+    const pkg = { name, version: '1.0.0', type: 'module', exports: { '.': './index.js' } };
+    writeFileSync(join(dir, 'node_modules', name, 'package.json'), JSON.stringify(pkg));
+    writeFileSync(join(dir, 'node_modules', name, 'index.js'), '// empty\n');
+  }
   return dir;
+}
+
+/**
+ * pidfd's own share, in one process, once what it cannot do without is paid (Node's
+ * child_process and a first --import of a package): the time of `import('pidfd/register')`
+ * against that of importing a second empty package, in ms.
+ */
+const marginalCode = `const { createRequire } = await import('node:module');
+createRequire(process.cwd() + '/x.js')('node:child_process');
+await import('empty-package');
+let t = performance.now();
+await import('empty-package-2');
+const empty = performance.now() - t;
+t = performance.now();
+await import('pidfd/register');
+process.stdout.write(JSON.stringify([empty, performance.now() - t]));`;
+
+function marginalOnce() {
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', marginalCode], { cwd, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`marginal: ${r.stderr}`);
+  return JSON.parse(r.stdout);
 }
 
 /** The directory the processes start in (consumer(), during a run). */
@@ -79,11 +103,13 @@ function measure(n, warmup) {
   for (let i = 0; i < warmup; i++) for (const name of names) once(variants[name]);
   const ms = Object.fromEntries(names.map((name) => [name, []]));
   const cpu = Object.fromEntries(names.map((name) => [name, []]));
+  const marginal = [];
   let perf = cpuOnce(['-e', '0']) !== null;
   for (let i = 0; i < n; i++) {
     // Rotate which goes first, so that none always follows another.
     const order = names.map((_, k) => names[(i + k) % names.length]);
     for (const name of order) ms[name].push(once(variants[name]));
+    marginal.push(marginalOnce());
     if (!perf) continue;
     for (const name of order) {
       const c = cpuOnce(variants[name]);
@@ -102,6 +128,7 @@ function measure(n, warmup) {
     emptyImportAddedMs: median(ms[empty]) - median(ms[plain]),
     builtinAddedMs: median(ms[builtin]) - median(ms[plain]),
     pairDiffMs: summarize(pairDiffs),
+    marginal: { emptyPackageMs: summarize(marginal.map(([e]) => e)), registerMs: summarize(marginal.map(([, r]) => r)) },
     cpu: cpuComplete
       ? {
           variants: Object.fromEntries(names.map((name) => [name, summarize(cpu[name])])),
