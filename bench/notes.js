@@ -25,8 +25,7 @@ export const causes = {
     'empty package does (table above; by hand at a load of 24: 3.2 ms against 6.0, where the ' +
     'registration that loaded the whole implementation took 67.5). On this shared 2-core VM, loaded ' +
     '20–40 during the runs, the wall and CPU times of a 60 ms process spread by tens of ms: the 3 ms ' +
-    'cannot be resolved here, and the floor itself may exceed it. A quiet machine to measure on; ' +
-    '`--require pidfd/register` (no ES module loader) would avoid the first part.',
+    'cannot be resolved here, and the floor itself may exceed it. A quiet machine to measure on.',
   'compat-spawn':
     "pidfd/child_process's parent CPU per spawn is 6–8× below Node's, and a profile puts all but " +
     "~0.2 ms of a spawn in the engine's native start (the parent waits for the child's execve): " +
