@@ -183,7 +183,7 @@ export function registerStartupTargets(r) {
     {
       id: 'register-startup',
       target: '`--import pidfd/register`: at most 3 ms added to `node -e 0` (median of 20 alternating runs)',
-      measured: `${num(r.addedMs)} ms (${num(r.variants['node --import pidfd/register -e 0'].median)} vs ${num(r.variants['node -e 0'].median)} ms; per-pair median ${num(r.pairDiffMs.median)} ms${r.cpu ? `; CPU time ${num(r.cpu.addedMs)} ms` : ''}${load})`,
+      measured: `${num(r.addedMs)} ms (${num(r.variants['node --import pidfd/register -e 0'].median)} vs ${num(r.variants['node -e 0'].median)} ms; per-round median ${num(r.pairDiffMs.median)} ms${r.cpu ? `; CPU time ${num(r.cpu.addedMs)} ms` : ''}${load})`,
       verdict: verdict(r.addedMs <= 3),
     },
   ];
