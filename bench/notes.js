@@ -17,6 +17,15 @@ const leftover =
 
 /** target id -> cause of a miss, and what would close it. */
 export const causes = {
+  'register-startup':
+    "Most of what is added is not pidfd's: any `--import` of a package starts Node's ES module loader " +
+    'and its reading of files (which `node -e 0` alone does not), and the registration must load ' +
+    "Node's `child_process` (net, dgram, the streams) to patch it before the program's first line. " +
+    "Measured in one process once those are paid, `import('pidfd/register')` costs what importing an " +
+    'empty package does (table above; by hand at a load of 24: 3.2 ms against 6.0, where the ' +
+    'registration that loaded the whole implementation took 67.5). On this shared 2-core VM, loaded ' +
+    '20–40 during the runs, the wall and CPU times of a 60 ms process spread by tens of ms: the 3 ms ' +
+    'cannot be resolved here, and the floor itself may exceed it. A quiet machine to measure on.',
   'compat-spawn':
     "pidfd/child_process's parent CPU per spawn is 6–8× below Node's, and a profile puts all but " +
     "~0.2 ms of a spawn in the engine's native start (the parent waits for the child's execve): " +

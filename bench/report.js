@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { compatTables } from './lib/compat-tables.js';
+import { compatTables, registerStartupTable } from './lib/compat-tables.js';
 import { footprintChart, memoryChart, reapingChart, spawnRateChart } from './lib/charts.js';
 import {
   footprintTable,
@@ -42,6 +42,7 @@ export function renderTables(results) {
   if (s.footprint) parts.push(`### Memory per live subprocess (K = ${s.footprint.k})\n\n${footprintTable(s.footprint)}`);
   if (s.trees) parts.push(treesTables(s.trees));
   if (s.compat) parts.push(`### pidfd/child_process against child_process\n\n${compatTables(s.compat)}`);
+  if (s['register-startup']) parts.push(`### What --import pidfd/register adds to a process's start\n\n${registerStartupTable(s['register-startup'])}`);
   parts.push(...runSections(s, '###'));
   parts.push(`### Targets\n\n${targetsTable(results)}`);
   return parts.join('\n\n');
@@ -277,6 +278,23 @@ one worker; \`execFileSync\` with the parent's memory at each level; the memory 
 [compat.md](compat.md#benchmarks).
 
 ${compatTables(c)}
+${registerStartupDoc(results.scenarios['register-startup'])}`;
+}
+
+/** The start-up cost of pidfd/register, inside the compat section (empty without its scenario). */
+function registerStartupDoc(r) {
+  if (!r) return '';
+  return `
+### What \`--import pidfd/register\` adds to the start of a process
+
+\`node -e 0\` and \`node --import pidfd/register -e 0\`, and for what the registration cannot do
+without, \`node --import empty-package -e 0\` and \`node -e "require('node:child_process')"\`: ${r.n}
+times each in rotating order, each a fresh process started with \`spawnSync\` in a consumer's
+directory (\`node_modules/pidfd\` links to the checkout), then the same under \`perf stat -e
+task-clock\` for its CPU time (\`bench/scenarios/register-startup.js\`). With \`NODE_OPTIONS\`,
+every Node process that a tool starts pays this once.
+
+${registerStartupTable(r)}
 `;
 }
 

@@ -19,7 +19,7 @@ import { renderTables, writeReport } from './report.js';
 import { full, MEMORY_MARGIN_GIB, quick } from './settings.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const SCENARIOS = ['sequential', 'inflight', 'memory', 'reaping', 'footprint', 'trees', 'compat', 'run-rate', 'run-capture', 'run-pipeline', 'run-footprint'];
+const SCENARIOS = ['sequential', 'inflight', 'memory', 'reaping', 'footprint', 'trees', 'compat', 'run-rate', 'run-capture', 'run-pipeline', 'run-footprint', 'register-startup'];
 
 const { values: args } = parseArgs({
   options: {
@@ -158,6 +158,7 @@ for (const name of only) {
   if (name === 'run-capture') results.scenarios['run-capture'] = await inWorker('run-capture', { ...settings['run-capture'], bins }, ['--expose-gc']);
   if (name === 'run-pipeline') results.scenarios['run-pipeline'] = await inWorker('run-pipeline', settings['run-pipeline']);
   if (name === 'run-footprint') results.scenarios['run-footprint'] = await runFootprintOfRun(bins);
+  if (name === 'register-startup') results.scenarios['register-startup'] = await inWorker('register-startup', settings['register-startup']);
   log(`${name}: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 }
 

@@ -29,6 +29,8 @@ export const full = {
   'run-capture': { mib: 1024, rounds: 5 },
   'run-pipeline': { mib: 1024, rounds: 5 },
   'run-footprint': { k: 500, repeats: 3, contenders: ['pidfd run', 'execa', 'nano-spawn', 'tinyexec', 'child_process.execFile'] },
+  // `node -e 0` with and without `--import pidfd/register`: pairs, alternating which goes first.
+  'register-startup': { n: 20, warmup: 3 },
 };
 
 export const quick = {
@@ -50,6 +52,7 @@ export const quick = {
   'run-capture': { mib: 256, rounds: 2 },
   'run-pipeline': { mib: 256, rounds: 2 },
   'run-footprint': { k: 100, repeats: 1, contenders: ['pidfd run', 'execa'] },
+  'register-startup': { n: 20, warmup: 2 },
 };
 
 /** Memory a level needs besides its ballast (Node, the C server's copy is counted apart), GiB. */

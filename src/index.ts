@@ -20,6 +20,7 @@ export type { Signal } from './signals.js';
 export { run, $ } from './run/run.js';
 export type { Dollar } from './run/run.js';
 export { RunProcess } from './run/run-process.js';
+export type { PipedOptions } from './run/run-process.js';
 export { RunError } from './run/error.js';
 export type { RunResult, RunFields } from './run/result.js';
 export type { RunOptions, RunInput, StdinOption, OutputOption, FileTarget } from './run/options.js';

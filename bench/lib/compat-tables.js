@@ -148,3 +148,43 @@ export function compatTargets(s) {
   });
   return out;
 }
+
+/** Markdown: `node -e 0` with and without `--import pidfd/register` (the register-startup scenario). */
+export function registerStartupTable(r) {
+  const rows = Object.entries(r.variants).map(([name, v]) => [
+    `\`${name}\``,
+    num(v.median),
+    `${num(v.p10)}–${num(v.p90)}`,
+    r.cpu ? `${num(r.cpu.variants[name].median)} (${num(r.cpu.variants[name].p10)}–${num(r.cpu.variants[name].p90)})` : '–',
+    String(v.n),
+  ]);
+  return [
+    table(['process (rotating order)', 'wall time median, ms', 'wall p10–p90, ms', 'CPU time median (p10–p90), ms', 'runs'], rows),
+    `Added by \`--import pidfd/register\`: **${num(r.addedMs)} ms** (difference of the medians); ` +
+      (r.loadAverage ? `load average ${r.loadAverage.map((l) => l.toFixed(2)).join(', ')} when the scenario started; ` : '') +
+      `median of the ${r.pairDiffMs.n} per-round differences ${num(r.pairDiffMs.median)} ms (p10–p90 ${num(r.pairDiffMs.p10)} to ${num(r.pairDiffMs.p90)})` +
+      (r.cpu ? `; CPU time added (difference of the medians, \`perf stat -e task-clock\`): **${num(r.cpu.addedMs)} ms**, median of the per-round differences ${num(r.cpu.pairDiffMs.median)} ms` : '') +
+      `. What the registration cannot do without: \`--import\` of an empty package adds ${num(r.emptyImportAddedMs)} ms of wall time${r.cpu ? ` and ${num(r.cpu.emptyImportAddedMs)} ms of CPU` : ''} ` +
+      `(Node's ES module loader and its reading of files, which \`node -e 0\` does not start, and the resolution of a bare specifier); ` +
+      `loading Node's \`child_process\` ${num(r.builtinAddedMs)} ms${r.cpu ? ` and ${num(r.cpu.builtinAddedMs)} ms of CPU` : ''}. ` +
+      `What is left for pidfd's own modules: ${num(r.addedMs - r.emptyImportAddedMs - r.builtinAddedMs)} ms of wall time` +
+      `${r.cpu ? `, ${num(r.cpu.addedMs - r.cpu.emptyImportAddedMs - r.cpu.builtinAddedMs)} ms of CPU` : ''}; ` +
+      (r.marginal
+        ? `measured in one process once those are paid, \`import('pidfd/register')\` takes ${num(r.marginal.registerMs.median)} ms (median), a second empty package ${num(r.marginal.emptyPackageMs.median)} ms.`
+        : ''),
+  ].join('\n\n');
+}
+
+/** The start-up target of issue 17: register adds at most 3 ms to `node -e 0`. */
+export function registerStartupTargets(r) {
+  if (!r) return [];
+  const load = r.loadAverage ? `; load average ${r.loadAverage.map((l) => l.toFixed(2)).join(', ')} at the start of the run` : '';
+  return [
+    {
+      id: 'register-startup',
+      target: '`--import pidfd/register`: at most 3 ms added to `node -e 0` (median of 20 alternating runs)',
+      measured: `${num(r.addedMs)} ms (${num(r.variants['node --import pidfd/register -e 0'].median)} vs ${num(r.variants['node -e 0'].median)} ms; per-round median ${num(r.pairDiffMs.median)} ms${r.cpu ? `; CPU time ${num(r.cpu.addedMs)} ms` : ''}${load})`,
+      verdict: verdict(r.addedMs <= 3),
+    },
+  ];
+}

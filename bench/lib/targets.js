@@ -1,6 +1,6 @@
 // The performance targets of DESIGN.md, checked against one results file.
 
-import { compatTargets } from './compat-tables.js';
+import { compatTargets, registerStartupTargets } from './compat-tables.js';
 import { quantile } from './stats.js';
 import { footprintSummary, num, times } from './tables.js';
 
@@ -141,6 +141,7 @@ export function evaluateTargets(results) {
     }
   }
   out.push(...compatTargets(compat));
+  out.push(...registerStartupTargets(results.scenarios['register-startup']));
   if (runRate) {
     const c = runRate.contenders;
     const ratio = c['pidfd run'].rate.median / c.execa.rate.median;

@@ -36,8 +36,8 @@ type Outcome = RunResult<RunOptions> | RunError;
 export let createRunProcess: (
   n: NormalizedRun,
   bound: RunOptions | undefined,
-  source?: RunProcess<any>,
-) => RunProcess<any>;
+  source?: RunProcess<any, any>,
+) => RunProcess<any, any>;
 
 /** The options of `$` that a command inherits through `.pipe\`…\``: all but its stdin's. */
 function pipedOptions(bound: RunOptions | undefined): RunOptions {
@@ -53,11 +53,19 @@ function killedWith(status: ExitStatus | undefined): string {
   return '';
 }
 
-/** A running command. Awaitable: `await run(...)` gives its RunResult. */
-export class RunProcess<O extends RunOptions = {}> implements PromiseLike<RunResult<O>>, AsyncIterable<string> {
+/** The options a command started with `.pipe\`…\`` inherits from the `$` of the command before
+ * it: all but its stdin's (pipedOptions()). */
+export type PipedOptions<B extends RunOptions> = Omit<B, 'stdin' | 'input' | 'inputFile'>;
+
+/**
+ * A running command. Awaitable: `await run(...)` gives its RunResult. `O` is its options (they
+ * decide the types of the result's stdout, stderr and all); `B` the options of the `$` that
+ * started it (`{}` for run() and pipe(file)), which a `.pipe\`…\`` after it inherits.
+ */
+export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> implements PromiseLike<RunResult<O>>, AsyncIterable<string> {
   readonly #n: NormalizedRun;
   readonly #bound: RunOptions | undefined;
-  readonly #source: RunProcess<any> | undefined;
+  readonly #source: RunProcess<any, any> | undefined;
   readonly #startedAt = performance.now();
   #subprocess: Subprocess | undefined;
   #tree: Tree | undefined;
@@ -86,7 +94,7 @@ export class RunProcess<O extends RunOptions = {}> implements PromiseLike<RunRes
     createRunProcess = (n, bound, source) => new RunProcess(n, bound, source);
   }
 
-  private constructor(n: NormalizedRun, bound: RunOptions | undefined, source: RunProcess<any> | undefined) {
+  private constructor(n: NormalizedRun, bound: RunOptions | undefined, source: RunProcess<any, any> | undefined) {
     this.#n = n;
     this.#bound = bound;
     this.#source = source;
@@ -149,8 +157,8 @@ export class RunProcess<O extends RunOptions = {}> implements PromiseLike<RunRes
    */
   pipe<P extends RunOptions = {}>(file: string, args?: readonly string[], options?: P): RunProcess<P>;
   pipe<P extends RunOptions = {}>(file: string, options?: P): RunProcess<P>;
-  pipe(strings: TemplateStringsArray, ...values: TemplateValue[]): RunProcess<any>;
-  pipe(first: string | TemplateStringsArray, ...rest: unknown[]): RunProcess<any> {
+  pipe(strings: TemplateStringsArray, ...values: TemplateValue[]): RunProcess<PipedOptions<B>, PipedOptions<B>>;
+  pipe(first: string | TemplateStringsArray, ...rest: unknown[]): RunProcess<any, any> {
     let n: NormalizedRun;
     let bound: RunOptions | undefined;
     if (isTemplate(first)) {

@@ -20,7 +20,7 @@ export function run(file: string, argsOrOptions?: readonly string[] | RunOptions
 
 /** `$`: a tagged template that runs a command; `$(options)` is a `$` with those options. */
 export interface Dollar<O extends RunOptions = {}> {
-  (strings: TemplateStringsArray, ...values: TemplateValue[]): RunProcess<O>;
+  (strings: TemplateStringsArray, ...values: TemplateValue[]): RunProcess<O, O>;
   <P extends RunOptions>(options: P): Dollar<Omit<O, keyof P> & P>;
 }
 

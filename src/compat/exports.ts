@@ -1,0 +1,74 @@
+// The eight exports of pidfd/child_process as pidfd/register installs them: small functions that
+// load the implementation (implementation.ts and the about 25 modules under it) at their first
+// call, synchronously, with require() of the ES module. Loading it all at start-up, in every
+// process that runs with `--import pidfd/register` (NODE_OPTIONS: every Node process a tool
+// starts), cost about 26 ms; this module costs well under one. The module entry,
+// child_process.ts, exports these same functions, so that `require('node:child_process').spawn
+// === require('pidfd/child_process').spawn` tells whether pidfd's are in place; it hands over the
+// implementation it imported eagerly, and then nothing is loaded at a call.
+//
+// Each function has the name and the length of Node's (and of the implementation's), passes
+// `this` and its arguments on as they are, and returns what the implementation returns.
+// `util.promisify(exec)` and `util.promisify(execFile)` find the implementation's promise form.
+
+import { createRequire } from 'node:module';
+
+type Implementation = typeof import('./implementation.js');
+
+const require = createRequire(import.meta.url);
+const builtin = require('node:child_process') as typeof import('node:child_process');
+
+let implementation: Implementation | null = null;
+
+/** The implementation, loaded at the first call of any export unless provide() gave it. */
+function load(): Implementation {
+  return (implementation ??= require('./implementation.js') as Implementation);
+}
+
+/** Hands over the implementation that the module entry imported (no load at the first call). */
+export function provide(loaded: Implementation): void {
+  implementation ??= loaded;
+}
+
+type FunctionName = 'exec' | 'execFile' | 'execFileSync' | 'execSync' | 'fork' | 'spawn' | 'spawnSync';
+
+function forward<K extends FunctionName>(name: K, length: number): Implementation[K] {
+  const fn = function (this: unknown, ...args: unknown[]): unknown {
+    return Reflect.apply(load()[name], this, args);
+  };
+  Object.defineProperty(fn, 'name', { value: name });
+  Object.defineProperty(fn, 'length', { value: length });
+  return fn as unknown as Implementation[K];
+}
+
+/** util.promisify.custom (a registered symbol: no need to load node:util for it). */
+const promisifyCustom = Symbol.for('nodejs.util.promisify.custom');
+
+/** exec and execFile: their promise form is the implementation's, reached at its first call. */
+function withPromiseForm<K extends 'exec' | 'execFile'>(name: K, length: number): Implementation[K] {
+  const fn = forward(name, length);
+  const promiseForm = (...args: unknown[]): unknown => {
+    const custom = (load()[name] as unknown as Record<symbol, (...a: unknown[]) => unknown>)[promisifyCustom]!;
+    return custom(...args);
+  };
+  Object.defineProperty(fn, promisifyCustom, { enumerable: false, value: promiseForm });
+  return fn;
+}
+
+export const spawn = forward('spawn', 3);
+export const exec = withPromiseForm('exec', 3);
+export const execFile = withPromiseForm('execFile', 4);
+export const fork = forward('fork', 1);
+export const spawnSync = forward('spawnSync', 3);
+export const execFileSync = forward('execFileSync', 3);
+export const execSync = forward('execSync', 2);
+
+/**
+ * `ChildProcess`: Node's prototype (so `instanceof` holds both ways, and a subclass inherits
+ * Node's methods), the implementation's constructor (child-process.ts), which it calls on `this`.
+ */
+export const ChildProcess = function ChildProcess(this: object): void {
+  (load().ChildProcess as unknown as (this: object) => void).call(this);
+} as unknown as Implementation['ChildProcess'];
+ChildProcess.prototype = builtin.ChildProcess.prototype;
+Object.setPrototypeOf(ChildProcess, Object.getPrototypeOf(builtin.ChildProcess) as object);

@@ -1,0 +1,88 @@
+// The examples of README.md and docs/run.md type-check as written, under `tsc --strict`, against
+// the package's published types: every ```js and ```ts block of the two files is a module of a
+// consumer's project (helpers/typecheck.js), checked in one tsc run.
+//
+// What the extractor understands, on the line right before a block's fence:
+//   <!-- types: skip: why -->          the block is not checked (output, a fragment of prose)
+//   <!-- types: <TypeScript> -->       the block is checked with these lines before it: the
+//                                      imports and declarations that its surrounding text implies
+// Blocks of other languages (sh, json, plain ```) are not code of this package and are skipped.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+
+import { pass, root } from '../helpers/index.js';
+import { typecheck } from '../helpers/typecheck.js';
+
+const documents = ['README.md', join('docs', 'run.md')];
+
+/** The checked blocks of a markdown file: [{ line, source }], source with its context first. */
+function codeBlocks(markdown) {
+  const lines = markdown.split('\n');
+  const blocks = [];
+  for (let i = 0; i < lines.length; i++) {
+    const fence = /^```(\w*)\s*$/.exec(lines[i]);
+    if (fence === null) continue;
+    let end = i + 1;
+    while (end < lines.length && !lines[end].startsWith('```')) end++;
+    const body = lines.slice(i + 1, end).join('\n');
+    // The directive: an HTML comment that ends on the line before the fence.
+    let directive = null;
+    if (lines[i - 1]?.trimEnd().endsWith('-->')) {
+      let start = i - 1;
+      while (start > 0 && !lines[start].includes('<!--')) start--;
+      const comment = lines.slice(start, i).join('\n');
+      const m = /<!--\s*types:([\s\S]*?)-->/.exec(comment);
+      if (m) directive = m[1].trim();
+    }
+    if ((fence[1] === 'js' || fence[1] === 'ts') && !directive?.startsWith('skip')) {
+      blocks.push({ line: i + 1, source: `${directive ?? ''}\n${body}\nexport {};\n` });
+    }
+    i = end;
+  }
+  return blocks;
+}
+
+/** The types of results that the examples rely on, exactly (not `any`, not a union). */
+const precise = `
+import { run, $, type RunProcess, type RunResult } from 'pidfd';
+
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+type Stdout<P> = P extends PromiseLike<infer R> ? (R extends RunResult<any> ? R['stdout'] : never) : never;
+const check = <T extends true>(_: T) => {};
+
+// A template piped after \`$\`: a string, as after run().
+check<Same<Stdout<ReturnType<typeof piped>>, string>>(true);
+function piped() { return $\`git log --format=%an\`.pipe\`sort -u\`; }
+check<Same<Stdout<ReturnType<typeof chained>>, string>>(true);
+function chained() { return $\`git log\`.pipe\`sort\`.pipe\`uniq -c\`; }
+// It inherits the options of its \`$\` (but stdin's): Buffers here, lines there.
+check<Same<Stdout<ReturnType<typeof buffers>>, Buffer>>(true);
+function buffers() { return $({ encoding: 'buffer', input: 'x' })\`cat\`.pipe\`sort\`; }
+check<Same<Stdout<ReturnType<typeof lines>>, string[]>>(true);
+function lines() { return $({ lines: true })\`ls\`.pipe\`sort\`; }
+// After run() or pipe(file), nothing is inherited: the options of run() are its own.
+check<Same<Stdout<ReturnType<typeof fromRun>>, string>>(true);
+function fromRun() { return run('cat', { encoding: 'buffer' }).pipe\`sort\`; }
+check<Same<Stdout<ReturnType<typeof fromPipeFile>>, Buffer>>(true);
+function fromPipeFile() { return $\`ls\`.pipe('cat', { encoding: 'buffer' }); }
+check<Same<Stdout<ReturnType<typeof mixed>>, string>>(true);
+function mixed() { return $({ encoding: 'buffer' })\`ls\`.pipe('cat').pipe\`sort\`; }
+export const kept: RunProcess = run('true');
+`;
+
+describe('the examples of README.md and docs/run.md', () => {
+  test('every js/ts block type-checks under tsc --strict against the published types, and the types of run() and $ results are exact', { skip: pass !== 'default' && 'types do not depend on the backend' }, () => {
+    const files = {};
+    for (const doc of documents) {
+      const blocks = codeBlocks(readFileSync(join(root, doc), 'utf8'));
+      assert.ok(blocks.length > 0, `${doc}: no block to check`);
+      for (const { line, source } of blocks) files[`${doc.replace(/[/.]/g, '_')}_line${line}.ts`] = source;
+    }
+    files['precise.ts'] = precise;
+    const { ok, diagnostics } = typecheck(files);
+    assert.ok(ok, diagnostics);
+  });
+});
