@@ -1,6 +1,7 @@
-// The bound on every test: a test still running after TEST_TIMEOUT_MS fails by name, and its
-// file's process ends, instead of the run hanging with no report until someone kills it. Loaded
-// with `node --import` by test/run.js, which Node's test runner passes on to each file's process.
+// The bound on every test: when nothing has started or ended in a test file for TEST_TIMEOUT_MS,
+// the test still running fails by name and its file's process ends, instead of the run hanging
+// with no report until someone kills it. Loaded with `node --import` by test/run.js, which
+// Node's test runner passes on to each file's process.
 //
 // Node's own `--test-timeout` is not used: on Node 20 and 22 it bounds a whole file (the report
 // names the file, not the test), and on Node 24 and later it fails the test by name but leaves
@@ -48,14 +49,15 @@ if (inTestFile) {
 
   const expire = () => {
     const names = [...running.values()].map((name) => `"${name}"`);
+    const last = lastEnded === null ? 'none' : `"${lastEnded}"`;
     const what =
       names.length > 0
         ? `test ${names.at(-1)}${names.length > 1 ? ` (running: ${names.join(', ')})` : ''}`
-        : `no test (the file's top level or its before()/after() hooks; last test ended: ${lastEnded === null ? 'none' : `"${lastEnded}"`})`;
+        : `no test (the file's top level or its before()/after() hooks; last test ended: ${last})`;
     const held = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap');
     writeSync(
       2,
-      `\ntest timed out: ${what} in ${process.argv[1]}: nothing ended for ${Date.now() - since} ms ` +
+      `\ntest timed out: ${what} in ${process.argv[1]}: nothing started or ended for ${Date.now() - since} ms ` +
         `(the bound on every test: ${TEST_TIMEOUT_MS} ms, PIDFD_TEST_TIMEOUT_MS); ` +
         `the event loop holds: ${held.join(', ') || 'nothing'}\n`,
     );

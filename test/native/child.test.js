@@ -534,9 +534,12 @@ describe('child.c: no AddressSanitizer code in the child (the sanitizer build)',
   test('child.c built with -fsanitize=address,undefined: no function of it calls an __asan_ routine', () => {
     const object = join(dir, 'child-asan.o');
     const nativeDir = join(root, 'native');
-    execFileSync('cc', ['-std=gnu11', '-D_GNU_SOURCE', `-I${nativeDir}`, '-O3', '-fsanitize=address,undefined',
-      '-fno-omit-frame-pointer', '-c', join(nativeDir, 'child.c'), '-o', object]);
-    const listing = execFileSync('objdump', ['-dr', '--no-show-raw-insn', object], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const flags = ['-std=gnu11', '-D_GNU_SOURCE', `-I${nativeDir}`, '-O3', '-fsanitize=address,undefined', '-fno-omit-frame-pointer'];
+    execFileSync('cc', [...flags, '-c', join(nativeDir, 'child.c'), '-o', object]);
+    const listing = execFileSync('objdump', ['-dr', '--no-show-raw-insn', object], {
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+    });
     const calls = new Map(); // function → the ASan routines it refers to
     let fn = null;
     for (const line of listing.split('\n')) {
@@ -548,7 +551,9 @@ describe('child.c: no AddressSanitizer code in the child (the sanitizer build)',
     // The premise: the compiler did instrument the object (its constructor registers it).
     assert.ok([...calls.values()].some((names) => names.has('__asan_init')), 'no ASan constructor: not instrumented?');
     const constructors = /^(_sub_[ID]_|asan\.module_[cd]tor)/; // gcc's and clang's
-    const inChild = [...calls].filter(([name]) => !constructors.test(name)).map(([name, names]) => `${name}: ${[...names].join(', ')}`);
+    const inChild = [...calls]
+      .filter(([name]) => !constructors.test(name))
+      .map(([name, names]) => `${name}: ${[...names].join(', ')}`);
     assert.deepEqual(inChild, [], 'functions of child.c instrumented by ASan (missing PF_CHILD_CODE)');
   });
 });
