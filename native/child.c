@@ -40,6 +40,7 @@ static _Noreturn void pf_exit(int status) {
 }
 
 /* Hands a report (or, from the test hooks, something that is not one) to the parent. */
+PF_CHILD_CODE
 static void pf_send_report(struct pf_child_plan *p, const struct pf_child_report *r, size_t len) {
   if (p->report != NULL) {
     volatile struct pf_child_report *out = p->report;

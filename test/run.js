@@ -1,11 +1,12 @@
 // `npm test`: builds the C test helpers, then runs the whole suite five times: with the default
 // backend, with each forced backend, under a seccomp filter that makes clone3 fail with ENOSYS
 // as Docker's default profile does (case I1), and with the thread exit watcher that Bun and Deno
-// get (native/watch_thread.c) in place of Node's uv_poll. Any failing pass fails the run.
+// get (native/watch_thread.c) in place of Node's uv_poll. Any failing pass fails the run. Every
+// test is bounded (helpers/test-timeout.js): one that hangs fails by name, and its file ends.
 
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { buildHelpers } from './helpers/build.js';
@@ -15,6 +16,8 @@ const bin = buildHelpers();
 // Checked around every test file: no zombie, no new fd, no SIGCHLD handler (helpers/invariants.js).
 // Node 20's test runner passes --import on to the process of each file.
 const invariants = pathToFileURL(join(here, 'helpers', 'invariants.js')).href;
+// The bound on every test, and on the hooks between them (helpers/test-timeout.js).
+const bound = pathToFileURL(join(here, 'helpers', 'test-timeout.js')).href;
 // Test files mirror src/ and native/ (test/process/, test/native/, test/cli/, ...). These hold
 // what the tests use, not tests: fixtures, helpers, the sanitizer runs and the full soak.
 const notTests = new Set(['fixtures', 'helpers', 'sanitize', 'soak'].map((d) => join(here, d)));
@@ -33,12 +36,20 @@ function testFiles(dir) {
   return found;
 }
 
-// `node test/run.js cli/ pidfd` runs the files whose path under test/ contains any of the words.
-const only = process.argv.slice(2);
-const files = testFiles(here)
-  .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
-  .sort()
-  .map((f) => join(here, f));
+// `node test/run.js cli/ pidfd` runs the files whose path under test/ contains any of the words;
+// an absolute path to a *.test.js file is run as it is (the runner's own test runs a fixture).
+const args = process.argv.slice(2);
+const given = args.filter((a) => isAbsolute(a) && a.endsWith('.test.js'));
+const only = args.filter((a) => !given.includes(a));
+const files = [
+  ...(only.length === 0 && given.length > 0
+    ? []
+    : testFiles(here)
+        .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
+        .sort()
+        .map((f) => join(here, f))),
+  ...given,
+];
 if (files.length === 0) {
   console.error(`no test file under test/ matches ${only.map((o) => JSON.stringify(o)).join(' or ')}`);
   process.exit(1);
@@ -56,7 +67,7 @@ const selected = process.env.PIDFD_TEST_PASSES?.split(',') ?? passes.map((p) => 
 const failed = [];
 for (const pass of passes.filter((p) => selected.includes(p.name))) {
   console.log(`\n=== pass: ${pass.name} ===\n`);
-  const command = [...pass.prefix, process.execPath, '--import', invariants, '--test', '--test-reporter=spec', ...files];
+  const command = [...pass.prefix, process.execPath, '--import', invariants, '--import', bound, '--test', '--test-reporter=spec', ...files];
   const r = spawnSync(command[0], command.slice(1), {
     stdio: 'inherit',
     env: { ...process.env, ...pass.env, PIDFD_TEST_PASS: pass.name },

@@ -31,6 +31,7 @@ import {
   parseStatus,
   procStatus,
   reaped,
+  root,
   runScript,
   settle,
   spawnWithFault,
@@ -520,4 +521,39 @@ describe('child.c: fds, D7: above a lowered RLIMIT_NOFILE', () => {
       assert.ok(r.listing.every((e) => e.target !== marker));
     });
   }
+});
+
+describe('child.c: no AddressSanitizer code in the child (the sanitizer build)', () => {
+  // With CLONE_VM the child runs on a stack ASan does not know, in the parent's memory: every
+  // function of child.c carries PF_CHILD_CODE, which turns the instrumentation off (child.h,
+  // docs/reliability.md). One that lacked it would touch the shared shadow memory from the child
+  // in `npm run test:asan` only, where a false report or a poisoned stack would be the first sign.
+  // So: child.c compiled as test/sanitize/asan.js builds it, and no function of it calls into
+  // ASan (UBSan's checks stay, on purpose); only the object's constructor and destructor, which
+  // register its globals and never run in a child, may.
+  test('child.c built with -fsanitize=address,undefined: no function of it calls an __asan_ routine', () => {
+    const object = join(dir, 'child-asan.o');
+    const nativeDir = join(root, 'native');
+    const flags = ['-std=gnu11', '-D_GNU_SOURCE', `-I${nativeDir}`, '-O3', '-fsanitize=address,undefined', '-fno-omit-frame-pointer'];
+    execFileSync('cc', [...flags, '-c', join(nativeDir, 'child.c'), '-o', object]);
+    const listing = execFileSync('objdump', ['-dr', '--no-show-raw-insn', object], {
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+    });
+    const calls = new Map(); // function → the ASan routines it refers to
+    let fn = null;
+    for (const line of listing.split('\n')) {
+      const start = /^[0-9a-f]+ <(.+)>:$/.exec(line);
+      if (start) fn = start[1];
+      const reloc = /R_\w+\s+(__asan_\w+)/.exec(line);
+      if (reloc && fn !== null) calls.set(fn, new Set([...(calls.get(fn) ?? []), reloc[1]]));
+    }
+    // The premise: the compiler did instrument the object (its constructor registers it).
+    assert.ok([...calls.values()].some((names) => names.has('__asan_init')), 'no ASan constructor: not instrumented?');
+    const constructors = /^(_sub_[ID]_|asan\.module_[cd]tor)/; // gcc's and clang's
+    const inChild = [...calls]
+      .filter(([name]) => !constructors.test(name))
+      .map(([name, names]) => `${name}: ${[...names].join(', ')}`);
+    assert.deepEqual(inChild, [], 'functions of child.c instrumented by ASan (missing PF_CHILD_CODE)');
+  });
 });
