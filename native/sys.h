@@ -103,9 +103,9 @@ struct pf_pidfd_info {
 
 /*
  * Raw system calls: return the result, or -errno. No errno, no cancellation points, no locks.
- * x86_64 has hand-written instructions; other architectures go through libc's syscall(), which
- * writes errno (harmless here: the parent thread is suspended and does not read errno after a
- * spawn), and the value is converted back to -errno.
+ * x86_64 and aarch64 have hand-written instructions; other architectures go through libc's
+ * syscall(), which writes errno (harmless here: the parent thread is suspended and does not read
+ * errno after a spawn), and the value is converted back to -errno.
  */
 #if defined(__x86_64__)
 static inline long pf_syscall6(long n, long a, long b, long c, long d, long e, long f) {
@@ -118,6 +118,22 @@ static inline long pf_syscall6(long n, long a, long b, long c, long d, long e, l
                    : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
                    : "rcx", "r11", "memory");
   return ret;
+}
+#elif defined(__aarch64__)
+static inline long pf_syscall6(long n, long a, long b, long c, long d, long e, long f) {
+  /* svc #0: the number in x8, the arguments in x0-x5, the result in x0. */
+  register long x8 __asm__("x8") = n;
+  register long x0 __asm__("x0") = a;
+  register long x1 __asm__("x1") = b;
+  register long x2 __asm__("x2") = c;
+  register long x3 __asm__("x3") = d;
+  register long x4 __asm__("x4") = e;
+  register long x5 __asm__("x5") = f;
+  __asm__ volatile("svc #0"
+                   : "+r"(x0)
+                   : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5)
+                   : "memory");
+  return x0;
 }
 #else
 #include <errno.h>

@@ -3,7 +3,9 @@
 // Everything in `native/` is reached through `NativeBinding`. Outcomes come back as values
 // (a negative errno, or a failure object): the TypeScript layer adds the context and throws.
 
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { unsupportedPlatformError } from './errors.js';
@@ -229,9 +231,96 @@ export interface NativeBinding {
 
 let loaded: NativeBinding | undefined;
 
-/** The path of the watchdog program (native/watchdog.c), built beside the addon. */
+/** The package's root directory: where build/ and prebuilds/ are. */
+const packageRoot = fileURLToPath(new URL('..', import.meta.url));
+
+/** Where the addon and its watchdog are taken from. */
+export interface AddonLocation {
+  /** 'build': a local build (build/Release, made by node-gyp); 'prebuild': prebuilds/<target>. */
+  from: 'build' | 'prebuild';
+  addon: string;
+  watchdog: string;
+}
+
+/**
+ * The C library this process runs on: 'musl' when the running program's ELF interpreter is
+ * musl's (/lib/ld-musl-<arch>.so.1), on any musl system, Alpine or not, and for a musl runtime
+ * on a glibc system. A static program has no interpreter: then Node's process report says (its
+ * glibcVersionRuntime is there only on glibc). PIDFD_LIBC=glibc|musl overrides both.
+ */
+export function detectLibc(): 'glibc' | 'musl' {
+  const forced = process.env.PIDFD_LIBC;
+  if (forced === 'glibc' || forced === 'musl') return forced;
+  const interp = elfInterpreter('/proc/self/exe');
+  if (interp !== null) return interp.includes('ld-musl') ? 'musl' : 'glibc';
+  const report = (process.report as { getReport?: () => { header?: { glibcVersionRuntime?: string } } } | undefined)
+    ?.getReport?.();
+  return report?.header !== undefined && report.header.glibcVersionRuntime === undefined ? 'musl' : 'glibc';
+}
+
+/** The PT_INTERP path of the 64-bit little-endian ELF file at path, or null (none, or unreadable). */
+function elfInterpreter(path: string): string | null {
+  let fd = -1;
+  try {
+    fd = openSync(path, 'r');
+    const head = Buffer.alloc(64);
+    if (readSync(fd, head, 0, 64, 0) < 64 || head.readUInt32BE(0) !== 0x7f454c46) return null;
+    if (head[4] !== 2 || head[5] !== 1) return null;
+    const phoff = Number(head.readBigUInt64LE(32));
+    const phentsize = head.readUInt16LE(54);
+    const phnum = head.readUInt16LE(56);
+    const phdrs = Buffer.alloc(phentsize * phnum);
+    readSync(fd, phdrs, 0, phdrs.length, phoff);
+    for (let i = 0; i < phnum; i++) {
+      const p = i * phentsize;
+      if (phdrs.readUInt32LE(p) !== 3 /* PT_INTERP */) continue;
+      const name = Buffer.alloc(Math.min(Number(phdrs.readBigUInt64LE(p + 32)), 4096));
+      readSync(fd, name, 0, name.length, Number(phdrs.readBigUInt64LE(p + 8)));
+      const end = name.indexOf(0);
+      return name.toString('latin1', 0, end < 0 ? name.length : end);
+    }
+    return null;
+  } catch {
+    return null;
+  } finally {
+    if (fd >= 0) closeSync(fd);
+  }
+}
+
+/** The prebuild directory name for this process: linux-<arch>-<libc> (linux-x64-musl, ...). */
+export function prebuildTarget(): string {
+  return `${process.platform}-${process.arch}-${detectLibc()}`;
+}
+
+/**
+ * The addon this process loads: a local build (build/Release/pidfd.node, what `npm install`
+ * makes in a checkout or with --build-from-source) wins; else the prebuild for this platform,
+ * architecture and libc (prebuilds/linux-<arch>-<libc>/pidfd.node); else null. The watchdog is
+ * the one beside it. PIDFD_ADDON=build or PIDFD_ADDON=prebuild considers only that one.
+ */
+export function addonLocation(): AddonLocation | null {
+  const only = process.env.PIDFD_ADDON;
+  const build = join(packageRoot, 'build', 'Release');
+  if (only !== 'prebuild' && existsSync(join(build, 'pidfd.node'))) {
+    return { from: 'build', addon: join(build, 'pidfd.node'), watchdog: join(build, 'pidfd-watchdog') };
+  }
+  const prebuild = join(packageRoot, 'prebuilds', prebuildTarget());
+  if (only !== 'build' && existsSync(join(prebuild, 'pidfd.node'))) {
+    return { from: 'prebuild', addon: join(prebuild, 'pidfd.node'), watchdog: join(prebuild, 'pidfd-watchdog') };
+  }
+  return null;
+}
+
+let location: AddonLocation | null | undefined;
+
+function chosenLocation(): AddonLocation | null {
+  if (location === undefined) location = addonLocation();
+  return location;
+}
+
+/** The path of the watchdog program (native/watchdog.c), beside the addon that is loaded. */
 export function watchdogPath(): string {
-  return fileURLToPath(new URL('../build/Release/pidfd-watchdog', import.meta.url));
+  return chosenLocation()?.watchdog ?? join(packageRoot, 'build', 'Release', 'pidfd-watchdog');
 }
 
 /** The addon's tables of numbers (loads the addon). */
@@ -244,13 +333,15 @@ export function binding(): NativeBinding {
   if (loaded !== undefined) return loaded;
   if (process.platform !== 'linux') throw unsupportedPlatformError();
   const require = createRequire(import.meta.url);
+  const where = chosenLocation();
   try {
-    loaded = require('../build/Release/pidfd.node') as NativeBinding;
+    if (where === null) throw new Error(`no build/Release/pidfd.node and no prebuilds/${prebuildTarget()}/pidfd.node`);
+    loaded = require(where.addon) as NativeBinding;
   } catch (cause) {
     throw Object.assign(
       new Error(
-        'pidfd: the native addon (build/Release/pidfd.node) could not be loaded; ' +
-          'run `npm install` (or `npm rebuild pidfd`) with python3, make and a C compiler present',
+        `pidfd: the native addon (${where?.addon ?? `build/Release/pidfd.node or prebuilds/${prebuildTarget()}/pidfd.node`}) ` +
+          'could not be loaded; run `npm rebuild pidfd --build-from-source` with python3, make and a C compiler present',
         { cause },
       ),
       { code: 'ERR_PIDFD_ADDON' },

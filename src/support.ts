@@ -95,6 +95,19 @@ function errnoReason(errno: number, since: string): string {
   }
 }
 
+/** Why clone3 is unavailable: no entry code for this architecture (not probed), or what the
+ * probe saw. */
+function clone3Missing(s: NativeSupport): string {
+  if (!s.clone3.probed) {
+    return `pidfd has no clone3 entry code for this architecture (${process.arch}) yet: clone is used`;
+  }
+  if (errnoName(s.clone3.errno) === 'ENOSYS' && s.pidfdOpen.ok) {
+    // pidfd_open came with clone3 (5.3): the kernel has it, something in between answers.
+    return 'this kernel has it (pidfd_open works, Linux 5.3+), but a seccomp filter (Docker\'s default profile) or an emulator (QEMU user mode) answers ENOSYS';
+  }
+  return errnoReason(s.clone3.errno, '5.3');
+}
+
 function feature(f: NativeFeature, since: string, unprobed = 'not probed'): Feature {
   if (f.ok) return { available: true, reason: null, since };
   return { available: false, reason: f.probed ? errnoReason(f.errno, since) : unprobed, since };
@@ -109,11 +122,16 @@ function backendReason(s: NativeSupport): string {
   if (!s.pidfdOpen.ok) return `pidfd_open is unavailable: ${errnoReason(s.pidfdOpen.errno, '5.3')}`;
   if (!s.waitidPidfd.ok) return `waitid(P_PIDFD) is unavailable: ${errnoReason(s.waitidPidfd.errno, '5.4')}`;
   const clone3Why = !s.clone3.ok
-    ? errnoReason(s.clone3.errno, '5.3')
+    ? clone3Missing(s)
     : s.clone3Spawn.probed && !s.clone3Spawn.ok
       ? errnoReason(s.clone3Spawn.errno, '5.3')
       : 'not tried';
-  const cloneWhy = s.cloneSpawn.probed ? errnoReason(s.cloneSpawn.errno, '5.2') : 'not tried';
+  const cloneWhy = !s.cloneSpawn.probed
+    ? 'not tried'
+    : errnoName(s.cloneSpawn.errno) === 'EINVAL'
+      ? // pidfd_open works (checked above), so the kernel is 5.3+ and has CLONE_PIDFD (5.2).
+        'clone(CLONE_PIDFD | CLONE_VM | CLONE_VFORK) was refused with EINVAL although this kernel has it: an emulator such as QEMU user mode'
+      : errnoReason(s.cloneSpawn.errno, '5.2');
   if (s.backend !== s.probedBackend) {
     return 'clone3 was refused at run time (a seccomp filter installed after the probe): using clone';
   }
@@ -176,7 +194,9 @@ export function support(): Support {
     features: {
       pidfdOpen: feature(s.pidfdOpen, '5.3'),
       waitidPidfd: feature(s.waitidPidfd, '5.4'),
-      clone3: feature(clone3, '5.3', unprobedClone3),
+      clone3: !s.clone3.probed || !s.clone3.ok
+        ? { available: false, reason: clone3Missing(s), since: '5.3' }
+        : feature(clone3, '5.3', unprobedClone3),
       vmShared: feature(s.vmShared, '', s.backend === 'fork' ? 'not probed: the fork backend does not use CLONE_VM' : 'not probed'),
       closeRange: feature(s.closeRange, '5.9'),
       pidfdThread: feature(s.pidfdThread, '6.9'),

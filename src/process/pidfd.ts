@@ -9,7 +9,7 @@ import { validateBoolean, validateFd, validateInteger, validateObject } from '..
 import { exitStatusFromRecord, exitStatusFromWaitStatus, unknownExitStatus, type ExitStatus } from './exit-status.js';
 import { ensureWatcher, forgetExit, onExit } from './exits.js';
 
-const { ESRCH, EBADF, EINVAL, ENOTTY, EREMOTE } = errno;
+const { ESRCH, EBADF, EINVAL, ENOSYS, ENOTTY, EREMOTE } = errno;
 const PIDFD_THREAD = 0x80; // O_EXCL, Linux 6.9
 const PIDFD_SIGNAL_PROCESS_GROUP = 4; // Linux 6.9
 
@@ -260,15 +260,18 @@ export class PidFd {
 
   /**
    * What the kernel knows about the process: ids, parent, credentials, cgroup, and, once it has
-   * been reaped, its exit (Linux 6.15). Uses PIDFD_GET_INFO (6.13); on older kernels reads
-   * /proc/<pid>/status and then checks through the pidfd that the pid still meant this process.
+   * been reaped, its exit (Linux 6.15). Uses PIDFD_GET_INFO (6.13); on older kernels and under
+   * QEMU user mode, reads /proc/<pid>/status and then checks through the pidfd that the pid still
+   * meant this process.
    * Throws ESRCH when the process is gone and the kernel keeps nothing about it.
    */
   info(): ProcessInfo {
     const fd = this.#liveFd('info');
     const r = binding().pidfdGetInfo(fd);
     if (typeof r === 'number') {
-      if (r === -ENOTTY || r === -EINVAL) return this.#infoFromProc(fd);
+      // ENOTTY, EINVAL: a kernel before 6.13; ENOSYS: QEMU user mode, which does not pass
+      // ioctls it does not know on to the kernel.
+      if (r === -ENOTTY || r === -EINVAL || r === -ENOSYS) return this.#infoFromProc(fd);
       throw systemError(-r, 'ioctl', { context: `PidFd.info(): PIDFD_GET_INFO for pid ${this.#pid}` });
     }
     const ids = (real?: number, effective?: number, saved?: number, fs?: number): Ids | null =>
