@@ -83,9 +83,8 @@ describe('the addon loader', () => {
     assert.deepEqual(r.mapped, [join(expected, 'pidfd.node')]);
   });
 
-  // todo: until the lead's fix of the worker-teardown crash (native/watch*.c, addon.c) is merged,
-  // this process dies with SIGSEGV when the worker ends, with a local build as with a prebuild.
-  test('a worker alone loads the prebuild, spawns and runs, and ends', { todo: 'worker teardown SIGSEGV, fixed on main' }, () => {
+  // The addon stays mapped after the worker ends: it pins itself (native/addon.c).
+  test('a worker alone loads the prebuild, spawns and runs, and ends', () => {
     const dir = fakePackage('prebuild-worker', { prebuild: true });
     writeFileSync(
       join(dir, 'worker.mjs'),
