@@ -55,7 +55,7 @@ On a terminal (pidfd in the terminal's foreground process group), CMD runs in pi
 process group, as under time(1): it can read the terminal, and Ctrl-C, Ctrl-\\ and Ctrl-Z reach
 it directly; pidfd itself waits for it through them and exits with its status. Elsewhere CMD
 gets a process group of its own, and SIGINT, SIGQUIT, SIGTERM and SIGHUP that pidfd receives
-are forwarded to it. SIGTERM and SIGHUP are forwarded in both cases.
+are forwarded to it. SIGTERM, SIGHUP, SIGUSR1 and SIGUSR2 are forwarded in both cases.
 
 Exit codes:
   the exit code of CMD, or 128 + N if signal N ended it
@@ -224,7 +224,9 @@ export async function run(argv: string[]): Promise<number> {
   // our process group): pidfd only keeps them from ending pidfd itself, passes them to the
   // members outside our group, and waits for the command.
   let tree: Tree | undefined;
-  const forwarded: NodeJS.Signals[] = foreground ? ['SIGTERM', 'SIGHUP'] : ['SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGHUP'];
+  // SIGUSR1 and SIGUSR2 never come from the keyboard: they are forwarded in both modes (and
+  // SIGUSR1 never opens Node's inspector: see no-inspector.ts).
+  const forwarded: NodeJS.Signals[] = [...(foreground ? [] : (['SIGINT', 'SIGQUIT'] as const)), 'SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'];
   const absorbed: NodeJS.Signals[] = foreground ? ['SIGINT', 'SIGQUIT'] : [];
   const ourGroup = processGroup();
   const handlers = [
