@@ -5,7 +5,8 @@
 // the backend, and waiting for the whole tree. The timeout, its SIGKILL (--kill-after), the
 // tree's kill and the watchdog of --kill-on-parent-exit are run()'s own.
 
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 
 import { SpawnError, support, type CgroupSettings, type CgroupStats, type ExitStatus } from '../index.js';
 import type { RunError } from '../run/error.js';
@@ -59,7 +60,8 @@ are forwarded to it. SIGTERM, SIGHUP, SIGUSR1 and SIGUSR2 are forwarded in both 
 
 Exit codes:
   the exit code of CMD, or 128 + N if signal N ended it
-  124  the --timeout expired (CMD was signalled)
+  124  the --timeout expired (CMD was signalled and ended)
+  137  the --timeout expired and CMD was ended by SIGKILL (--kill-after, or -s KILL)
   125  pidfd run itself failed (bad option, cgroup refused, ...)
   126  CMD was found but could not be run (EACCES, ENOEXEC, ...)
   127  CMD was not found
@@ -155,10 +157,17 @@ function killOutside(tree: Tree, signal: number, pgrp: number): void {
 /** run()'s names of the limits, as this command's options. */
 const limitFlags: Record<string, string> = { 'tree.memoryMax': '--memory-max', 'tree.pidsMax': '--pids-max', 'tree.cpuMax': '--cpu-max' };
 
-/** The exit code and the message of a command that did not start. */
-function startFailure(error: unknown): number {
+/**
+ * The exit code and the message of a command that did not start. A --cgroup that could not be
+ * used is named as the option, not as the command ("spawn true ENOENT ..." reads as "true was
+ * not found").
+ */
+function startFailure(error: unknown, cgroup: string | undefined): number {
   const e = error as Error & { code?: string };
-  const message = e.message.replace(/^pidfd: /, '').replace(/\btree\.(memoryMax|pidsMax|cpuMax)\b/g, (name) => limitFlags[name]!);
+  let message = e.message.replace(/^pidfd: /, '').replace(/\btree\.(memoryMax|pidsMax|cpuMax)\b/g, (name) => limitFlags[name]!);
+  if (error instanceof SpawnError && error.syscall !== 'execve' && cgroup !== undefined && (error.path === cgroup || error.path === resolve(cgroup))) {
+    message = `--cgroup ${cgroup}: ${message.replace(/^spawn .*? (?=[A-Z0-9_]+: )/, '')}; nothing was run`;
+  }
   process.stderr.write(`pidfd run: ${message}\n`);
   if (!(error instanceof SpawnError) || error.syscall !== 'execve') return 125;
   return error.code === 'ENOENT' ? 127 : 126;
@@ -218,6 +227,19 @@ export async function run(argv: string[]): Promise<number> {
   n.timeout = timeoutMs;
   n.forceKillAfterDelay = killAfterMs ?? -1;
 
+  // The --timeline file is opened (created, emptied) before CMD starts, as a shell opens
+  // `> FILE`: one that cannot be written is said at once, and nothing runs.
+  const timeline = values.timeline as string | undefined;
+  let timelineFd: number | undefined;
+  if (timeline !== undefined) {
+    try {
+      timelineFd = openSync(timeline, 'w');
+    } catch (error) {
+      process.stderr.write(`pidfd run: --timeline: ${(error as Error).message}; nothing was run\n`);
+      return 125;
+    }
+  }
+
   // The handlers go in before the child exists: a signal that arrives while it starts is then
   // delivered to them (once the start has returned) instead of killing pidfd and orphaning the
   // child. On a terminal, the terminal's SIGINT and SIGQUIT reach the command directly (it is in
@@ -236,7 +258,6 @@ export async function run(argv: string[]): Promise<number> {
   for (const [sig, handler] of handlers) process.on(sig, handler);
 
   const progress = values.progress === true && process.stderr.isTTY === true;
-  const timeline = values.timeline as string | undefined;
   let sampler: Sampler | undefined;
   n.launch = {
     reach: foreground ? 'leader' : 'group',
@@ -259,15 +280,24 @@ export async function run(argv: string[]): Promise<number> {
     for (const [sig, handler] of handlers) process.off(sig, handler);
     sampler?.stop();
     if (progress && sampler !== undefined) process.stderr.write('\r\x1b[2K');
+    if (timelineFd !== undefined) {
+      // A timeline that cannot be written (a full disk) costs the timeline, not CMD's status.
+      try {
+        if (sampler !== undefined) writeTimeline(timeline!, sampler.samples, `pidfd run ${command.join(' ')}`, timelineFd);
+      } catch (error) {
+        process.stderr.write(`pidfd run: --timeline: could not write ${timeline}: ${(error as Error).message}\n`);
+      } finally {
+        closeSync(timelineFd);
+      }
+    }
   }
   const status = running.subprocess?.exitStatus ?? null;
-  if (running.subprocess === undefined) return startFailure((result as RunError).cause);
+  if (running.subprocess === undefined) return startFailure((result as RunError).cause, cgroup);
   if (status === null) {
     // The exit status was lost (see ExitStatus in docs/api.md): how the command ended is unknown.
     process.stderr.write(`pidfd run: ${(result as RunError).shortMessage}\n`);
     return 125;
   }
-  if (timeline !== undefined) writeTimeline(timeline, sampler!.samples, `pidfd run ${command.join(' ')}`);
   if (report !== undefined) {
     let figures: CgroupStats | null = null;
     if (result.cgroup !== undefined) {
@@ -277,5 +307,8 @@ export async function run(argv: string[]): Promise<number> {
     const r = { command, status, elapsedMs: result.durationMs, timedOut: result.timedOut, backend: backend ?? support().backend, tree: figures };
     process.stderr.write(report === 'json' ? reportJson(r) : reportText(r));
   }
-  return result.timedOut ? 124 : exitCodeOf(status);
+  // As timeout(1): 124 when the timeout ended CMD, but 137 (128 + SIGKILL) when it took a SIGKILL
+  // (--kill-after, or --signal KILL), so that a forced end can be told from one CMD accepted.
+  if (result.timedOut) return status.signal === 'SIGKILL' ? 128 + 9 : 124;
+  return exitCodeOf(status);
 }
