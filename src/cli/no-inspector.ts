@@ -27,17 +27,22 @@ function onSigusr1(): void {
 process.on('SIGUSR1', onSigusr1);
 
 // A SIGUSR1 that came during Node's own startup, before this line could run, has opened the
-// inspector already (or is about to: Node starts it from an interrupt of the main thread). Unless
-// whoever started pidfd asked for it (node --inspect ...), it is closed again, now and once the
-// event loop has turned.
+// inspector already, or is about to: Node starts it twice, from an interrupt of the main thread
+// (while JavaScript runs) and from a callback of the event loop (at its first turn), and each
+// start opens it again after a close. Unless whoever started pidfd asked for it (node --inspect
+// ...), it is closed now and once the event loop has turned (setImmediate runs after that
+// callback). Best effort: a start that Node's signal thread makes later still (it was not
+// scheduled for the whole of the startup) is not seen.
 const asked = /(^|\s)--inspect(-brk|-wait)?(=|\s|$)/;
 if (process.features.inspector && !process.execArgv.some((a) => asked.test(a)) && !asked.test(process.env.NODE_OPTIONS ?? '')) {
+  let said = false;
   const closeInspector = (): void => {
     try {
       const inspector = createRequire(import.meta.url)('node:inspector') as typeof import('node:inspector');
       if (inspector.url() === undefined) return;
       inspector.close();
-      process.stderr.write('pidfd: closed the Node inspector that a SIGUSR1 opened while pidfd was starting\n');
+      if (!said) process.stderr.write('pidfd: closed the Node inspector that a SIGUSR1 opened while pidfd was starting\n');
+      said = true;
     } catch {
       // A runtime without node:inspector has no inspector to close.
     }

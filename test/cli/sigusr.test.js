@@ -5,7 +5,10 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, test } from 'node:test';
 
 import { cli, holdsPidfdFor, sleeper } from '../helpers/cli.js';
@@ -13,12 +16,16 @@ import { eventually, GUARD_MS, killAtEnd, withTimeout } from '../helpers/index.j
 
 /** Starts `pidfd ...args` with its stdout and stderr collected as they come. */
 function startPidfd(t, ...args) {
-  const child = killAtEnd(t, spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  return startNode(t, [cli, ...args]);
+}
+
+function startNode(t, args) {
+  const child = killAtEnd(t, spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
   const out = { stdout: '', stderr: '' };
   child.stdout.setEncoding('utf8').on('data', (d) => (out.stdout += d));
   child.stderr.setEncoding('utf8').on('data', (d) => (out.stderr += d));
   const exit = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  return { child, out, exit: withTimeout(exit, GUARD_MS, `pidfd ${args[0]} to exit`) };
+  return { child, out, exit: withTimeout(exit, GUARD_MS, `${args.join(' ')} to exit`) };
 }
 
 /** The TCP ports process `pid` listens on, from its socket fds and /proc/<pid>/net/tcp{,6}. */
@@ -75,4 +82,38 @@ describe('the other commands (one main.ts): pidfd wait and SIGUSR1, SIGUSR2', ()
       target.kill();
     });
   }
+});
+
+describe('a SIGUSR1 during Node\'s startup, before pidfd\'s first line', () => {
+  test('the inspector it opened is closed (both of the starts Node makes), with a line on stderr', async (t) => {
+    // A module loaded before pidfd's main.js stands for Node's startup: it says so, then runs
+    // until the SIGUSR1 that the test sends has opened the inspector (Node's interrupt of the
+    // main thread), as it does before any of pidfd's code can listen.
+    const dir = mkdtempSync(join(tmpdir(), 'pidfd-sigusr1-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const preload = join(dir, 'startup.mjs');
+    writeFileSync(
+      preload,
+      "import inspector from 'node:inspector';\n" +
+        "import { writeSync } from 'node:fs';\n" +
+        "writeSync(1, 'starting\\n');\n" +
+        'const end = Date.now() + 60_000;\n' +
+        'while (inspector.url() === undefined && Date.now() < end);\n',
+    );
+    const [first, second] = [await sleeper(t), await sleeper(t)];
+    const { child, out, exit } = startNode(t, ['--import', pathToFileURL(preload).href, cli, 'wait', String(first.pid), String(second.pid)]);
+    await eventually(() => out.stdout.includes('starting'), 'the startup to begin');
+    child.kill('SIGUSR1');
+    await holdsPidfdFor(child.pid, second.pid);
+    await eventually(() => out.stderr.includes('pidfd: closed the Node inspector'), 'pidfd to close the inspector');
+    // Once pidfd has printed an exit, its event loop has turned: Node's second start (from that
+    // turn, on Node 22+) has come, and is closed too. Nothing listens.
+    first.kill();
+    await eventually(() => out.stdout.includes(`${first.pid}: `), 'pidfd wait to see the first exit');
+    await eventually(() => listeningPorts(child.pid).length === 0, 'no listening socket');
+    assert.match(out.stderr, /Debugger listening/, 'the startup did open it: the case happened');
+    assert.equal(out.stderr.match(/pidfd: closed the Node inspector/g).length, 1, out.stderr);
+    second.kill();
+    assert.deepEqual(await exit, { code: 0, signal: null });
+  });
 });
