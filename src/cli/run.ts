@@ -28,6 +28,7 @@ Options:
   --timeout DUR          after DUR, send the --signal to CMD (DUR: 10, 2.5s, 500ms, 1m, 2h, 3d;
                          0: no timeout); a stopped CMD is continued (SIGCONT) after it
   --kill-after DUR       with --timeout: send SIGKILL if CMD still runs DUR after the signal
+                         (0: never)
   -s, --signal SIG       the signal --timeout sends (default TERM): a name (TERM, INT,
                          RTMIN+3) or a number
   --no-tree              answer for CMD alone: no cgroup of its own; signals and the timeout go
@@ -225,7 +226,8 @@ export async function run(argv: string[]): Promise<number> {
   // SIGKILL follows only the timeout's signal, and only with --kill-after: forwarded signals go
   // to the tree directly, not through the run's kill().
   n.timeout = timeoutMs;
-  n.forceKillAfterDelay = killAfterMs ?? -1;
+  // 0 disables it, as for timeout(1) ("a duration of 0 disables the associated timeout").
+  n.forceKillAfterDelay = killAfterMs === undefined || killAfterMs === 0 ? -1 : killAfterMs;
 
   // The --timeline file is opened (created, emptied) before CMD starts, as a shell opens
   // `> FILE`: one that cannot be written is said at once, and nothing runs.

@@ -83,6 +83,8 @@ describe('pidfd run --timeout: exit codes, as timeout(1)', () => {
     { what: '-s INT ended CMD', timeout: '0.2', signal: 'INT', command: ['sleep', '30'], code: 124 },
     { what: 'CMD ignored the signal, and --kill-after sent SIGKILL', timeout: '0.2', killAfter: '0.2', ignoresTerm, code: 137 },
     { what: 'the signal was KILL', timeout: '0.2', signal: 'KILL', command: ['sleep', '30'], code: 137 },
+    // 0 disables --kill-after: CMD has all the time it needs to act on the signal.
+    { what: '--kill-after 0 sends no SIGKILL', timeout: '0.2', killAfter: '0', command: ['/bin/sh', '-c', 'trap "exit 5" TERM; while :; do sleep 0.05; done'], code: 124 },
     { what: 'CMD exited before the timeout', timeout: '30', command: ['/bin/sh', '-c', 'exit 3'], code: 3 },
     { what: 'CMD was SIGKILLed before the timeout', timeout: '30', command: ['/bin/sh', '-c', 'kill -KILL $$'], code: 137 },
   ];
