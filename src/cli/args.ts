@@ -104,10 +104,43 @@ export function parsePidCommand(argv: string[], options: Options, help: string):
   return { values, pids: positionals.map(parsePid) };
 }
 
+/**
+ * An option that takes a value takes the next argument, whatever it is, as getopt does:
+ * `--timeout -1` is the value "-1" (and then an invalid duration), not the "ambiguous" argument
+ * that parseArgs sees there. Such pairs become `--name=value`, which parseArgs takes as they are.
+ * Only one of our own options there is taken for a forgotten value.
+ */
+function joinValues(argv: string[], options: Options): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      joined.push(...argv.slice(i));
+      break;
+    }
+    const entry = arg.startsWith('--')
+      ? Object.entries(options).find(([long]) => `--${long}` === arg)
+      : /^-[^-]$/.test(arg)
+        ? Object.entries(options).find(([, o]) => o.short === arg[1])
+        : undefined;
+    const next = argv[i + 1];
+    if (entry?.[1].type === 'string' && next !== undefined && next.startsWith('-') && next !== '--') {
+      // `--timeout --report`: the value was forgotten, more likely than meant to be "--report".
+      const name = next.replace(/^--?/, '').split('=')[0]!;
+      if (Object.entries(options).some(([long, o]) => long === name || o.short === name)) throw new UsageError(`${arg} needs a value`);
+      joined.push(`--${entry[0]}=${next}`);
+      i++;
+    } else {
+      joined.push(arg);
+    }
+  }
+  return joined;
+}
+
 /** parseArgs in strict mode, with its errors turned into one-line usage errors. */
 export function parse(argv: string[], options: Options): { values: Record<string, unknown>; positionals: string[] } {
   try {
-    const { values, positionals } = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
+    const { values, positionals } = parseArgs({ args: joinValues(argv, options), options, strict: true, allowPositionals: true });
     return { values: values as Record<string, unknown>, positionals };
   } catch (error) {
     throw new UsageError((error as Error).message.split('\n')[0]!.replace(/\. To specify.*$/, ''));

@@ -5,7 +5,8 @@
 // the backend, and waiting for the whole tree. The timeout, its SIGKILL (--kill-after), the
 // tree's kill and the watchdog of --kill-on-parent-exit are run()'s own.
 
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 
 import { SpawnError, support, type CgroupSettings, type CgroupStats, type ExitStatus } from '../index.js';
 import type { RunError } from '../run/error.js';
@@ -27,6 +28,7 @@ Options:
   --timeout DUR          after DUR, send the --signal to CMD (DUR: 10, 2.5s, 500ms, 1m, 2h, 3d;
                          0: no timeout); a stopped CMD is continued (SIGCONT) after it
   --kill-after DUR       with --timeout: send SIGKILL if CMD still runs DUR after the signal
+                         (0: never)
   -s, --signal SIG       the signal --timeout sends (default TERM): a name (TERM, INT,
                          RTMIN+3) or a number
   --no-tree              answer for CMD alone: no cgroup of its own; signals and the timeout go
@@ -55,11 +57,12 @@ On a terminal (pidfd in the terminal's foreground process group), CMD runs in pi
 process group, as under time(1): it can read the terminal, and Ctrl-C, Ctrl-\\ and Ctrl-Z reach
 it directly; pidfd itself waits for it through them and exits with its status. Elsewhere CMD
 gets a process group of its own, and SIGINT, SIGQUIT, SIGTERM and SIGHUP that pidfd receives
-are forwarded to it. SIGTERM and SIGHUP are forwarded in both cases.
+are forwarded to it. SIGTERM, SIGHUP, SIGUSR1 and SIGUSR2 are forwarded in both cases.
 
 Exit codes:
   the exit code of CMD, or 128 + N if signal N ended it
-  124  the --timeout expired (CMD was signalled)
+  124  the --timeout expired (CMD was signalled and ended)
+  137  the --timeout expired and CMD was ended by SIGKILL (--kill-after, or -s KILL)
   125  pidfd run itself failed (bad option, cgroup refused, ...)
   126  CMD was found but could not be run (EACCES, ENOEXEC, ...)
   127  CMD was not found
@@ -155,10 +158,17 @@ function killOutside(tree: Tree, signal: number, pgrp: number): void {
 /** run()'s names of the limits, as this command's options. */
 const limitFlags: Record<string, string> = { 'tree.memoryMax': '--memory-max', 'tree.pidsMax': '--pids-max', 'tree.cpuMax': '--cpu-max' };
 
-/** The exit code and the message of a command that did not start. */
-function startFailure(error: unknown): number {
+/**
+ * The exit code and the message of a command that did not start. A --cgroup that could not be
+ * used is named as the option, not as the command ("spawn true ENOENT ..." reads as "true was
+ * not found").
+ */
+function startFailure(error: unknown, cgroup: string | undefined): number {
   const e = error as Error & { code?: string };
-  const message = e.message.replace(/^pidfd: /, '').replace(/\btree\.(memoryMax|pidsMax|cpuMax)\b/g, (name) => limitFlags[name]!);
+  let message = e.message.replace(/^pidfd: /, '').replace(/\btree\.(memoryMax|pidsMax|cpuMax)\b/g, (name) => limitFlags[name]!);
+  if (error instanceof SpawnError && error.syscall !== 'execve' && cgroup !== undefined && (error.path === cgroup || error.path === resolve(cgroup))) {
+    message = `--cgroup ${cgroup}: ${message.replace(/^spawn .*? (?=[A-Z0-9_]+: )/, '')}; nothing was run`;
+  }
   process.stderr.write(`pidfd run: ${message}\n`);
   if (!(error instanceof SpawnError) || error.syscall !== 'execve') return 125;
   return error.code === 'ENOENT' ? 127 : 126;
@@ -216,7 +226,21 @@ export async function run(argv: string[]): Promise<number> {
   // SIGKILL follows only the timeout's signal, and only with --kill-after: forwarded signals go
   // to the tree directly, not through the run's kill().
   n.timeout = timeoutMs;
-  n.forceKillAfterDelay = killAfterMs ?? -1;
+  // 0 disables it, as for timeout(1) ("a duration of 0 disables the associated timeout").
+  n.forceKillAfterDelay = killAfterMs === undefined || killAfterMs === 0 ? -1 : killAfterMs;
+
+  // The --timeline file is opened (created, emptied) before CMD starts, as a shell opens
+  // `> FILE`: one that cannot be written is said at once, and nothing runs.
+  const timeline = values.timeline as string | undefined;
+  let timelineFd: number | undefined;
+  if (timeline !== undefined) {
+    try {
+      timelineFd = openSync(timeline, 'w');
+    } catch (error) {
+      process.stderr.write(`pidfd run: --timeline: ${(error as Error).message}; nothing was run\n`);
+      return 125;
+    }
+  }
 
   // The handlers go in before the child exists: a signal that arrives while it starts is then
   // delivered to them (once the start has returned) instead of killing pidfd and orphaning the
@@ -224,7 +248,9 @@ export async function run(argv: string[]): Promise<number> {
   // our process group): pidfd only keeps them from ending pidfd itself, passes them to the
   // members outside our group, and waits for the command.
   let tree: Tree | undefined;
-  const forwarded: NodeJS.Signals[] = foreground ? ['SIGTERM', 'SIGHUP'] : ['SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGHUP'];
+  // SIGUSR1 and SIGUSR2 never come from the keyboard: they are forwarded in both modes (and
+  // SIGUSR1 never opens Node's inspector: see no-inspector.ts).
+  const forwarded: NodeJS.Signals[] = [...(foreground ? [] : (['SIGINT', 'SIGQUIT'] as const)), 'SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'];
   const absorbed: NodeJS.Signals[] = foreground ? ['SIGINT', 'SIGQUIT'] : [];
   const ourGroup = processGroup();
   const handlers = [
@@ -234,7 +260,6 @@ export async function run(argv: string[]): Promise<number> {
   for (const [sig, handler] of handlers) process.on(sig, handler);
 
   const progress = values.progress === true && process.stderr.isTTY === true;
-  const timeline = values.timeline as string | undefined;
   let sampler: Sampler | undefined;
   n.launch = {
     reach: foreground ? 'leader' : 'group',
@@ -257,15 +282,24 @@ export async function run(argv: string[]): Promise<number> {
     for (const [sig, handler] of handlers) process.off(sig, handler);
     sampler?.stop();
     if (progress && sampler !== undefined) process.stderr.write('\r\x1b[2K');
+    if (timelineFd !== undefined) {
+      // A timeline that cannot be written (a full disk) costs the timeline, not CMD's status.
+      try {
+        if (sampler !== undefined) writeTimeline(timeline!, sampler.samples, `pidfd run ${command.join(' ')}`, timelineFd);
+      } catch (error) {
+        process.stderr.write(`pidfd run: --timeline: could not write ${timeline}: ${(error as Error).message}\n`);
+      } finally {
+        closeSync(timelineFd);
+      }
+    }
   }
   const status = running.subprocess?.exitStatus ?? null;
-  if (running.subprocess === undefined) return startFailure((result as RunError).cause);
+  if (running.subprocess === undefined) return startFailure((result as RunError).cause, cgroup);
   if (status === null) {
     // The exit status was lost (see ExitStatus in docs/api.md): how the command ended is unknown.
     process.stderr.write(`pidfd run: ${(result as RunError).shortMessage}\n`);
     return 125;
   }
-  if (timeline !== undefined) writeTimeline(timeline, sampler!.samples, `pidfd run ${command.join(' ')}`);
   if (report !== undefined) {
     let figures: CgroupStats | null = null;
     if (result.cgroup !== undefined) {
@@ -275,5 +309,8 @@ export async function run(argv: string[]): Promise<number> {
     const r = { command, status, elapsedMs: result.durationMs, timedOut: result.timedOut, backend: backend ?? support().backend, tree: figures };
     process.stderr.write(report === 'json' ? reportJson(r) : reportText(r));
   }
-  return result.timedOut ? 124 : exitCodeOf(status);
+  // As timeout(1): 124 when the timeout ended CMD, but 137 (128 + SIGKILL) when it took a SIGKILL
+  // (--kill-after, or --signal KILL), so that a forced end can be told from one CMD accepted.
+  if (result.timedOut) return status.signal === 'SIGKILL' ? 128 + 9 : 124;
+  return exitCodeOf(status);
 }

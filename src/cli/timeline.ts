@@ -51,21 +51,25 @@ export class Sampler {
 
   constructor(tree: Sampled, intervalMs = 100, onSample?: (s: Sample) => void) {
     this.#tree = tree;
-    this.#timer = setInterval(() => {
-      const s = this.#sample();
+    const take = (first: boolean): void => {
+      const s = this.#sample(first);
       this.samples.push(s);
       onSample?.(s);
-    }, intervalMs);
+    };
+    // A first sample at the start: a command shorter than one interval still has its line (and
+    // the CPU of the next one is counted from here).
+    take(true);
+    this.#timer = setInterval(() => take(false), intervalMs);
     this.#timer.unref();
   }
 
-  #sample(): Sample {
+  #sample(first: boolean): Sample {
     const t = performance.now() - this.#started;
     const pids = this.#tree.members();
     const stats = this.#tree.figures() ?? null;
     const members = stats === null || stats.memory === null ? fromMembers(pids) : null;
     const cpuUs = stats !== null ? stats.cpu.usageUs : members!.cpuUs;
-    const cpu = t > this.#lastT ? Math.max(0, ((cpuUs - this.#lastCpuUs) / ((t - this.#lastT) * 1000)) * 100) : 0;
+    const cpu = !first && t > this.#lastT ? Math.max(0, ((cpuUs - this.#lastCpuUs) / ((t - this.#lastT) * 1000)) * 100) : 0;
     this.#lastCpuUs = cpuUs;
     this.#lastT = t;
     return {
@@ -138,7 +142,12 @@ export function timelineSvg(samples: Sample[], title: string): string {
   return parts.join('\n');
 }
 
-/** Writes the samples to `file`: SVG for .svg, else JSON lines. */
-export function writeTimeline(file: string, samples: Sample[], title: string): void {
-  writeFileSync(file, file.endsWith('.svg') ? timelineSvg(samples, title) : samples.map((s) => JSON.stringify(s)).join('\n') + '\n');
+/** The samples as the content of `file`: SVG for .svg, else JSON lines (one per sample). */
+export function timelineText(file: string, samples: Sample[], title: string): string {
+  return file.endsWith('.svg') ? timelineSvg(samples, title) : samples.map((s) => `${JSON.stringify(s)}\n`).join('');
+}
+
+/** Writes the samples to `file` (a path, or a descriptor opened for writing). */
+export function writeTimeline(file: string, samples: Sample[], title: string, fd?: number): void {
+  writeFileSync(fd ?? file, timelineText(file, samples, title));
 }

@@ -32,11 +32,11 @@ describe('pidfd run', () => {
     assert.deepEqual([report.signal, report.timedOut], ['SIGTERM', true]);
   });
 
-  test('--signal chooses the timeout signal, and --kill-after escalates to SIGKILL', () => {
+  test('--signal chooses the timeout signal, and --kill-after escalates to SIGKILL (exit 137, as timeout(1))', () => {
     const hup = JSON.parse(pidfd('run', '--report=json', '--timeout', '0.1', '-s', 'HUP', '--', 'sleep', '30').stderr);
     assert.equal(hup.signal, 'SIGHUP');
     const r = pidfd('run', '--report=json', '--timeout', '0.1', '--kill-after', '0.2', '--', '/bin/sh', '-c', 'trap "" TERM; while :; do sleep 0.05; done');
-    assert.equal(r.code, 124);
+    assert.equal(r.code, 137);
     assert.equal(JSON.parse(r.stderr).signal, 'SIGKILL');
   });
 
@@ -89,5 +89,8 @@ describe('pidfd run', () => {
     assert.equal(r.code, 125);
     assertOneLine(r.stderr);
     assert.match(r.stderr, /ENOENT: no such file or directory, open '\/sys\/fs\/cgroup\/no-such-cgroup-for-pidfd'/);
+    // The option and its path are named, not the command ("spawn true ENOENT" reads as "no true").
+    assert.match(r.stderr, /^pidfd run: --cgroup \/sys\/fs\/cgroup\/no-such-cgroup-for-pidfd: ENOENT/);
+    assert.doesNotMatch(r.stderr, /spawn true/);
   });
 });
