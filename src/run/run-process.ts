@@ -377,9 +377,14 @@ export class RunProcess<O extends RunOptions = {}> implements PromiseLike<RunRes
       complete = true;
     } finally {
       // Left early: nobody reads the output any more. The command is stopped, and the loop is
-      // left once it has ended, so that nothing of it outlives the loop.
+      // left once it has ended, so that nothing of it outlives the loop. Its output is read on
+      // and dropped meanwhile: a command that ignores killSignal and keeps writing must not
+      // block on a full pipe, and a stream being read keeps the event loop alive until the run
+      // has ended (a paused one does not: Node would exit inside the loop). A `stream` stdout
+      // was destroyed by the loop's end; its command writes into a closed pipe.
       if (!complete) {
         this.kill();
+        this.#stdout?.drain();
         await this.#outcome;
       }
     }
@@ -442,11 +447,17 @@ export class RunProcess<O extends RunOptions = {}> implements PromiseLike<RunRes
   async #outputClosed(tree: Tree): Promise<void> {
     const captures = [this.#stdout, this.#stderr].filter((c): c is Capture => c !== null);
     if (captures.length === 0) return;
+    let over = false;
+    let grace: NodeJS.Timeout | undefined;
     const closed = Promise.all(captures.map((c) => c.done)).then(() => true);
+    // Every wait here keeps the event loop alive (the run is not over), and none outlives it.
     const abandoned = this.#killedPromise()
-      .then(() => tree.empty(this.#emptyLimit()))
-      .then(() => new Promise<false>((resolve) => setTimeout(resolve, ABANDON_GRACE_MS, false).unref()));
-    if (!(await Promise.race([closed, abandoned]))) {
+      .then(() => (over ? true : tree.empty(this.#emptyLimit())))
+      .then(() => new Promise<false>((resolve) => (over ? resolve(false) : (grace = setTimeout(resolve, ABANDON_GRACE_MS, false)))));
+    const ended = await Promise.race([closed, abandoned]);
+    over = true;
+    clearTimeout(grace);
+    if (!ended) {
       for (const capture of captures) capture.abandon();
       await closed;
     }
