@@ -353,3 +353,66 @@ describe('the tree of a run when this process is SIGKILLed', { skip: noCgroup },
     }
   });
 });
+
+// One rule for every kind of tree (treeSignalRule in src/signals.ts): SIGKILL follows the run's
+// killSignal alone, and SIGCONT follows a signal that would end a process, not a stop signal.
+for (const [kind, skip] of [['a per-run cgroup', noCgroup], ['a process group', false]]) {
+  /** run(), with the tree of this kind. */
+  const runAs = (file, args, options) => {
+    const saved = process.env.PIDFD_CGROUP_PARENT;
+    if (kind === 'a process group') process.env.PIDFD_CGROUP_PARENT = '/nonexistent-pidfd-parent';
+    try {
+      const running = run(file, args, options);
+      return running;
+    } finally {
+      if (saved === undefined) delete process.env.PIDFD_CGROUP_PARENT;
+      else process.env.PIDFD_CGROUP_PARENT = saved;
+    }
+  };
+  const hasCgroup = (error) => assert.equal(error.cgroup !== undefined, kind === 'a per-run cgroup', `the tree is ${kind}`);
+
+  describe(`signals sent to ${kind}`, { skip }, () => {
+    test('kill(SIGSTOP) stops every member (no SIGCONT follows); kill() then continues and ends them', leakFree(async () => {
+      const running = runAs('sh', withGrandchild(), { stdout: 'stream' });
+      const grandchild = await firstNumber(running);
+      assert.equal(running.kill('SIGSTOP'), true);
+      await until(() => stateOf(running.pid) === 'T' && stateOf(grandchild) === 'T', 'both members to be stopped');
+      assert.equal(running.kill(), true);
+      const error = await running.catch((e) => e);
+      assert.equal(error.signal, 'SIGTERM', 'SIGCONT followed SIGTERM: the stopped leader acted on it');
+      hasCgroup(error);
+      await waitDead(grandchild);
+      await running.closed;
+    }));
+
+    test('kill(SIGUSR1) is not followed by SIGKILL after forceKillAfterDelay; killSignal is', leakFree(async () => {
+      // The command counts the SIGUSR1s it gets and says so; it would end on a SIGKILL.
+      const running = runAs('sh', ['-c', 'trap "echo usr1" USR1; echo ready; while :; do sleep 0.01; done'], { forceKillAfterDelay: 20 });
+      const lines = running[Symbol.asyncIterator]();
+      assert.deepEqual(await lines.next(), { value: 'ready', done: false });
+      assert.equal(running.kill('SIGUSR1'), true);
+      assert.deepEqual(await lines.next(), { value: 'usr1', done: false });
+      // A SIGKILL wrongly armed by the SIGUSR1 fires 20 ms after it, before this longer timer:
+      // timers fire in the order they expire. The command would then be dead already.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.equal(stateOf(running.pid) === 'Z' || stateOf(running.pid) === 'gone', false, 'no SIGKILL came');
+      // killSignal (SIGTERM here, which sh's trap does not catch) is followed by SIGKILL if needed.
+      assert.equal(running.kill('SIGTERM'), true);
+      const error = await (async () => {
+        for (;;) if ((await lines.next()).done) break;
+      })().catch((e) => e);
+      assert.equal(error.signal, 'SIGTERM');
+      hasCgroup(error);
+    }));
+
+    test('SIGCONT follows a signal other than killSignal that would end a stopped member, which then acts on it', leakFree(async () => {
+      const running = runAs('sh', ['-c', 'kill -STOP $$; echo never'], { forceKillAfterDelay: 20 });
+      await until(() => stateOf(running.pid) === 'T', 'the command to stop itself');
+      assert.equal(running.kill('SIGINT'), true);
+      const error = await running.catch((e) => e);
+      assert.equal(error.signal, 'SIGINT', 'continued, it acted on SIGINT; no SIGKILL was needed');
+      assert.equal(error.stdout, '');
+      hasCgroup(error);
+    }));
+  });
+}
