@@ -183,10 +183,14 @@ describe('run() options, each in use', () => {
     assert.equal(result.stdout, undefined);
   }));
 
-  test("encoding: 'buffer' gives Buffers, bytes untouched", leakFree(async () => {
-    const result = await run('printf', ['\\377\\376x\\n'], { encoding: 'buffer' });
+  test("encoding: 'buffer' gives Buffers, bytes untouched (a final newline too, unless stripFinalNewline says)", leakFree(async () => {
+    const result = await run('sh', ['-c', 'printf "\\377\\376x\\n"; printf "\\n" >&2'], { encoding: 'buffer', all: true });
     assert.ok(Buffer.isBuffer(result.stdout));
-    assert.deepEqual([...result.stdout], [0xff, 0xfe, 0x78]);
+    assert.deepEqual([...result.stdout], [0xff, 0xfe, 0x78, 0x0a]);
+    assert.deepEqual([...result.stderr], [0x0a]);
+    assert.equal(result.all.length, 5);
+    const stripped = await run('printf', ['\\377\\376x\\r\\n'], { encoding: 'buffer', stripFinalNewline: true });
+    assert.deepEqual([...stripped.stdout], [0xff, 0xfe, 0x78]);
   }));
 
   test('stripFinalNewline: false keeps the output as written; only one final newline is ever stripped', leakFree(async () => {
