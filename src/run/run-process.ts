@@ -46,11 +46,27 @@ function pipedOptions(bound: RunOptions | undefined): RunOptions {
   return rest;
 }
 
-/** How a failed command ended, for its message. */
-function killedWith(status: ExitStatus | undefined): string {
-  if (status?.signal) return ` and was killed with ${status.signal}`;
-  if (status?.code !== undefined && status.code !== null) return ` (it then exited with code ${status.code})`;
-  return '';
+/** How a killed command's first process ended, for its message: after the kill, or before it
+ * (`before`: it had exited, and what it left running, which held its output open or was
+ * waited for, was killed). */
+function killedWith(status: ExitStatus | undefined, before: boolean): string {
+  if (status?.signal) {
+    return before ? ` (it had been killed with ${status.signal} before that; what it left running was killed)` : ` and was killed with ${status.signal}`;
+  }
+  if (status?.code == null) return '';
+  return before ? ` (it had exited with code ${status.code} before that; what it left running was killed)` : ` (it then exited with code ${status.code})`;
+}
+
+/** Whether a failed command was ended by SIGPIPE alone: its reader stopped reading. */
+function brokenPipe(error: RunError): boolean {
+  return error.signal === 'SIGPIPE' && !error.timedOut && !error.isCanceled && !error.isMaxBuffer && error.cause === undefined;
+}
+
+/** The fields of RunResult that a RunError carries, as a plain result. */
+function resultFields(error: RunError): RunResult<RunOptions> {
+  const { command, escapedCommand, cwd, pid, exitCode, signal, stdout, stderr, all, durationMs, rusage, cgroup } = error;
+  const { failed, timedOut, isCanceled, isMaxBuffer, isTerminated, pipedFrom } = error;
+  return { command, escapedCommand, cwd, pid, exitCode, signal, stdout, stderr, all, durationMs, rusage, cgroup, failed, timedOut, isCanceled, isMaxBuffer, isTerminated, pipedFrom };
 }
 
 /** A running command. Awaitable: `await run(...)` gives its RunResult. */
@@ -75,6 +91,8 @@ export class RunProcess<O extends RunOptions = {}> implements PromiseLike<RunRes
   #maxBuffer = false;
   #inputError: Error | undefined;
   #killed = false;
+  /** The first process had exited when the tree was first killed. */
+  #exitedBeforeKill = false;
   #onKilled: (() => void) | undefined;
   #whenKilled: Promise<void> | undefined;
   #finished = false;
@@ -287,6 +305,7 @@ export class RunProcess<O extends RunOptions = {}> implements PromiseLike<RunRes
     const sent = tree.kill(signal);
     if (!this.#killed) {
       this.#killed = true;
+      this.#exitedBeforeKill = this.#subprocess!.exitStatus !== null;
       this.#onKilled?.();
     }
     const delay = this.#n.forceKillAfterDelay;
@@ -521,19 +540,19 @@ export class RunProcess<O extends RunOptions = {}> implements PromiseLike<RunRes
     const start = this.#startError as (Error & { code?: string }) | undefined;
     if (this.#canceled && status === undefined) return { how: 'was canceled before it started', cause: start };
     if (start !== undefined) return { how: `could not start (${start.message})`, cause: start };
-    if (this.#timedOut) return { how: `timed out after ${n.timeout} ms${killedWith(status)}` };
+    if (this.#timedOut) return { how: `timed out after ${n.timeout} ms${killedWith(status, this.#exitedBeforeKill)}` };
     if (this.#canceled) {
       const reason = n.signal?.reason as { message?: unknown } | undefined;
       const why = typeof reason?.message === 'string' ? ` (${reason.message})` : '';
-      return { how: `was canceled${why}${killedWith(status)}`, cause: abortError(n.signal!) };
+      return { how: `was canceled${why}${killedWith(status, this.#exitedBeforeKill)}`, cause: abortError(n.signal!) };
     }
     if (this.#maxBuffer) {
       const which = this.#stdout?.exceeded ? 'stdout' : 'stderr';
       const limit = n.maxBuffer > MAX_CAPTURE ? `${MAX_CAPTURE} bytes, the most a Buffer holds` : `maxBuffer (${n.maxBuffer} bytes)`;
-      return { how: `wrote more than ${limit} to ${which}${killedWith(status)}` };
+      return { how: `wrote more than ${limit} to ${which}${killedWith(status, this.#exitedBeforeKill)}` };
     }
     if (this.#inputError !== undefined) {
-      return { how: `failed: its input failed (${this.#inputError.message})${killedWith(status)}`, cause: this.#inputError };
+      return { how: `failed: its input failed (${this.#inputError.message})${killedWith(status, this.#exitedBeforeKill)}`, cause: this.#inputError };
     }
     if (statusError !== undefined) return { how: `ended with an unknown status (${(statusError as Error).message})`, cause: statusError };
     if (status?.oomKilled) return { how: `was killed with ${status.signal} by the OOM killer (its tree reached memory.max)` };
@@ -559,8 +578,14 @@ export class RunProcess<O extends RunOptions = {}> implements PromiseLike<RunRes
   async #joinPipeline(): Promise<Outcome> {
     const chain = await this.#chain();
     const last = chain.length - 1;
+    // In the pipeline's view, a command that only a broken pipe ended is a result that did not
+    // fail (awaited on its own, it still fails: it was killed).
+    for (let i = 0; i < last; i++) {
+      const outcome = chain[i]!;
+      if (outcome instanceof RunError && brokenPipe(outcome)) chain[i] = { ...resultFields(outcome), failed: false };
+    }
     for (let i = 0; i < chain.length; i++) chain[i]!.pipedFrom = chain.slice(0, i);
-    const first = chain.findIndex((outcome, i) => outcome.failed && !(i < last && outcome.signal === 'SIGPIPE'));
+    const first = chain.findIndex((outcome) => outcome.failed);
     return first >= 0 ? chain[first]! : chain[last]!;
   }
 }
