@@ -1,9 +1,6 @@
 #!/usr/bin/env node
 // The `pidfd` command: run, wait, info and kill, built on the library's public API.
 
-// First of all, before the addon and the library load: SIGUSR1 must never open Node's inspector.
-import './no-inspector.js';
-
 import { readFileSync } from 'node:fs';
 
 import { CommandError, UsageError } from './args.js';

@@ -224,9 +224,7 @@ export async function run(argv: string[]): Promise<number> {
   // our process group): pidfd only keeps them from ending pidfd itself, passes them to the
   // members outside our group, and waits for the command.
   let tree: Tree | undefined;
-  // SIGUSR1 and SIGUSR2 never come from the keyboard: they are forwarded in both modes (and
-  // SIGUSR1 never opens Node's inspector: see no-inspector.ts).
-  const forwarded: NodeJS.Signals[] = [...(foreground ? [] : (['SIGINT', 'SIGQUIT'] as const)), 'SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'];
+  const forwarded: NodeJS.Signals[] = foreground ? ['SIGTERM', 'SIGHUP'] : ['SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGHUP'];
   const absorbed: NodeJS.Signals[] = foreground ? ['SIGINT', 'SIGQUIT'] : [];
   const ourGroup = processGroup();
   const handlers = [
