@@ -9,7 +9,7 @@ import { join } from 'node:path';
 
 import { binding } from '../binding.js';
 import { errno, pidfdError, systemError } from '../errors.js';
-import { signalNumber, type Signal } from '../signals.js';
+import { signalNumber, treeSignalRule, type Signal } from '../signals.js';
 import { availableControllers, cgroupParent, enabledControllers, writable } from './hierarchy.js';
 import type { ParsedCgroupSettings } from './settings.js';
 
@@ -29,8 +29,6 @@ export interface CgroupStats {
 
 const SIGKILL = 9;
 const SIGCONT = 18;
-/** Signals after which a stopped member is continued, so that it acts on them. */
-const STOPPING_OR_CONTINUING = new Set([17, 18, 19, 20, 21, 22, 28, 23]); // CHLD CONT STOP TSTP TTIN TTOU WINCH URG
 
 let sequence = 0;
 
@@ -257,11 +255,13 @@ export class Cgroup {
    * Sends a signal to every process of the tree, setsid'd and double-forked ones included.
    * SIGKILL goes through cgroup.kill (Linux 5.14), all at once; any other signal (or SIGKILL
    * without cgroup.kill) freezes the tree, signals each member through a pidfd, and thaws it, so
-   * that no member can fork a new one meanwhile; stopped members are then continued, so that
-   * they act on a terminating signal.
+   * that no member can fork a new one meanwhile; stopped members are then continued after a
+   * signal that would end them, so that they act on it (not after SIGSTOP, SIGTSTP, SIGCONT...:
+   * treeSignalRule() in src/signals.ts, the rule of every kind of tree).
    */
   async kill(signal: Signal = 'SIGKILL'): Promise<void> {
     const n = signalNumber(signal, 'signal', false, 'argument');
+    const { continueStopped } = treeSignalRule(n);
     if (this.#removed || !this.#populated) return;
     if (n === SIGKILL && !freezeKillForced && existsSync(join(this.path, 'cgroup.kill'))) {
       writeFileSync(join(this.path, 'cgroup.kill'), '1');
@@ -280,7 +280,7 @@ export class Cgroup {
     } finally {
       await this.thaw();
       for (const fd of members) {
-        if (!STOPPING_OR_CONTINUING.has(n)) native.sendSignal(fd, SIGCONT, 0);
+        if (continueStopped) native.sendSignal(fd, SIGCONT, 0);
         native.close(fd);
       }
     }

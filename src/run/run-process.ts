@@ -12,7 +12,7 @@ import { abortError, invalidArgValue, pidfdError, systemError } from '../errors.
 import type { ExitStatus } from '../process/exit-status.js';
 import { normalizeStdio, type StdioOption } from '../process/stdio.js';
 import type { Subprocess } from '../process/subprocess.js';
-import { signalNumber, type Signal } from '../signals.js';
+import { signalNumber, treeSignalRule, type Signal } from '../signals.js';
 import { ByteStore, Capture, decodeOutput, MAX_CAPTURE, readLines, type Output } from './capture.js';
 import { RunError } from './error.js';
 import { feedInput } from './input.js';
@@ -150,8 +150,10 @@ export class RunProcess<O extends RunOptions = {}> implements PromiseLike<RunRes
 
   /**
    * Sends a signal (default: the `killSignal` option) to every process of the tree, and of the
-   * trees of the commands piped into this one; SIGKILL follows after `forceKillAfterDelay`.
-   * Returns whether any process received it.
+   * trees of the commands piped into this one. After `killSignal`, SIGKILL follows after
+   * `forceKillAfterDelay` (not after another signal, as with execa); after a signal that would
+   * end a process, stopped members get SIGCONT; SIGSTOP stops the tree. Returns whether any
+   * process received it.
    */
   kill(signal?: Signal): boolean {
     const number = signal === undefined ? this.#n.killSignal : signalNumber(signal, 'signal', false, 'argument');
@@ -309,7 +311,7 @@ export class RunProcess<O extends RunOptions = {}> implements PromiseLike<RunRes
       this.#onKilled?.();
     }
     const delay = this.#n.forceKillAfterDelay;
-    if (signal !== SIGKILL && delay >= 0 && this.#cancelForceTimer === undefined) {
+    if (treeSignalRule(signal, this.#n.killSignal).forceKill && delay >= 0 && this.#cancelForceTimer === undefined) {
       this.#cancelForceTimer = setLongTimeout(() => {
         if (!this.#finished) tree.kill(SIGKILL);
       }, delay);

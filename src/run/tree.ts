@@ -24,6 +24,7 @@ import type { Cgroup, CgroupStats } from '../cgroup/cgroup.js';
 import { probeCgroups } from '../cgroup/hierarchy.js';
 import type { CgroupSettings, ParsedCgroupSettings } from '../cgroup/settings.js';
 import { SpawnError } from '../errors.js';
+import { treeSignalRule } from '../signals.js';
 import { buildPlan, type Backend, type ChildSpec } from '../process/options.js';
 import { PidFd } from '../process/pidfd.js';
 import { statFields, withProcess } from '../process/procfs.js';
@@ -285,12 +286,15 @@ export class Tree {
   }
 
   /**
-   * Sends `signal` to every process of the tree; after a signal other than SIGKILL, stopped
-   * processes get SIGCONT, so that they act on it (as timeout(1) does). Returns whether any
-   * process received it (with a cgroup: whether the tree had a member when it was sent).
+   * Sends `signal` to every process of the tree; after a signal that would end a process
+   * (SIGKILL aside), stopped processes get SIGCONT, so that they act on it (as timeout(1) does);
+   * a stop signal stops the tree. One rule for every kind of tree: treeSignalRule(). Returns
+   * whether any process received it (with a cgroup: whether the tree had a member when it was
+   * sent).
    */
   kill(signal: number): boolean {
     const cgroup = this.#cgroup;
+    const { continueStopped } = treeSignalRule(signal);
     if (cgroup !== null) {
       if (this.#emptied) return false;
       const members = cgroup.pids();
@@ -307,7 +311,7 @@ export class Tree {
           try {
             const pidfd = PidFd.open(pid);
             pidfd.sendSignal(signal);
-            if (signal !== SIGKILL && signal !== SIGCONT) pidfd.sendSignal(SIGCONT);
+            if (continueStopped) pidfd.sendSignal(SIGCONT);
             pidfd.close();
           } catch {
             // gone meanwhile
@@ -317,7 +321,7 @@ export class Tree {
       return true;
     }
     const sent = this.#signal(signal);
-    if (sent && signal !== SIGKILL && signal !== SIGCONT) this.#signal(SIGCONT);
+    if (sent && continueStopped) this.#signal(SIGCONT);
     return sent;
   }
 
