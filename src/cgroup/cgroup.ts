@@ -5,7 +5,7 @@
 // reaped.
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import { binding } from '../binding.js';
 import { errno, pidfdError, systemError } from '../errors.js';
@@ -43,6 +43,13 @@ export let noteCgroupEvents: (cgroup: Cgroup, populated: number, frozen: number)
  * holds back for up to 10 ms after the previous one (CGROUP_FILE_NOTIFY_MIN_INTV).
  */
 export let noteLeaderReaped: (cgroup: Cgroup) => boolean;
+/**
+ * The run of the tree is over while some of its processes still run (daemons it left): they move
+ * to the cgroup's parent, and the directory, empty then, is removed now. Returns false where
+ * they cannot be moved (a parent that enables controllers for its children may hold no process:
+ * EBUSY; no write access: EACCES): they stay, and the directory goes once they have ended.
+ */
+export let disownCgroup: (cgroup: Cgroup) => boolean;
 /** The spawn failed: remove the directory at once. */
 export let discardCgroup: (cgroup: Cgroup) => void;
 /** Test hook: kill() through freeze → signal → thaw even for SIGKILL, as without cgroup.kill. */
@@ -172,6 +179,7 @@ export class Cgroup {
       cgroup.#onEvents(populated, -1);
       return !cgroup.#populated;
     };
+    disownCgroup = (cgroup) => cgroup.#disown();
     discardCgroup = (cgroup) => {
       cgroup.#removed = true;
       removeTree(cgroup.path);
@@ -284,6 +292,38 @@ export class Cgroup {
         native.close(fd);
       }
     }
+  }
+
+  #disown(): boolean {
+    if (this.#removed || !this.#populated) return true;
+    const target = join(dirname(this.path), 'cgroup.procs');
+    let previous = '';
+    // A member may fork while it is moved (its child then starts here): rounds until none is
+    // left, or until a round finds the very members of the one before (exiting ones, which
+    // cgroup.procs may still list, cannot move and do not keep the cgroup populated).
+    for (let round = 0; round < 100; round++) {
+      const pids = this.pids();
+      const listed = pids.join(' ');
+      if (pids.length === 0 || listed === previous) break;
+      previous = listed;
+      for (const pid of pids) {
+        try {
+          writeFileSync(target, String(pid));
+        } catch (error) {
+          if ((error as { code?: string }).code !== 'ESRCH') return false;
+        }
+      }
+    }
+    // Empty now: removed here, in this turn, rather than when the kernel's notification comes
+    // (a process about to exit would not see it, and would leave the directory behind).
+    let populated = -1;
+    try {
+      if (/^populated 0$/m.test(readFileSync(join(this.path, 'cgroup.events'), 'latin1'))) populated = 0;
+    } catch {
+      // removed meanwhile
+    }
+    this.#onEvents(populated, -1);
+    return !this.#populated;
   }
 
   /** Freezes every process of the tree (cgroup.freeze); resolves once the kernel says it is. */

@@ -439,7 +439,7 @@ export class RunProcess<O extends RunOptions = {}> implements PromiseLike<RunRes
     this.#cancelForceTimer?.();
     if (this.#onAbort !== undefined) this.#n.signal!.removeEventListener('abort', this.#onAbort);
     const figures = tree.figures();
-    tree.release();
+    tree.release(this.#killed);
     return this.#outcomeOf(status, statusError, figures);
   }
 

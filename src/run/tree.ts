@@ -20,7 +20,7 @@ import { isatty } from 'node:tty';
 import { isMainThread } from 'node:worker_threads';
 
 import { constants } from '../binding.js';
-import type { Cgroup, CgroupStats } from '../cgroup/cgroup.js';
+import { disownCgroup, type Cgroup, type CgroupStats } from '../cgroup/cgroup.js';
 import { probeCgroups } from '../cgroup/hierarchy.js';
 import type { CgroupSettings, ParsedCgroupSettings } from '../cgroup/settings.js';
 import { SpawnError } from '../errors.js';
@@ -196,7 +196,7 @@ export function startTree(spec: ChildSpec, settings: TreeSettings, cleanup: bool
       // Unguarded, the tree must not run: it is killed, and the run fails as if it had not
       // started (the subprocess is still reaped by the exit watcher, and its cgroup removed).
       tree.kill(SIGKILL);
-      tree.release();
+      tree.release(true);
       for (const stream of subprocess.stdio) stream?.destroy();
       throw error;
     }
@@ -394,24 +394,35 @@ export class Tree {
   }
 
   /**
-   * The run is over. A tree that still has members (a background process of the command) stays
+   * The run is over. A run that was not killed is over whatever its tree still holds: what the
+   * command left running on purpose (a daemon: `ssh-agent`, `tmux new -d`) is on its own, as
+   * with execa. The watchdog forgets the tree, and the members left in its cgroup move to the
+   * cgroup's parent (where a process started without a cgroup of its own would have been), so
+   * that the directory goes now and is never left behind; where they cannot be moved (a parent
+   * that enables controllers holds no process), the directory stays until they end. A killed
+   * run's tree that has not emptied yet (a member out of SIGKILL's reach for a moment) stays
    * guarded until it is empty or the event loop empties: until then, this process's death kills
-   * it too. Its cgroup's watch no longer keeps Node alive (as a process group, which has no
-   * watch, does not): the run has settled. Our copy of the pidfd, or of the cgroup's directory,
-   * is closed once the tree is no longer guarded.
+   * it too. Either way the cgroup's watch no longer keeps Node alive (as a process group, which
+   * has no watch, does not). Our copy of the pidfd, or of the cgroup's directory, is closed once
+   * the tree is no longer guarded.
    */
-  release(): void {
+  release(killed: boolean): void {
     const cgroup = this.#cgroup;
     if (cgroup !== null && !this.#emptied) {
       this.#subprocess.unref();
-      void cgroup.empty.then(() => this.#unguard());
+      if (killed) {
+        void cgroup.empty.then(() => this.#unguard(false));
+        return;
+      }
+      this.#unguard(true);
+      disownCgroup(cgroup);
       return;
     }
-    this.#unguard();
+    this.#unguard(!killed);
   }
 
-  #unguard(): void {
-    if (this.#guardId !== undefined) unguard(this.#guardId);
+  #unguard(over: boolean): void {
+    if (this.#guardId !== undefined) unguard(this.#guardId, over);
     else this.#close();
   }
 

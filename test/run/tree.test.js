@@ -300,12 +300,19 @@ describe('the tree of a run in a per-run cgroup', { skip: noCgroup }, () => {
     assert.equal(result.cgroup, undefined);
   }));
 
-  test('a command that leaves a daemon: the run settles, the cgroup stays until the daemon ends, then goes', leakFree(async () => {
-    const result = await run('sh', ['-c', 'sleep 0.3 >/dev/null 2>&1 & echo $!']);
+  test('a command that leaves a daemon: the run settles, the daemon moves to the parent cgroup and the run\'s cgroup goes', leakFree(async () => {
+    const result = await run('sh', ['-c', 'sleep 1000 >/dev/null 2>&1 & echo $!']);
     const daemon = Number(result.stdout);
-    assert.equal(isDead(daemon), false, 'the run did not wait for it');
-    await waitDead(daemon);
-    await until(() => !existsSync(result.cgroup.path), 'the cgroup to be removed once empty');
+    try {
+      assert.equal(isDead(daemon), false, 'the run did not wait for it');
+      assert.equal(existsSync(result.cgroup.path), false, 'removed when the run settled');
+      const own = readFileSync('/proc/self/cgroup', 'utf8').match(/^0::(.*)$/m)?.[1];
+      assert.equal(readFileSync(`/proc/${daemon}/cgroup`, 'utf8').match(/^0::(.*)$/m)?.[1], own);
+      assert.deepEqual(leftovers(), []);
+    } finally {
+      killIfAlive(daemon);
+      await waitDead(daemon);
+    }
   }));
 });
 
