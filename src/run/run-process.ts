@@ -252,8 +252,20 @@ export class RunProcess<O extends RunOptions = {}> implements PromiseLike<RunRes
       case 'fd':
         return setting.fd;
       case 'file': {
-        const flags = setting === this.#n.stdin ? fs.O_RDONLY : fs.O_WRONLY | fs.O_CREAT | (setting.append ? fs.O_APPEND : fs.O_TRUNC);
-        const fd = openSync(setting.path, flags, 0o666); // libuv opens with O_CLOEXEC
+        // O_NONBLOCK: opening a FIFO never waits for its other end, which would block this
+        // thread (and every timer, the timeout's included) for as long as nobody comes. Read, a
+        // FIFO with no writer gives end of input; written, one with no reader fails here
+        // (ENXIO). The child gets the descriptor without the flag (native/spawn.c).
+        const input = setting === this.#n.stdin;
+        const flags = (input ? fs.O_RDONLY : fs.O_WRONLY | fs.O_CREAT | (setting.append ? fs.O_APPEND : fs.O_TRUNC)) | fs.O_NONBLOCK;
+        let fd: number;
+        try {
+          fd = openSync(setting.path, flags, 0o666); // libuv opens with O_CLOEXEC
+        } catch (error) {
+          const e = error as { code?: string; errno?: number };
+          if (e.code !== 'ENXIO' || input) throw error;
+          throw systemError(-e.errno!, 'open', { path: setting.path, context: 'a FIFO that no process has open for reading (run() does not wait for one)' });
+        }
         opened.push(() => closeSync(fd));
         return fd;
       }
