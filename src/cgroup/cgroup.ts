@@ -45,9 +45,10 @@ export let noteCgroupEvents: (cgroup: Cgroup, populated: number, frozen: number)
 export let noteLeaderReaped: (cgroup: Cgroup) => boolean;
 /**
  * The run of the tree is over while some of its processes still run (daemons it left): they move
- * to the cgroup's parent, and the directory, empty then, is removed now. Returns false where
- * they cannot be moved (a parent that enables controllers for its children may hold no process:
- * EBUSY; no write access: EACCES): they stay, and the directory goes once they have ended.
+ * to the cgroup's parent, and the directory, empty then, is removed when the kernel says so (its
+ * watch, a moment later). Returns whether the tree is empty now; false where they cannot be
+ * moved (a parent that enables controllers for its children may hold no process: EBUSY; no
+ * write access: EACCES): they stay, and the directory goes once they have ended.
  */
 export let disownCgroup: (cgroup: Cgroup) => boolean;
 /** The spawn failed: remove the directory at once. */
@@ -314,16 +315,14 @@ export class Cgroup {
         }
       }
     }
-    // Empty now: removed here, in this turn, rather than when the kernel's notification comes
-    // (a process about to exit would not see it, and would leave the directory behind).
-    let populated = -1;
+    // The kernel notifies `populated 0` a moment later (up to 10 ms), and the watch removes the
+    // directory then. Not here: removed before the notification, the directory would take it
+    // along, and the watch would never end.
     try {
-      if (/^populated 0$/m.test(readFileSync(join(this.path, 'cgroup.events'), 'latin1'))) populated = 0;
+      return /^populated 0$/m.test(readFileSync(join(this.path, 'cgroup.events'), 'latin1'));
     } catch {
-      // removed meanwhile
+      return true; // removed meanwhile: only an empty cgroup can be
     }
-    this.#onEvents(populated, -1);
-    return !this.#populated;
   }
 
   /** Freezes every process of the tree (cgroup.freeze); resolves once the kernel says it is. */

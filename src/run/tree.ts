@@ -398,24 +398,27 @@ export class Tree {
    * command left running on purpose (a daemon: `ssh-agent`, `tmux new -d`) is on its own, as
    * with execa. The watchdog forgets the tree, and the members left in its cgroup move to the
    * cgroup's parent (where a process started without a cgroup of its own would have been), so
-   * that the directory goes now and is never left behind; where they cannot be moved (a parent
-   * that enables controllers holds no process), the directory stays until they end. A killed
-   * run's tree that has not emptied yet (a member out of SIGKILL's reach for a moment) stays
-   * guarded until it is empty or the event loop empties: until then, this process's death kills
-   * it too. Either way the cgroup's watch no longer keeps Node alive (as a process group, which
-   * has no watch, does not). Our copy of the pidfd, or of the cgroup's directory, is closed once
-   * the tree is no longer guarded.
+   * that the directory goes as soon as the kernel reports it empty (a moment later; the watch
+   * keeps Node alive until then) and is never left behind; where they cannot be moved (a parent
+   * that enables controllers holds no process), the directory stays until they end, and the
+   * watch no longer keeps Node alive. A killed run's tree that has not emptied yet (a member out
+   * of SIGKILL's reach for a moment) stays guarded until it is empty or the event loop empties:
+   * until then, this process's death kills it too, and its watch does not keep Node alive (as a
+   * process group, which has no watch, does not). Our copy of the pidfd, or of the cgroup's
+   * directory, is closed once the tree is no longer guarded.
    */
   release(killed: boolean): void {
     const cgroup = this.#cgroup;
     if (cgroup !== null && !this.#emptied) {
-      this.#subprocess.unref();
       if (killed) {
+        this.#subprocess.unref();
         void cgroup.empty.then(() => this.#unguard(false));
         return;
       }
       this.#unguard(true);
-      disownCgroup(cgroup);
+      // Moved out, the tree is empty, and the kernel says so within 10 ms: the watch stays ref'd
+      // until then, so that a process about to exit still removes the directory.
+      if (!disownCgroup(cgroup)) this.#subprocess.unref();
       return;
     }
     this.#unguard(!killed);

@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -305,10 +305,19 @@ describe('the tree of a run in a per-run cgroup', { skip: noCgroup }, () => {
     const daemon = Number(result.stdout);
     try {
       assert.equal(isDead(daemon), false, 'the run did not wait for it');
-      assert.equal(existsSync(result.cgroup.path), false, 'removed when the run settled');
+      await until(() => !existsSync(result.cgroup.path), 'the cgroup to be removed (when the kernel reports it empty)');
       const own = readFileSync('/proc/self/cgroup', 'utf8').match(/^0::(.*)$/m)?.[1];
       assert.equal(readFileSync(`/proc/${daemon}/cgroup`, 'utf8').match(/^0::(.*)$/m)?.[1], own);
       assert.deepEqual(leftovers(), []);
+      // The watch of its cgroup.events reads the removal in a later turn, and closes its fd.
+      const watching = () => readdirSync('/proc/self/fd').some((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`).startsWith(`${result.cgroup.path}/`);
+        } catch {
+          return false;
+        }
+      });
+      await until(() => !watching(), 'the watch of the removed cgroup to end');
     } finally {
       killIfAlive(daemon);
       await waitDead(daemon);
