@@ -57,3 +57,34 @@ export function signalName(n: number): string {
   if (n >= SIGRTMIN && n <= SIGRTMAX) return n === SIGRTMIN ? 'SIGRTMIN' : `SIGRTMIN+${n - SIGRTMIN}`;
   return `SIG${n}`;
 }
+
+/**
+ * Signals whose default action stops, continues or is nothing: a tree's members that are
+ * stopped are left as they are after one of these (SIGSTOP stops a tree, SIGCONT continues it,
+ * SIGWINCH changes nothing).
+ */
+const LEAVES_STOPPED = new Set(['SIGCHLD', 'SIGCONT', 'SIGSTOP', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU', 'SIGWINCH', 'SIGURG'].map((name) => byName.get(name)!));
+const SIGKILL = byName.get('SIGKILL')!;
+
+/** What follows a signal sent to a whole tree. */
+export interface TreeSignalRule {
+  /** SIGCONT goes to the tree right after it, so that a stopped member acts on it now (as
+   * timeout(1) does): after a signal that would end a process, SIGKILL aside. */
+  continueStopped: boolean;
+  /** SIGKILL follows after `forceKillAfterDelay` if the tree is still there: after the run's
+   * `killSignal` alone (SIGKILL aside), as execa does. */
+  forceKill: boolean;
+}
+
+/**
+ * The one rule for a signal sent to a tree, whatever the tree is (a per-run cgroup, a process
+ * group, a lone process): Tree.kill() and Cgroup.kill() continue stopped members after the
+ * same signals, and run() escalates after the same ones. `killSignal`: the run's (none for a
+ * Cgroup's own kill(), which never escalates).
+ */
+export function treeSignalRule(signal: number, killSignal?: number): TreeSignalRule {
+  return {
+    continueStopped: signal !== SIGKILL && !LEAVES_STOPPED.has(signal),
+    forceKill: signal !== SIGKILL && signal === killSignal,
+  };
+}

@@ -5,11 +5,11 @@
 // reaped.
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import { binding } from '../binding.js';
 import { errno, pidfdError, systemError } from '../errors.js';
-import { signalNumber, type Signal } from '../signals.js';
+import { signalNumber, treeSignalRule, type Signal } from '../signals.js';
 import { availableControllers, cgroupParent, enabledControllers, writable } from './hierarchy.js';
 import type { ParsedCgroupSettings } from './settings.js';
 
@@ -29,8 +29,6 @@ export interface CgroupStats {
 
 const SIGKILL = 9;
 const SIGCONT = 18;
-/** Signals after which a stopped member is continued, so that it acts on them. */
-const STOPPING_OR_CONTINUING = new Set([17, 18, 19, 20, 21, 22, 28, 23]); // CHLD CONT STOP TSTP TTIN TTOU WINCH URG
 
 let sequence = 0;
 
@@ -45,6 +43,14 @@ export let noteCgroupEvents: (cgroup: Cgroup, populated: number, frozen: number)
  * holds back for up to 10 ms after the previous one (CGROUP_FILE_NOTIFY_MIN_INTV).
  */
 export let noteLeaderReaped: (cgroup: Cgroup) => boolean;
+/**
+ * The run of the tree is over while some of its processes still run (daemons it left): they move
+ * to the cgroup's parent, and the directory, empty then, is removed when the kernel says so (its
+ * watch, a moment later). Returns whether the tree is empty now; false where they cannot be
+ * moved (a parent that enables controllers for its children may hold no process: EBUSY; no
+ * write access: EACCES): they stay, and the directory goes once they have ended.
+ */
+export let disownCgroup: (cgroup: Cgroup) => boolean;
 /** The spawn failed: remove the directory at once. */
 export let discardCgroup: (cgroup: Cgroup) => void;
 /** Test hook: kill() through freeze → signal → thaw even for SIGKILL, as without cgroup.kill. */
@@ -174,6 +180,7 @@ export class Cgroup {
       cgroup.#onEvents(populated, -1);
       return !cgroup.#populated;
     };
+    disownCgroup = (cgroup) => cgroup.#disown();
     discardCgroup = (cgroup) => {
       cgroup.#removed = true;
       removeTree(cgroup.path);
@@ -257,11 +264,13 @@ export class Cgroup {
    * Sends a signal to every process of the tree, setsid'd and double-forked ones included.
    * SIGKILL goes through cgroup.kill (Linux 5.14), all at once; any other signal (or SIGKILL
    * without cgroup.kill) freezes the tree, signals each member through a pidfd, and thaws it, so
-   * that no member can fork a new one meanwhile; stopped members are then continued, so that
-   * they act on a terminating signal.
+   * that no member can fork a new one meanwhile; stopped members are then continued after a
+   * signal that would end them, so that they act on it (not after SIGSTOP, SIGTSTP, SIGCONT...:
+   * treeSignalRule() in src/signals.ts, the rule of every kind of tree).
    */
   async kill(signal: Signal = 'SIGKILL'): Promise<void> {
     const n = signalNumber(signal, 'signal', false, 'argument');
+    const { continueStopped } = treeSignalRule(n);
     if (this.#removed || !this.#populated) return;
     if (n === SIGKILL && !freezeKillForced && existsSync(join(this.path, 'cgroup.kill'))) {
       writeFileSync(join(this.path, 'cgroup.kill'), '1');
@@ -280,9 +289,39 @@ export class Cgroup {
     } finally {
       await this.thaw();
       for (const fd of members) {
-        if (!STOPPING_OR_CONTINUING.has(n)) native.sendSignal(fd, SIGCONT, 0);
+        if (continueStopped) native.sendSignal(fd, SIGCONT, 0);
         native.close(fd);
       }
+    }
+  }
+
+  #disown(): boolean {
+    if (this.#removed || !this.#populated) return true;
+    const target = join(dirname(this.path), 'cgroup.procs');
+    let previous = '';
+    // A member may fork while it is moved (its child then starts here): rounds until none is
+    // left, or until a round finds the very members of the one before (exiting ones, which
+    // cgroup.procs may still list, cannot move and do not keep the cgroup populated).
+    for (let round = 0; round < 100; round++) {
+      const pids = this.pids();
+      const listed = pids.join(' ');
+      if (pids.length === 0 || listed === previous) break;
+      previous = listed;
+      for (const pid of pids) {
+        try {
+          writeFileSync(target, String(pid));
+        } catch (error) {
+          if ((error as { code?: string }).code !== 'ESRCH') return false;
+        }
+      }
+    }
+    // The kernel notifies `populated 0` a moment later (up to 10 ms), and the watch removes the
+    // directory then. Not here: removed before the notification, the directory would take it
+    // along, and the watch would never end.
+    try {
+      return /^populated 0$/m.test(readFileSync(join(this.path, 'cgroup.events'), 'latin1'));
+    } catch {
+      return true; // removed meanwhile: only an empty cgroup can be
     }
   }
 

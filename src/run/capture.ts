@@ -221,6 +221,16 @@ export class Capture {
     })();
   }
 
+  /**
+   * Reads on and drops what comes, after an iteration that took the stream was left: the reads
+   * keep going (a writer never blocks on a full pipe, and the reading keeps the event loop
+   * alive) until the writers are gone and the stream closes.
+   */
+  drain(): void {
+    this.#sink = () => true;
+    this.#resume();
+  }
+
   /** Gives up on the rest of the stream (its writers are out of reach): `done` resolves. */
   abandon(): void {
     this.#socket.destroy();

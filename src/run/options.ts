@@ -63,7 +63,8 @@ export interface RunOptions {
   /** The most bytes captured from stdout, and from stderr; beyond it the tree is killed.
    * Default 100,000,000. */
   maxBuffer?: number;
-  /** Remove one final newline from captured output. Default true. */
+  /** Remove one final newline (`\n` or `\r\n`) from captured output. Default true with
+   * `encoding: 'utf8'`, false with `encoding: 'buffer'` (bytes untouched). */
   stripFinalNewline?: boolean;
   /** Captured output as arrays of lines. Default false. */
   lines?: boolean;
@@ -394,7 +395,8 @@ export function normalizeRun(file: unknown, args: unknown, options: unknown): No
     input,
     encoding,
     maxBuffer: parsers.maxBuffer(o.maxBuffer),
-    stripFinalNewline: parsers.stripFinalNewline(o.stripFinalNewline),
+    // Buffers are bytes as written unless asked: a final 0x0a of binary output is data.
+    stripFinalNewline: parsers.stripFinalNewline(o.stripFinalNewline ?? encoding !== 'buffer'),
     lines,
     all,
     timeout: parsers.timeout(o.timeout),

@@ -12,7 +12,7 @@ import { abortError, invalidArgValue, pidfdError, systemError } from '../errors.
 import type { ExitStatus } from '../process/exit-status.js';
 import { normalizeStdio, type StdioOption } from '../process/stdio.js';
 import type { Subprocess } from '../process/subprocess.js';
-import { signalNumber, type Signal } from '../signals.js';
+import { signalNumber, treeSignalRule, type Signal } from '../signals.js';
 import { ByteStore, Capture, decodeOutput, MAX_CAPTURE, readLines, type Output } from './capture.js';
 import { RunError } from './error.js';
 import { feedInput } from './input.js';
@@ -46,11 +46,27 @@ function pipedOptions(bound: RunOptions | undefined): RunOptions {
   return rest;
 }
 
-/** How a failed command ended, for its message. */
-function killedWith(status: ExitStatus | undefined): string {
-  if (status?.signal) return ` and was killed with ${status.signal}`;
-  if (status?.code !== undefined && status.code !== null) return ` (it then exited with code ${status.code})`;
-  return '';
+/** How a killed command's first process ended, for its message: after the kill, or before it
+ * (`before`: it had exited, and what it left running, which held its output open or was
+ * waited for, was killed). */
+function killedWith(status: ExitStatus | undefined, before: boolean): string {
+  if (status?.signal) {
+    return before ? ` (it had been killed with ${status.signal} before that; what it left running was killed)` : ` and was killed with ${status.signal}`;
+  }
+  if (status?.code == null) return '';
+  return before ? ` (it had exited with code ${status.code} before that; what it left running was killed)` : ` (it then exited with code ${status.code})`;
+}
+
+/** Whether a failed command was ended by SIGPIPE alone: its reader stopped reading. */
+function brokenPipe(error: RunError): boolean {
+  return error.signal === 'SIGPIPE' && !error.timedOut && !error.isCanceled && !error.isMaxBuffer && error.cause === undefined;
+}
+
+/** The fields of RunResult that a RunError carries, as a plain result. */
+function resultFields(error: RunError): RunResult<RunOptions> {
+  const { command, escapedCommand, cwd, pid, exitCode, signal, stdout, stderr, all, durationMs, rusage, cgroup } = error;
+  const { failed, timedOut, isCanceled, isMaxBuffer, isTerminated, pipedFrom } = error;
+  return { command, escapedCommand, cwd, pid, exitCode, signal, stdout, stderr, all, durationMs, rusage, cgroup, failed, timedOut, isCanceled, isMaxBuffer, isTerminated, pipedFrom };
 }
 
 /** The options a command started with `.pipe\`…\`` inherits from the `$` of the command before
@@ -83,6 +99,8 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
   #maxBuffer = false;
   #inputError: Error | undefined;
   #killed = false;
+  /** The first process had exited when the tree was first killed. */
+  #exitedBeforeKill = false;
   #onKilled: (() => void) | undefined;
   #whenKilled: Promise<void> | undefined;
   #finished = false;
@@ -140,8 +158,10 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
 
   /**
    * Sends a signal (default: the `killSignal` option) to every process of the tree, and of the
-   * trees of the commands piped into this one; SIGKILL follows after `forceKillAfterDelay`.
-   * Returns whether any process received it.
+   * trees of the commands piped into this one. After `killSignal`, SIGKILL follows after
+   * `forceKillAfterDelay` (not after another signal, as with execa); after a signal that would
+   * end a process, stopped members get SIGCONT; SIGSTOP stops the tree. Returns whether any
+   * process received it.
    */
   kill(signal?: Signal): boolean {
     const number = signal === undefined ? this.#n.killSignal : signalNumber(signal, 'signal', false, 'argument');
@@ -240,8 +260,20 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
       case 'fd':
         return setting.fd;
       case 'file': {
-        const flags = setting === this.#n.stdin ? fs.O_RDONLY : fs.O_WRONLY | fs.O_CREAT | (setting.append ? fs.O_APPEND : fs.O_TRUNC);
-        const fd = openSync(setting.path, flags, 0o666); // libuv opens with O_CLOEXEC
+        // O_NONBLOCK: opening a FIFO never waits for its other end, which would block this
+        // thread (and every timer, the timeout's included) for as long as nobody comes. Read, a
+        // FIFO with no writer gives end of input; written, one with no reader fails here
+        // (ENXIO). The child gets the descriptor without the flag (native/spawn.c).
+        const input = setting === this.#n.stdin;
+        const flags = (input ? fs.O_RDONLY : fs.O_WRONLY | fs.O_CREAT | (setting.append ? fs.O_APPEND : fs.O_TRUNC)) | fs.O_NONBLOCK;
+        let fd: number;
+        try {
+          fd = openSync(setting.path, flags, 0o666); // libuv opens with O_CLOEXEC
+        } catch (error) {
+          const e = error as { code?: string; errno?: number };
+          if (e.code !== 'ENXIO' || input) throw error;
+          throw systemError(-e.errno!, 'open', { path: setting.path, context: 'a FIFO that no process has open for reading (run() does not wait for one)' });
+        }
         opened.push(() => closeSync(fd));
         return fd;
       }
@@ -295,10 +327,11 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
     const sent = tree.kill(signal);
     if (!this.#killed) {
       this.#killed = true;
+      this.#exitedBeforeKill = this.#subprocess!.exitStatus !== null;
       this.#onKilled?.();
     }
     const delay = this.#n.forceKillAfterDelay;
-    if (signal !== SIGKILL && delay >= 0 && this.#cancelForceTimer === undefined) {
+    if (treeSignalRule(signal, this.#n.killSignal).forceKill && delay >= 0 && this.#cancelForceTimer === undefined) {
       this.#cancelForceTimer = setLongTimeout(() => {
         if (!this.#finished) tree.kill(SIGKILL);
       }, delay);
@@ -385,9 +418,14 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
       complete = true;
     } finally {
       // Left early: nobody reads the output any more. The command is stopped, and the loop is
-      // left once it has ended, so that nothing of it outlives the loop.
+      // left once it has ended, so that nothing of it outlives the loop. Its output is read on
+      // and dropped meanwhile: a command that ignores killSignal and keeps writing must not
+      // block on a full pipe, and a stream being read keeps the event loop alive until the run
+      // has ended (a paused one does not: Node would exit inside the loop). A `stream` stdout
+      // was destroyed by the loop's end; its command writes into a closed pipe.
       if (!complete) {
         this.kill();
+        this.#stdout?.drain();
         await this.#outcome;
       }
     }
@@ -421,7 +459,7 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
     this.#cancelForceTimer?.();
     if (this.#onAbort !== undefined) this.#n.signal!.removeEventListener('abort', this.#onAbort);
     const figures = tree.figures();
-    tree.release();
+    tree.release(this.#killed);
     return this.#outcomeOf(status, statusError, figures);
   }
 
@@ -450,11 +488,17 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
   async #outputClosed(tree: Tree): Promise<void> {
     const captures = [this.#stdout, this.#stderr].filter((c): c is Capture => c !== null);
     if (captures.length === 0) return;
+    let over = false;
+    let grace: NodeJS.Timeout | undefined;
     const closed = Promise.all(captures.map((c) => c.done)).then(() => true);
+    // Every wait here keeps the event loop alive (the run is not over), and none outlives it.
     const abandoned = this.#killedPromise()
-      .then(() => tree.empty(this.#emptyLimit()))
-      .then(() => new Promise<false>((resolve) => setTimeout(resolve, ABANDON_GRACE_MS, false).unref()));
-    if (!(await Promise.race([closed, abandoned]))) {
+      .then(() => (over ? true : tree.empty(this.#emptyLimit())))
+      .then(() => new Promise<false>((resolve) => (over ? resolve(false) : (grace = setTimeout(resolve, ABANDON_GRACE_MS, false)))));
+    const ended = await Promise.race([closed, abandoned]);
+    over = true;
+    clearTimeout(grace);
+    if (!ended) {
       for (const capture of captures) capture.abandon();
       await closed;
     }
@@ -518,19 +562,19 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
     const start = this.#startError as (Error & { code?: string }) | undefined;
     if (this.#canceled && status === undefined) return { how: 'was canceled before it started', cause: start };
     if (start !== undefined) return { how: `could not start (${start.message})`, cause: start };
-    if (this.#timedOut) return { how: `timed out after ${n.timeout} ms${killedWith(status)}` };
+    if (this.#timedOut) return { how: `timed out after ${n.timeout} ms${killedWith(status, this.#exitedBeforeKill)}` };
     if (this.#canceled) {
       const reason = n.signal?.reason as { message?: unknown } | undefined;
       const why = typeof reason?.message === 'string' ? ` (${reason.message})` : '';
-      return { how: `was canceled${why}${killedWith(status)}`, cause: abortError(n.signal!) };
+      return { how: `was canceled${why}${killedWith(status, this.#exitedBeforeKill)}`, cause: abortError(n.signal!) };
     }
     if (this.#maxBuffer) {
       const which = this.#stdout?.exceeded ? 'stdout' : 'stderr';
       const limit = n.maxBuffer > MAX_CAPTURE ? `${MAX_CAPTURE} bytes, the most a Buffer holds` : `maxBuffer (${n.maxBuffer} bytes)`;
-      return { how: `wrote more than ${limit} to ${which}${killedWith(status)}` };
+      return { how: `wrote more than ${limit} to ${which}${killedWith(status, this.#exitedBeforeKill)}` };
     }
     if (this.#inputError !== undefined) {
-      return { how: `failed: its input failed (${this.#inputError.message})${killedWith(status)}`, cause: this.#inputError };
+      return { how: `failed: its input failed (${this.#inputError.message})${killedWith(status, this.#exitedBeforeKill)}`, cause: this.#inputError };
     }
     if (statusError !== undefined) return { how: `ended with an unknown status (${(statusError as Error).message})`, cause: statusError };
     if (status?.oomKilled) return { how: `was killed with ${status.signal} by the OOM killer (its tree reached memory.max)` };
@@ -556,8 +600,14 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
   async #joinPipeline(): Promise<Outcome> {
     const chain = await this.#chain();
     const last = chain.length - 1;
+    // In the pipeline's view, a command that only a broken pipe ended is a result that did not
+    // fail (awaited on its own, it still fails: it was killed).
+    for (let i = 0; i < last; i++) {
+      const outcome = chain[i]!;
+      if (outcome instanceof RunError && brokenPipe(outcome)) chain[i] = { ...resultFields(outcome), failed: false };
+    }
     for (let i = 0; i < chain.length; i++) chain[i]!.pipedFrom = chain.slice(0, i);
-    const first = chain.findIndex((outcome, i) => outcome.failed && !(i < last && outcome.signal === 'SIGPIPE'));
+    const first = chain.findIndex((outcome) => outcome.failed);
     return first >= 0 ? chain[first]! : chain[last]!;
   }
 }

@@ -20,10 +20,11 @@ import { isatty } from 'node:tty';
 import { isMainThread } from 'node:worker_threads';
 
 import { constants } from '../binding.js';
-import type { Cgroup, CgroupStats } from '../cgroup/cgroup.js';
+import { disownCgroup, type Cgroup, type CgroupStats } from '../cgroup/cgroup.js';
 import { probeCgroups } from '../cgroup/hierarchy.js';
 import type { CgroupSettings, ParsedCgroupSettings } from '../cgroup/settings.js';
 import { SpawnError } from '../errors.js';
+import { treeSignalRule } from '../signals.js';
 import { buildPlan, type Backend, type ChildSpec } from '../process/options.js';
 import { PidFd } from '../process/pidfd.js';
 import { statFields, withProcess } from '../process/procfs.js';
@@ -195,7 +196,7 @@ export function startTree(spec: ChildSpec, settings: TreeSettings, cleanup: bool
       // Unguarded, the tree must not run: it is killed, and the run fails as if it had not
       // started (the subprocess is still reaped by the exit watcher, and its cgroup removed).
       tree.kill(SIGKILL);
-      tree.release();
+      tree.release(true);
       for (const stream of subprocess.stdio) stream?.destroy();
       throw error;
     }
@@ -285,12 +286,15 @@ export class Tree {
   }
 
   /**
-   * Sends `signal` to every process of the tree; after a signal other than SIGKILL, stopped
-   * processes get SIGCONT, so that they act on it (as timeout(1) does). Returns whether any
-   * process received it (with a cgroup: whether the tree had a member when it was sent).
+   * Sends `signal` to every process of the tree; after a signal that would end a process
+   * (SIGKILL aside), stopped processes get SIGCONT, so that they act on it (as timeout(1) does);
+   * a stop signal stops the tree. One rule for every kind of tree: treeSignalRule(). Returns
+   * whether any process received it (with a cgroup: whether the tree had a member when it was
+   * sent).
    */
   kill(signal: number): boolean {
     const cgroup = this.#cgroup;
+    const { continueStopped } = treeSignalRule(signal);
     if (cgroup !== null) {
       if (this.#emptied) return false;
       const members = cgroup.pids();
@@ -307,7 +311,7 @@ export class Tree {
           try {
             const pidfd = PidFd.open(pid);
             pidfd.sendSignal(signal);
-            if (signal !== SIGKILL && signal !== SIGCONT) pidfd.sendSignal(SIGCONT);
+            if (continueStopped) pidfd.sendSignal(SIGCONT);
             pidfd.close();
           } catch {
             // gone meanwhile
@@ -317,7 +321,7 @@ export class Tree {
       return true;
     }
     const sent = this.#signal(signal);
-    if (sent && signal !== SIGKILL && signal !== SIGCONT) this.#signal(SIGCONT);
+    if (sent && continueStopped) this.#signal(SIGCONT);
     return sent;
   }
 
@@ -390,24 +394,38 @@ export class Tree {
   }
 
   /**
-   * The run is over. A tree that still has members (a background process of the command) stays
-   * guarded until it is empty or the event loop empties: until then, this process's death kills
-   * it too. Its cgroup's watch no longer keeps Node alive (as a process group, which has no
-   * watch, does not): the run has settled. Our copy of the pidfd, or of the cgroup's directory,
-   * is closed once the tree is no longer guarded.
+   * The run is over. A run that was not killed is over whatever its tree still holds: what the
+   * command left running on purpose (a daemon: `ssh-agent`, `tmux new -d`) is on its own, as
+   * with execa. The watchdog forgets the tree, and the members left in its cgroup move to the
+   * cgroup's parent (where a process started without a cgroup of its own would have been), so
+   * that the directory goes as soon as the kernel reports it empty (a moment later; the watch
+   * keeps Node alive until then) and is never left behind; where they cannot be moved (a parent
+   * that enables controllers holds no process), the directory stays until they end, and the
+   * watch no longer keeps Node alive. A killed run's tree that has not emptied yet (a member out
+   * of SIGKILL's reach for a moment) stays guarded until it is empty or the event loop empties:
+   * until then, this process's death kills it too, and its watch does not keep Node alive (as a
+   * process group, which has no watch, does not). Our copy of the pidfd, or of the cgroup's
+   * directory, is closed once the tree is no longer guarded.
    */
-  release(): void {
+  release(killed: boolean): void {
     const cgroup = this.#cgroup;
     if (cgroup !== null && !this.#emptied) {
-      this.#subprocess.unref();
-      void cgroup.empty.then(() => this.#unguard());
+      if (killed) {
+        this.#subprocess.unref();
+        void cgroup.empty.then(() => this.#unguard(false));
+        return;
+      }
+      this.#unguard(true);
+      // Moved out, the tree is empty, and the kernel says so within 10 ms: the watch stays ref'd
+      // until then, so that a process about to exit still removes the directory.
+      if (!disownCgroup(cgroup)) this.#subprocess.unref();
       return;
     }
-    this.#unguard();
+    this.#unguard(!killed);
   }
 
-  #unguard(): void {
-    if (this.#guardId !== undefined) unguard(this.#guardId);
+  #unguard(over: boolean): void {
+    if (this.#guardId !== undefined) unguard(this.#guardId, over);
     else this.#close();
   }
 

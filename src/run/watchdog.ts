@@ -119,19 +119,26 @@ export function guard(tree: Guarded): bigint {
 
 /**
  * The run of a guarded tree has ended. An empty tree is no longer guarded (a group whose leader
- * has exited is dropped by the watchdog itself once empty; a cgroup needs the remove record). A
- * tree that still has members (a background process of the command) stays guarded until the
- * event loop empties and finds it empty: until then, this process's death kills it too.
+ * has exited is dropped by the watchdog itself once empty; a cgroup needs the remove record).
+ * With `over` (a run that settled without being killed), the tree is forgotten even if it still
+ * has members: what the command left running on purpose (a daemon) is on its own, as with
+ * execa. Otherwise (a killed run whose tree has not emptied yet) a tree with members stays
+ * guarded until the event loop empties and finds it empty: until then, this process's death
+ * kills it too.
  */
-export function unguard(id: bigint): void {
+export function unguard(id: bigint, over = false): void {
   const tree = guarded.get(id);
-  if (tree === undefined || tree.alive()) return;
-  forget(id, tree);
+  if (tree === undefined) return;
+  const alive = tree.alive();
+  if (alive && !over) return;
+  forget(id, tree, alive);
 }
 
-function forget(id: bigint, tree: Guarded): void {
+/** Stops guarding a tree; the watchdog is told unless it forgets the tree by itself (an empty
+ * group, a lone process that has exited). */
+function forget(id: bigint, tree: Guarded, alive = false): void {
   guarded.delete(id);
-  if (tree.kind === 'addCgroup' && running !== null) send('remove', id, -1);
+  if ((tree.kind === 'addCgroup' || alive) && running !== null) send('remove', id, -1);
   tree.released();
 }
 

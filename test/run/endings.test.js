@@ -71,6 +71,28 @@ const endings = [
     check: (e) => assert.equal(e.cause.code, 'ABORT_ERR'),
   },
   {
+    name: 'a cancel after the first process exited, while what it left running held the output open',
+    start: async () => {
+      const controller = new AbortController();
+      const p = run('sh', ['-c', 'sleep 1000 & exit 4'], { signal: controller.signal });
+      await p.subprocess.exited;
+      controller.abort();
+      return p;
+    },
+    flags: { ...none, isCanceled: true },
+    short: /^Command was canceled \(This operation was aborted\) \(it had exited with code 4 before that; what it left running was killed\): sh -c /,
+    check: (e) => assert.deepEqual([e.exitCode, e.signal], [4, undefined]),
+  },
+  {
+    name: 'a timeout after the first process exited, while what it left running held the output open',
+    // The first process exits long before the timeout in any sane schedule; if it did not, the
+    // timeout killed it, and the message says that instead.
+    start: () => run('sh', ['-c', 'sleep 1000 & exit 0'], { timeout: 2000 }),
+    flags: { ...none, timedOut: true },
+    short: /^Command timed out after 2000 ms (\(it had exited with code 0 before that; what it left running was killed\)|and was killed with SIGTERM): /,
+    check: (e) => assert.ok(e.exitCode === 0 || e.signal === 'SIGTERM'),
+  },
+  {
     name: 'maxBuffer',
     start: () => run('yes', { maxBuffer: 100 }),
     flags: { ...none, isMaxBuffer: true, isTerminated: true },

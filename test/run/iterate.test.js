@@ -1,10 +1,13 @@
 // for await (const line of run(...)): the lines of stdout as they arrive.
 
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { promisify } from 'node:util';
 
 import { run, RunError } from '../../dist/index.js';
-import { isDead, leakFree, waitDead } from './helpers.js';
+import { isDead, leakFree, runFixtures, waitDead } from './helpers.js';
 
 describe('async iteration over the lines of stdout', () => {
   test('gives every line without its newline, the last one even without a newline, \\r\\n handled', leakFree(async () => {
@@ -82,4 +85,25 @@ describe('async iteration over the lines of stdout', () => {
     await assert.rejects(running[Symbol.asyncIterator]().next(), { code: 'ERR_PIDFD_STDOUT_TAKEN' });
     assert.deepEqual(await first.next(), { value: undefined, done: true });
   }));
+
+  // The loop is left in a process of its own, under top-level await: had the wait after the kill
+  // not kept the event loop alive, Node would exit inside the loop (code 13, "after" never said).
+  for (const [name, options] of [
+    ['a per-run cgroup, or the process group where none can be made', {}],
+    ['the command alone (tree: false)', { tree: false }],
+    ["stdout: 'stream'", { stdout: 'stream' }],
+  ]) {
+    test(`leaving the loop of a command that ignores killSignal and keeps writing: the code after the loop runs (${name})`, async () => {
+      const script = `
+        import { run } from ${JSON.stringify(join(runFixtures, '..', '..', '..', 'dist', 'index.js'))};
+        const writer = "process.on('SIGTERM', () => {}); console.log('ready'); setInterval(() => console.log('more'), 1);";
+        const running = run(process.execPath, ['-e', writer], { forceKillAfterDelay: 50, ...${JSON.stringify(options)} });
+        for await (const line of running) if (line === 'ready') break;
+        const error = await running.catch((e) => e);
+        console.log('after', error.failed);
+      `;
+      const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]);
+      assert.equal(stdout, 'after true\n');
+    });
+  }
 });

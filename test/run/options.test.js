@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { describe, test, after } from 'node:test';
 import { pathToFileURL } from 'node:url';
@@ -141,6 +142,37 @@ describe('run() options, each in use', () => {
     assert.match(error.shortMessage, /could not start/);
   }));
 
+  test('a FIFO as inputFile or { file } output: opening it never blocks this thread', async () => {
+    // In a process of its own: before, the open waited for the FIFO's other end inside run(),
+    // and nothing (the timeout included) could end that wait.
+    const fifo = join(scratch, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const script = `
+      import { closeSync, constants, openSync, readSync, writeSync } from 'node:fs';
+      import { run } from ${JSON.stringify(join(runFixtures, '..', '..', '..', 'dist', 'index.js'))};
+      const fifo = ${JSON.stringify(fifo)};
+      const out = [];
+      // No writer: the command reads end of input; no reader: the run fails at once, saying why.
+      out.push((await run('cat', { inputFile: fifo, timeout: 60_000 })).stdout === '');
+      const error = await run('echo', ['x'], { stdout: { file: fifo }, timeout: 60_000 }).catch((e) => e);
+      out.push(error.code, error.cause.syscall, error.cause.path === fifo, /no process has open for reading/.test(error.shortMessage));
+      // With the other end open (ours: O_RDWR never waits on Linux), they work as a file would.
+      const ours = openSync(fifo, constants.O_RDWR);
+      const writing = run('cat', { stdin: { file: fifo } });
+      writeSync(ours, 'through the fifo\\n');
+      closeSync(ours);
+      out.push((await writing).stdout);
+      const reader = openSync(fifo, constants.O_RDWR);
+      await run('echo', ['back'], { stdout: { file: fifo } });
+      const buffer = Buffer.alloc(16);
+      out.push(buffer.toString('utf8', 0, readSync(reader, buffer)));
+      closeSync(reader);
+      console.log(JSON.stringify(out));
+    `;
+    const stdout = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    assert.deepEqual(JSON.parse(stdout), [true, 'ENXIO', 'open', true, true, 'through the fifo', 'back\n']);
+  });
+
   test("stdin: 'ignore' (the default) is /dev/null; an fd, a stream with an fd and { file } are read", leakFree(async () => {
     assert.equal((await run('cat')).stdout, '', 'the default: EOF at once, never a hang');
     const file = join(scratch, 'stdin.txt');
@@ -183,10 +215,14 @@ describe('run() options, each in use', () => {
     assert.equal(result.stdout, undefined);
   }));
 
-  test("encoding: 'buffer' gives Buffers, bytes untouched", leakFree(async () => {
-    const result = await run('printf', ['\\377\\376x\\n'], { encoding: 'buffer' });
+  test("encoding: 'buffer' gives Buffers, bytes untouched (a final newline too, unless stripFinalNewline says)", leakFree(async () => {
+    const result = await run('sh', ['-c', 'printf "\\377\\376x\\n"; printf "\\n" >&2'], { encoding: 'buffer', all: true });
     assert.ok(Buffer.isBuffer(result.stdout));
-    assert.deepEqual([...result.stdout], [0xff, 0xfe, 0x78]);
+    assert.deepEqual([...result.stdout], [0xff, 0xfe, 0x78, 0x0a]);
+    assert.deepEqual([...result.stderr], [0x0a]);
+    assert.equal(result.all.length, 5);
+    const stripped = await run('printf', ['\\377\\376x\\r\\n'], { encoding: 'buffer', stripFinalNewline: true });
+    assert.deepEqual([...stripped.stdout], [0xff, 0xfe, 0x78]);
   }));
 
   test('stripFinalNewline: false keeps the output as written; only one final newline is ever stripped', leakFree(async () => {

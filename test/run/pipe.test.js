@@ -69,7 +69,13 @@ describe('pipe()', () => {
     const result = await run('yes').pipe('head', ['-n', '2']);
     assert.equal(result.stdout, 'y\ny');
     assert.equal(result.pipedFrom[0].signal, 'SIGPIPE');
+    assert.equal(result.pipedFrom[0].failed, false, 'in pipedFrom too');
+    assert.equal(result.pipedFrom[0] instanceof Error, false, 'a result, not an error');
     assert.equal(result.failed, false);
+    // A pipeline that fails later says the same of it.
+    const error = await run('yes').pipe('head', ['-n', '2']).pipe('sh', ['-c', 'cat; exit 3']).catch((e) => e);
+    assert.equal(error.exitCode, 3);
+    assert.deepEqual(error.pipedFrom.map((r) => [r.signal, r.failed]), [['SIGPIPE', false], [undefined, false]]);
   }));
 
   test('a source that cannot start fails the pipeline with its own error; the next one never starts', leakFree(async () => {

@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -300,12 +300,28 @@ describe('the tree of a run in a per-run cgroup', { skip: noCgroup }, () => {
     assert.equal(result.cgroup, undefined);
   }));
 
-  test('a command that leaves a daemon: the run settles, the cgroup stays until the daemon ends, then goes', leakFree(async () => {
-    const result = await run('sh', ['-c', 'sleep 0.3 >/dev/null 2>&1 & echo $!']);
+  test('a command that leaves a daemon: the run settles, the daemon moves to the parent cgroup and the run\'s cgroup goes', leakFree(async () => {
+    const result = await run('sh', ['-c', 'sleep 1000 >/dev/null 2>&1 & echo $!']);
     const daemon = Number(result.stdout);
-    assert.equal(isDead(daemon), false, 'the run did not wait for it');
-    await waitDead(daemon);
-    await until(() => !existsSync(result.cgroup.path), 'the cgroup to be removed once empty');
+    try {
+      assert.equal(isDead(daemon), false, 'the run did not wait for it');
+      await until(() => !existsSync(result.cgroup.path), 'the cgroup to be removed (when the kernel reports it empty)');
+      const own = readFileSync('/proc/self/cgroup', 'utf8').match(/^0::(.*)$/m)?.[1];
+      assert.equal(readFileSync(`/proc/${daemon}/cgroup`, 'utf8').match(/^0::(.*)$/m)?.[1], own);
+      assert.deepEqual(leftovers(), []);
+      // The watch of its cgroup.events reads the removal in a later turn, and closes its fd.
+      const watching = () => readdirSync('/proc/self/fd').some((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`).startsWith(`${result.cgroup.path}/`);
+        } catch {
+          return false;
+        }
+      });
+      await until(() => !watching(), 'the watch of the removed cgroup to end');
+    } finally {
+      killIfAlive(daemon);
+      await waitDead(daemon);
+    }
   }));
 });
 
@@ -353,3 +369,68 @@ describe('the tree of a run when this process is SIGKILLed', { skip: noCgroup },
     }
   });
 });
+
+// One rule for every kind of tree (treeSignalRule in src/signals.ts): SIGKILL follows the run's
+// killSignal alone, and SIGCONT follows a signal that would end a process, not a stop signal.
+for (const [kind, skip] of [['a per-run cgroup', noCgroup], ['a process group', false]]) {
+  /** run(), with the tree of this kind. */
+  const runAs = (file, args, options) => {
+    const saved = process.env.PIDFD_CGROUP_PARENT;
+    if (kind === 'a process group') process.env.PIDFD_CGROUP_PARENT = '/nonexistent-pidfd-parent';
+    try {
+      const running = run(file, args, options);
+      return running;
+    } finally {
+      if (saved === undefined) delete process.env.PIDFD_CGROUP_PARENT;
+      else process.env.PIDFD_CGROUP_PARENT = saved;
+    }
+  };
+  const hasCgroup = (error) => assert.equal(error.cgroup !== undefined, kind === 'a per-run cgroup', `the tree is ${kind}`);
+
+  describe(`signals sent to ${kind}`, { skip }, () => {
+    test('kill(SIGSTOP) stops every member (no SIGCONT follows); kill() then continues and ends them', leakFree(async () => {
+      const running = runAs('sh', withGrandchild(), { stdout: 'stream' });
+      const grandchild = await firstNumber(running);
+      assert.equal(running.kill('SIGSTOP'), true);
+      await until(() => stateOf(running.pid) === 'T' && stateOf(grandchild) === 'T', 'both members to be stopped');
+      assert.equal(running.kill(), true);
+      const error = await running.catch((e) => e);
+      assert.equal(error.signal, 'SIGTERM', 'SIGCONT followed SIGTERM: the stopped leader acted on it');
+      hasCgroup(error);
+      await waitDead(grandchild);
+      await running.closed;
+    }));
+
+    test('kill(SIGUSR1) is not followed by SIGKILL after forceKillAfterDelay; killSignal is', leakFree(async () => {
+      // The command says so for each SIGUSR1 it gets, and ignores SIGTERM (its killSignal here):
+      // only a SIGKILL ends it.
+      const running = runAs('sh', ['-c', 'trap "echo usr1" USR1; trap "" TERM; echo ready; while :; do sleep 0.01; done'], { forceKillAfterDelay: 20 });
+      const lines = running[Symbol.asyncIterator]();
+      assert.deepEqual(await lines.next(), { value: 'ready', done: false });
+      assert.equal(running.kill('SIGUSR1'), true);
+      assert.deepEqual(await lines.next(), { value: 'usr1', done: false });
+      // A SIGKILL wrongly armed by the SIGUSR1 fires 20 ms after it, before this longer timer:
+      // timers fire in the order they expire. The command would then never answer again.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.equal(running.kill('SIGUSR1'), true);
+      assert.deepEqual(await lines.next(), { value: 'usr1', done: false }, 'still there: no SIGKILL came');
+      // killSignal is followed by SIGKILL.
+      assert.equal(running.kill('SIGTERM'), true);
+      const error = await (async () => {
+        for (;;) if ((await lines.next()).done) break;
+      })().catch((e) => e);
+      assert.equal(error.signal, 'SIGKILL');
+      hasCgroup(error);
+    }));
+
+    test('SIGCONT follows a signal other than killSignal that would end a stopped member, which then acts on it', leakFree(async () => {
+      const running = runAs('sh', ['-c', 'kill -STOP $$; echo never'], { forceKillAfterDelay: 20 });
+      await until(() => stateOf(running.pid) === 'T', 'the command to stop itself');
+      assert.equal(running.kill('SIGINT'), true);
+      const error = await running.catch((e) => e);
+      assert.equal(error.signal, 'SIGINT', 'continued, it acted on SIGINT; no SIGKILL was needed');
+      assert.equal(error.stdout, '');
+      hasCgroup(error);
+    }));
+  });
+}

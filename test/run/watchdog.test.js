@@ -5,15 +5,15 @@
 import assert from 'node:assert/strict';
 import { spawn as cpSpawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, readFileSync, rmdirSync, statfsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
 import { isDead, killIfAlive, runFixtures, stateOf, until, waitDead } from './helpers.js';
 
 /** Starts a fixture and collects its stdout lines. */
-function fixture(name, args) {
-  const child = cpSpawn(process.execPath, [join(runFixtures, name), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+function fixture(name, args, env = {}) {
+  const child = cpSpawn(process.execPath, [join(runFixtures, name), ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   const lines = [];
   let rest = '';
   child.stdout.setEncoding('utf8');
@@ -71,6 +71,29 @@ describe('cleanup', () => {
     await f.exited;
     await waitDead(grandchild, 'the grandchild guarded by the second watchdog');
   });
+
+  for (const [kind, env] of [['a per-run cgroup where one can be made', {}], ['a process group', { PIDFD_CGROUP_PARENT: '/nonexistent-pidfd-parent' }]]) {
+    test(`a daemon left on purpose by a run that settled outlives a normal exit, as with execa (${kind}); no cgroup is left`, async () => {
+      const f = fixture('cleanup.mjs', ['daemon'], env);
+      const [daemon] = (await f.line('grandchild')).map(Number);
+      const [dir] = await f.line('cgroup');
+      const [watchdog] = (await f.line('watchdog')).map(Number);
+      try {
+        assert.deepEqual(await f.exited, [0, null]);
+        // The watchdog is gone too (reaped at the end, or after killing what it guarded).
+        await waitDead(watchdog, 'the watchdog');
+        assert.equal(isDead(daemon), false, `the daemon is ${stateOf(daemon)}`);
+        if (dir !== 'none') {
+          assert.equal(existsSync(dir), false, 'the run\'s cgroup is gone: the daemon left it for its parent');
+          const own = readFileSync('/proc/self/cgroup', 'utf8').match(/^0::(.*)$/m)?.[1];
+          assert.equal(readFileSync(`/proc/${daemon}/cgroup`, 'utf8').match(/^0::(.*)$/m)?.[1], own, 'in the parent cgroup');
+        }
+      } finally {
+        killIfAlive(daemon);
+        await waitDead(daemon);
+      }
+    });
+  }
 
   test('a process that ends normally lets its watchdog go and reaps it: no child is left at exit', async () => {
     const f = fixture('cleanup.mjs', ['finish']);

@@ -3,11 +3,12 @@
 
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 
-import { children, runFixtures, until } from './helpers.js';
+import { children, isDead, killIfAlive, runFixtures, stateOf, until, waitDead } from './helpers.js';
 
 test('a worker runs a command; when it ends, its watchdog exits and is reaped', async () => {
   const worker = new Worker(join(runFixtures, 'worker-run.mjs'));
@@ -15,4 +16,18 @@ test('a worker runs a command; when it ends, its watchdog exits and is reaped', 
   assert.equal(message, 'from a worker');
   await once(worker, 'exit');
   await until(() => children().length === 0, 'no child left (the watchdog gone and reaped)');
+});
+
+test('a worker runs a command that leaves a daemon on purpose: the daemon outlives the worker, and no cgroup is left', async () => {
+  const worker = new Worker(join(runFixtures, 'worker-daemon.mjs'));
+  const [{ daemon, cgroup }] = await once(worker, 'message');
+  try {
+    await once(worker, 'exit');
+    await until(() => children().length === 0, 'no child left (the watchdog gone and reaped)');
+    assert.equal(isDead(daemon), false, `the daemon is ${stateOf(daemon)}`);
+    if (cgroup !== null) await until(() => !existsSync(cgroup), "the run's cgroup to be removed");
+  } finally {
+    killIfAlive(daemon);
+    await waitDead(daemon);
+  }
 });
