@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { compatTables } from './lib/compat-tables.js';
+import { compatStdioTables, compatTables } from './lib/compat-tables.js';
 import { footprintChart, memoryChart, reapingChart, spawnRateChart } from './lib/charts.js';
 import {
   footprintTable,
@@ -42,6 +42,7 @@ export function renderTables(results) {
   if (s.footprint) parts.push(`### Memory per live subprocess (K = ${s.footprint.k})\n\n${footprintTable(s.footprint)}`);
   if (s.trees) parts.push(treesTables(s.trees));
   if (s.compat) parts.push(`### pidfd/child_process against child_process\n\n${compatTables(s.compat)}`);
+  if (s['compat-stdio']) parts.push(`### A child's stdio: socketpair or kernel pipe (${s['compat-stdio'].mib} MiB)\n\n${compatStdioTables(s['compat-stdio'])}`);
   parts.push(...runSections(s, '###'));
   parts.push(`### Targets\n\n${targetsTable(results)}`);
   return parts.join('\n\n');
@@ -277,6 +278,23 @@ one worker; \`execFileSync\` with the parent's memory at each level; the memory 
 [compat.md](compat.md#benchmarks).
 
 ${compatTables(c)}
+${compatStdioDoc(results.scenarios['compat-stdio'])}`;
+}
+
+/** The socketpair-or-pipe tables of the compat section (empty without the compat-stdio scenario). */
+function compatStdioDoc(s) {
+  if (!s) return '';
+  return `
+### A child's stdio: socketpair or kernel pipe (${s.mib} MiB)
+
+${s.mib} MiB through a child's stdout and then through its stdin, each contender once per round in
+${s.rounds} alternating rounds (\`bench/scenarios/compat-stdio.js\`). "Own end" spawns through
+pidfd/child_process with the child's end of a channel made by the scenario, and reads or writes the
+other end with the same \`net.Socket\` that ChildProcess makes: only \`socketpair()\` or \`pipe2()\`
+differs. The child's CPU is what \`/proc/self/stat\` counts for reaped children (10 ms ticks).
+Why the drop-in keeps socketpairs: [compat.md](compat.md#a-childs-pipes-are-socketpairs).
+
+${compatStdioTables(s)}
 `;
 }
 
