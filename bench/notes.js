@@ -223,4 +223,32 @@ then takes 0.25 s of user CPU instead of 2.5–4 s, and the scenario's run
 pages would do the same). The spread is wide (174–1,002 MiB/s): a round that gets memory new to the
 VM still pays its first touch in system time (3–4 s), one that reuses freed huge pages runs at
 1.1–1.5 GiB/s.
+
+### A child's stdio: socketpair or kernel pipe (issue 17)
+
+Node's \`child_process\` gives a child UNIX socketpairs for its pipes (libuv's \`uv_spawn\`), and so
+does \`pidfd/child_process\`; pidfd's own \`spawn()\` and \`run()\` give kernel pipes on fds 0–2. The
+question was whether the socketpairs cost anything. The compat-stdio scenario (section 8) moves
+1 GiB through a child's stdout and then through its stdin; its "own end" rows spawn the same way
+and read or write with the same \`net.Socket\`, only \`socketpair()\` or \`pipe2()\` differing. Two runs a
+minute apart on 2026-12-07 (load average 10.7 and 8.3 at their starts, falling from about 25;
+[compat-stdio-20261207-044256.json](../bench/results/compat-stdio-20261207-044256.json) and the one
+in the table):
+
+| 1 GiB, own end | socketpair: MiB/s, CPU here / child, s | kernel pipe: MiB/s, CPU here / child, s |
+|---|---:|---:|
+| stdout, run 1 | 1,682, 0.37 / 0.19 | 1,594, 0.38 / 0.21 |
+| stdout, run 2 | 1,506, 0.42 / 0.19 | 1,309, 0.46 / 0.22 |
+| stdin, run 1 | 4,520, 0.11 / 0.11 | 2,448, 0.20 / 0.19 |
+| stdin, run 2 | 2,596, 0.13 / 0.13 | 1,916, 0.22 / 0.19 |
+
+The socketpair costs nothing: reading a child's stdout it is as fast as the pipe or a little faster
+(1.06× and 1.15×; 3–9% less CPU in this process, 10–14% less in the child), and writing a child's
+stdin it needs 30–45% less CPU on each side (1.36–1.85× the throughput). A socketpair's send buffer is 208 KiB here
+(\`net.core.wmem_default\`) against a pipe's 64 KiB, so fewer 1 MiB writes wait for the reader;
+that is the likely cause, not profiled. A first run at a load of 17–25 gave the same order with a
+wider spread. So the drop-in keeps socketpairs, as Node (why it must: [compat.md](compat.md#a-childs-pipes-are-socketpairs)).
+\`spawn()\`'s kernel pipes (the last row of each table) read a stdout at the pipe's speed and write a
+stdin at about 0.56–0.77× child_process's: a cost of the shell's semantics that \`spawn()\` and
+\`run()\` keep on purpose; a larger pipe (\`F_SETPIPE_SZ\`) could narrow it, not tried.
 `;

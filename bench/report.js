@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { compatTables, registerStartupTable } from './lib/compat-tables.js';
+import { compatStdioTables, compatTables, registerStartupTable } from './lib/compat-tables.js';
 import { footprintChart, memoryChart, reapingChart, spawnRateChart } from './lib/charts.js';
 import {
   footprintTable,
@@ -43,6 +43,7 @@ export function renderTables(results) {
   if (s.trees) parts.push(treesTables(s.trees));
   if (s.compat) parts.push(`### pidfd/child_process against child_process\n\n${compatTables(s.compat)}`);
   if (s['register-startup']) parts.push(`### What --import pidfd/register adds to a process's start\n\n${registerStartupTable(s['register-startup'])}`);
+  if (s['compat-stdio']) parts.push(`### A child's stdio: socketpair or kernel pipe (${s['compat-stdio'].mib} MiB)\n\n${compatStdioTables(s['compat-stdio'])}`);
   parts.push(...runSections(s, '###'));
   parts.push(`### Targets\n\n${targetsTable(results)}`);
   return parts.join('\n\n');
@@ -278,7 +279,8 @@ one worker; \`execFileSync\` with the parent's memory at each level; the memory 
 [compat.md](compat.md#benchmarks).
 
 ${compatTables(c)}
-${registerStartupDoc(results.scenarios['register-startup'])}`;
+${registerStartupDoc(results.scenarios['register-startup'])}
+${compatStdioDoc(results.scenarios['compat-stdio'])}`;
 }
 
 /** The start-up cost of pidfd/register, inside the compat section (empty without its scenario). */
@@ -295,6 +297,23 @@ task-clock\` for its CPU time (\`bench/scenarios/register-startup.js\`). With \`
 every Node process that a tool starts pays this once.
 
 ${registerStartupTable(r)}
+`;
+}
+
+/** The socketpair-or-pipe tables of the compat section (empty without the compat-stdio scenario). */
+function compatStdioDoc(s) {
+  if (!s) return '';
+  return `
+### A child's stdio: socketpair or kernel pipe (${s.mib} MiB)
+
+${s.mib} MiB through a child's stdout and then through its stdin, each contender once per round in
+${s.rounds} alternating rounds (\`bench/scenarios/compat-stdio.js\`). "Own end" spawns through
+pidfd/child_process with the child's end of a channel made by the scenario, and reads or writes the
+other end with the same \`net.Socket\` that ChildProcess makes: only \`socketpair()\` or \`pipe2()\`
+differs. The child's CPU is what \`/proc/self/stat\` counts for reaped children (10 ms ticks).
+Why the drop-in keeps socketpairs: [compat.md](compat.md#a-childs-pipes-are-socketpairs).
+
+${compatStdioTables(s)}
 `;
 }
 

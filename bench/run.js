@@ -19,7 +19,7 @@ import { renderTables, writeReport } from './report.js';
 import { full, MEMORY_MARGIN_GIB, quick } from './settings.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const SCENARIOS = ['sequential', 'inflight', 'memory', 'reaping', 'footprint', 'trees', 'compat', 'run-rate', 'run-capture', 'run-pipeline', 'run-footprint', 'register-startup'];
+const SCENARIOS = ['sequential', 'inflight', 'memory', 'reaping', 'footprint', 'trees', 'compat', 'compat-stdio', 'run-rate', 'run-capture', 'run-pipeline', 'run-footprint', 'register-startup'];
 
 const { values: args } = parseArgs({
   options: {
@@ -154,6 +154,7 @@ for (const name of only) {
   if (name === 'footprint') results.scenarios.footprint = await runFootprint(bins);
   if (name === 'trees') results.scenarios.trees = await inWorker('trees', settings.trees);
   if (name === 'compat') results.scenarios.compat = await runCompat(bins);
+  if (name === 'compat-stdio') results.scenarios['compat-stdio'] = await inWorker('compat-stdio', settings['compat-stdio']);
   if (name === 'run-rate') results.scenarios['run-rate'] = await inWorker('run-rate', settings['run-rate']);
   if (name === 'run-capture') results.scenarios['run-capture'] = await inWorker('run-capture', { ...settings['run-capture'], bins }, ['--expose-gc']);
   if (name === 'run-pipeline') results.scenarios['run-pipeline'] = await inWorker('run-pipeline', settings['run-pipeline']);

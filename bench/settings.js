@@ -24,6 +24,8 @@ export const full = {
     memory: { levels: [0, 4], n: { 'pidfd/child_process': 300, child_process: { 0: 300, 4: 30 } }, rounds: 5 },
     footprint: { k: 1000, repeats: 3 },
   },
+  // MiB through a child's stdout and through its stdin: socketpair against kernel pipe.
+  'compat-stdio': { mib: 1024, rounds: 5 },
   // run(): runs of /bin/true; MiB captured and piped (1 GiB); running commands held at once.
   'run-rate': { n: 1000, rounds: 10 },
   'run-capture': { mib: 1024, rounds: 5 },
@@ -48,6 +50,7 @@ export const quick = {
     memory: { levels: [0, 1], n: { 'pidfd/child_process': 60, child_process: { 0: 60, 1: 15 } }, rounds: 2 },
     footprint: { k: 300, repeats: 1 },
   },
+  'compat-stdio': { mib: 256, rounds: 2 },
   'run-rate': { n: 200, rounds: 2 },
   'run-capture': { mib: 256, rounds: 2 },
   'run-pipeline': { mib: 256, rounds: 2 },

@@ -2,7 +2,7 @@
  * sync.c: the blocking loop of a synchronous spawn (see sync.h).
  *
  * The rules are those of Node's SyncProcessRunner, which programs rely on: the input is written
- * whole and the child's stdin then closed (at once when there is none); the output of every pipe
+ * whole and the child's stdin then ended (at once when there is none); the output of every pipe
  * is kept in full; past `max_buffer` bytes read (over all pipes) the result is ENOBUFS, past the
  * timeout ETIMEDOUT, and either way the child gets `kill_signal` and the pipes are closed, so that
  * a grandchild that keeps a pipe open cannot hold the call; otherwise the call returns when the
@@ -94,7 +94,21 @@ static void pf_sync_read(struct pf_sync_state *s, struct pf_sync_pipe *p) {
   }
 }
 
-/* Writes what the pipe takes of the input; closes it once all is written. */
+/*
+ * The input is all written: the child's stdin ends. A socketpair (what child_process gives) is
+ * shut for writing, as libuv's uv_shutdown does in Node's SyncProcessRunner, and stays open until
+ * the call returns: the child reads its end of file, and a child that writes to its fd 0 (it is a
+ * socket, both ways) still can, as with Node. A pipe is closed.
+ */
+static void pf_sync_end_input(struct pf_sync_pipe *p) {
+  if (p->fd >= 0 && shutdown(p->fd, SHUT_WR) == 0) {
+    p->ended = 1;
+    return;
+  }
+  pf_sync_close(p);
+}
+
+/* Writes what the pipe takes of the input; ends it once all is written. */
 static void pf_sync_write(struct pf_sync_state *s, struct pf_sync_pipe *p) {
   while (p->done < p->len) {
     size_t want = p->len - p->done;
@@ -110,7 +124,7 @@ static void pf_sync_write(struct pf_sync_state *s, struct pf_sync_pipe *p) {
     }
     p->done += (size_t)n;
   }
-  pf_sync_close(p);
+  pf_sync_end_input(p);
 }
 
 int pf_sync_run(int pidfd, struct pf_sync_pipe *pipes, int npipes, const struct pf_sync_limits *limits,
@@ -126,7 +140,7 @@ int pf_sync_run(int pidfd, struct pf_sync_pipe *pipes, int npipes, const struct 
     int flags = fcntl(pipes[i].fd, F_GETFL);
     if (flags >= 0) fcntl(pipes[i].fd, F_SETFL, flags | O_NONBLOCK);
     /* No input: the child's stdin ends at once. */
-    if (pipes[i].input && pipes[i].len == 0) pf_sync_close(&pipes[i]);
+    if (pipes[i].input && pipes[i].len == 0) pf_sync_end_input(&pipes[i]);
   }
   if (fds == NULL) {
     pf_sync_set(&out->error, -ENOMEM);
@@ -135,7 +149,7 @@ int pf_sync_run(int pidfd, struct pf_sync_pipe *pipes, int npipes, const struct 
 
   for (;;) {
     int open = 0;
-    for (int i = 0; i < npipes; i++) open += pipes[i].fd >= 0;
+    for (int i = 0; i < npipes; i++) open += pipes[i].fd >= 0 && !pipes[i].ended;
     if (s.exited && open == 0) break;
 
     /* Without the array (ENOMEM) only the pidfd is waited on. */
@@ -146,7 +160,7 @@ int pf_sync_run(int pidfd, struct pf_sync_pipe *pipes, int npipes, const struct 
     int first_pipe = n;
     if (fds != NULL) {
       for (int i = 0; i < npipes; i++) {
-        if (pipes[i].fd < 0) continue;
+        if (pipes[i].fd < 0 || pipes[i].ended) continue;
         fds[n++] = (struct pollfd){.fd = pipes[i].fd, .events = pipes[i].input ? POLLOUT : POLLIN};
       }
     }

@@ -14,7 +14,8 @@
 /* One of the parent's ends of the child's pipes. */
 struct pf_sync_pipe {
   int fd;    /* the parent's end; owned by the loop, closed by it, -1 once closed */
-  int input; /* 1: the loop writes `data` and then closes the fd; 0: it reads into `buf` */
+  int input; /* 1: the loop writes `data` and then ends the fd (pf_sync_end_input); 0: it reads into `buf` */
+  int ended; /* an input socket shut for writing: still open (the child may write to it), no longer polled */
   const unsigned char *data;
   size_t len, done;
   unsigned char *buf; /* malloc'd output, buf_len bytes of it used; the caller frees it */

@@ -188,3 +188,24 @@ export function registerStartupTargets(r) {
     },
   ];
 }
+
+/** The compat-stdio scenario: MiB/s through a child's stdout and stdin, per kind of channel. */
+export function compatStdioTables(s) {
+  const parts = [];
+  for (const [direction, c] of Object.entries(s.directions)) {
+    const base = c['child_process (socketpair)'];
+    const rows = Object.entries(c).map(([name, x]) => [
+      name,
+      num(x.mibPerS.median),
+      `${num(x.mibPerS.p10)}–${num(x.mibPerS.p90)}`,
+      base ? times(x.mibPerS.median / base.mibPerS.median) : '–',
+      num(x.cpuS.median),
+      num(x.childCpuS.median),
+    ]);
+    const what = direction === 'stdout' ? "the child's stdout (dd writing 1 MiB blocks, read here)" : "the child's stdin (1 MiB writes here, dd reading)";
+    parts.push(
+      table([`${what}`, 'MiB/s (median of rounds)', 'p10–p90', 'vs child_process', 'CPU of this process, s', 'CPU of the child, s'], rows),
+    );
+  }
+  return parts.join('\n\n');
+}
