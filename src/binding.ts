@@ -74,6 +74,10 @@ export interface NativeSpawnPlan {
   groups: Uint32Array | null;
   /** 0: none. */
   pdeathsig: number;
+  /** 1: no_new_privs in the child (CLONE_NNP, or prctl). */
+  noNewPrivs: number;
+  /** 1: CLONE_AUTOREAP where the kernel has it. */
+  autoReap: number;
   /** -1: none. */
   cgroupFd: number;
   cgroupPath: string | null;
@@ -148,6 +152,9 @@ export interface NativeSupport {
   pidfs: NativeFeature;
   pidfdInfo: NativeFeature;
   pidfdInfoExit: NativeFeature;
+  autoReap: NativeFeature;
+  pidfdAutoKill: NativeFeature;
+  cloneNnp: NativeFeature;
 }
 
 export interface NativePidfdInfo {
