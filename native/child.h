@@ -135,6 +135,7 @@ struct pf_child_plan {
   /* Linux 7.1's clone3 flags (spawn.c, pf_new_clone_flags). The requests: */
   int no_new_privs; /* noNewPrivileges: CLONE_NNP, else prctl(PR_SET_NO_NEW_PRIVS) in the child */
   int auto_reap;    /* autoReap: CLONE_AUTOREAP where the kernel has it */
+  int auto_kill;    /* killOnParentExit SIGKILL: CLONE_PIDFD_AUTOKILL where the kernel has it */
   /* What the creation used (set by pf_spawn before the clone; read by the child): with
    * CLONE_NNP the child skips its prctl, with CLONE_PIDFD_AUTOKILL its parent-death signal. */
   uint64_t clone_flags;

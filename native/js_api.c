@@ -157,7 +157,8 @@ static int pf_unpack_plan(napi_env env, napi_value plan, struct pf_plan_memory *
       !pf_prop_int_or(env, plan, "fault", PF_FAULT_NONE, &p->fault) ||
       !pf_prop_int_or(env, plan, "faultArg", 0, &p->fault_arg) ||
       !pf_prop_int_or(env, plan, "noNewPrivs", 0, &p->no_new_privs) ||
-      !pf_prop_int_or(env, plan, "autoReap", 0, &p->auto_reap))
+      !pf_prop_int_or(env, plan, "autoReap", 0, &p->auto_reap) ||
+      !pf_prop_int_or(env, plan, "autoKill", 0, &p->auto_kill))
     return 0;
   if (m->pathv == NULL || npaths < 1 || m->argvv == NULL)
     return pf_throw_type(env, "binding: paths and argv");

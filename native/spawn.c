@@ -133,10 +133,12 @@ static const char *pf_clone_syscall(int backend) {
 /*
  * Linux 7.1's clone3 flags for this plan, where the probe found them (probe.c):
  *  - CLONE_NNP for noNewPrivileges (elsewhere the child calls prctl);
- *  - CLONE_PIDFD_AUTOKILL (with the CLONE_AUTOREAP it needs) for a parent-death SIGKILL: the
+ *  - CLONE_PIDFD_AUTOKILL (with the CLONE_AUTOREAP it needs) for killOnParentExit's SIGKILL: the
  *    kernel kills the child when the last copy of its pidfd closes, which is when this process
  *    dies, however it dies, and not when the spawning thread exits as PR_SET_PDEATHSIG does.
- *    Unprivileged (no CAP_SYS_ADMIN), the kernel takes it only with CLONE_NNP;
+ *    Unprivileged (no CAP_SYS_ADMIN), the kernel takes it only with CLONE_NNP. run()'s cleanup
+ *    (pdeathsig without auto_kill) keeps the signal: from the main thread it fires at the same
+ *    time, and the reap by waitid keeps the rusage of run()'s result;
  *  - CLONE_AUTOREAP for autoReap: the kernel reaps the child, so no waitid or waitpid(-1) in
  *    this process can take it; its status then comes from PIDFD_INFO_EXIT, without rusage.
  * The exit signal stays 0, as CLONE_AUTOREAP requires.
@@ -146,7 +148,7 @@ static uint64_t pf_new_clone_flags(const struct pf_child_plan *plan) {
   uint64_t flags = 0;
   int nnp = plan->no_new_privs && s->clone_nnp.ok;
   if (nnp) flags |= PF_CLONE_NNP;
-  if (plan->pdeathsig == SIGKILL && (s->pidfd_autokill.ok || (nnp && s->pidfd_autokill.err == EPERM)))
+  if (plan->auto_kill && plan->pdeathsig == SIGKILL && (s->pidfd_autokill.ok || (nnp && s->pidfd_autokill.err == EPERM)))
     flags |= PF_CLONE_AUTOREAP | PF_CLONE_PIDFD_AUTOKILL;
   if (plan->auto_reap && s->autoreap.ok) flags |= PF_CLONE_AUTOREAP;
   return flags;

@@ -78,6 +78,8 @@ export interface NativeSpawnPlan {
   noNewPrivs: number;
   /** 1: CLONE_AUTOREAP where the kernel has it. */
   autoReap: number;
+  /** 1: with pdeathsig SIGKILL, CLONE_PIDFD_AUTOKILL where the kernel has it. */
+  autoKill: number;
   /** -1: none. */
   cgroupFd: number;
   cgroupPath: string | null;

@@ -267,6 +267,8 @@ export interface ChildSpec {
   pdeathsig?: number;
   noNewPrivs?: boolean;
   autoReap?: boolean;
+  /** With pdeathsig SIGKILL: CLONE_PIDFD_AUTOKILL where the kernel has it (killOnParentExit). */
+  autoKill?: boolean;
   cgroup?: { path: string | null; fd: number; run?: ParsedCgroupSettings | null; given: unknown };
   abortSignal?: AbortSignal | undefined;
   killSignal?: number;
@@ -317,6 +319,7 @@ export function buildPlan(spec: ChildSpec): NormalizedSpawn {
       pdeathsig: spec.pdeathsig ?? 0,
       noNewPrivs: spec.noNewPrivs === true ? 1 : 0,
       autoReap: spec.autoReap === true ? 1 : 0,
+      autoKill: spec.autoKill === true ? 1 : 0,
       cgroupFd: spec.cgroup?.fd ?? -1,
       cgroupPath: spec.cgroup?.path ?? null,
       backend: spec.backend === undefined ? table.none : table[spec.backend],
@@ -378,6 +381,7 @@ export function normalizeSpawn(file: unknown, args: unknown, options: unknown): 
       'cannot be combined with `detached`: a detached child already leads its own session and process group',
     );
   }
+  const pdeathsig = parsers.killOnParentExit(o.killOnParentExit);
   return buildPlan({
     file: theFile,
     argv: [argv0 ?? theFile, ...theArgs],
@@ -390,7 +394,8 @@ export function normalizeSpawn(file: unknown, args: unknown, options: unknown): 
     uid: parsers.uid(o.uid),
     gid: parsers.gid(o.gid),
     groups: parsers.groups(o.groups),
-    pdeathsig: parsers.killOnParentExit(o.killOnParentExit),
+    pdeathsig,
+    autoKill: pdeathsig === 9,
     noNewPrivs: parsers.noNewPrivileges(o.noNewPrivileges),
     autoReap: parsers.autoReap(o.autoReap),
     cgroup: cgroupSpec(parsers.cgroup(o.cgroup), o.cgroup),

@@ -33,10 +33,10 @@ const root = join(here, '..', '..');
 // software emulation; the two ends (5.10: no pidfs, no cgroup.kill, no PIDFD_INFO_EXIT; 7.2: the
 // newest flags) get the most.
 const kernels = [
-  { name: '5.10', suite: 'bullseye', tests: ['process/spawn.test', 'process/pidfd.test', 'cgroup/', 'run/tree', 'support.test'] },
-  { name: '6.1', suite: 'bookworm', tests: ['process/spawn.test', 'native/watch', 'compat/events'] },
+  { name: '5.10', suite: 'bullseye', tests: ['process/spawn.test', 'process/pidfd.test', 'cgroup/', 'support.test'] },
+  { name: '6.1', suite: 'bookworm', tests: ['process/spawn.test', 'native/watch', 'native/child', 'compat/events'] },
   { name: '6.12', suite: 'trixie', tests: ['process/spawn.test', 'process/pidfd.test', 'run/tree'] },
-  { name: '7.2', suite: 'sid', tests: ['process/spawn.test', 'process/pidfd.test', 'cgroup/', 'run/tree', 'native/watch', 'support.test'] },
+  { name: '7.2', suite: 'sid', tests: ['process/spawn.test', 'process/pidfd.test', 'cgroup/', 'run/tree', 'native/watch', 'native/child', 'support.test'] },
 ];
 
 function skip(reason) {

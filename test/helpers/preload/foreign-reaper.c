@@ -1,7 +1,9 @@
 /*
  * foreign-reaper.so: an LD_PRELOAD library that starts, in the process it is loaded into, a
- * thread that reaps every child it can: waitpid(-1, __WALL) in a loop, the way a native addon or
- * another library with its own wait loop would. Each child it takes is appended to the file
+ * thread that reaps every child it can see: waitpid(-1, 0) in a loop, the way a native addon or
+ * another library with its own wait loop would. (Not __WALL: like such a loop it sees children
+ * whose exit signal is SIGCHLD, which is every child of the library once it has exec'd; the
+ * library's probe children, which exit before execve with exit signal 0, stay the library's.) Each child it takes is appended to the file
  * named by $FOREIGN_REAPER_LOG as "pid status\n" (a raw wait status). With no child to wait for
  * (ECHILD) it naps a millisecond and tries again.
  *
@@ -26,7 +28,7 @@ static void *reap_forever(void *arg) {
   pthread_sigmask(SIG_BLOCK, &all, NULL);
   for (;;) {
     int status;
-    pid_t pid = waitpid(-1, &status, __WALL);
+    pid_t pid = waitpid(-1, &status, 0);
     if (pid > 0) {
       char line[64];
       int n = snprintf(line, sizeof line, "%d %d\n", pid, status);
