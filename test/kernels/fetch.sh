@@ -28,8 +28,9 @@ resolve() {
   echo "$image"
   apt-cache "${apt[@]}" depends "$image" 2>/dev/null | sed -n 's/^ *Depends: \(linux-\(binary\|modules\)-[0-9][^ ]*\).*/\1/p'
 }
-packages=($(resolve))
-image=${packages[0]}
+packages=($(resolve)) || true
+image=${packages[0]:-}
+[ -n "$image" ] || { echo "fetch.sh: no kernel package found for $suite" >&2; exit 1; }
 dir="$cache/$suite-${image#linux-image-}"
 if [ ! -e "$dir/.complete" ]; then
   echo "fetch.sh: $suite: ${packages[*]}" >&2
