@@ -95,6 +95,7 @@ function errnoReason(errno: number, since: string): string {
     case 'ENOTTY':
       return `the kernel does not know it (ENOTTY): Linux ${since}+ needed`;
     case 'EOPNOTSUPP':
+    case 'ENOTSUP': // the same number on Linux, and the name errnoName gives it
       return `the kernel does not provide it: Linux ${since}+ needed`;
     case 'EFAULT':
       return 'CLONE_VM does not share memory here (an emulator such as QEMU user mode or WSL1)';
@@ -127,6 +128,7 @@ function newFlag(s: NativeSupport, f: NativeFeature, flag: string): Feature {
         since,
       };
     case 'EOPNOTSUPP':
+    case 'ENOTSUP':
       return { available: false, reason: `${flag} works, but PIDFD_INFO_EXIT gave no exit status for the auto-reaped child`, since };
     default:
       return { available: false, reason: errnoReason(f.errno, since), since };

@@ -39,6 +39,17 @@ describe('support(): the 7.1 clone3 flags', () => {
   });
 });
 
+describe('support(): reasons', () => {
+  test('every feature this kernel lacks says why in words, with the version it needs', () => {
+    // On 5.10 and 6.1 the pidfs and PIDFD_INFO_EXIT probes see EOPNOTSUPP, which errnoName
+    // calls ENOTSUP: the reason once fell through to "the probe failed with ENOTSUP".
+    for (const [name, f] of Object.entries(s.features)) {
+      if (f.available || name === 'perRunCgroup') continue;
+      assert.doesNotMatch(f.reason, /the probe failed with/, name);
+    }
+  });
+});
+
 describe('noNewPrivileges', () => {
   for (const backend of [undefined, 'clone3', 'clone', 'fork']) {
     test(`holds in the child${backend ? ` (${backend} backend)` : ''}, and is inherited as it is without it`, async (t) => {
