@@ -94,7 +94,9 @@ bb=/run/pidfdvm/busybox
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 TERM=dumb
 $bb hostname pidfdvm
 echo; echo "===PIDFDVM-BEGIN uptime=$($bb cut -d' ' -f1 /proc/uptime)==="
-/bin/bash /run/pidfdvm/cmd.sh </dev/null 2>&1
+# In a session of its own, as a login would be: PID 1 and what it starts are in process group 0,
+# and kill(-0) would be a signal to our own group.
+$bb setsid /bin/bash /run/pidfdvm/cmd.sh </dev/null 2>&1
 rc=$?
 echo "===PIDFDVM-END uptime=$($bb cut -d' ' -f1 /proc/uptime)==="
 echo "===PIDFDVM-EXIT=$rc==="
