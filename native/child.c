@@ -255,7 +255,9 @@ static void pf_set_credentials(struct pf_child_plan *p) {
 
 PF_CHILD_CODE
 static void pf_set_parent_death_signal(struct pf_child_plan *p) {
-  if (p->pdeathsig == 0) return;
+  /* CLONE_PIDFD_AUTOKILL already kills the child when this process dies, and only then: the
+   * parent-death signal would also fire when the spawning thread exits. */
+  if (p->pdeathsig == 0 || (p->clone_flags & PF_CLONE_PIDFD_AUTOKILL)) return;
   long r = pf_syscall2(SYS_prctl, PR_SET_PDEATHSIG, p->pdeathsig);
   if (r < 0) pf_fail(p, PF_STEP_PDEATHSIG, -r, -1);
   /* The parent may have died before prctl: the kernel will never send the signal then, so the
@@ -263,6 +265,16 @@ static void pf_set_parent_death_signal(struct pf_child_plan *p) {
   if (pf_syscall0(SYS_getppid) != p->parent_pid)
     pf_syscall2(SYS_kill, pf_syscall0(SYS_getpid), p->pdeathsig);
   pf_maybe_fault(p, PF_STEP_PDEATHSIG);
+}
+
+/* noNewPrivileges where CLONE_NNP did not set it at creation (another backend, a kernel before
+ * 7.1): execve can then never grant privileges (setuid and setgid bits, file capabilities). */
+PF_CHILD_CODE
+static void pf_set_no_new_privs(struct pf_child_plan *p) {
+  if (!p->no_new_privs || (p->clone_flags & PF_CLONE_NNP)) return;
+  long r = pf_syscall5(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  if (r < 0) pf_fail(p, PF_STEP_NNP, -r, -1);
+  pf_maybe_fault(p, PF_STEP_NNP);
 }
 
 /* execvp's rules, without its shell fallback: a file without a #! line fails with ENOEXEC. */
@@ -341,6 +353,7 @@ _Noreturn void pf_child_main(struct pf_child_plan *p) {
   pf_apply_fds(p);
   pf_set_credentials(p);
   pf_set_parent_death_signal(p);
+  pf_set_no_new_privs(p);
 
   if (p->fault == PF_FAULT_KILL_BEFORE_EXEC)
     pf_syscall2(SYS_kill, pf_syscall0(SYS_getpid), SIGKILL);

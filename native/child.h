@@ -46,6 +46,7 @@ enum pf_step {
   PF_STEP_SETGID,      /* setgid */
   PF_STEP_SETUID,      /* setuid */
   PF_STEP_PDEATHSIG,   /* prctl(PR_SET_PDEATHSIG) */
+  PF_STEP_NNP,         /* prctl(PR_SET_NO_NEW_PRIVS) (when CLONE_NNP did not do it) */
   PF_STEP_SIGMASK,     /* rt_sigprocmask: emptying the mask */
   PF_STEP_EXEC,        /* execve, every PATH candidate tried */
   PF_STEP_FAULT,       /* a test build's injected failure */
@@ -130,6 +131,14 @@ struct pf_child_plan {
   int fault_arg;
 
   volatile int vm_probe; /* set to 1 by the probe child to show that memory is shared */
+
+  /* Linux 7.1's clone3 flags (spawn.c, pf_new_clone_flags). The requests: */
+  int no_new_privs; /* noNewPrivileges: CLONE_NNP, else prctl(PR_SET_NO_NEW_PRIVS) in the child */
+  int auto_reap;    /* autoReap: CLONE_AUTOREAP where the kernel has it */
+  int auto_kill;    /* killOnParentExit SIGKILL: CLONE_PIDFD_AUTOKILL where the kernel has it */
+  /* What the creation used (set by pf_spawn before the clone; read by the child): with
+   * CLONE_NNP the child skips its prctl, with CLONE_PIDFD_AUTOKILL its parent-death signal. */
+  uint64_t clone_flags;
 };
 
 /* Runs in the child. Never returns: execs, or reports and exits with status 127. */

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "pidfd.h"
+#include "probe.h"
 
 const char *const pf_exit_how_names[PF_EXIT_HOW_COUNT] = {
     [PF_EXIT_WAITID] = "waitid",
@@ -75,8 +76,12 @@ int pf_exit_from_reap(int fd, double *rec) {
   if (r == 0 && si.si_pid == 0) return 0;
   if (r < 0) {
     /* ECHILD: something else in this process reaped our child (a waitpid(-1) loop, or SIGCHLD
-     * set to SIG_IGN). Since 6.15 the kernel still has the status. */
-    return pf_exit_from_info(fd, rec, 1);
+     * set to SIG_IGN), or the kernel did (CLONE_AUTOREAP). Since 6.15 the kernel still has the
+     * status, from the end of the reap on, which the pidfd's POLLHUP tells: an auto-reaped child
+     * is readable (exited) a moment before that. Until then, not final: the caller polls again. */
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int reaped = poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLNVAL));
+    return pf_exit_from_info(fd, rec, reaped || !pf_support_get()->pidfd_info_exit.ok);
   }
   rec[PF_EXIT_HOW] = PF_EXIT_WAITID;
   rec[PF_EXIT_PID] = si.si_pid;

@@ -91,6 +91,9 @@ napi_value js_support(napi_env env, napi_callback_info info) {
   pf_set_feature(env, obj, "pidfs", &s->pidfs);
   pf_set_feature(env, obj, "pidfdInfo", &s->pidfd_info);
   pf_set_feature(env, obj, "pidfdInfoExit", &s->pidfd_info_exit);
+  pf_set_feature(env, obj, "autoReap", &s->autoreap);
+  pf_set_feature(env, obj, "pidfdAutoKill", &s->pidfd_autokill);
+  pf_set_feature(env, obj, "cloneNnp", &s->clone_nnp);
   return obj;
 }
 
@@ -152,7 +155,10 @@ static int pf_unpack_plan(napi_env env, napi_value plan, struct pf_plan_memory *
       !pf_prop_typed(env, plan, "groups", napi_uint32_array, &groups, &ngroups, &p->set_groups) ||
       !pf_prop_int(env, plan, "pdeathsig", &pdeathsig) ||
       !pf_prop_int_or(env, plan, "fault", PF_FAULT_NONE, &p->fault) ||
-      !pf_prop_int_or(env, plan, "faultArg", 0, &p->fault_arg))
+      !pf_prop_int_or(env, plan, "faultArg", 0, &p->fault_arg) ||
+      !pf_prop_int_or(env, plan, "noNewPrivs", 0, &p->no_new_privs) ||
+      !pf_prop_int_or(env, plan, "autoReap", 0, &p->auto_reap) ||
+      !pf_prop_int_or(env, plan, "autoKill", 0, &p->auto_kill))
     return 0;
   if (m->pathv == NULL || npaths < 1 || m->argvv == NULL)
     return pf_throw_type(env, "binding: paths and argv");

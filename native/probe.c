@@ -119,8 +119,28 @@ static void pf_probe(void) {
   }
 }
 
+/* Linux 7.1's clone3 flags, each tried once with the clone3 spawn's own flags (CLONE_VM and
+ * CLONE_VFORK, exit signal 0): a kernel without them refuses the unknown bits with EINVAL before
+ * creating anything. Only the clone3 backend can pass them. */
+static void pf_probe_new_flags(struct pf_support *s) {
+  if (s->backend != PF_BACKEND_CLONE3) {
+    pf_set(&s->autoreap, -ENOSYS);
+    pf_set(&s->pidfd_autokill, -ENOSYS);
+    pf_set(&s->clone_nnp, -ENOSYS);
+    return;
+  }
+  pf_set(&s->clone_nnp, pf_spawn_probe_flags(PF_CLONE_NNP));
+  pf_set(&s->autoreap, pf_spawn_probe_flags(PF_CLONE_AUTOREAP));
+  if (s->autoreap.ok) {
+    pf_set(&s->pidfd_autokill, pf_spawn_probe_flags(PF_CLONE_AUTOREAP | PF_CLONE_PIDFD_AUTOKILL));
+  } else {
+    pf_set(&s->pidfd_autokill, -s->autoreap.err);
+  }
+}
+
 static void pf_probe_once(void) {
   pf_probe();
+  pf_probe_new_flags(&pf_sup);
   __atomic_store_n(&pf_backend_now, pf_sup.backend, __ATOMIC_RELEASE);
 }
 

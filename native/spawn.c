@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -56,6 +57,7 @@ const struct pf_step_desc pf_child_steps[PF_STEP_COUNT] = {
     [PF_STEP_SETGID] = {"setgid", "setgid"},
     [PF_STEP_SETUID] = {"setuid", "setuid"},
     [PF_STEP_PDEATHSIG] = {"pdeathsig", "prctl"},
+    [PF_STEP_NNP] = {"noNewPrivileges", "prctl"},
     [PF_STEP_SIGMASK] = {"sigmask", "rt_sigprocmask"},
     [PF_STEP_EXEC] = {"exec", "execve"},
     [PF_STEP_FAULT] = {"fault", "fault"},
@@ -128,6 +130,30 @@ static const char *pf_clone_syscall(int backend) {
   return backend == PF_BACKEND_CLONE3 ? "clone3" : backend == PF_BACKEND_CLONE ? "clone" : "fork";
 }
 
+/*
+ * Linux 7.1's clone3 flags for this plan, where the probe found them (probe.c):
+ *  - CLONE_NNP for noNewPrivileges (elsewhere the child calls prctl);
+ *  - CLONE_PIDFD_AUTOKILL (with the CLONE_AUTOREAP it needs) for killOnParentExit's SIGKILL: the
+ *    kernel kills the child when the last copy of its pidfd closes, which is when this process
+ *    dies, however it dies, and not when the spawning thread exits as PR_SET_PDEATHSIG does.
+ *    Unprivileged (no CAP_SYS_ADMIN), the kernel takes it only with CLONE_NNP. run()'s cleanup
+ *    (pdeathsig without auto_kill) keeps the signal: from the main thread it fires at the same
+ *    time, and the reap by waitid keeps the rusage of run()'s result;
+ *  - CLONE_AUTOREAP for autoReap: the kernel reaps the child, so no waitid or waitpid(-1) in
+ *    this process can take it; its status then comes from PIDFD_INFO_EXIT, without rusage.
+ * The exit signal stays 0, as CLONE_AUTOREAP requires.
+ */
+static uint64_t pf_new_clone_flags(const struct pf_child_plan *plan) {
+  const struct pf_support *s = pf_support_get();
+  uint64_t flags = 0;
+  int nnp = plan->no_new_privs && s->clone_nnp.ok;
+  if (nnp) flags |= PF_CLONE_NNP;
+  if (plan->auto_kill && plan->pdeathsig == SIGKILL && (s->pidfd_autokill.ok || (nnp && s->pidfd_autokill.err == EPERM)))
+    flags |= PF_CLONE_AUTOREAP | PF_CLONE_PIDFD_AUTOKILL;
+  if (plan->auto_reap && s->autoreap.ok) flags |= PF_CLONE_AUTOREAP;
+  return flags;
+}
+
 /* Creates the child. Returns its pid (and sets *pidfd), or -errno with *step set to the parent
  * step that failed. For the fork backend the child's report socket end is plan->chan_fd and the
  * parent's is *chan. */
@@ -156,7 +182,7 @@ static long pf_create(struct pf_stack *stack, int backend, struct pf_child_plan 
     case PF_BACKEND_CLONE3: {
       struct pf_clone_args args;
       memset(&args, 0, sizeof args);
-      args.flags = PF_CLONE_PIDFD | PF_CLONE_VM | PF_CLONE_VFORK;
+      args.flags = PF_CLONE_PIDFD | PF_CLONE_VM | PF_CLONE_VFORK | plan->clone_flags;
       args.pidfd = (uint64_t)(uintptr_t)pidfd;
       args.exit_signal = 0;
       args.stack = (uint64_t)(uintptr_t)stack_lo;
@@ -249,6 +275,7 @@ int pf_spawn(struct pf_stack *stack, int backend, struct pf_child_plan *plan, in
   plan->report = backend == PF_BACKEND_FORK ? NULL : &report;
   /* Only the parent-death check reads it (child.c): no getpid() for a spawn without one. */
   plan->parent_pid = plan->pdeathsig != 0 ? getpid() : 0;
+  plan->clone_flags = backend == PF_BACKEND_CLONE3 ? pf_new_clone_flags(plan) : 0;
 
   plan->cgroup_procs_fd = -1;
   if (cgroup_fd >= 0 && backend != PF_BACKEND_CLONE3) {
@@ -501,6 +528,43 @@ void pf_start_abandon(struct pf_spawn_result *started, int *parent_fds, int nstd
   close(started->pidfd);
   started->pidfd = -1;
   pf_close_all(parent_fds, nstdio);
+}
+
+int pf_spawn_probe_flags(uint64_t flags) {
+  struct pf_stack stack = {NULL, 0};
+  struct pf_child_plan plan;
+  int pidfd = -1, chan = -1, step;
+
+  memset(&plan, 0, sizeof plan);
+  plan.chan_fd = -1;
+  plan.clone_flags = flags;
+  int r = pf_stack_ensure(&stack);
+  if (r < 0) return r;
+  long pid = pf_create(&stack, PF_BACKEND_CLONE3, &plan, -1, pf_child_probe_entry, &pidfd, &chan, &step);
+  pf_stack_release(&stack);
+  if (pid < 0) return (int)pid;
+  if (pidfd < 0) return -EBADF;
+  if (!plan.vm_probe) r = -EFAULT;
+  if (flags & PF_CLONE_AUTOREAP) {
+    /* No waitid: the kernel reaps it. Its pidfd reports POLLHUP once the reap is done, and
+     * from then on PIDFD_INFO_EXIT must have its status, or the flag is of no use to us. */
+    struct pollfd p = {.fd = pidfd, .events = POLLIN};
+    for (int i = 0; i < 1000 && !(p.revents & POLLHUP); i++) {
+      if (poll(&p, 1, 10) < 0 && errno != EINTR) break;
+    }
+    struct pf_pidfd_info info;
+    memset(&info, 0, sizeof info);
+    info.mask = PF_PIDFD_INFO_EXIT;
+    if (r == 0 && !((p.revents & POLLHUP) && pf_pidfd_get_info(pidfd, &info) == 0 &&
+                    (info.mask & PF_PIDFD_INFO_EXIT) && info.exit_code == 0))
+      r = -EOPNOTSUPP;
+  } else {
+    siginfo_t info;
+    int w = pf_waitid_pidfd(pidfd, &info, WEXITED | PF_WALL, NULL);
+    if (r == 0 && w < 0) r = w;
+  }
+  close(pidfd);
+  return r;
 }
 
 int pf_spawn_probe(int backend, int *vm_shared, int *exit_info) {

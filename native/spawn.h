@@ -135,6 +135,10 @@ void pf_start_abandon(struct pf_spawn_result *started, int *parent_fds, int nstd
  * *exit_info whether PIDFD_GET_INFO reported its exit status after the reap (6.15+). */
 int pf_spawn_probe(int backend, int *vm_shared, int *exit_info);
 
+/* A probe child created by clone3 with PIDFD|VM|VFORK and `flags` (Linux 7.1's): 0 if it ran,
+ * shared memory, exited and (with CLONE_AUTOREAP) left its status in PIDFD_INFO_EXIT; else -errno. */
+int pf_spawn_probe_flags(uint64_t flags);
+
 void pf_stack_release(struct pf_stack *stack);
 
 /* Whether a test build asked for the parent's `step` to fail (see enum pf_parent_step). */

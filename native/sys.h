@@ -47,6 +47,9 @@
 #define PF_CLONE_PIDFD 0x00001000ULL
 #define PF_CLONE_CLEAR_SIGHAND 0x100000000ULL /* 5.5 */
 #define PF_CLONE_INTO_CGROUP 0x200000000ULL   /* 5.7 */
+#define PF_CLONE_AUTOREAP (1ULL << 34)        /* 7.1: needs exit_signal 0 */
+#define PF_CLONE_NNP (1ULL << 35)             /* 7.1: no_new_privs from creation */
+#define PF_CLONE_PIDFD_AUTOKILL (1ULL << 36)  /* 7.1: needs PIDFD|AUTOREAP, and CAP_SYS_ADMIN or NNP */
 
 #define PF_P_PIDFD 3 /* waitid idtype, 5.4 */
 #define PF_WALL 0x40000000 /* __WALL: also children whose exit signal is not SIGCHLD */

@@ -76,6 +76,12 @@ export interface NativeSpawnPlan {
   groups: Uint32Array | null;
   /** 0: none. */
   pdeathsig: number;
+  /** 1: no_new_privs in the child (CLONE_NNP, or prctl). */
+  noNewPrivs: number;
+  /** 1: CLONE_AUTOREAP where the kernel has it. */
+  autoReap: number;
+  /** 1: with pdeathsig SIGKILL, CLONE_PIDFD_AUTOKILL where the kernel has it. */
+  autoKill: number;
   /** -1: none. */
   cgroupFd: number;
   cgroupPath: string | null;
@@ -150,6 +156,9 @@ export interface NativeSupport {
   pidfs: NativeFeature;
   pidfdInfo: NativeFeature;
   pidfdInfoExit: NativeFeature;
+  autoReap: NativeFeature;
+  pidfdAutoKill: NativeFeature;
+  cloneNnp: NativeFeature;
 }
 
 export interface NativePidfdInfo {

@@ -39,6 +39,16 @@ export interface Features {
   perRunCgroup: Feature;
   /** cgroup.kill: SIGKILL to a whole tree at once (otherwise freeze, signal each, thaw). */
   cgroupKill: Feature;
+  /** CLONE_AUTOREAP: the kernel reaps the child itself (`autoReap`), and its exit status stays
+   * readable through PIDFD_INFO_EXIT. */
+  autoReap: Feature;
+  /** CLONE_PIDFD_AUTOKILL: the child is killed when the last copy of its pidfd closes (used for
+   * `killOnParentExit` with SIGKILL). Without CAP_SYS_ADMIN the kernel takes it only with
+   * `noNewPrivileges`: then `available` is false and `reason` says so. */
+  pidfdAutoKill: Feature;
+  /** CLONE_NNP: no_new_privs set at creation (`noNewPrivileges`; elsewhere the child calls
+   * prctl(PR_SET_NO_NEW_PRIVS), which every supported kernel has). */
+  cloneNnp: Feature;
 }
 
 /** Where per-run cgroups are made, and what they can do. */
@@ -85,6 +95,7 @@ function errnoReason(errno: number, since: string): string {
     case 'ENOTTY':
       return `the kernel does not know it (ENOTTY): Linux ${since}+ needed`;
     case 'EOPNOTSUPP':
+    case 'ENOTSUP': // the same number on Linux, and the name errnoName gives it
       return `the kernel does not provide it: Linux ${since}+ needed`;
     case 'EFAULT':
       return 'CLONE_VM does not share memory here (an emulator such as QEMU user mode or WSL1)';
@@ -111,6 +122,30 @@ function clone3Missing(s: NativeSupport): string {
 function feature(f: NativeFeature, since: string, unprobed = 'not probed'): Feature {
   if (f.ok) return { available: true, reason: null, since };
   return { available: false, reason: f.probed ? errnoReason(f.errno, since) : unprobed, since };
+}
+
+/** Linux 7.1's clone3 flags: probed with a real child of the clone3 backend (native/probe.c). */
+function newFlag(s: NativeSupport, f: NativeFeature, flag: string): Feature {
+  const since = '7.1';
+  if (f.ok) return { available: true, reason: null, since };
+  if (s.backend !== 'clone3') {
+    return { available: false, reason: `${flag} is a clone3 flag, and the backend is ${s.backend}`, since };
+  }
+  switch (errnoName(f.errno)) {
+    case 'EINVAL':
+      return { available: false, reason: `the kernel rejects ${flag} (EINVAL): Linux ${since}+ needed`, since };
+    case 'EPERM':
+      return {
+        available: false,
+        reason: `${flag} needs CAP_SYS_ADMIN, or noNewPrivileges (CLONE_NNP) on the same spawn: used only with it`,
+        since,
+      };
+    case 'EOPNOTSUPP':
+    case 'ENOTSUP':
+      return { available: false, reason: `${flag} works, but PIDFD_INFO_EXIT gave no exit status for the auto-reaped child`, since };
+    default:
+      return { available: false, reason: errnoReason(f.errno, since), since };
+  }
 }
 
 function backendReason(s: NativeSupport): string {
@@ -165,7 +200,7 @@ const unavailableOffLinux: Feature = {
 export function support(): Support {
   if (process.platform !== 'linux') {
     const features = Object.fromEntries(
-      ['pidfdOpen', 'waitidPidfd', 'clone3', 'vmShared', 'closeRange', 'pidfdThread', 'pidfs', 'pidfdGetInfo', 'pidfdInfoExit', 'perRunCgroup', 'cgroupKill'].map(
+      ['pidfdOpen', 'waitidPidfd', 'clone3', 'vmShared', 'closeRange', 'pidfdThread', 'pidfs', 'pidfdGetInfo', 'pidfdInfoExit', 'perRunCgroup', 'cgroupKill', 'autoReap', 'pidfdAutoKill', 'cloneNnp'].map(
         (name) => [name, { ...unavailableOffLinux }],
       ),
     ) as unknown as Features;
@@ -209,6 +244,9 @@ export function support(): Support {
         reason: cg.kill ? null : cg.reason ?? 'this kernel has no cgroup.kill (Linux 5.14+): trees are killed by freezing, signalling each member, and thawing',
         since: '5.14',
       },
+      autoReap: newFlag(s, s.autoReap, 'CLONE_AUTOREAP'),
+      pidfdAutoKill: newFlag(s, s.pidfdAutoKill, 'CLONE_PIDFD_AUTOKILL'),
+      cloneNnp: newFlag(s, s.cloneNnp, 'CLONE_NNP'),
     },
     cgroups: { mount: cgroupHierarchy()?.mount ?? null, parent: cg.parent, parentFrom: cg.from, controllers: cg.controllers },
     runtime,

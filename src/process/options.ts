@@ -42,8 +42,22 @@ export interface SpawnOptions {
   gid?: number;
   /** Supplementary groups (setgroups). When uid or gid is set without it, they are dropped. */
   groups?: readonly number[];
-  /** Send this signal (true: SIGKILL) to the child when the spawning thread exits. */
+  /**
+   * Kill the child when this process dies. SIGKILL (true) on Linux 7.1+ with CAP_SYS_ADMIN or
+   * `noNewPrivileges`: the kernel kills it when the last copy of its pidfd closes
+   * (CLONE_PIDFD_AUTOKILL; it is then also auto-reaped, see `autoReap`). Elsewhere, and for any
+   * other signal: the signal is sent when the spawning thread exits (PR_SET_PDEATHSIG).
+   */
   killOnParentExit?: boolean | Signal;
+  /** The child and what it runs can never gain privileges through execve (setuid and setgid
+   * programs, file capabilities): no_new_privs, through CLONE_NNP on Linux 7.1+, else prctl. */
+  noNewPrivileges?: boolean;
+  /**
+   * Let the kernel reap the child (CLONE_AUTOREAP, Linux 7.1+): no waitpid(-1) anywhere in this
+   * process can take its exit status, which then comes from PIDFD_INFO_EXIT, without rusage
+   * (`exitStatus.rusage` is null). Ignored where the kernel lacks it (see support()).
+   */
+  autoReap?: boolean;
   /**
    * true or settings: a cgroup of its own for this child and everything it starts (created,
    * limited, watched and removed by the library: `subprocess.cgroup`). A path or an fd: start
@@ -198,6 +212,8 @@ const parsers = {
   gid: (value: unknown) => parseId(value, 'gid'),
   groups: parseGroups,
   killOnParentExit: parsePdeathsig,
+  noNewPrivileges: (value: unknown) => (value === undefined ? false : validateBoolean(value, 'noNewPrivileges')),
+  autoReap: (value: unknown) => (value === undefined ? false : validateBoolean(value, 'autoReap')),
   cgroup: parseCgroup,
   signal: (value: unknown) => (value === undefined ? undefined : validateAbortSignal(value, 'signal')),
   killSignal: (value: unknown) => (value === undefined ? 15 : signalNumber(value, 'killSignal')),
@@ -249,6 +265,10 @@ export interface ChildSpec {
   groups?: Uint32Array | null;
   /** 0: none. */
   pdeathsig?: number;
+  noNewPrivs?: boolean;
+  autoReap?: boolean;
+  /** With pdeathsig SIGKILL: CLONE_PIDFD_AUTOKILL where the kernel has it (killOnParentExit). */
+  autoKill?: boolean;
   cgroup?: { path: string | null; fd: number; run?: ParsedCgroupSettings | null; given: unknown };
   abortSignal?: AbortSignal | undefined;
   killSignal?: number;
@@ -297,6 +317,9 @@ export function buildPlan(spec: ChildSpec): NormalizedSpawn {
       gid: spec.gid ?? -1,
       groups: spec.groups ?? null,
       pdeathsig: spec.pdeathsig ?? 0,
+      noNewPrivs: spec.noNewPrivs === true ? 1 : 0,
+      autoReap: spec.autoReap === true ? 1 : 0,
+      autoKill: spec.autoKill === true ? 1 : 0,
       cgroupFd: spec.cgroup?.fd ?? -1,
       cgroupPath: spec.cgroup?.path ?? null,
       backend: spec.backend === undefined ? table.none : table[spec.backend],
@@ -358,6 +381,7 @@ export function normalizeSpawn(file: unknown, args: unknown, options: unknown): 
       'cannot be combined with `detached`: a detached child already leads its own session and process group',
     );
   }
+  const pdeathsig = parsers.killOnParentExit(o.killOnParentExit);
   return buildPlan({
     file: theFile,
     argv: [argv0 ?? theFile, ...theArgs],
@@ -370,7 +394,10 @@ export function normalizeSpawn(file: unknown, args: unknown, options: unknown): 
     uid: parsers.uid(o.uid),
     gid: parsers.gid(o.gid),
     groups: parsers.groups(o.groups),
-    pdeathsig: parsers.killOnParentExit(o.killOnParentExit),
+    pdeathsig,
+    autoKill: pdeathsig === 9,
+    noNewPrivs: parsers.noNewPrivileges(o.noNewPrivileges),
+    autoReap: parsers.autoReap(o.autoReap),
     cgroup: cgroupSpec(parsers.cgroup(o.cgroup), o.cgroup),
     abortSignal: parsers.signal(o.signal),
     killSignal: parsers.killSignal(o.killSignal),

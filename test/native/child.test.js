@@ -102,7 +102,10 @@ describe('child.c: each step, failing (D3)', () => {
     { step: 'setgroups', syscall: 'setgroups', options: isRoot ? { groups: [0] } : {} },
     { step: 'setgid', syscall: 'setgid', options: isRoot ? { gid: 0 } : {} },
     { step: 'setuid', syscall: 'setuid', options: isRoot ? { uid: 0 } : {} },
-    { step: 'pdeathsig', syscall: 'prctl', options: { killOnParentExit: true } },
+    // Not SIGKILL, and not clone3 for no_new_privs: on Linux 7.1+ the kernel does those at
+    // creation (CLONE_PIDFD_AUTOKILL, CLONE_NNP), and the child has no step to fail.
+    { step: 'pdeathsig', syscall: 'prctl', options: { killOnParentExit: 'SIGTERM' } },
+    { step: 'noNewPrivileges', syscall: 'prctl', options: { noNewPrivileges: true, backend: 'clone' } },
     { step: 'sigmask', syscall: 'rt_sigprocmask' },
     { step: 'exec', syscall: 'execve', path: '/bin/sh' },
     // Without clone3 the child joins its cgroup itself, first: a per-run cgroup and the clone
