@@ -92,7 +92,15 @@ describe('spawn(): cgroup: true', { skip }, () => {
 
   test('a stopped member is continued after a terminating signal, and ends', async () => {
     const sub = spawn('/bin/sh', ['-c', 'sleep 300 & echo $!; wait'], { stdio: ['ignore', 'pipe', 'inherit'], cgroup: true });
-    const pid = Number((await new Promise((resolve) => sub.stdout.once('data', resolve))).toString());
+    // The whole first line: a first chunk may hold only part of the number, and a wrong pid
+    // here would stop some other process.
+    let line = '';
+    for await (const chunk of sub.stdout.iterator({ destroyOnReturn: false })) {
+      line += chunk;
+      if (line.includes('\n')) break;
+    }
+    const pid = Number(line.split('\n')[0]);
+    assert.ok(Number.isSafeInteger(pid) && pid > 0, `the member's pid, not ${JSON.stringify(line)}`);
     sub.stdout.resume();
     process.kill(pid, 'SIGSTOP');
     await eventually(() => readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1].startsWith('T'), 'the member to stop');

@@ -182,8 +182,10 @@ setTimeout(() => {}, 300);`;
       assert.equal(r.status, 0, r.stderr);
       assert.deepEqual(rest, ['quick', '0']);
     } finally {
+      // Only a real pid: process.kill(0) would kill this process's whole group.
+      const pid = Number(slowPid);
       try {
-        process.kill(Number(slowPid), 'SIGKILL');
+        if (Number.isSafeInteger(pid) && pid > 0) process.kill(pid, 'SIGKILL');
       } catch {}
     }
   });

@@ -69,8 +69,11 @@ export function watchdogOf(parent = process.pid) {
   return children(parent).find((c) => c.comm === 'pidfd-watchdog' && c.state !== 'Z')?.pid ?? null;
 }
 
-/** Kills a process we started by accident or on purpose, by pid, if it still lives. */
+/** Kills a process we started by accident or on purpose, by pid, if it still lives. Anything but
+ * a positive pid is refused: process.kill(0) would kill this process's whole group (the test
+ * runner's; seen in a guest of the kernel matrix, where a read that came back empty gave 0). */
 export function killIfAlive(pid) {
+  if (!Number.isSafeInteger(pid) || pid <= 0) throw new Error(`killIfAlive: not a pid: ${pid}`);
   try {
     process.kill(pid, 'SIGKILL');
   } catch {}

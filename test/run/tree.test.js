@@ -77,7 +77,10 @@ async function firstNumber(running) {
   }
   stream.resume();
   running.closed = closed;
-  return Number(text.split('\n')[0]);
+  const pid = Number(text.split('\n')[0]);
+  // Never 0 or NaN: a test would then signal its own process group.
+  assert.ok(Number.isSafeInteger(pid) && pid > 0, `a pid on the command's first line, not ${JSON.stringify(text)}`);
+  return pid;
 }
 
 describe('the tree of a run', () => {
