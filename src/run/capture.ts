@@ -101,7 +101,8 @@ export class LineLimit {
   /** Newlines still allowed. */
   #left: number;
   readonly #encoding: CanonicalEncoding;
-  /** utf16le: the stream's bytes so far are odd in number, and the last one was 0x0a. */
+  /** utf16le: the stream's bytes so far are odd in number; the last one is the first half of a
+   * code unit. */
   #odd = false;
   #oddByte = 0;
 
