@@ -2,12 +2,12 @@
 // behind after any of them.
 
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 
 import { run, RunError, SpawnError } from '../../dist/index.js';
-import { leakFree } from './helpers.js';
+import { leakFree, until } from './helpers.js';
 
 const flags = (r) => ({
   failed: r.failed,
@@ -19,12 +19,15 @@ const flags = (r) => ({
 });
 const none = { failed: true, timedOut: false, isCanceled: false, isMaxBuffer: false, isTerminated: false, isForcefullyTerminated: false };
 
-/** A command that ignores SIGTERM (and so do its children), once it has said so on stdout (in
- * an object: a RunProcess itself would be awaited). */
+/** A command that ignores SIGTERM (and so do its children), once it does (its /proc status says
+ * so); in an object: a RunProcess itself would be awaited. */
 async function ignoringTerm(options) {
-  const p = run('sh', ['-c', 'trap "" TERM; echo ready; while :; do sleep 1; done'], { stdout: 'stream', ...options });
-  await once(p.stdout, 'data');
-  p.stdout.resume();
+  const p = run('sh', ['-c', 'trap "" TERM; while :; do sleep 1; done'], options);
+  const ignoresTerm = () => {
+    const mask = /^SigIgn:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${p.pid}/status`, 'utf8'))[1];
+    return (BigInt(`0x${mask}`) & (1n << 14n)) !== 0n; // SIGTERM is 15
+  };
+  await until(ignoresTerm, 'the shell to ignore SIGTERM');
   return { p };
 }
 
