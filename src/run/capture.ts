@@ -43,13 +43,26 @@ export class ByteStore {
   #chunks: Buffer[] = [];
   #buffer: ArrayBuffer | null = null;
   #view: Uint8Array | null = null;
+  /** For `all`: which stream each stretch of the bytes came from, as [source, length, ...]. */
+  readonly #runs: number[] | null;
 
-  constructor(limit: number) {
+  /** `interleaved`: the bytes come from several streams (`all`), each decoded on its own. */
+  constructor(limit: number, interleaved = false) {
     this.#limit = Math.min(limit, MAX_CAPTURE);
+    this.#runs = interleaved ? [] : null;
   }
 
-  /** Copies `bytes` (valid only during the call) to the end. */
-  append(bytes: Uint8Array): void {
+  /** Copies `bytes` (valid only during the call) of stream `source` to the end. */
+  append(bytes: Uint8Array, source = 0): void {
+    const runs = this.#runs;
+    if (runs !== null && bytes.length > 0) {
+      if (runs.length > 0 && runs[runs.length - 2] === source) runs[runs.length - 1]! += bytes.length;
+      else runs.push(source, bytes.length);
+    }
+    this.#put(bytes);
+  }
+
+  #put(bytes: Uint8Array): void {
     const end = this.length + bytes.length;
     if (this.#view === null && end <= SPILL) {
       this.#chunks.push(Buffer.from(bytes));
@@ -76,7 +89,7 @@ export class ByteStore {
     const chunks = this.#chunks;
     this.#chunks = [];
     this.length = 0;
-    for (const chunk of chunks) this.append(chunk);
+    for (const chunk of chunks) this.#put(chunk);
   }
 
   /** Everything, as one Buffer. */
@@ -86,6 +99,32 @@ export class ByteStore {
       return Buffer.from(this.#buffer, 0, this.length);
     }
     return this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.length);
+  }
+
+  /** Everything, decoded. Interleaved, each stream's stretches are decoded in its own decoder: a
+   * character that a read of one stream cut, with the other's bytes in between, stays whole
+   * (it comes where its last byte came). */
+  text(encoding: 'utf8' | 'utf16le' | 'latin1' | 'ascii'): string {
+    const bytes = this.bytes();
+    const runs = this.#runs;
+    if (runs === null || runs.length <= 2) return bytes.toString(encoding);
+    const decoders = new Map<number, { decoder: StringDecoder; odd: Buffer | null }>();
+    const parts: string[] = [];
+    for (let i = 0, at = 0; i < runs.length; at += runs[i + 1]!, i += 2) {
+      let state = decoders.get(runs[i]!);
+      if (state === undefined) decoders.set(runs[i]!, (state = { decoder: new StringDecoder(encoding), odd: null }));
+      let piece = bytes.subarray(at, at + runs[i + 1]!);
+      if (encoding === 'utf16le') {
+        // Whole code units only: Node's utf16le decoder splits a surrogate pair that it is given
+        // byte by byte. A byte left over waits for the stream's next stretch.
+        if (state.odd !== null) piece = Buffer.concat([state.odd, piece]);
+        state.odd = piece.length % 2 === 1 ? Buffer.from(piece.subarray(piece.length - 1)) : null;
+        if (state.odd !== null) piece = piece.subarray(0, piece.length - 1);
+      }
+      parts.push(state.decoder.write(piece));
+    }
+    for (const { decoder, odd } of decoders.values()) parts.push(odd === null ? decoder.end() : decoder.end(odd));
+    return parts.join('');
   }
 }
 
@@ -175,9 +214,13 @@ export class Capture {
    * cannot be called back (a blocking read in the thread pool). */
   #fsReading = false;
 
-  /** `max` bytes at most, and, with `lines`, as many lines as it says. */
-  constructor(fd: number, max: number, all: ByteStore | null, onExceed: () => void, lines: LineLimit | null = null) {
+  readonly #source: number;
+
+  /** `max` bytes at most, and, with `lines`, as many lines as it says; what is kept also goes to
+   * `all` (as stream `source`). */
+  constructor(fd: number, max: number, all: ByteStore | null, onExceed: () => void, lines: LineLimit | null = null, source = 0) {
     this.#max = Math.min(max, MAX_CAPTURE);
+    this.#source = source;
     this.#lines = lines;
     this.store = new ByteStore(this.#max);
     this.#all = all;
@@ -229,13 +272,13 @@ export class Capture {
       const room = this.#max - this.store.length;
       const kept = bytes.subarray(0, Math.min(lines, room));
       this.store.append(kept);
-      this.#all?.append(kept);
+      this.#all?.append(kept, this.#source);
       this.exceeded = lines <= room ? 'lines' : 'bytes';
       this.#onExceed();
       return true;
     }
     this.store.append(bytes);
-    this.#all?.append(bytes);
+    this.#all?.append(bytes, this.#source);
     return true;
   }
 
@@ -316,17 +359,18 @@ export function decodeOutput(
   store: ByteStore,
   o: { encoding: CanonicalEncoding; lines: boolean; stripFinalNewline: boolean },
 ): Output {
-  let bytes = store.bytes();
   const encoding = o.encoding;
   if (!isTextEncoding(encoding)) {
+    let bytes = store.bytes();
     // Bytes: a final newline goes before they are written out ('hex', 'base64', ...).
     if (o.stripFinalNewline && bytes.length > 0 && bytes[bytes.length - 1] === 0x0a) {
       bytes = bytes.subarray(0, bytes.length - (bytes.length > 1 && bytes[bytes.length - 2] === 0x0d ? 2 : 1));
     }
     return encoding === 'buffer' ? bytes : bytes.toString(encoding);
   }
-  // The whole capture decoded at once: no character is cut at a read's boundary.
-  const text = bytes.toString(encoding);
+  // Decoded at the end, whole (each stream of `all` on its own): no character is cut where two
+  // reads met.
+  const text = store.text(encoding);
   if (o.lines) return splitLines(text);
   if (o.stripFinalNewline && text.endsWith('\n')) return text.slice(0, text.endsWith('\r\n') ? -2 : -1);
   return text;

@@ -313,11 +313,11 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
     const sub = this.#subprocess;
     // With `lines`, maxBuffer counts lines: bytes are bounded by what a Buffer holds.
     const maxBytes = n.lines ? MAX_CAPTURE : n.maxBuffer;
-    if (n.all) this.#all = new ByteStore(2 * Math.min(maxBytes, MAX_CAPTURE));
+    if (n.all) this.#all = new ByteStore(2 * Math.min(maxBytes, MAX_CAPTURE), true);
     const overflow = (): void => this.#overflow();
     const lineLimit = (): LineLimit | null => (n.lines ? new LineLimit(n.maxBuffer, n.encoding) : null);
-    if (stdoutEnd.length > 0) this.#stdout = new Capture(stdoutEnd[0]!, maxBytes, this.#all, overflow, lineLimit());
-    if (stderrEnd.length > 0) this.#stderr = new Capture(stderrEnd[0]!, maxBytes, this.#all, overflow, lineLimit());
+    if (stdoutEnd.length > 0) this.#stdout = new Capture(stdoutEnd[0]!, maxBytes, this.#all, overflow, lineLimit(), 1);
+    if (stderrEnd.length > 0) this.#stderr = new Capture(stderrEnd[0]!, maxBytes, this.#all, overflow, lineLimit(), 2);
     if (n.input !== undefined) feedInput(sub.stdin!, n.input, (error) => this.#inputFailed(error));
     if (n.timeout > 0) this.#cancelTimer = setLongTimeout(() => this.#onTimeout(), n.timeout);
     if (n.signal !== undefined) {

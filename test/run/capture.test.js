@@ -171,3 +171,28 @@ describe('maxBuffer with lines: true counts lines', () => {
     assert.deepEqual(error.stdout, ['out']);
   }));
 });
+
+describe('all, decoded', () => {
+  // One byte to stdout, one to stderr, and so on, each written once the one before has been read
+  // (FIONREAD on the pipe says 0): the reads interleave byte by byte.
+  const script = `
+import fcntl, os, struct, sys, termios, time
+out, err = bytes.fromhex(sys.argv[1]), bytes.fromhex(sys.argv[2])
+def put(fd, b):
+    os.write(fd, b)
+    while struct.unpack('i', fcntl.ioctl(fd, termios.FIONREAD, b'\\0\\0\\0\\0'))[0] > 0:
+        time.sleep(0.001)
+for i in range(max(len(out), len(err))):
+    if i < len(out): put(1, out[i:i + 1])
+    if i < len(err): put(2, err[i:i + 1])
+`;
+  test('each stream is decoded on its own: a character cut between reads, with the other stream in between, stays whole', { skip: python === null && 'no /usr/bin/python3' }, leakFree(async () => {
+    const args = ['-c', script, Buffer.from('é€😀', 'utf16le').toString('hex'), Buffer.from('ab€', 'utf16le').toString('hex')];
+    for (const lines of [false, true]) {
+      const result = await run(python, args, { encoding: 'utf16le', all: true, lines });
+      const chars = (text) => [...(lines ? text.join('\n') : text)].sort();
+      assert.deepEqual(chars(result.all), [...'é€😀ab€'].sort());
+      assert.deepEqual([result.stdout, result.stderr], lines ? [['é€😀'], ['ab€']] : ['é€😀', 'ab€']);
+    }
+  }));
+});
