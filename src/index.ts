@@ -23,6 +23,6 @@ export { RunProcess } from './run/run-process.js';
 export type { PipedOptions } from './run/run-process.js';
 export { RunError } from './run/error.js';
 export type { RunResult, RunFields } from './run/result.js';
-export type { RunOptions, RunInput, StdinOption, OutputOption, FileTarget } from './run/options.js';
+export type { RunOptions, RunEncoding, RunInput, StdinOption, OutputOption, FileTarget } from './run/options.js';
 export type { TemplateValue } from './run/template.js';
 export type { TreeLimits, CgroupFigures } from './run/tree.js';

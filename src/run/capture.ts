@@ -14,6 +14,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { binding } from '../binding.js';
 import { runtime } from '../runtime.js';
 import { fsPipeStream, readsItsFd, socketsMayReadFds } from '../process/pipe-stream.js';
+import { isTextEncoding, type CanonicalEncoding } from './options.js';
 
 /** The captured output of one stream (or of both, for `all`), as the result gives it. */
 export type Output = string | Buffer | string[];
@@ -42,13 +43,26 @@ export class ByteStore {
   #chunks: Buffer[] = [];
   #buffer: ArrayBuffer | null = null;
   #view: Uint8Array | null = null;
+  /** For `all`: which stream each stretch of the bytes came from, as [source, length, ...]. */
+  readonly #runs: number[] | null;
 
-  constructor(limit: number) {
+  /** `interleaved`: the bytes come from several streams (`all`), each decoded on its own. */
+  constructor(limit: number, interleaved = false) {
     this.#limit = Math.min(limit, MAX_CAPTURE);
+    this.#runs = interleaved ? [] : null;
   }
 
-  /** Copies `bytes` (valid only during the call) to the end. */
-  append(bytes: Uint8Array): void {
+  /** Copies `bytes` (valid only during the call) of stream `source` to the end. */
+  append(bytes: Uint8Array, source = 0): void {
+    const runs = this.#runs;
+    if (runs !== null && bytes.length > 0) {
+      if (runs.length > 0 && runs[runs.length - 2] === source) runs[runs.length - 1]! += bytes.length;
+      else runs.push(source, bytes.length);
+    }
+    this.#put(bytes);
+  }
+
+  #put(bytes: Uint8Array): void {
     const end = this.length + bytes.length;
     if (this.#view === null && end <= SPILL) {
       this.#chunks.push(Buffer.from(bytes));
@@ -75,7 +89,7 @@ export class ByteStore {
     const chunks = this.#chunks;
     this.#chunks = [];
     this.length = 0;
-    for (const chunk of chunks) this.append(chunk);
+    for (const chunk of chunks) this.#put(chunk);
   }
 
   /** Everything, as one Buffer. */
@@ -86,13 +100,102 @@ export class ByteStore {
     }
     return this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.length);
   }
+
+  /** Everything, decoded. Interleaved, each stream's stretches are decoded in its own decoder: a
+   * character that a read of one stream cut, with the other's bytes in between, stays whole
+   * (it comes where its last byte came). */
+  text(encoding: 'utf8' | 'utf16le' | 'latin1' | 'ascii'): string {
+    const bytes = this.bytes();
+    const runs = this.#runs;
+    if (runs === null || runs.length <= 2) return bytes.toString(encoding);
+    const decoders = new Map<number, { decoder: StringDecoder; odd: Buffer | null }>();
+    const parts: string[] = [];
+    for (let i = 0, at = 0; i < runs.length; at += runs[i + 1]!, i += 2) {
+      let state = decoders.get(runs[i]!);
+      if (state === undefined) decoders.set(runs[i]!, (state = { decoder: new StringDecoder(encoding), odd: null }));
+      let piece = bytes.subarray(at, at + runs[i + 1]!);
+      if (encoding === 'utf16le') {
+        // Whole code units only: Node's utf16le decoder splits a surrogate pair that it is given
+        // byte by byte. A byte left over waits for the stream's next stretch.
+        if (state.odd !== null) piece = Buffer.concat([state.odd, piece]);
+        state.odd = piece.length % 2 === 1 ? Buffer.from(piece.subarray(piece.length - 1)) : null;
+        if (state.odd !== null) piece = piece.subarray(0, piece.length - 1);
+      }
+      parts.push(state.decoder.write(piece));
+    }
+    for (const { decoder, odd } of decoders.values()) parts.push(odd === null ? decoder.end() : decoder.end(odd));
+    return parts.join('');
+  }
+}
+
+/** ascii, decoded, drops each byte's high bit here (Node): 0x8a is a newline too. */
+const asciiDropsHighBit = Buffer.from([0x8a]).toString('ascii') === '\n';
+
+/**
+ * maxBuffer in lines (`lines: true`): counts the newlines of a stream in its encoding, as the
+ * bytes arrive, and says where the last line allowed ends. A line is more than the limit as soon
+ * as its first byte arrives (the text after the last newline is a line of the result too).
+ */
+export class LineLimit {
+  /** Newlines still allowed. */
+  #left: number;
+  readonly #encoding: CanonicalEncoding;
+  /** utf16le: the stream's bytes so far are odd in number; the last one is the first half of a
+   * code unit. */
+  #odd = false;
+  #oddByte = 0;
+
+  constructor(max: number, encoding: CanonicalEncoding) {
+    this.#left = max;
+    this.#encoding = encoding;
+  }
+
+  /** How many bytes of `bytes` (the next of the stream) are within the limit: all of them, or
+   * fewer (the limit is exceeded: what follows the last line allowed). */
+  keep(bytes: Uint8Array): number {
+    if (bytes.length === 0) return 0;
+    if (this.#left === 0) return 0;
+    if (this.#encoding === 'utf16le') return this.#keepUtf16(bytes);
+    if (this.#encoding === 'ascii' && asciiDropsHighBit) {
+      for (let i = 0; i < bytes.length; i++) {
+        if ((bytes[i]! & 0x7f) === 0x0a && --this.#left === 0) return i + 1;
+      }
+      return bytes.length;
+    }
+    // utf8, latin1: the byte 0x0a (never inside a utf8 sequence), found at memchr speed.
+    for (let i = bytes.indexOf(0x0a); i >= 0; i = bytes.indexOf(0x0a, i + 1)) {
+      if (--this.#left === 0) return i + 1;
+    }
+    return bytes.length;
+  }
+
+  /** utf16le: a newline is the code unit 0x000a, at an even offset of the stream. */
+  #keepUtf16(bytes: Uint8Array): number {
+    let i = 0;
+    if (this.#odd) {
+      this.#odd = false;
+      i = 1;
+      if (this.#oddByte === 0x0a && bytes[0] === 0 && --this.#left === 0) return 1;
+    }
+    for (; i + 1 < bytes.length; i += 2) {
+      if (bytes[i] === 0x0a && bytes[i + 1] === 0 && --this.#left === 0) return i + 2;
+    }
+    if (i < bytes.length) {
+      this.#odd = true;
+      this.#oddByte = bytes[i]!;
+    }
+    return bytes.length;
+  }
 }
 
 /** One stream being captured, from the read end of a pipe whose write end the child has. */
 export class Capture {
   readonly store: ByteStore;
-  /** Whether the stream had more than maxBuffer bytes (what is kept stops there). */
-  exceeded = false;
+  /** Whether the stream went beyond maxBuffer, and in what: its bytes, or its lines (with
+   * `lines: true`). What is kept stops there. */
+  exceeded: false | 'bytes' | 'lines' = false;
+  /** maxBuffer in lines, with `lines: true`. */
+  readonly #lines: LineLimit | null;
   /** Resolves when the stream has closed (its fd too). */
   readonly done: Promise<void>;
   /** The read end: a net.Socket reading into the shared buffer, or (where sockets do not read
@@ -111,8 +214,14 @@ export class Capture {
    * cannot be called back (a blocking read in the thread pool). */
   #fsReading = false;
 
-  constructor(fd: number, max: number, all: ByteStore | null, onExceed: () => void) {
+  readonly #source: number;
+
+  /** `max` bytes at most, and, with `lines`, as many lines as it says; what is kept also goes to
+   * `all` (as stream `source`). */
+  constructor(fd: number, max: number, all: ByteStore | null, onExceed: () => void, lines: LineLimit | null = null, source = 0) {
     this.#max = Math.min(max, MAX_CAPTURE);
+    this.#source = source;
+    this.#lines = lines;
     this.store = new ByteStore(this.#max);
     this.#all = all;
     this.#onExceed = onExceed;
@@ -158,22 +267,24 @@ export class Capture {
   #read(bytes: Uint8Array): boolean {
     if (this.#sink !== null) return this.#sink(Buffer.from(bytes));
     if (this.exceeded) return true; // read on and drop: the tree is being killed
-    if (this.store.length + bytes.length > this.#max) {
-      const kept = bytes.subarray(0, this.#max - this.store.length);
+    const lines = this.#lines?.keep(bytes) ?? bytes.length;
+    if (lines < bytes.length || this.store.length + bytes.length > this.#max) {
+      const room = this.#max - this.store.length;
+      const kept = bytes.subarray(0, Math.min(lines, room));
       this.store.append(kept);
-      this.#all?.append(kept);
-      this.exceeded = true;
+      this.#all?.append(kept, this.#source);
+      this.exceeded = lines <= room ? 'lines' : 'bytes';
       this.#onExceed();
       return true;
     }
     this.store.append(bytes);
-    this.#all?.append(bytes);
+    this.#all?.append(bytes, this.#source);
     return true;
   }
 
   /** Whether anything has been read from the stream yet. */
   get started(): boolean {
-    return this.store.length > 0 || this.exceeded || this.#fsReading || this.#socket.bytesRead > 0;
+    return this.store.length > 0 || this.exceeded !== false || this.#fsReading || this.#socket.bytesRead > 0;
   }
 
   /** The stream, to hand to another child (pipe()): nothing may have been read yet. */
@@ -243,19 +354,23 @@ export class Capture {
   }
 }
 
-/** Captured bytes as the result gives them: a Buffer, a string, or lines. */
+/** Captured bytes as the result gives them: a Buffer, a string in the encoding, or lines. */
 export function decodeOutput(
   store: ByteStore,
-  o: { encoding: 'utf8' | 'buffer'; lines: boolean; stripFinalNewline: boolean },
+  o: { encoding: CanonicalEncoding; lines: boolean; stripFinalNewline: boolean },
 ): Output {
-  let bytes = store.bytes();
-  if (o.encoding === 'buffer') {
+  const encoding = o.encoding;
+  if (!isTextEncoding(encoding)) {
+    let bytes = store.bytes();
+    // Bytes: a final newline goes before they are written out ('hex', 'base64', ...).
     if (o.stripFinalNewline && bytes.length > 0 && bytes[bytes.length - 1] === 0x0a) {
       bytes = bytes.subarray(0, bytes.length - (bytes.length > 1 && bytes[bytes.length - 2] === 0x0d ? 2 : 1));
     }
-    return bytes;
+    return encoding === 'buffer' ? bytes : bytes.toString(encoding);
   }
-  const text = bytes.toString('utf8');
+  // Decoded at the end, whole (each stream of `all` on its own): no character is cut where two
+  // reads met.
+  const text = store.text(encoding);
   if (o.lines) return splitLines(text);
   if (o.stripFinalNewline && text.endsWith('\n')) return text.slice(0, text.endsWith('\r\n') ? -2 : -1);
   return text;
@@ -272,8 +387,9 @@ export function splitLines(text: string): string[] {
 
 /** The lines of `chunks` as they arrive (the last one even without a final newline). A stream
  * destroyed before its end ends the lines too. */
-export async function* readLines(chunks: AsyncIterable<Buffer | string>): AsyncGenerator<string> {
-  const decoder = new StringDecoder('utf8');
+export async function* readLines(chunks: AsyncIterable<Buffer | string>, encoding: CanonicalEncoding = 'utf8'): AsyncGenerator<string> {
+  // Text in the run's encoding; bytes that `encoding` writes out ('hex', ...) are read as utf8.
+  const decoder = new StringDecoder(isTextEncoding(encoding) ? encoding : 'utf8');
   let rest = '';
   try {
     for await (const chunk of chunks) {

@@ -40,6 +40,47 @@ export type OutputOption = 'pipe' | 'stream' | 'inherit' | 'ignore' | number | S
 /** What `input` accepts. */
 export type RunInput = string | Uint8Array | Readable | AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>;
 
+/** The `encoding` option: 'buffer' or a name Buffer.isEncoding() knows (in any case). */
+export type RunEncoding = BufferEncoding | 'buffer';
+
+/** An encoding by its one name: what `encoding` gives, once checked. */
+export type CanonicalEncoding = 'utf8' | 'utf16le' | 'latin1' | 'ascii' | 'hex' | 'base64' | 'base64url' | 'buffer';
+
+/** The encodings that decode text (lines, a final newline, the text of messages). */
+export function isTextEncoding(encoding: CanonicalEncoding): encoding is 'utf8' | 'utf16le' | 'latin1' | 'ascii' {
+  return encoding === 'utf8' || encoding === 'utf16le' || encoding === 'latin1' || encoding === 'ascii';
+}
+
+/** Every name of an encoding, lower case, to its one name. */
+const encodingNames: Record<string, CanonicalEncoding> = {
+  utf8: 'utf8',
+  'utf-8': 'utf8',
+  utf16le: 'utf16le',
+  'utf-16le': 'utf16le',
+  ucs2: 'utf16le',
+  'ucs-2': 'utf16le',
+  latin1: 'latin1',
+  binary: 'latin1',
+  ascii: 'ascii',
+  hex: 'hex',
+  base64: 'base64',
+  base64url: 'base64url',
+  buffer: 'buffer',
+};
+
+function parseEncoding(value: unknown): CanonicalEncoding {
+  if (value === undefined) return 'utf8';
+  const expected = "'buffer' or the name of an encoding that Buffer.isEncoding() knows ('utf8', 'utf16le', 'latin1', 'ascii', 'hex', 'base64', 'base64url', ...)";
+  if (typeof value !== 'string') {
+    throw invalidArgType('encoding', value, value === null ? `${expected} (null is not: for Buffers, give 'buffer')` : expected);
+  }
+  const name = encodingNames[value.toLowerCase()];
+  if (name !== undefined) return name;
+  // A name this Node knows and the table does not (a later Node's): as Node calls it.
+  if (Buffer.isEncoding(value)) return value.toLowerCase() as CanonicalEncoding;
+  throw invalidArgValue('encoding', value, `must be ${expected}`);
+}
+
 /** Options of run() and `$`. Every option is checked before anything is started. */
 export interface RunOptions {
   /** The child's working directory (default: this process's). */
@@ -58,15 +99,19 @@ export interface RunOptions {
   stdout?: OutputOption;
   /** Default 'pipe': captured into the result. */
   stderr?: OutputOption;
-  /** How captured output is given: 'utf8' strings (default) or 'buffer' (Buffers). */
-  encoding?: 'utf8' | 'buffer';
-  /** The most bytes captured from stdout, and from stderr; beyond it the tree is killed.
-   * Default 100,000,000. */
+  /**
+   * How captured output is given: 'buffer' (Buffers), or strings in any encoding Node knows
+   * (Buffer.isEncoding): text decoded as 'utf8' (the default), 'utf16le' ('ucs2'), 'latin1'
+   * ('binary') or 'ascii'; bytes written out as 'hex', 'base64' or 'base64url'.
+   */
+  encoding?: RunEncoding;
+  /** The most bytes captured from stdout, and from stderr (with `lines`: the most lines);
+   * beyond it the tree is killed. Default 100,000,000. */
   maxBuffer?: number;
-  /** Remove one final newline (`\n` or `\r\n`) from captured output. Default true with
-   * `encoding: 'utf8'`, false with `encoding: 'buffer'` (bytes untouched). */
+  /** Remove one final newline (`\n` or `\r\n`) from captured output. Default true with a text
+   * encoding, false with 'buffer', 'hex', 'base64' and 'base64url' (bytes untouched). */
   stripFinalNewline?: boolean;
-  /** Captured output as arrays of lines. Default false. */
+  /** Captured output as arrays of lines (text encodings only). Default false. */
   lines?: boolean;
   /** Also capture stdout and stderr together, in the order they arrived, as `all`. */
   all?: boolean;
@@ -120,7 +165,7 @@ export interface NormalizedRun {
   stdout: StdioSetting;
   stderr: StdioSetting;
   input: RunInput | undefined;
-  encoding: 'utf8' | 'buffer';
+  encoding: CanonicalEncoding;
   maxBuffer: number;
   stripFinalNewline: boolean;
   lines: boolean;
@@ -270,12 +315,7 @@ const parsers = {
   stdin: (value: unknown) => parseStdio(value, 'stdin', 'ignore'),
   stdout: (value: unknown) => parseStdio(value, 'stdout', 'pipe'),
   stderr: (value: unknown) => parseStdio(value, 'stderr', 'pipe'),
-  encoding: (value: unknown) => {
-    if (value === undefined || value === 'utf8' || value === 'utf-8') return 'utf8' as const;
-    if (value === 'buffer') return 'buffer' as const;
-    if (typeof value !== 'string') throw invalidArgType('encoding', value, "'utf8' or 'buffer'");
-    throw invalidArgValue('encoding', value, "must be 'utf8' or 'buffer' (decode a Buffer yourself for another encoding)");
-  },
+  encoding: parseEncoding,
   maxBuffer: parseMaxBuffer,
   stripFinalNewline: (value: unknown) => optionalBoolean(value, 'stripFinalNewline', true),
   lines: (value: unknown) => optionalBoolean(value, 'lines', false),
@@ -363,8 +403,12 @@ export function normalizeRun(file: unknown, args: unknown, options: unknown): No
   }
   const encoding = parsers.encoding(o.encoding);
   const lines = parsers.lines(o.lines);
-  if (lines && encoding === 'buffer') {
-    throw invalidArgValue('lines', true, "cannot be combined with `encoding: 'buffer'`: lines are text (split a Buffer yourself)");
+  if (lines && !isTextEncoding(encoding)) {
+    throw invalidArgValue(
+      'lines',
+      true,
+      `cannot be combined with \`encoding: '${o.encoding}'\`: lines are text ('utf8', 'utf16le', 'latin1' or 'ascii'; split the bytes yourself)`,
+    );
   }
   const all = parsers.all(o.all);
   if (all && stdout.kind !== 'pipe' && stderr.kind !== 'pipe') {
@@ -395,8 +439,8 @@ export function normalizeRun(file: unknown, args: unknown, options: unknown): No
     input,
     encoding,
     maxBuffer: parsers.maxBuffer(o.maxBuffer),
-    // Buffers are bytes as written unless asked: a final 0x0a of binary output is data.
-    stripFinalNewline: parsers.stripFinalNewline(o.stripFinalNewline ?? encoding !== 'buffer'),
+    // Bytes are given as written unless asked: a final 0x0a of binary output is data.
+    stripFinalNewline: parsers.stripFinalNewline(o.stripFinalNewline ?? isTextEncoding(encoding)),
     lines,
     all,
     timeout: parsers.timeout(o.timeout),

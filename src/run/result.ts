@@ -16,7 +16,7 @@ export type Decoded<O> =
     : OptionOf<O, 'encoding'> extends 'buffer'
       ? Buffer
       : OptionOf<O, 'lines'> extends false | undefined
-        ? OptionOf<O, 'encoding'> extends 'utf8' | 'utf-8' | undefined
+        ? OptionOf<O, 'encoding'> extends BufferEncoding | undefined
           ? string
           : Output
         : Output;
@@ -56,6 +56,9 @@ export interface RunFields<O extends RunOptions = {}> {
   stderr: CapturedAs<O, 'stderr'>;
   /** stdout and stderr in the order they arrived, with the `all` option. */
   all: AllAs<O>;
+  /** The output of each fd, as execa gives it: [stdin (always undefined: it is not output),
+   * stdout, stderr]. */
+  stdio: [undefined, CapturedAs<O, 'stdout'>, CapturedAs<O, 'stderr'>];
   /** From the start to the end of the run, in milliseconds. */
   durationMs: number;
   /** The first process's resource usage (see ExitStatus); undefined if it never started. */
@@ -73,6 +76,9 @@ export interface RunFields<O extends RunOptions = {}> {
   isMaxBuffer: boolean;
   /** A signal ended the first process (`signal` says which). */
   isTerminated: boolean;
+  /** `killSignal` did not end the tree within `forceKillAfterDelay`: it was sent SIGKILL, and
+   * some process of it was still there to receive it. */
+  isForcefullyTerminated: boolean;
   /** In a pipeline: the results of the commands before this one, first to last. */
   pipedFrom: RunResult<RunOptions>[];
 }

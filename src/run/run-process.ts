@@ -12,11 +12,11 @@ import { abortError, invalidArgValue, pidfdError, systemError } from '../errors.
 import type { ExitStatus } from '../process/exit-status.js';
 import { normalizeStdio, type StdioOption } from '../process/stdio.js';
 import type { Subprocess } from '../process/subprocess.js';
-import { signalNumber, treeSignalRule, type Signal } from '../signals.js';
-import { ByteStore, Capture, decodeOutput, MAX_CAPTURE, readLines, type Output } from './capture.js';
+import { signalName, signalNumber, treeSignalRule, type Signal } from '../signals.js';
+import { ByteStore, Capture, decodeOutput, LineLimit, MAX_CAPTURE, readLines, type Output } from './capture.js';
 import { RunError } from './error.js';
 import { feedInput } from './input.js';
-import { normalizeRun, runArguments, type NormalizedRun, type RunOptions, type StdioSetting } from './options.js';
+import { isTextEncoding, normalizeRun, runArguments, type NormalizedRun, type RunOptions, type StdioSetting } from './options.js';
 import type { RunFields, RunResult } from './result.js';
 import { isTemplate, parseTemplate, shellTemplate, type TemplateValue } from './template.js';
 import { startTree, type Tree } from './tree.js';
@@ -64,9 +64,12 @@ function brokenPipe(error: RunError): boolean {
 
 /** The fields of RunResult that a RunError carries, as a plain result. */
 function resultFields(error: RunError): RunResult<RunOptions> {
-  const { command, escapedCommand, cwd, pid, exitCode, signal, stdout, stderr, all, durationMs, rusage, cgroup } = error;
-  const { failed, timedOut, isCanceled, isMaxBuffer, isTerminated, pipedFrom } = error;
-  return { command, escapedCommand, cwd, pid, exitCode, signal, stdout, stderr, all, durationMs, rusage, cgroup, failed, timedOut, isCanceled, isMaxBuffer, isTerminated, pipedFrom };
+  const { command, escapedCommand, cwd, pid, exitCode, signal, stdout, stderr, all, stdio, durationMs, rusage, cgroup } = error;
+  const { failed, timedOut, isCanceled, isMaxBuffer, isTerminated, isForcefullyTerminated, pipedFrom } = error;
+  return {
+    command, escapedCommand, cwd, pid, exitCode, signal, stdout, stderr, all, stdio, durationMs, rusage, cgroup,
+    failed, timedOut, isCanceled, isMaxBuffer, isTerminated, isForcefullyTerminated, pipedFrom,
+  };
 }
 
 /** The options a command started with `.pipe\`…\`` inherits from the `$` of the command before
@@ -97,6 +100,8 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
   #timedOut = false;
   #canceled = false;
   #maxBuffer = false;
+  /** The SIGKILL of forceKillAfterDelay reached a process of the tree. */
+  #forced = false;
   #inputError: Error | undefined;
   #killed = false;
   /** The first process had exited when the tree was first killed. */
@@ -306,10 +311,13 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
       stdinStream?.destroy();
     }
     const sub = this.#subprocess;
-    if (n.all) this.#all = new ByteStore(2 * Math.min(n.maxBuffer, MAX_CAPTURE));
+    // With `lines`, maxBuffer counts lines: bytes are bounded by what a Buffer holds.
+    const maxBytes = n.lines ? MAX_CAPTURE : n.maxBuffer;
+    if (n.all) this.#all = new ByteStore(2 * Math.min(maxBytes, MAX_CAPTURE), true);
     const overflow = (): void => this.#overflow();
-    if (stdoutEnd.length > 0) this.#stdout = new Capture(stdoutEnd[0]!, n.maxBuffer, this.#all, overflow);
-    if (stderrEnd.length > 0) this.#stderr = new Capture(stderrEnd[0]!, n.maxBuffer, this.#all, overflow);
+    const lineLimit = (): LineLimit | null => (n.lines ? new LineLimit(n.maxBuffer, n.encoding) : null);
+    if (stdoutEnd.length > 0) this.#stdout = new Capture(stdoutEnd[0]!, maxBytes, this.#all, overflow, lineLimit(), 1);
+    if (stderrEnd.length > 0) this.#stderr = new Capture(stderrEnd[0]!, maxBytes, this.#all, overflow, lineLimit(), 2);
     if (n.input !== undefined) feedInput(sub.stdin!, n.input, (error) => this.#inputFailed(error));
     if (n.timeout > 0) this.#cancelTimer = setLongTimeout(() => this.#onTimeout(), n.timeout);
     if (n.signal !== undefined) {
@@ -333,7 +341,10 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
     const delay = this.#n.forceKillAfterDelay;
     if (treeSignalRule(signal, this.#n.killSignal).forceKill && delay >= 0 && this.#cancelForceTimer === undefined) {
       this.#cancelForceTimer = setLongTimeout(() => {
-        if (!this.#finished) tree.kill(SIGKILL);
+        // Forced only where something was left for SIGKILL to end (zombies aside).
+        if (this.#finished || !tree.alive()) return;
+        tree.kill(SIGKILL);
+        this.#forced = true;
       }, delay);
     }
     return sent;
@@ -414,7 +425,7 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
     const taken = this.#takeStdout('iterate');
     let complete = false;
     try {
-      if (taken !== null) yield* readLines(taken);
+      if (taken !== null) yield* readLines(taken, this.#n.encoding);
       complete = true;
     } finally {
       // Left early: nobody reads the output any more. The command is stopped, and the loop is
@@ -517,6 +528,9 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
         return undefined;
       }
     };
+    const stdoutStore = this.#stdoutTaken ? undefined : this.#stdout?.store;
+    const stdout = decode(stdoutStore);
+    const stderr = decode(this.#stderr?.store);
     const fields: RunFields<RunOptions> = {
       command: n.command,
       escapedCommand: n.escapedCommand,
@@ -524,9 +538,10 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
       pid: this.#subprocess?.pid,
       exitCode: status?.code ?? undefined,
       signal: status?.signal ?? undefined,
-      stdout: decode(this.#stdoutTaken ? undefined : this.#stdout?.store),
-      stderr: decode(this.#stderr?.store),
+      stdout,
+      stderr,
       all: decode(this.#all ?? undefined),
+      stdio: [undefined, stdout, stderr],
       durationMs: performance.now() - this.#startedAt,
       rusage: status?.rusage ?? undefined,
       cgroup,
@@ -535,12 +550,17 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
       isCanceled: this.#canceled,
       isMaxBuffer: this.#maxBuffer,
       isTerminated: status?.signal != null,
+      isForcefullyTerminated: this.#forced,
       pipedFrom: [],
     };
     const failure = this.#failure(status, statusError, decodeError, cgroup?.oomKills ?? 0);
     if (failure === undefined) return fields;
     fields.failed = true;
-    return new RunError(fields, failure.how, failure.cause);
+    // The message quotes text: what 'hex', 'base64' (or 'buffer') write out is read as utf8.
+    const text = (store: ByteStore | undefined | null, decoded: Output | undefined): Output | undefined =>
+      isTextEncoding(n.encoding) || store == null ? decoded : store.bytes();
+    const quoted = this.#all !== null ? [text(this.#all, fields.all)] : [text(this.#stderr?.store, stderr), text(stdoutStore, stdout)];
+    return new RunError(fields, failure.how, failure.cause, quoted);
   }
 
   /** How the command failed, in words (with what the OOM killer did in its tree), and the error
@@ -557,28 +577,46 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
     return { ...failure, how: `${failure.how} (the OOM killer ended ${processes} of its tree)` };
   }
 
+  /** How a killed command ended, for its message (killedWith()), and whether SIGKILL had to
+   * follow killSignal. */
+  #killedWith(status: ExitStatus | undefined): string {
+    return `${killedWith(status, this.#exitedBeforeKill)}${this.#forcedWith()}`;
+  }
+
+  #forcedWith(): string {
+    if (!this.#forced) return '';
+    const n = this.#n;
+    return ` (${signalName(n.killSignal)} had not ended its tree within forceKillAfterDelay, ${n.forceKillAfterDelay} ms: it was sent SIGKILL)`;
+  }
+
   #failureOf(status: ExitStatus | undefined, statusError: unknown, decodeError: unknown): { how: string; cause?: unknown } | undefined {
     const n = this.#n;
     const start = this.#startError as (Error & { code?: string }) | undefined;
     if (this.#canceled && status === undefined) return { how: 'was canceled before it started', cause: start };
     if (start !== undefined) return { how: `could not start (${start.message})`, cause: start };
-    if (this.#timedOut) return { how: `timed out after ${n.timeout} ms${killedWith(status, this.#exitedBeforeKill)}` };
+    if (this.#timedOut) return { how: `timed out after ${n.timeout} ms${this.#killedWith(status)}` };
     if (this.#canceled) {
       const reason = n.signal?.reason as { message?: unknown } | undefined;
       const why = typeof reason?.message === 'string' ? ` (${reason.message})` : '';
-      return { how: `was canceled${why}${killedWith(status, this.#exitedBeforeKill)}`, cause: abortError(n.signal!) };
+      return { how: `was canceled${why}${this.#killedWith(status)}`, cause: abortError(n.signal!) };
     }
     if (this.#maxBuffer) {
       const which = this.#stdout?.exceeded ? 'stdout' : 'stderr';
-      const limit = n.maxBuffer > MAX_CAPTURE ? `${MAX_CAPTURE} bytes, the most a Buffer holds` : `maxBuffer (${n.maxBuffer} bytes)`;
-      return { how: `wrote more than ${limit} to ${which}${killedWith(status, this.#exitedBeforeKill)}` };
+      const exceeded = (which === 'stdout' ? this.#stdout : this.#stderr)?.exceeded;
+      const limit =
+        exceeded === 'lines'
+          ? `maxBuffer (${n.maxBuffer} line${n.maxBuffer === 1 ? '' : 's'})`
+          : n.lines || n.maxBuffer > MAX_CAPTURE
+            ? `${MAX_CAPTURE} bytes, the most a Buffer holds`
+            : `maxBuffer (${n.maxBuffer} bytes)`;
+      return { how: `wrote more than ${limit} to ${which}${this.#killedWith(status)}` };
     }
     if (this.#inputError !== undefined) {
-      return { how: `failed: its input failed (${this.#inputError.message})${killedWith(status, this.#exitedBeforeKill)}`, cause: this.#inputError };
+      return { how: `failed: its input failed (${this.#inputError.message})${this.#killedWith(status)}`, cause: this.#inputError };
     }
     if (statusError !== undefined) return { how: `ended with an unknown status (${(statusError as Error).message})`, cause: statusError };
     if (status?.oomKilled) return { how: `was killed with ${status.signal} by the OOM killer (its tree reached memory.max)` };
-    if (status?.signal) return { how: `was killed with ${status.signal}` };
+    if (status?.signal) return { how: `was killed with ${status.signal}${this.#forcedWith()}` };
     if (status !== undefined && status.code !== 0) return { how: `failed with exit code ${status.code}` };
     if (decodeError !== undefined) {
       return { how: `wrote output that could not be decoded (${(decodeError as Error).message}; use \`encoding: 'buffer'\`)`, cause: decodeError };

@@ -90,3 +90,109 @@ describe('output capture', () => {
     assert.equal(all.stdout.length, 200000);
   }));
 });
+
+/** A shell command that writes `bytes` one byte per write: a character of several bytes
+ * reaches this process in pieces wherever the reads fall. */
+function byteByByte(bytes) {
+  return ['sh', ['-c', [...bytes].map((b) => `printf '\\${b.toString(8).padStart(3, '0')}'`).join('; ')]];
+}
+
+describe('encodings', () => {
+  // Characters of 2, 3 and 4 bytes in utf8 and a surrogate pair in utf16le, then bytes that are
+  // no valid utf8 (0xff) and that ascii reads without their high bit (0x8a).
+  const bytes = Buffer.concat([Buffer.from('aé€😀\nz', 'utf16le'), Buffer.from('é€😀'), Buffer.from([0xff, 0x8a, 0x41])]);
+  const text = ['utf8', 'utf-8', 'UTF8', 'utf16le', 'utf-16le', 'ucs2', 'ucs-2', 'latin1', 'binary', 'ascii'];
+  const written = ['hex', 'base64', 'base64url'];
+  for (const encoding of [...text, ...written]) {
+    test(`encoding: '${encoding}' gives what Buffer#toString('${encoding}') gives of the whole output`, leakFree(async () => {
+      assert.ok(Buffer.isEncoding(encoding));
+      const [file, args] = byteByByte(bytes);
+      const result = await run(file, args, { encoding, all: true });
+      assert.equal(result.stdout, bytes.toString(encoding));
+      assert.equal(result.all, bytes.toString(encoding));
+      assert.equal(result.stderr, '');
+    }));
+  }
+
+  test('a final newline is stripped from text in any text encoding; bytes written out keep theirs', leakFree(async () => {
+    const utf16 = Buffer.from('x\r\n', 'utf16le');
+    const [file, args] = byteByByte(utf16);
+    assert.equal((await run(file, args, { encoding: 'utf16le' })).stdout, 'x');
+    assert.equal((await run('printf', ['x\\n'], { encoding: 'latin1' })).stdout, 'x');
+    assert.equal((await run('printf', ['x\\n'], { encoding: 'hex' })).stdout, '780a');
+    assert.equal((await run('printf', ['x\\n'], { encoding: 'base64', stripFinalNewline: true })).stdout, Buffer.from('x').toString('base64'));
+  }));
+
+  test("lines in utf16le: split on the code unit '\\n', not on a byte 0x0a inside a character", leakFree(async () => {
+    const lines = ['a', 'ਊ', '😀 b']; // U+0A0A: bytes 0a 0a in utf16le
+    const [file, args] = byteByByte(Buffer.from(`${lines.join('\r\n')}\n`, 'utf16le'));
+    assert.deepEqual((await run(file, args, { encoding: 'utf16le', lines: true })).stdout, lines);
+  }));
+
+  test('iterating stdout decodes lines in the encoding', leakFree(async () => {
+    const [file, args] = byteByByte(Buffer.from('é\n€\n', 'utf16le'));
+    const seen = [];
+    for await (const line of run(file, args, { encoding: 'utf16le' })) seen.push(line);
+    assert.deepEqual(seen, ['é', '€']);
+  }));
+});
+
+describe('maxBuffer with lines: true counts lines', () => {
+  test('as many lines as maxBuffer pass, whatever their bytes; one more fails', leakFree(async () => {
+    const long = 'x'.repeat(5000);
+    const ok = await run('sh', ['-c', `echo ${long}; echo ${long}; printf ${long}`], { lines: true, maxBuffer: 3 });
+    assert.deepEqual(ok.stdout, [long, long, long]);
+    const error = await run('sh', ['-c', 'printf "a\\nb\\nc\\nd"'], { lines: true, maxBuffer: 3, reject: false });
+    assert.equal(error.isMaxBuffer, true);
+    assert.deepEqual(error.stdout, ['a', 'b', 'c'], 'the first maxBuffer lines are kept');
+    assert.match(error.shortMessage, /^Command wrote more than maxBuffer \(3 lines\) to stdout/);
+  }));
+
+  test('an endless writer is stopped at maxBuffer lines', leakFree(async () => {
+    const error = await run('yes', { lines: true, maxBuffer: 1000, reject: false });
+    assert.equal(error.isMaxBuffer, true);
+    assert.equal(error.signal, 'SIGTERM');
+    assert.deepEqual(error.stdout, Array(1000).fill('y'));
+  }));
+
+  test('lines are counted in the encoding (utf16le: the code unit, wherever the reads cut it)', leakFree(async () => {
+    const [file, args] = byteByByte(Buffer.from('ਊ\nb\nc', 'utf16le'));
+    const error = await run(file, args, { encoding: 'utf16le', lines: true, maxBuffer: 2, reject: false });
+    assert.equal(error.isMaxBuffer, true);
+    assert.deepEqual(error.stdout, ['ਊ', 'b']);
+    const ok = await run(file, args, { encoding: 'utf16le', lines: true, maxBuffer: 3 });
+    assert.deepEqual(ok.stdout, ['ਊ', 'b', 'c']);
+  }));
+
+  test('stderr is counted on its own', leakFree(async () => {
+    const error = await run('sh', ['-c', 'echo out; yes >&2'], { lines: true, maxBuffer: 2, reject: false });
+    assert.match(error.shortMessage, /maxBuffer \(2 lines\) to stderr/);
+    assert.deepEqual(error.stderr, ['y', 'y']);
+    assert.deepEqual(error.stdout, ['out']);
+  }));
+});
+
+describe('all, decoded', () => {
+  // One byte to stdout, one to stderr, and so on, each written once the one before has been read
+  // (FIONREAD on the pipe says 0): the reads interleave byte by byte.
+  const script = `
+import fcntl, os, struct, sys, termios, time
+out, err = bytes.fromhex(sys.argv[1]), bytes.fromhex(sys.argv[2])
+def put(fd, b):
+    os.write(fd, b)
+    while struct.unpack('i', fcntl.ioctl(fd, termios.FIONREAD, b'\\0\\0\\0\\0'))[0] > 0:
+        time.sleep(0.001)
+for i in range(max(len(out), len(err))):
+    if i < len(out): put(1, out[i:i + 1])
+    if i < len(err): put(2, err[i:i + 1])
+`;
+  test('each stream is decoded on its own: a character cut between reads, with the other stream in between, stays whole', { skip: python === null && 'no /usr/bin/python3' }, leakFree(async () => {
+    const args = ['-c', script, Buffer.from('é€😀', 'utf16le').toString('hex'), Buffer.from('ab€', 'utf16le').toString('hex')];
+    for (const lines of [false, true]) {
+      const result = await run(python, args, { encoding: 'utf16le', all: true, lines });
+      const chars = (text) => [...(lines ? text.join('\n') : text)].sort();
+      assert.deepEqual(chars(result.all), [...'é€😀ab€'].sort());
+      assert.deepEqual([result.stdout, result.stderr], lines ? [['é€😀'], ['ab€']] : ['é€😀', 'ab€']);
+    }
+  }));
+});

@@ -2,11 +2,12 @@
 // behind after any of them.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 
 import { run, RunError, SpawnError } from '../../dist/index.js';
-import { leakFree } from './helpers.js';
+import { leakFree, until } from './helpers.js';
 
 const flags = (r) => ({
   failed: r.failed,
@@ -14,8 +15,21 @@ const flags = (r) => ({
   isCanceled: r.isCanceled,
   isMaxBuffer: r.isMaxBuffer,
   isTerminated: r.isTerminated,
+  isForcefullyTerminated: r.isForcefullyTerminated,
 });
-const none = { failed: true, timedOut: false, isCanceled: false, isMaxBuffer: false, isTerminated: false };
+const none = { failed: true, timedOut: false, isCanceled: false, isMaxBuffer: false, isTerminated: false, isForcefullyTerminated: false };
+
+/** A command that ignores SIGTERM (and so do its children), once it does (its /proc status says
+ * so); in an object: a RunProcess itself would be awaited. */
+async function ignoringTerm(options) {
+  const p = run('sh', ['-c', 'trap "" TERM; while :; do sleep 1; done'], options);
+  const ignoresTerm = () => {
+    const mask = /^SigIgn:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${p.pid}/status`, 'utf8'))[1];
+    return (BigInt(`0x${mask}`) & (1n << 14n)) !== 0n; // SIGTERM is 15
+  };
+  await until(ignoresTerm, 'the shell to ignore SIGTERM');
+  return { p };
+}
 
 const endings = [
   {
@@ -33,6 +47,38 @@ const endings = [
       assert.deepEqual([e.exitCode, e.signal], [3, undefined]);
       assert.equal(e.message, `${e.shortMessage}\n\noops`, 'the message ends with the tail of stderr');
     },
+  },
+  {
+    name: 'a non-zero exit after writing why on stdout (as a failing `npm test` does)',
+    start: () => run('sh', ['-c', 'echo "1 test failed"; echo warning >&2; exit 1']),
+    flags: none,
+    short: /^Command failed with exit code 1: /,
+    check: (e) => {
+      assert.equal(e.message, `${e.shortMessage}\n\nwarning\n\n1 test failed`, 'stderr, then stdout');
+      assert.deepEqual(e.stdio, [undefined, '1 test failed', 'warning']);
+    },
+  },
+  {
+    name: 'kill() of a tree that ignores killSignal: SIGKILL follows after forceKillAfterDelay',
+    start: async () => {
+      const { p } = await ignoringTerm({ forceKillAfterDelay: 50 });
+      p.kill();
+      return p;
+    },
+    flags: { ...none, isTerminated: true, isForcefullyTerminated: true },
+    short: /^Command was killed with SIGKILL \(SIGTERM had not ended its tree within forceKillAfterDelay, 50 ms: it was sent SIGKILL\): sh -c /,
+    check: (e) => assert.equal(e.signal, 'SIGKILL'),
+  },
+  {
+    name: 'a cancel that killSignal does not end',
+    start: async () => {
+      const controller = new AbortController();
+      const { p } = await ignoringTerm({ signal: controller.signal, forceKillAfterDelay: 1 });
+      controller.abort();
+      return p;
+    },
+    flags: { ...none, isCanceled: true, isTerminated: true, isForcefullyTerminated: true },
+    short: /^Command was canceled \(This operation was aborted\) and was killed with SIGKILL \(SIGTERM had not ended its tree within forceKillAfterDelay, 1 ms: it was sent SIGKILL\): /,
   },
   {
     name: 'a signal from elsewhere',
@@ -147,4 +193,41 @@ describe('how a run ends', () => {
       ending.check?.(error);
     }));
   }
+});
+
+describe('the message of a RunError', () => {
+  test('quotes the end of stderr and of stdout: 20 lines of each at most, marked where cut', leakFree(async () => {
+    const error = await run('sh', ['-c', 'seq 1 100000; seq 1 30 >&2; exit 1'], { reject: false });
+    const [head, stderr, stdout, ...rest] = error.message.split('\n\n');
+    assert.equal(head, error.shortMessage);
+    assert.deepEqual(rest, []);
+    assert.deepEqual(stderr.split('\n'), ['…', ...Array.from({ length: 20 }, (_, i) => String(i + 11))]);
+    assert.deepEqual(stdout.split('\n'), ['…', ...Array.from({ length: 20 }, (_, i) => String(i + 99981))]);
+    assert.equal(error.stdout.length, 588894, 'the result keeps all of it');
+  }));
+
+  test('a single huge line is cut to its last 4000 characters', leakFree(async () => {
+    const error = await run('sh', ['-c', 'head -c 100000 /dev/zero | tr "\\0" x; exit 1'], { reject: false });
+    assert.equal(error.message, `${error.shortMessage}\n\n…${'x'.repeat(4000)}`);
+  }));
+
+  test('with `all`, quotes it once (both streams, in the order they came)', leakFree(async () => {
+    const error = await run('sh', ['-c', 'echo out; echo err >&2; exit 1'], { all: true, reject: false });
+    const quoted = error.message.slice(error.shortMessage.length + 2).split('\n').sort();
+    assert.deepEqual(quoted, ['err', 'out']);
+  }));
+
+  test("with 'hex', 'base64' or 'buffer', quotes the output as text", leakFree(async () => {
+    for (const encoding of ['hex', 'base64', 'buffer']) {
+      const error = await run('sh', ['-c', 'echo "é failed" >&2; exit 1'], { encoding, reject: false });
+      assert.equal(error.message, `${error.shortMessage}\n\né failed`, encoding);
+      assert.deepEqual(Buffer.from(error.stderr, encoding === 'buffer' ? undefined : encoding).toString(), 'é failed\n');
+    }
+  }));
+
+  test('with lines, quotes the last lines', leakFree(async () => {
+    const error = await run('sh', ['-c', 'seq 1 50; exit 1'], { lines: true, reject: false });
+    assert.deepEqual(error.message.split('\n\n')[1].split('\n'), ['…', ...Array.from({ length: 20 }, (_, i) => String(i + 31))]);
+    assert.deepEqual(error.stdio, [undefined, error.stdout, error.stderr]);
+  }));
 });
