@@ -333,13 +333,17 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
     const tree = this.#tree;
     if (tree === undefined || this.#finished) return false;
     const sent = tree.kill(signal);
-    if (!this.#killed) {
+    const rule = treeSignalRule(signal, this.#n.killSignal);
+    // Only a signal that would end a process makes this a killed run (its tree then waited for,
+    // its daemons not let go); kill('SIGSTOP'), kill('SIGCONT') or a SIGWINCH leave the run as
+    // it was.
+    if (!this.#killed && (signal === SIGKILL || rule.continueStopped)) {
       this.#killed = true;
       this.#exitedBeforeKill = this.#subprocess!.exitStatus !== null;
       this.#onKilled?.();
     }
     const delay = this.#n.forceKillAfterDelay;
-    if (treeSignalRule(signal, this.#n.killSignal).forceKill && delay >= 0 && this.#cancelForceTimer === undefined) {
+    if (rule.forceKill && delay >= 0 && this.#cancelForceTimer === undefined) {
       this.#cancelForceTimer = setLongTimeout(() => {
         // Forced only where something was left for SIGKILL to end (zombies aside).
         if (this.#finished || !tree.alive()) return;

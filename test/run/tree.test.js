@@ -335,6 +335,25 @@ describe('the tree of a run in a per-run cgroup', { skip: noCgroup }, () => {
   }));
 });
 
+describe('a signal that ends nothing', { skip: noCgroup }, () => {
+  test("kill('SIGCONT') does not make a run a killed one: it settles as it would have, and its daemon is let go", leakFree(async () => {
+    const running = run('sh', ['-c', 'sleep 1000 >/dev/null 2>&1 & echo $!; sleep 0.2']);
+    assert.equal(running.kill('SIGCONT'), true); // in the same turn as the start: the tree runs
+    const result = await running;
+    const daemon = Number(result.stdout);
+    try {
+      assert.equal(result.failed, false);
+      assert.equal(isDead(daemon), false, 'the run did not wait for it');
+      // A killed run's tree stays guarded and its cgroup stays until empty; this one goes now.
+      await until(() => !existsSync(result.cgroup.path), 'the cgroup to be removed (the daemon let go)');
+      assert.deepEqual(leftovers(), []);
+    } finally {
+      killIfAlive(daemon);
+      await waitDead(daemon);
+    }
+  }));
+});
+
 describe('the tree of a run when this process is SIGKILLed', { skip: noCgroup }, () => {
   test("the watchdog kills the cgroup: a setsid'd grandchild dies; the next process's first cgroup sweeps the directory", async () => {
     const { spawn: cpSpawn } = await import('node:child_process');
