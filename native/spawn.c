@@ -548,7 +548,7 @@ int pf_spawn_probe_flags(uint64_t flags) {
   if (flags & PF_CLONE_AUTOREAP) {
     /* No waitid: the kernel reaps it. Its pidfd reports POLLHUP once the reap is done, and
      * from then on PIDFD_INFO_EXIT must have its status, or the flag is of no use to us. */
-    struct pollfd p = {.fd = pidfd, .events = POLLIN};
+    struct pollfd p = {.fd = pidfd, .events = 0}; /* POLLHUP alone: POLLIN comes first */
     for (int i = 0; i < 1000 && !(p.revents & POLLHUP); i++) {
       if (poll(&p, 1, 10) < 0 && errno != EINTR) break;
     }

@@ -55,6 +55,7 @@ static int pf_uv_start(struct pf_watcher *w, napi_value on_exit) {
 
 static void pf_uv_loop_ref(struct pf_watcher *w, int ref) {
   struct pf_uv *u = w->state;
+  if (u == NULL) return; /* closed already: the environment is ending */
   if (ref)
     uv_ref((uv_handle_t *)&u->poll);
   else
