@@ -2,7 +2,7 @@
 // RunResult (or its RunError); while it runs it has its pid, its subprocess, the streams that
 // are not captured, kill(), pipe() and the lines of its stdout.
 
-import { closeSync, constants as fs, openSync } from 'node:fs';
+import { closeSync, createReadStream, constants as fs, openSync, statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Readable, Writable } from 'node:stream';
 
@@ -22,6 +22,15 @@ import { isTemplate, parseTemplate, shellTemplate, type TemplateValue } from './
 import { startTree, type Tree } from './tree.js';
 
 const SIGKILL = 9;
+
+/** Whether path is a FIFO (stat does not open it, so it never waits for the other end). */
+function isFifo(path: string): boolean {
+  try {
+    return statSync(path).isFIFO();
+  } catch {
+    return false; // the open that follows says why, with its path
+  }
+}
 
 /** After a killed tree is empty, how long its output pipes may take to reach EOF before they are
  * given up on (a process outside the tree, a setsid'd one, still holds them). */
@@ -108,6 +117,8 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
   #exitedBeforeKill = false;
   #onKilled: (() => void) | undefined;
   #whenKilled: Promise<void> | undefined;
+  /** With a FIFO as stdin's file: lets go of its open if no writer ever came (see #feedFifo). */
+  #releaseFifo: (() => void) | undefined;
   #finished = false;
   readonly #own: Promise<Outcome>;
   readonly #outcome: Promise<Outcome>;
@@ -266,10 +277,13 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
         return setting.fd;
       case 'file': {
         // O_NONBLOCK: opening a FIFO never waits for its other end, which would block this
-        // thread (and every timer, the timeout's included) for as long as nobody comes. Read, a
-        // FIFO with no writer gives end of input; written, one with no reader fails here
-        // (ENXIO). The child gets the descriptor without the flag (native/spawn.c).
+        // thread (and every timer, the timeout's included) for as long as nobody comes. Written,
+        // one with no reader fails here (ENXIO). Read, a FIFO is not opened here at all: its
+        // writer may come later (`cmd < fifo` waits for it), and a non-blocking open would give
+        // the child end of input at once; it is read on Node's thread pool and fed to a pipe
+        // (#feedFifo). The child gets a file's descriptor without the flag (native/spawn.c).
         const input = setting === this.#n.stdin;
+        if (input && isFifo(setting.path)) return 'pipe';
         const flags = (input ? fs.O_RDONLY : fs.O_WRONLY | fs.O_CREAT | (setting.append ? fs.O_APPEND : fs.O_TRUNC)) | fs.O_NONBLOCK;
         let fd: number;
         try {
@@ -319,12 +333,36 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
     if (stdoutEnd.length > 0) this.#stdout = new Capture(stdoutEnd[0]!, maxBytes, this.#all, overflow, lineLimit(), 1);
     if (stderrEnd.length > 0) this.#stderr = new Capture(stderrEnd[0]!, maxBytes, this.#all, overflow, lineLimit(), 2);
     if (n.input !== undefined) feedInput(sub.stdin!, n.input, (error) => this.#inputFailed(error));
+    else if (n.stdin.kind === 'file' && stdinStream === null && sub.stdin !== null) this.#feedFifo(sub.stdin, n.stdin.path);
     if (n.timeout > 0) this.#cancelTimer = setLongTimeout(() => this.#onTimeout(), n.timeout);
     if (n.signal !== undefined) {
       this.#onAbort = () => this.#onCancel();
       n.signal.addEventListener('abort', this.#onAbort, { once: true });
     }
     n.launch?.onStart?.(this.#tree!);
+  }
+
+  /**
+   * Feeds the FIFO at `path` to the child's stdin. createReadStream opens it on Node's thread
+   * pool, where the open waits for a writer without blocking this thread. If the run ends first
+   * (a timeout, a cancel, a command that did not read), that waiting open is let go by opening
+   * the FIFO's write end once, without blocking, and closing it: the open then returns, and the
+   * stream reads end of input (without that, the pending open would keep Node's event loop
+   * alive until some writer came).
+   */
+  #feedFifo(stdin: Writable, path: string): void {
+    const source = createReadStream(path);
+    let opened = false;
+    source.once('open', () => (opened = true));
+    this.#releaseFifo = () => {
+      if (!opened) {
+        try {
+          closeSync(openSync(path, fs.O_WRONLY | fs.O_NONBLOCK));
+        } catch {} // ENXIO: the open has not begun; it then sees this stream destroyed
+      }
+      source.destroy();
+    };
+    feedInput(stdin, source, (error) => this.#inputFailed(error));
   }
 
   // ---- kills ----
@@ -470,6 +508,7 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
     if (wait > 0) await tree.empty(wait);
     await tree.settled();
     this.#finished = true;
+    this.#releaseFifo?.();
     this.#cancelTimer?.();
     this.#cancelForceTimer?.();
     if (this.#onAbort !== undefined) this.#n.signal!.removeEventListener('abort', this.#onAbort);

@@ -154,16 +154,22 @@ describe('run() options, each in use', () => {
       import { run } from ${JSON.stringify(join(runFixtures, '..', '..', '..', 'dist', 'index.js'))};
       const fifo = ${JSON.stringify(fifo)};
       const out = [];
-      // No writer: the command reads end of input; no reader: the run fails at once, saying why.
-      out.push((await run('cat', { inputFile: fifo, timeout: 60_000 })).stdout === '');
+      // No writer: the run waits for one as \`cat < fifo\` does, and its timeout still fires;
+      // the wait (on the thread pool) is let go, or this process could not exit.
+      const waited = await run('cat', { inputFile: fifo, timeout: 300 }).catch((e) => e);
+      out.push(waited.timedOut);
+      // A writer that comes late: its data reaches the command.
+      const late = run('cat', { inputFile: fifo, timeout: 60_000 });
+      setTimeout(() => { const w = openSync(fifo, constants.O_WRONLY); writeSync(w, 'late\\n'); closeSync(w); }, 200);
+      out.push((await late).stdout);
+      // No reader: the run fails at once, saying why.
       const error = await run('echo', ['x'], { stdout: { file: fifo }, timeout: 60_000 }).catch((e) => e);
       out.push(error.code, error.cause.syscall, error.cause.path === fifo, /no process has open for reading/.test(error.shortMessage));
-      // With the other end open (ours: O_RDWR never waits on Linux), they work as a file would.
-      const ours = openSync(fifo, constants.O_RDWR);
+      // stdin: { file } is the same source: a writer that comes, and its data arrives.
       const writing = run('cat', { stdin: { file: fifo } });
-      writeSync(ours, 'through the fifo\\n');
-      closeSync(ours);
+      setTimeout(() => { const w = openSync(fifo, constants.O_WRONLY); writeSync(w, 'through the fifo\\n'); closeSync(w); }, 100);
       out.push((await writing).stdout);
+      // Written, with the other end open (ours: O_RDWR never waits on Linux), as a file would be.
       const reader = openSync(fifo, constants.O_RDWR);
       await run('echo', ['back'], { stdout: { file: fifo } });
       const buffer = Buffer.alloc(16);
@@ -172,7 +178,7 @@ describe('run() options, each in use', () => {
       console.log(JSON.stringify(out));
     `;
     const stdout = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
-    assert.deepEqual(JSON.parse(stdout), [true, 'ENXIO', 'open', true, true, 'through the fifo', 'back\n']);
+    assert.deepEqual(JSON.parse(stdout), [true, 'late', 'ENXIO', 'open', true, true, 'through the fifo', 'back\n']);
   });
 
   test("stdin: 'ignore' (the default) is /dev/null; an fd, a stream with an fd and { file } are read", leakFree(async () => {
