@@ -81,7 +81,8 @@ int pf_exit_from_reap(int fd, double *rec) {
      * is readable (exited) a moment before that. Until then, not final: the caller polls again. */
     struct pollfd p = {.fd = fd, .events = POLLIN};
     int reaped = poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLNVAL));
-    return pf_exit_from_info(fd, rec, reaped || !pf_support_get()->pidfd_info_exit.ok);
+    if (pf_exit_from_info(fd, rec, reaped || !pf_support_get()->pidfd_info_exit.ok)) return 1;
+    return -1; /* exited, reaped elsewhere: wait for POLLHUP alone (POLLIN would spin) */
   }
   rec[PF_EXIT_HOW] = PF_EXIT_WAITID;
   rec[PF_EXIT_PID] = si.si_pid;
@@ -139,15 +140,18 @@ int pf_exit_wait(int fd, int timeout_ms, double *rec) {
   long deadline = timeout_ms < 0 ? 0 : pf_now_ms() + timeout_ms;
   rec[PF_EXIT_FD] = fd;
   rec[PF_EXIT_PID] = 0;
+  short events = POLLIN;
   for (;;) {
     int left = timeout_ms < 0 ? -1 : (int)(deadline - pf_now_ms());
     if (timeout_ms >= 0 && left < 0) left = 0;
-    struct pollfd p = {.fd = fd, .events = POLLIN};
+    struct pollfd p = {.fd = fd, .events = events};
     int r = poll(&p, 1, left);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) return -errno;
     if (p.revents & POLLNVAL) return -EBADF;
-    if (r > 0 && pf_exit_from_reap(fd, rec)) return 1;
+    int got = r > 0 ? pf_exit_from_reap(fd, rec) : 0;
+    if (got > 0) return 1;
+    if (got < 0) events = 0; /* POLLHUP, always reported, ends the wait */
     if (timeout_ms >= 0 && pf_now_ms() >= deadline) return 0;
   }
 }

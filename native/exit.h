@@ -38,7 +38,10 @@ enum pf_exit_field {
 extern const char *const pf_exit_field_names[PF_EXIT_FIELDS];
 
 /* Reaps our child behind fd (waitid with WNOHANG and __WALL). Returns 1 with the record filled,
- * 0 if it has not exited after all. ECHILD (a foreign reaper) is answered from PIDFD_GET_INFO. */
+ * 0 if it has not exited after all. ECHILD (a foreign reaper, or the kernel with CLONE_AUTOREAP)
+ * is answered from PIDFD_GET_INFO once the reap is complete; before that, -1: it has exited, and
+ * the caller waits for the pidfd's POLLHUP alone (it stays readable: waiting for POLLIN would
+ * spin). */
 int pf_exit_from_reap(int fd, double *rec);
 
 /* The exit of a process we did not (or could not) reap, from PIDFD_INFO_EXIT (6.15). Returns 1

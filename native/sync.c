@@ -147,6 +147,7 @@ int pf_sync_run(int pidfd, struct pf_sync_pipe *pipes, int npipes, const struct 
     pf_sync_kill(&s);
   }
 
+  int reaped_elsewhere = 0;
   for (;;) {
     int open = 0;
     for (int i = 0; i < npipes; i++) open += pipes[i].fd >= 0 && !pipes[i].ended;
@@ -156,7 +157,7 @@ int pf_sync_run(int pidfd, struct pf_sync_pipe *pipes, int npipes, const struct 
     struct pollfd single = {.fd = pidfd, .events = POLLIN};
     struct pollfd *set = fds != NULL ? fds : &single;
     int n = 0;
-    if (!s.exited) set[n++] = (struct pollfd){.fd = pidfd, .events = POLLIN};
+    if (!s.exited) set[n++] = (struct pollfd){.fd = pidfd, .events = reaped_elsewhere ? 0 : POLLIN};
     int first_pipe = n;
     if (fds != NULL) {
       for (int i = 0; i < npipes; i++) {
@@ -193,7 +194,9 @@ int pf_sync_run(int pidfd, struct pf_sync_pipe *pipes, int npipes, const struct 
       }
     }
     if (!s.exited && first_pipe == 1 && (set[0].revents & (POLLIN | POLLHUP | POLLERR))) {
-      if (pf_exit_from_reap(pidfd, out->rec)) s.exited = 1;
+      int got = pf_exit_from_reap(pidfd, out->rec);
+      if (got > 0) s.exited = 1;
+      else if (got < 0) reaped_elsewhere = 1; /* then POLLHUP alone (see exit.h) */
     }
   }
 

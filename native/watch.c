@@ -163,6 +163,14 @@ void pf_watch_drain(struct pf_watcher *w) {
         done = 1;
       } else if (pf_key_kind(key) == PF_WATCH_CHILD) {
         done = pf_exit_from_reap(fd, rec);
+        if (done < 0) {
+          /* Exited and reaped elsewhere, the status not final until POLLHUP (exit.h): wait for
+           * that alone (EPOLLHUP is always reported), or the level-triggered EPOLLIN would
+           * bring this callback back at every turn until then. */
+          struct epoll_event ev = {.events = 0, .data.u64 = key};
+          epoll_ctl(w->epfd, EPOLL_CTL_MOD, fd, &ev);
+          continue;
+        }
       } else {
         /* An observed process: readable at its exit, PIDFD_INFO_EXIT at its reap (then the
          * pidfd also reports POLLHUP). Without PIDFD_INFO_EXIT there is nothing to wait for. */
