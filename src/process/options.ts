@@ -381,6 +381,10 @@ export function normalizeSpawn(file: unknown, args: unknown, options: unknown): 
       'cannot be combined with `detached`: a detached child already leads its own session and process group',
     );
   }
+  // In the documented order of validation (uid, gid and groups before killOnParentExit).
+  const uid = parsers.uid(o.uid);
+  const gid = parsers.gid(o.gid);
+  const groups = parsers.groups(o.groups);
   const pdeathsig = parsers.killOnParentExit(o.killOnParentExit);
   return buildPlan({
     file: theFile,
@@ -391,9 +395,9 @@ export function normalizeSpawn(file: unknown, args: unknown, options: unknown): 
     stdio,
     setsid,
     pgid,
-    uid: parsers.uid(o.uid),
-    gid: parsers.gid(o.gid),
-    groups: parsers.groups(o.groups),
+    uid,
+    gid,
+    groups,
     pdeathsig,
     autoKill: pdeathsig === 9,
     noNewPrivs: parsers.noNewPrivileges(o.noNewPrivileges),
