@@ -128,6 +128,16 @@ describe('PidFd.killTree()', { skip: !havePython() && 'needs python3 (ctypes) to
     const forker = 'i=0; while [ $i -lt 1000 ]; do sleep 600 & [ $i = 0 ] && echo $!; i=$((i+1)); done; wait';
     const script = `echo $$; for n in 1 2 3 4; do sh -c '${forker}' & echo $!; done; wait`;
     const tree = await startTree(t, script, 9, { settled: false });
+    t.after(() => {
+      // Had the test failed, nothing of the tree stays: every process of its session.
+      for (const pid of inSession(tree.child.pid)) {
+        try {
+          const p = PidFd.open(pid);
+          p.sendSignal('SIGKILL');
+          p.close();
+        } catch {}
+      }
+    });
     const root = PidFd.open(tree.child.pid);
     t.after(() => root.close());
     const result = root.killTree('SIGTERM');
