@@ -43,7 +43,7 @@ export const quick = {
   memory: { levels: [0, 1], nFast: 60, nSlow: { 0: 60, 1: 10 }, rounds: 2 },
   reaping: { ks: [250, 1000], rounds: 1, gapUs: 1000, contenders: ['pidfd', 'child_process', 'C pidfd+epoll'] },
   footprint: { k: 300, repeats: 1, contenders: ['pidfd', 'child_process'] },
-  trees: { n: 200, rounds: 2, groups: 5, per: 99, killRounds: 1 },
+  trees: { n: 200, rounds: 2, groups: 2, per: 49, killRounds: 1 },
   compat: {
     n: { spawnExit: 200, spawnClose: 200, execFile: 200, execFileSync: 200, forkRoundTrip: 20 },
     rounds: 4,

@@ -4,6 +4,7 @@ export { spawn } from './process/spawn.js';
 export { Subprocess } from './process/subprocess.js';
 export { PidFd, ProcDir } from './process/pidfd.js';
 export type { Ids, ProcessInfo } from './process/pidfd.js';
+export type { KillTreeResult } from './process/kill-tree.js';
 export type { Backend, SpawnOptions } from './process/options.js';
 export type { StdioOption, StdioOptions, StreamWithFd } from './process/stdio.js';
 export type { ExitStatus, Rusage } from './process/exit-status.js';

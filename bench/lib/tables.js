@@ -176,10 +176,19 @@ export function treesTables(t) {
     ['means', 'tree size', 'time until all it reaches are gone, ms (median)', 'survivors (median)'],
     Object.entries(t.kill).map(([name, k]) => [bold(name === 'cgroup' ? 'pidfd' : name) === '**pidfd**' ? '**cgroup (pidfd)**' : name, num(k.size.median), num(k.ms.median), num(k.survivors.median)]),
   );
+  // Results from before the walk was measured have no killWalk.
+  const walk =
+    t.killWalk === undefined
+      ? ''
+      : `\n\n### Killing a tree of about ${num(t.killWalk['tree-kill'].size.median)} processes with setsid'd groups, none leaving the parentage: the two walks\n\n` +
+        table(
+          ['walk (a tree we did not start)', 'tree size', 'time until all are gone, ms (median)', 'survivors (median)'],
+          Object.entries(t.killWalk).map(([name, k]) => [name === 'PidFd.killTree' ? '**PidFd.killTree**' : name, num(k.size.median), num(k.ms.median), num(k.survivors.median)]),
+        );
   return (
     `### What a per-run cgroup adds to a spawn (N = ${t.n})\n\n${cost}\n\nAdded per spawn: ` +
     `${num(t.cost.cgroup.median - t.cost.plain.median)} ms (median).\n\n` +
-    `### Killing a tree of about ${num(t.kill.cgroup.size.median)} processes with setsid'd groups and double-forked daemons\n\n${kill}`
+    `### Killing a tree of about ${num(t.kill.cgroup.size.median)} processes with setsid'd groups and double-forked daemons\n\n${kill}${walk}`
   );
 }
 

@@ -3,26 +3,36 @@
 import { PidFd } from '../index.js';
 import { CommandError, parsePidCommand, parseSignal, UsageError } from './args.js';
 
-export const killHelp = `Usage: pidfd kill [-s SIG] [--expect-id ID] PID...
+export const killHelp = `Usage: pidfd kill [-s SIG] [--expect-id ID] [--tree] PID...
 
 Sends a signal (default TERM) to each PID through a pidfd. With --expect-id, the signal is
 sent only if the process still has that stable id (from 'pidfd info'): a script's kill can then
 never hit another process that was given the same pid.
 
+With --tree, the signal goes to each PID and every descendant of it, found by walking /proc
+through pidfds: each member is stopped as it is found, so the tree cannot grow while it is
+walked, then signalled and continued. A descendant whose parent exited before the walk (a
+double-forked daemon) is no longer in the tree (see docs/trees.md).
+
 Options:
-  -s, --signal SIG    the signal: TERM, SIGKILL, 9, RTMIN+1, ... (0 only checks)
+  -s, --signal SIG    the signal: TERM, SIGKILL, 9, RTMIN+1, ... (0 only checks; not with --tree)
   --expect-id ID      signal only the process with this stable id (one PID only)
+  --tree              signal every descendant of each PID too
+  -v, --verbose       with --tree: print the pids signalled, one line per PID
   -h, --help          this text
 
 Exit codes:
   0  every signal was sent
-  1  a signal was not sent: no such process, permission denied, or a different process
+  1  a signal was not sent: no such process, permission denied (to a member of a tree too), a
+     different process, or a tree that holds this command
   2  usage error
 `;
 
 const options = {
   signal: { type: 'string', short: 's' },
   'expect-id': { type: 'string' },
+  tree: { type: 'boolean' },
+  verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -30,7 +40,9 @@ export async function kill(argv: string[]): Promise<number> {
   const parsed = parsePidCommand(argv, options, killHelp);
   if (parsed === null) return 0;
   const { values, pids } = parsed;
-  const signal = values.signal === undefined ? 15 : parseSignal(values.signal as string, '--signal', { allowZero: true });
+  const tree = values.tree === true;
+  const signal = values.signal === undefined ? 15 : parseSignal(values.signal as string, '--signal', { allowZero: !tree });
+  if (values.verbose === true && !tree) throw new UsageError('--verbose goes with --tree');
   const expectText = values['expect-id'] as string | undefined;
   if (expectText !== undefined) {
     if (!/^\d+$/.test(expectText)) throw new UsageError(`--expect-id: invalid id ${JSON.stringify(expectText)}`);
@@ -55,10 +67,20 @@ export async function kill(argv: string[]): Promise<number> {
           continue;
         }
       }
-      if (!handle.sendSignal(signal)) failures.push(`no such process: ${pid} (it has exited)`);
+      if (tree) {
+        const result = handle.killTree(signal);
+        if (values.verbose === true) process.stdout.write(`${pid}: ${result.signalled.join(' ')}\n`);
+        if (result.denied.length > 0) failures.push(`permission denied: ${result.denied.join(', ')} (in the tree of ${pid})`);
+        if (!result.complete) failures.push(`the tree of ${pid} still grew after ${result.passes} passes: what it started last was not signalled`);
+      } else if (!handle.sendSignal(signal)) {
+        failures.push(`no such process: ${pid} (it has exited)`);
+      }
     } catch (error) {
       const e = error as Error & { code?: string };
-      failures.push(e.code === 'EPERM' ? `permission denied: ${pid}` : `${pid}: ${e.message}`);
+      if (e.code === 'EPERM') failures.push(`permission denied: ${pid}`);
+      else if (e.code === 'ESRCH') failures.push(`no such process: ${pid} (it has exited)`);
+      else if (e.code === 'ERR_PIDFD_TREE_OF_SELF') failures.push(`the tree of ${pid} holds this command: not signalled`);
+      else failures.push(`${pid}: ${e.message}`);
     } finally {
       handle.close();
     }

@@ -20,7 +20,7 @@ Commands:
   run   [options] -- CMD [ARG...]   run a command; forward signals; timeouts; resource report
   wait  [options] PID...            wait for any processes to exit, no polling, no child needed
   info  [--json] PID...             ids, parent, credentials, cgroup, stable id, command line
-  kill  [-s SIG] [--expect-id ID] PID...
+  kill  [-s SIG] [--expect-id ID] [--tree] PID...
                                     signal through a pidfd; with --expect-id, only that process
 
 Run 'pidfd <command> --help' for a command's options and exit codes.

@@ -8,6 +8,7 @@ import { signalName, signalNumber, type Signal } from '../signals.js';
 import { validateBoolean, validateFd, validateInteger, validateObject } from '../validate.js';
 import { exitStatusFromRecord, exitStatusFromWaitStatus, unknownExitStatus, type ExitStatus } from './exit-status.js';
 import { ensureWatcher, forgetExit, onExit } from './exits.js';
+import { killTree, type KillTreeResult } from './kill-tree.js';
 
 const { ESRCH, EBADF, EINVAL, ENOSYS, ENOTTY, EREMOTE } = errno;
 const PIDFD_THREAD = 0x80; // O_EXCL, Linux 6.9
@@ -256,6 +257,20 @@ export class PidFd {
     if (r === -ESRCH) return false;
     const hint = group && r === -EINVAL ? ' (signalling a process group through a pidfd needs Linux 6.9)' : '';
     throw systemError(-r, 'pidfd_send_signal', { context: `PidFd.sendSignal(${signalName(number)})${hint}` });
+  }
+
+  /**
+   * Signals the process and every descendant of it, found by walking parentage in /proc through
+   * pidfds, for a process this library did not start: every member is stopped as it is found (so
+   * the tree cannot grow while it is walked), the walk repeats until a pass finds nobody new, then
+   * the signal goes to each member through its pidfd (never to a recycled pid) and SIGCONT after
+   * it (see docs/trees.md). Throws ESRCH if the process is gone, EPERM if it cannot be signalled,
+   * ERR_PIDFD_TREE_OF_SELF for this process or an ancestor of it; members that cannot be
+   * signalled are listed in `denied`.
+   */
+  killTree(signal: Signal = 'SIGTERM'): KillTreeResult {
+    this.#liveFd('killTree');
+    return killTree(this, signal, 'PidFd.killTree()');
   }
 
   /**
