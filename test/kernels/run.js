@@ -38,8 +38,8 @@ const root = join(here, '..', '..');
 const kernels = [
   { name: '5.10', suite: 'bullseye', tests: ['process/spawn.test', 'process/pidfd.test', 'cgroup/'] },
   { name: '6.1', suite: 'bookworm', tests: ['process/spawn.test', 'compat/events'] },
-  { name: '6.12', suite: 'trixie', tests: ['process/spawn.test', 'process/pidfd.test', 'cgroup/'] },
-  { name: '7.2', suite: 'sid', tests: ['process/spawn.test', 'process/pidfd.test', 'cgroup/', 'compat/events'] },
+  { name: '6.12', suite: 'trixie', tests: ['process/spawn.test', 'process/pidfd.test', 'cgroup/', 'run/tree'] },
+  { name: '7.2', suite: 'sid', tests: ['process/spawn.test', 'process/pidfd.test', 'cgroup/', 'compat/events', 'run/tree'] },
 ];
 
 function skip(reason) {
