@@ -251,4 +251,42 @@ wider spread. So the drop-in keeps socketpairs, as Node (why it must: [compat.md
 \`spawn()\`'s kernel pipes (the last row of each table) read a stdout at the pipe's speed and write a
 stdin at about 0.56–0.77× child_process's: a cost of the shell's semantics that \`spawn()\` and
 \`run()\` keep on purpose; a larger pipe (\`F_SETPIPE_SZ\`) could narrow it, not tried.
+
+### The sequential scenario on other kernels, and what \`autoReap\` costs (issue 23)
+
+\`npm run bench:kernels\` (\`bench/kernels.js\`; kernels as arguments, 7.2 by default) runs the
+sequential scenario with four contenders (pidfd's \`spawn()\`, the same with \`autoReap: true\`,
+child_process, the C posix_spawn loop) on this machine's kernel and in the kernel matrix's QEMU
+guests (\`test/kernels/vm.sh\`). A guest runs under software emulation (TCG: about 50 ms per spawn
+of /bin/true, against 0.8 ms here), so only ratios say anything, and a guest's N is small (300 in
+3 rounds, about 100 s). Ratios are per round (the contenders alternate within a round), median
+of the rounds; CPU is the spawning process's own per spawn (the C loop's: its server's). Two runs
+of 2026-12-07 on this 2-core machine, shared with a CI run (this machine's load average at their
+start and end):
+
+| where (kernel), N | \`autoReap\` | pidfd ÷ C: wall / CPU | pidfd autoReap ÷ C | child_process ÷ C | autoReap ÷ pidfd | load |
+|---|---|---|---|---|---|---|
+| here (6.18), 2000 in 10 rounds | ignored | 1.05× / 2.33× | 1.14× / 2.71× | 2.42× / 12.71× | 1.01× / 1.16× | 0.5 → 0.6 |
+| QEMU, 7.2.13, 300 in 3 rounds | CLONE_AUTOREAP | 0.94× / 1.44× | 1.49× / 2.47× | 1.38× / 3.72× | 1.29× / 1.71× | 0.6 → 2.9 |
+| QEMU, 6.1.0, 300 in 3 rounds | ignored | 0.72× / 1.13× | 0.79× / 1.41× | 0.95× / 2.48× | 1.11× / 1.25× | 2.9 → 3.3 |
+| here (6.18), 2000 in 10 rounds | ignored | 1.18× / 2.63× | 1.24× / 2.81× | 2.96× / 13.67× | 1.06× / 1.07× | 2.5 → 2.5 |
+| QEMU, 7.2.13, 600 in 6 rounds | CLONE_AUTOREAP | 1.12× / 1.63× | 1.28× / 1.94× | 1.50× / 3.26× | 1.16× / 1.20× | 2.5 → 4.1 |
+
+Raw results: [bench/results/kernels-20261207-053313.json](../bench/results/kernels-20261207-053313.json)
+(rows 1–3) and [bench/results/kernels-20261207-053757.json](../bench/results/kernels-20261207-053757.json)
+(rows 4–5). A first run (N = 300 here too, its file not kept) gave autoReap ÷ pidfd 1.02× wall,
+0.90× CPU on 7.2 and 1.01× / 1.02× on 6.1.
+
+What they say, and what they do not. Under emulation every contender's CPU comes closer to the C
+loop's than here (pidfd 1.1–1.6× against 2.3–2.6×): the guest's time is dominated by the emulated
+kernel and exec, which all contenders share, not by Node. On 7.2 an auto-reaped spawn (the
+kernel reaps the child; its status comes from \`PIDFD_GET_INFO\` after \`waitid\` says ECHILD,
+\`native/exit.c\`) cost 0.90× to 1.71× the CPU of a plain one (\`waitid\` with rusage) in three runs,
+and 1.02× to 1.29× the wall time; on 6.1 and here, where the option is ignored and both
+contenders do the same work, the same ratio moved between 1.01× and 1.25×. So the cost of
+\`autoReap\` is within the noise of these runs: at most a few tens of percent of a spawn's parent
+CPU under emulation, possibly nothing. Resolving it needs a 7.1+ kernel on real hardware (or
+\`PIDFDVM_ACCEL=kvm\` on a host with real KVM) and larger N; the extra wake-up \`native/exit.c\`
+allows for (an auto-reaped child's pidfd is readable a moment before its status is) is the first
+thing to look at there.
 `;

@@ -46,6 +46,16 @@ export const nodeContenders = {
   },
 };
 
+/** Contenders a scenario runs only when asked (the sequential scenario's `contenders` param,
+ * `npm run bench:kernels`): pidfd's spawn with `autoReap` (CLONE_AUTOREAP and the status from
+ * PIDFD_GET_INFO on Linux 7.1+; elsewhere the option is ignored and it is `pidfd` again). */
+export const optionalContenders = {
+  'pidfd autoReap'(file, args) {
+    const sub = pidfdSpawn(file, args, { stdio: 'ignore', autoReap: true });
+    return { handle: sub, done: sub.exited };
+  },
+};
+
 /** The C limit contenders: name -> backend of bench/c/limit.c. */
 export const cContenders = {
   'C posix_spawn': 'posix_spawn',
@@ -54,5 +64,5 @@ export const cContenders = {
 
 /** Spawns file and waits for its exit with the named Node contender. */
 export function spawnAndWait(name, file, args = []) {
-  return nodeContenders[name](file, args).done;
+  return (nodeContenders[name] ?? optionalContenders[name])(file, args).done;
 }

@@ -3,17 +3,21 @@
 // overhead, steadier than wall time on a shared machine.
 
 import { nowNs } from '../lib/clock.js';
-import { cContenders, nodeContenders, spawnAndWait } from '../lib/contenders.js';
+import { cContenders, nodeContenders, optionalContenders, spawnAndWait } from '../lib/contenders.js';
 import { LimitServer } from '../lib/limit.js';
 import { alternate, shares } from '../lib/rounds.js';
 import { summarize } from '../lib/stats.js';
 
 const WARMUP = 20;
 
-/** params: { n, rounds, bins }. */
-export async function run({ n, rounds, bins }) {
+/** params: { n, rounds, bins, contenders? } (contenders: names, of lib/contenders.js's three
+ * lists; all of nodeContenders and cContenders by default). */
+export async function run({ n, rounds, bins, contenders: only }) {
   const limit = await LimitServer.start(bins.limit);
-  const names = [...Object.keys(nodeContenders), ...Object.keys(cContenders)];
+  const names = only ?? [...Object.keys(nodeContenders), ...Object.keys(cContenders)];
+  for (const name of names) {
+    if (!(name in nodeContenders || name in optionalContenders || name in cContenders)) throw new Error(`sequential: unknown contender ${name}`);
+  }
   const samples = Object.fromEntries(names.map((c) => [c, { latencies: [], rates: [], cpuUs: [] }]));
   const perRound = shares(n, rounds);
 

@@ -29,17 +29,20 @@ let pidsFiles = 0;
 
 /**
  * Runs test/run/fixtures/tree-then.sh: a setsid'd member, a double-forked daemon and a member
- * that ignores SIGTERM, then `then` (argv). Returns the RunProcess and a function that waits for
- * the three members and gives their pids by role.
+ * that ignores SIGTERM, then `then` (argv). Returns the RunProcess, a function that waits for
+ * the three members and gives their pids by role, and one that gives those started so far.
  */
 function runTree(then, options = {}) {
   const file = join(scratch, `pids-${++pidsFiles}`);
   const running = run(join(runFixtures, 'tree-then.sh'), then, { ...options, env: { PIDS: file } });
+  /** The members that have said their pid so far, by role. */
+  const started = () =>
+    existsSync(file) ? Object.fromEntries(readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').map((l) => [l.split(' ')[0], Number(l.split(' ')[1])])) : {};
   const members = async () => {
-    await until(() => existsSync(file) && readFileSync(file, 'utf8').split('\n').length > 3, 'the three members of the tree');
-    return Object.fromEntries(readFileSync(file, 'utf8').trim().split('\n').map((l) => [l.split(' ')[0], Number(l.split(' ')[1])]));
+    await until(() => Object.keys(started()).length >= 3, 'the three members of the tree');
+    return started();
   };
-  return { running, members };
+  return { running, members, started };
 }
 
 /** Asserts every member is dead. */
@@ -62,11 +65,12 @@ function groupOf(pid) {
 const withGrandchild = (background = 'sleep 1000') => ['-c', `${background} & echo $!; wait`];
 
 /**
- * The first line of a RunProcess's stdout stream (`stdout: 'stream'`), as a number. The rest
- * of the stream is drained; run() does not wait for a stream that is yours, so the test waits
- * for it to close (`closed`) before it counts fds.
+ * The first line of a RunProcess's stdout stream (`stdout: 'stream'`), as a number, or null when
+ * the stream closed before a whole line (the run was killed before the command printed it). The
+ * rest of the stream is drained; run() does not wait for a stream that is yours, so the test
+ * waits for it to close (`closed`) before it counts fds.
  */
-async function firstNumber(running) {
+async function firstLine(running) {
   const stream = running.stdout;
   const closed = once(stream, 'close');
   stream.setEncoding('utf8');
@@ -77,16 +81,43 @@ async function firstNumber(running) {
   }
   stream.resume();
   running.closed = closed;
+  if (!text.includes('\n')) return null;
   const pid = Number(text.split('\n')[0]);
   // Never 0 or NaN: a test would then signal its own process group.
   assert.ok(Number.isSafeInteger(pid) && pid > 0, `a pid on the command's first line, not ${JSON.stringify(text)}`);
   return pid;
 }
 
+/** firstLine() of a run that is not killed before the line comes: the line must be there. */
+async function firstNumber(running) {
+  const pid = await firstLine(running);
+  assert.ok(pid !== null, "a pid on the command's first line, not an output closed before it");
+  return pid;
+}
+
+/**
+ * For a test of what a `timeout` does to a grandchild: starts `start(timeout)` (a run of
+ * withGrandchild()) with the first of `timeouts` and reads the grandchild's pid from its first
+ * line. Where the timeout fired before the command printed it (the command had not run that far:
+ * seen under emulation in the kernel matrix, with 20 and 50 ms), there is no grandchild to look
+ * at: the run must have timed out, and it is tried again with the next, longer timeout. Returns
+ * the run and the pid.
+ */
+async function withTimeouts(timeouts, start) {
+  for (const timeout of timeouts) {
+    const running = start(timeout);
+    const grandchild = await firstLine(running);
+    if (grandchild !== null) return { running, grandchild };
+    const error = await running.catch((e) => e);
+    assert.equal(error.timedOut, true, `no first line, and the run did not time out: ${error.message}`);
+    await running.closed;
+  }
+  assert.fail(`the command printed no pid within a timeout of ${timeouts.at(-1)} ms`);
+}
+
 describe('the tree of a run', () => {
   test('a timeout kills the grandchildren too; when the run settles they are dead', leakFree(async () => {
-    const running = run('sh', withGrandchild(), { timeout: 50, stdout: 'stream' });
-    const grandchild = await firstNumber(running);
+    const { running, grandchild } = await withTimeouts([50, 1_000, 10_000], (timeout) => run('sh', withGrandchild(), { timeout, stdout: 'stream' }));
     const error = await running.catch((e) => e);
     assert.equal(error.timedOut, true);
     assert.equal(isDead(grandchild), true, `the grandchild is ${stateOf(grandchild)}`);
@@ -117,12 +148,9 @@ describe('the tree of a run', () => {
   }));
 
   test('a grandchild that ignores killSignal gets SIGKILL after forceKillAfterDelay', leakFree(async () => {
-    const running = run('sh', withGrandchild('sh -c \'trap "" TERM; sleep 1000\''), {
-      timeout: 20,
-      forceKillAfterDelay: 50,
-      stdout: 'stream',
-    });
-    const grandchild = await firstNumber(running);
+    const { running, grandchild } = await withTimeouts([20, 1_000, 10_000], (timeout) =>
+      run('sh', withGrandchild('sh -c \'trap "" TERM; sleep 1000\''), { timeout, forceKillAfterDelay: 50, stdout: 'stream' }),
+    );
     const error = await running.catch((e) => e);
     assert.equal(error.timedOut, true);
     assert.equal(isDead(grandchild), true, 'SIGKILL reached it before the run settled');
@@ -162,8 +190,10 @@ describe('the tree of a run', () => {
     process.env.PIDFD_CGROUP_PARENT = '/nonexistent-pidfd-parent';
     let grandchild;
     try {
-      const running = run('sh', withGrandchild('sh -c "sleep 1000; :"'), { timeout: 50, stdout: 'stream' });
-      grandchild = await firstNumber(running);
+      let running;
+      ({ running, grandchild } = await withTimeouts([50, 1_000, 10_000], (timeout) =>
+        run('sh', withGrandchild('sh -c "sleep 1000; :"'), { timeout, stdout: 'stream' }),
+      ));
       const error = await running.catch((e) => e);
       assert.equal(error.timedOut, true);
       assert.equal(error.cgroup, undefined, 'the process group fallback');
@@ -208,11 +238,20 @@ describe('the tree of a run', () => {
 
 describe('the tree of a run in a per-run cgroup', { skip: noCgroup }, () => {
   test('a timeout kills setsid\'d, double-forked and SIGTERM-ignoring descendants; the cgroup is gone when the run settles', leakFree(async () => {
-    // The members start before the timeout in any sane schedule; if they did not, the error says so.
-    const { running, members } = runTree(['sleep', '1000'], { timeout: 1000, forceKillAfterDelay: 100 });
-    const error = await running.catch((e) => e);
-    assert.equal(error.timedOut, true, error.message);
-    assertAllDead(await members());
+    // The timeout must come after the three members have started: where it came first (under
+    // emulation in the kernel matrix, 1 s was too short), what did start is dead, and the run is
+    // tried again with a longer timeout.
+    let error;
+    let pids;
+    for (const timeout of [1_000, 10_000, 30_000]) {
+      const { running, started } = runTree(['sleep', '1000'], { timeout, forceKillAfterDelay: 100 });
+      error = await running.catch((e) => e);
+      assert.equal(error.timedOut, true, error.message);
+      pids = started();
+      for (const [role, pid] of Object.entries(pids)) assert.equal(isDead(pid), true, `the ${role} member is ${stateOf(pid)}`);
+      if (Object.keys(pids).length === 3) break;
+    }
+    assertAllDead(pids);
     assert.match(error.cgroup.path, new RegExp(`/pidfd-${process.pid}-\\d+$`));
     assert.equal(existsSync(error.cgroup.path), false, 'its directory is removed');
     assert.deepEqual(leftovers(), []);
