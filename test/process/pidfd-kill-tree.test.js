@@ -122,11 +122,10 @@ describe('PidFd.killTree()', { skip: !havePython() && 'needs python3 (ctypes) to
     await allGone(tree.pidfds);
   });
 
-  // todo: once, in a whole run at a load of about 4 under Node 24, one sleeper of this tree
-  // survived (re-parented to init, 53 members signalled, the walk reporting itself complete): a
-  // member the walk never saw. Not understood yet (issue 19); docs/trees.md says so. It still runs
+  // todo: on a loaded machine one sleeper of this tree survived, twice (re-parented to init, the
+  // walk reporting itself complete): a member the walk never saw. Not understood yet (issue 19); docs/trees.md says so. It still runs
   // in every pass and reports, but cannot fail the suite until the cause is found.
-  test('a tree that forks while it is killed ends with no survivor', { todo: 'a survivor seen once (issue 19)' }, async (t) => {
+  test('a tree that forks while it is killed ends with no survivor', { todo: 'a survivor seen on a loaded machine (issue 19)' }, async (t) => {
     // Four forkers under the root, each starting sleepers as fast as it can; the root prints
     // its pid and the forkers', and each forker its first sleeper's.
     const forker = 'i=0; while [ $i -lt 1000 ]; do sleep 600 & [ $i = 0 ] && echo $!; i=$((i+1)); done; wait';
