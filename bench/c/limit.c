@@ -6,7 +6,8 @@
  *   limit [--mem-gib G]        allocate and touch G GiB first (the memory sweep)
  *   seq <backend> <n>          n sequential spawn-and-wait of /bin/true
  *                              -> {"lat":[ns,...],"cpu_ns":<this process's CPU time for them>}
- *   par <backend> <n> <k>      n spawns of /bin/true, k in flight      -> {"ns":total}
+ *   par <backend> <n> <k>      n spawns of /bin/true, k in flight
+ *                              -> {"ns":total,"cpu_ns":<this process's CPU time for them>}
  *   reap <k> <helper> <dir> <gap-us>
  *                              k children of the release helper, released together; child i
  *                              exits i * gap-us after the release (0: all at once)
@@ -186,7 +187,7 @@ static void cmd_par(const char *backend, long n, long k) {
   int c3 = is_clone3(backend);
   int ep = c3 ? epoll_create1(EPOLL_CLOEXEC) : -1;
   long started = 0, done = 0, live = 0;
-  uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+  uint64_t cpu0 = cpu_ns(), t0 = now_ns(CLOCK_MONOTONIC);
   while (done < n) {
     while (live < k && started < n) {
       int pidfd = -1;
@@ -215,8 +216,9 @@ static void cmd_par(const char *backend, long n, long k) {
       }
     }
   }
+  uint64_t t1 = now_ns(CLOCK_MONOTONIC), cpu1 = cpu_ns();
   if (ep >= 0) close(ep);
-  printf("{\"ns\":%llu}\n", (unsigned long long)(now_ns(CLOCK_MONOTONIC) - t0));
+  printf("{\"ns\":%llu,\"cpu_ns\":%llu}\n", (unsigned long long)(t1 - t0), (unsigned long long)(cpu1 - cpu0));
 }
 
 /* Reads exactly len bytes (blocking fd). */

@@ -38,9 +38,11 @@ export class LimitServer {
     return { lat, cpuNs };
   }
 
-  /** n spawns, `inflight` at a time; total ns. */
+  /** n spawns, `inflight` at a time: the total wall time (ns) and the server's CPU time for them
+   * (ns). */
   async inflight(backend, n, inflight) {
-    return (await this.command(`par ${backend} ${n} ${inflight}`)).ns;
+    const { ns, cpu_ns: cpuNs } = await this.command(`par ${backend} ${n} ${inflight}`);
+    return { ns, cpuNs };
   }
 
   /** k release helpers, child i exiting i * gapUs after the release; reaped through pidfds. */
