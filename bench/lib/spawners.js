@@ -68,13 +68,22 @@ export const nodeLoaders = {
 /** Contenders a scenario runs only when asked (a scenario's `contenders` param, `npm run
  * bench:kernels`, bench/compare.js): pidfd's spawn with `autoReap` (CLONE_AUTOREAP and the status
  * from PIDFD_GET_INFO on Linux 7.1+; elsewhere the option is ignored and it is `pidfd` again), and
- * the drop-in's spawn + 'exit' (what Node's ChildProcess on top of spawn() costs). */
+ * the drop-in's spawn + 'exit' (what Node's ChildProcess on top of spawn() costs), and run() with
+ * its defaults (bench/compare.js). */
 export const optionalLoaders = {
   async 'pidfd autoReap'() {
     const { spawn } = await import(pidfdUrl);
     return (file, args) => {
       const sub = spawn(file, args, { stdio: 'ignore', autoReap: true });
       return { handle: sub, done: sub.exited };
+    };
+  },
+  /** run('/bin/true') with its defaults (output captured, a cgroup per run where one can be made). */
+  async 'pidfd run'() {
+    const { run } = await import(pidfdUrl);
+    return (file, args) => {
+      const p = run(file, args);
+      return { handle: p, done: p };
     };
   },
   async 'pidfd/child_process'() {
