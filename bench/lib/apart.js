@@ -76,7 +76,9 @@ export function summarizePhase(perRound) {
     roundCpuUs: rounds.map((p) => p.processNs / 1000 / p.count),
     roundMainCpuUs: rounds.map((p) => p.mainNs / 1000 / p.count),
   };
+  if (rounds.every((p) => p.childrenNs !== undefined)) out.roundChildrenCpuUs = rounds.map((p) => p.childrenNs / 1000 / p.count);
   out.rate = summarize(out.roundRates);
+  if (out.roundChildrenCpuUs) out.childrenCpuUsPerSpawn = summarize(out.roundChildrenCpuUs.filter(Number.isFinite));
   out.cpuUsPerSpawn = summarize(out.roundCpuUs);
   out.mainCpuUsPerSpawn = summarize(out.roundMainCpuUs.filter(Number.isFinite));
   if (rounds[0].lat) out.latencyMs = summarize(rounds.flatMap((p) => p.lat.map((ns) => ns / 1e6)));

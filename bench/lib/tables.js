@@ -95,7 +95,15 @@ export function inflightTable(s) {
     `${num(c[name].rate.p10)}–${num(c[name].rate.p90)}`,
     times(c[name].rate.median / c[CP].rate.median),
     pairedCell(c[name], c[C], 'roundRates'),
-    ...(apart ? [num(c[name].cold.rate.median), cpuPair(c[name].warm), pairedCell(c[name].warm, c[C].warm, 'roundCpuUs'), cpuPair(c[name].cold)] : []),
+    ...(apart
+      ? [
+          num(c[name].cold.rate.median),
+          cpuPair(c[name].warm),
+          pairedCell(c[name].warm, c[C].warm, 'roundCpuUs'),
+          cpuPair(c[name].cold),
+          num(c[name].warm.childrenCpuUsPerSpawn?.median),
+        ]
+      : []),
   ]);
   return table(
     [
@@ -104,7 +112,15 @@ export function inflightTable(s) {
       'p10–p90',
       'speed-up vs child_process',
       'throughput vs C posix_spawn (p10–p90)',
-      ...(apart ? ['spawns/s, cold', 'parent CPU per spawn, warmed up, µs: process / main thread', 'CPU vs C posix_spawn, warmed up', 'parent CPU per spawn, cold, µs: process / main thread'] : []),
+      ...(apart
+        ? [
+            'spawns/s, cold',
+            'parent CPU per spawn, warmed up, µs: process / main thread',
+            'CPU vs C posix_spawn, warmed up',
+            'parent CPU per spawn, cold, µs: process / main thread',
+            "children's CPU per spawn, warmed up, µs",
+          ]
+        : []),
     ],
     rows,
   );

@@ -130,7 +130,13 @@ export function evaluateTargets(results) {
   if (inflight) {
     const c = inflight.contenders;
     const ratio = pairedMedian(c.pidfd, c[C], 'roundRates') ?? c.pidfd.rate.median / c[C].rate.median;
-    const cpu = c.pidfd.warm && c[C].warm ? `; parent CPU per spawn ${num(c.pidfd.warm.cpuUsPerSpawn.median)} vs ${num(c[C].warm.cpuUsPerSpawn.median)} µs` : '';
+    let cpu = c.pidfd.warm && c[C].warm ? `; parent CPU per spawn ${num(c.pidfd.warm.cpuUsPerSpawn.median)} vs ${num(c[C].warm.cpuUsPerSpawn.median)} µs` : '';
+    const kids = (x) => x?.warm?.childrenCpuUsPerSpawn?.median;
+    if (Number.isFinite(kids(c.pidfd)) && Number.isFinite(kids(c[C]))) {
+      // With the machine's CPU the limit, throughput goes as 1 / (parent's + children's CPU per spawn).
+      const bound = (c[C].warm.cpuUsPerSpawn.median + kids(c[C])) / (c.pidfd.warm.cpuUsPerSpawn.median + kids(c.pidfd));
+      cpu += `, children's ${num(kids(c.pidfd))} vs ${num(kids(c[C]))} µs: a machine whose CPU is the limit would give ${times(bound)}`;
+    }
     out.push({
       id: 'inflight',
       target: `${inflight.inflight} spawns in flight: at least 0.95× the C posix_spawn loop's throughput at the same concurrency`,
