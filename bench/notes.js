@@ -31,9 +31,8 @@ export const causes = {
     '`require(\'node:child_process\')` +19.0 ms, a minimal package doing the same patching +14.8 ms: ' +
     "pidfd's share is within the noise of the floor. On this shared 2-core VM the wall time of a " +
     '60–300 ms process spreads by tens of ms, and the floor itself (the ES module loader and ' +
-    "child_process) exceeds 3 ms of CPU here. A quiet machine to measure on; what would close it is " +
-    "Node's, not the library's (a synchronous `module.registerHooks`, Node 22.15+, could patch " +
-    '`child_process` when it is first loaded instead of at start-up).',
+    "child_process) exceeds 3 ms of CPU here. A quiet machine to measure on; what is left to cut " +
+    "lies in Node's loader and child_process, not in the library's two modules.",
   'compat-spawn':
     "pidfd/child_process's parent CPU per spawn is 6–8× below Node's, and a profile puts all but " +
     "~0.2 ms of a spawn in the engine's native start (the parent waits for the child's execve): " +
