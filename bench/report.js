@@ -89,7 +89,8 @@ function settingsLine(results) {
     st.sequential.warm !== undefined
       ? `Sequential: each contender in a fresh worker per round, ${st.sequential.rounds} rounds, each worker ${phases(st.sequential)}; ` +
         `${st.inflight.inflight} in flight: the same, ${st.inflight.rounds} rounds, ${phases(st.inflight)}`
-      : `Sequential N = ${st.sequential.n} in ${st.sequential.rounds} rounds; ${st.inflight.inflight} in flight, N = ${st.inflight.n} in ${st.inflight.rounds} rounds`;
+      : `Sequential N = ${st.sequential.n} in ${st.sequential.rounds} rounds; ${st.inflight.inflight} in flight, N = ${st.inflight.n} in ${st.inflight.rounds} rounds ` +
+        '(a run from before the contenders were measured apart: all of them in one worker, 20 spawns of warm-up, one phase, process CPU only)';
   return (
     `${spawnLine}; memory sweep N = ${st.memory.nFast} for pidfd and the C ` +
     `loops, for the fork-based contenders ${slow}, in ${st.memory.rounds} rounds; reaping K = ` +
@@ -206,10 +207,11 @@ its C programs (\`bench/c/\`) with \`cc\` into \`bench/results/tmp/bin/\`.
   cold), wall time per sequential spawn, 64-in-flight throughput, \`run('/bin/true')\`'s rate and
   CPU, and the drop-in's spawn + \`'exit'\` CPU, with B/A as the median of the per-round ratios and
   their min–max, the drop-in's ratio to \`spawn()\` within each build, the C posix_spawn loop's
-  CPU per spawn as a gauge of the machine, and the load average at the start and end (about 4
-  minutes; \`--quick\` about 1). An A/A run (the same directory twice) shows the noise of the
-  moment: at a load of 3–5, cold figures moved by up to ±35% between rounds and warmed-up CPU by
-  ±10%; a difference is worth reading when the per-round ratios all lie on one side of 1.
+  CPU per spawn as a gauge of the machine, and the load average at the start and end (6 rounds,
+  about 8 minutes at a load of 10; \`--quick\`, 4 smaller rounds, about 2). An A/A run (the
+  same directory twice) shows the noise of the moment: at a load of 3–5, cold figures moved by
+  up to ±35% between rounds and warmed-up CPU by ±10%; a difference is worth reading when the
+  per-round ratios all lie on one side of 1.
 - **Settings of this run.** ${settingsLine(results)}
 
 ## 1. Sequential spawn-and-await
