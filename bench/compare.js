@@ -1,6 +1,7 @@
 // `node bench/compare.js <dirA> <dirB> [--quick] [--rounds=N]`: two builds of pidfd, side by side,
 // for a change's before and after. Each directory is a checkout that is built already (dist/ and
-// build/Release/pidfd.node: `npm install` there). Every measurement of either build runs in a
+// build/Release/pidfd.node: `npm install` there); the harness (bench/) is this checkout's, only the
+// library is loaded from A and B (PIDFD_BENCH_LIB, PIDFD_BENCH_COMPAT). Every measurement of either build runs in a
 // fresh worker process of its own (bench/lib/apart.js), the two builds alternating within each
 // round (A first in even rounds, B first in odd ones) and the measurements rotating, so that a
 // busy moment of a shared machine hits both alike; the figures are medians of rounds, and B/A is

@@ -201,8 +201,9 @@ its C programs (\`bench/c/\`) with \`cc\` into \`bench/results/tmp/bin/\`.
 - **Fresh processes.** Each memory level, each K and each footprint sample runs in a fresh Node
   worker started by \`bench/run.js\`, so no scenario inherits another's heap.
 - **Before and after a change.** \`node bench/compare.js <dirA> <dirB> [--quick] [--rounds=N]\`
-  loads two checkouts' builds (each built already: \`dist/\` and \`build/Release/pidfd.node\`) in
-  alternating fresh workers: per build, measurement and round one worker, A first in even rounds
+  loads two checkouts' builds (each built already: \`dist/\` and \`build/Release/pidfd.node\`; the
+  harness is the checkout's that runs it, only the library comes from A and B) in alternating
+  fresh workers: per build, measurement and round one worker, A first in even rounds
   and B first in odd ones. It prints parent CPU per spawn (process and main thread, warmed up and
   cold), wall time per sequential spawn, 64-in-flight throughput, \`run('/bin/true')\`'s rate and
   CPU, and the drop-in's spawn + \`'exit'\` CPU, with B/A as the median of the per-round ratios and
