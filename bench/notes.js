@@ -76,7 +76,11 @@ export const causes = {
     '`/bin/true` costs ~650 µs of CPU here (glibc\'s `cpuid` loops trap to the hypervisor), so the ' +
     'parent\'s extra CPU per spawn over the C loop\'s is what is missing (the column "children\'s CPU ' +
     'per spawn" and the bound in "measured"): the work that lowers the sequential CPU per spawn ' +
-    'is what closes this row. On a loaded machine the other jobs take their share first, and the ' +
+    'is what closes this row. A `perf record -g` of a warmed-up pool of 64 (2026-12-07, load 10) ' +
+    'put 79% of the samples in the children (`init_cpu_features`, `handle_amd`, page faults) and ' +
+    "found nothing that the concurrent path adds: the watcher's drain, `epoll_ctl`/`epoll_pwait`, " +
+    "`waitid` and the batch callback (`onBatch`) came to under 0.3% together; the parent's share " +
+    'was the sequential path\'s (clone3, N-API property reads, the Subprocess). On a loaded machine the other jobs take their share first, and the ' +
     'ratio moves with them.',
   'sequential-c': leftover,
 };
