@@ -1,9 +1,10 @@
 // `npm run bench [-- --quick] [-- --only=sequential,memory]`: the benchmark orchestrator.
 //
 // Builds the C programs, describes the machine, runs every scenario in fresh worker processes
-// (one per memory level, per K, per footprint sample), and writes bench/results/<mode>-<time>.json.
-// A complete full run also rewrites docs/benchmarks.md and its charts; a quick run (about a
-// minute) prints its tables and leaves the docs alone.
+// (one per memory level, per K, per footprint sample; for the sequential and in-flight scenarios
+// one per contender and round: lib/apart.js), and writes bench/results/<mode>-<time>.json. A
+// complete full run also rewrites docs/benchmarks.md and its charts; a quick run (a few minutes)
+// prints its tables and leaves the docs alone.
 
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
