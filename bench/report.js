@@ -155,7 +155,7 @@ the ratios hold better than the absolute figures.
 \`\`\`sh
 npm install                       # builds the addon and dist/
 npm run bench                     # the full suite (about ${Math.ceil(results.durationS / 60)} minutes here); rewrites this page
-npm run bench -- --quick          # about a minute: smaller N, 0 and 1 GiB only; prints its tables
+npm run bench -- --quick          # a few minutes: smaller N, 0 and 1 GiB only; prints its tables
 npm run bench -- --only=sequential,memory   # some scenarios (never rewrites this page)
 node bench/compare.js <dirA> <dirB>         # two built checkouts, before and after a change (below)
 node bench/report.js bench/results/<file>.json   # this page and its charts from a results file
