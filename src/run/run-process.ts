@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import type { Readable, Writable } from 'node:stream';
 
 import { binding } from '../binding.js';
-import { setLongTimeout } from '../internal/timers.js';
+import { setLongTimeout } from '../timers.js';
 import { abortError, invalidArgValue, pidfdError, systemError } from '../errors.js';
 import type { ExitStatus } from '../process/exit-status.js';
 import { normalizeStdio, type StdioOption } from '../process/stdio.js';

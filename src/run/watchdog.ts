@@ -4,7 +4,7 @@
 
 import { binding, constants, watchdogPath } from '../binding.js';
 import { errno, pidfdError, systemError } from '../errors.js';
-import { forgetExit, onExit } from '../process/exits.js';
+import { forgetExit, onExit } from '../process/exit-watcher.js';
 import { buildPlan } from '../process/options.js';
 import { PidFd } from '../process/pidfd.js';
 import { start } from '../process/start.js';
