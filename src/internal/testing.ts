@@ -3,7 +3,7 @@
 
 import { binding, type NativeBinding } from '../binding.js';
 
-export { kTestFault } from './symbols.js';
+export { kTestFault } from '../symbols.js';
 export { observeBatches } from '../process/exit-watcher.js';
 export { forceFreezeKill } from '../cgroup/cgroup.js';
 export { forceMemberSignals } from '../run/tree.js';
