@@ -125,7 +125,7 @@ export function spawnSync(file: unknown, args?: unknown, options?: unknown): Spa
     if (typeof input === 'string') {
       stdio[i] = { ...stdio[i]!, input: Buffer.from(input, o.encoding as BufferEncoding) };
     } else {
-      throw invalidArgType(`options.stdio[${i}]`, ['Buffer', 'TypedArray', 'DataView', 'string'], input);
+      throw invalidArgType(`options.stdio[${i}]`, input, ['Buffer', 'TypedArray', 'DataView', 'string']);
     }
   }
 
