@@ -1,12 +1,11 @@
 /*
- * addon.c: module initialisation, the export table (functions and the tables of numbers that
- * TypeScript uses, so that no table is written twice) and the per-environment state. No logic.
+ * addon.c: module initialisation and the export table (functions and the tables of numbers that
+ * TypeScript uses, so that no table is written twice). No logic; the per-environment state is
+ * env.c's.
  */
 #include <dlfcn.h>
 #include <pthread.h>
-#include <stdlib.h>
 
-#include "env.h"
 #include "exit.h"
 #include "js_api.h"
 #include "js_test.h"
@@ -14,39 +13,6 @@
 #include "spawn.h"
 #include "watch.h"
 #include "watchdog.h"
-
-/* The environment is going away. A plain cleanup hook, synchronous: the asynchronous kind
- * (napi_add_async_cleanup_hook) double-frees in Deno's napi_remove_async_cleanup_hook, and Node
- * waits forever for a hook that is not removed. Nothing here creates a JavaScript handle: Deno
- * has no handle scope in a cleanup hook. */
-static void pf_env_cleanup(void *arg) {
-  struct pf_env *e = arg;
-  /* The PidFds' fds first. Some may still be in the watcher's epoll set; the watcher hands its
-   * running children to a new set and closes this one. */
-  pf_owned_close_all(&e->owned);
-  if (e->started) pf_watch_stop(&e->watcher);
-  pf_stack_release(&e->stack);
-  pf_keys_release(e->env, &e->keys);
-  if (e->started_array != NULL) napi_delete_reference(e->env, e->started_array);
-  free(e);
-}
-
-struct pf_env *pf_env_get(napi_env env) {
-  struct pf_env *e = NULL;
-  if (napi_get_instance_data(env, (void **)&e) == napi_ok && e != NULL) return e;
-  e = calloc(1, sizeof *e);
-  if (e != NULL) {
-    e->env = env;
-    pf_owned_init(&e->owned);
-  }
-  if (e == NULL || napi_set_instance_data(env, e, NULL, NULL) != napi_ok ||
-      napi_add_env_cleanup_hook(env, pf_env_cleanup, e) != napi_ok) {
-    free(e);
-    napi_throw_error(env, "ENOMEM", "pidfd: cannot set up the addon for this environment");
-    return NULL;
-  }
-  return e;
-}
 
 /* The numbers TypeScript puts in a plan or reads in an exit record, by name. */
 static napi_value pf_constants(napi_env env) {

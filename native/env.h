@@ -1,5 +1,6 @@
 /*
- * env.h: the state each Node environment (the main thread, each worker) keeps in the addon.
+ * env.h: the state each Node environment (the main thread, each worker) keeps in the addon
+ * (env.c).
  */
 #ifndef PIDFD_ENV_H
 #define PIDFD_ENV_H

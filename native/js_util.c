@@ -74,12 +74,6 @@ int pf_key(napi_env env, const char *name, napi_value *out) {
   return 1;
 }
 
-void pf_keys_release(napi_env env, struct pf_keys *keys) {
-  if (keys->array != NULL) napi_delete_reference(env, keys->array);
-  keys->array = NULL;
-  keys->n = 0;
-}
-
 int pf_prop(napi_env env, napi_value obj, const char *key, napi_value *out) {
   napi_value k;
   if (!pf_key(env, key, &k)) return 0;
@@ -217,4 +211,13 @@ napi_value pf_table_of_names(napi_env env, const char *const *names, size_t n) {
   for (size_t i = 0; i < n; i++)
     if (names[i] != NULL) pf_set_int(env, obj, names[i], (int64_t)i);
   return obj;
+}
+
+struct pf_env *pf_started_env(napi_env env) {
+  struct pf_env *e = pf_env_get(env);
+  if (e != NULL && !e->started) {
+    napi_throw_error(env, "ERR_PIDFD_BINDING", "binding: init() was not called");
+    return NULL;
+  }
+  return e;
 }

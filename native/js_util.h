@@ -45,9 +45,6 @@ struct pf_keys {
 /* The key `name` (see struct pf_keys) of this environment; 0 with an exception pending. */
 int pf_key(napi_env env, const char *name, napi_value *out);
 
-/* Deletes the references of an environment's keys (from its cleanup hook: no handle is made). */
-void pf_keys_release(napi_env env, struct pf_keys *keys);
-
 /* Properties of a plan object, by key (a string literal: see pf_key). The _or readers take
  * `fallback` for undefined (an absent key). */
 int pf_prop(napi_env env, napi_value obj, const char *key, napi_value *out);
@@ -93,5 +90,10 @@ napi_value pf_table(napi_env env, const struct pf_name_value *table, size_t n);
 napi_value pf_table_of_names(napi_env env, const char *const *names, size_t n);
 
 #define PF_COUNT(array) (sizeof(array) / sizeof((array)[0]))
+
+/* This environment's state once init() has run; NULL with an exception pending before that (or
+ * when the state cannot be made). */
+struct pf_env;
+struct pf_env *pf_started_env(napi_env env);
 
 #endif

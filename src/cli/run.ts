@@ -13,7 +13,7 @@ import type { RunError } from '../run/error.js';
 import { normalizeRun } from '../run/options.js';
 import { createRunProcess } from '../run/run-process.js';
 import type { Tree } from '../run/tree.js';
-import { signalNumberOf } from '../signals.js';
+import { SIGKILL, SIGTERM, signalNumberOf } from '../signals.js';
 import { parseDuration, parseSignal, parseWithCommand, UsageError } from './args.js';
 import { reportJson, reportText } from './report.js';
 import { progressLine, Sampler, writeTimeline } from './timeline.js';
@@ -189,7 +189,7 @@ export async function run(argv: string[]): Promise<number> {
   const timeoutMs = values.timeout === undefined ? 0 : parseDuration(values.timeout as string, '--timeout');
   const killAfterMs = values['kill-after'] === undefined ? undefined : parseDuration(values['kill-after'] as string, '--kill-after');
   if (killAfterMs !== undefined && values.timeout === undefined) throw new UsageError('--kill-after needs --timeout');
-  const signal = values.signal === undefined ? 15 : parseSignal(values.signal as string, '--signal');
+  const signal = values.signal === undefined ? SIGTERM : parseSignal(values.signal as string, '--signal');
   const cgroup = values.cgroup as string | undefined;
   if (values.foreground === true && values['own-group'] === true) {
     throw new UsageError('--foreground and --own-group cannot be combined');
@@ -311,6 +311,6 @@ export async function run(argv: string[]): Promise<number> {
   }
   // As timeout(1): 124 when the timeout ended CMD, but 137 (128 + SIGKILL) when it took a SIGKILL
   // (--kill-after, or --signal KILL), so that a forced end can be told from one CMD accepted.
-  if (result.timedOut) return status.signal === 'SIGKILL' ? 128 + 9 : 124;
+  if (result.timedOut) return status.signal === 'SIGKILL' ? 128 + SIGKILL : 124;
   return exitCodeOf(status);
 }

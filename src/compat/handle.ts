@@ -11,7 +11,7 @@
 import { binding, constants } from '../binding.js';
 import { errno as errnoTable, SpawnError } from '../errors.js';
 import { exitStatusFromRecord } from '../process/exit-status.js';
-import { onExit } from '../process/exits.js';
+import { onExit } from '../process/exit-watcher.js';
 import { buildPlan, type ChildSpec } from '../process/options.js';
 import { start } from '../process/start.js';
 import type { StdioEntry } from '../process/stdio.js';
@@ -121,7 +121,7 @@ function childSpec(o: HandleOptions, stdio: StdioEntry[]): ChildSpec {
  * exitCode): Node's `_handle.onexit`. */
 export type ExitListener = (child: object, exitCode: number | null, signalCode: string) => void;
 
-/** Set once by child-process.ts (one function for every handle: no field per handle). */
+/** Set once by child-process-class.ts (one function for every handle: no field per handle). */
 let childExit: ExitListener = () => {};
 
 /** Sets what every handle calls at its child's exit. */

@@ -87,7 +87,7 @@ export function normalizeSpawnArguments(file: unknown, args: unknown, options: u
   let argv: unknown[];
   if (Array.isArray(args)) argv = args.slice();
   else if (args == null) argv = [];
-  else if (typeof args !== 'object') throw invalidArgType('args', 'object', args);
+  else if (typeof args !== 'object') throw invalidArgType('args', args, 'object');
   else {
     options = args;
     argv = [];
@@ -104,7 +104,7 @@ export function normalizeSpawnArguments(file: unknown, args: unknown, options: u
   validateId(o.uid, 'options.uid');
   validateId(o.gid, 'options.gid');
   if (o.shell != null && typeof o.shell !== 'boolean' && typeof o.shell !== 'string') {
-    throw invalidArgType('options.shell', ['boolean', 'string'], o.shell);
+    throw invalidArgType('options.shell', o.shell, ['boolean', 'string']);
   }
   if (o.argv0 != null) {
     validateString(o.argv0, 'options.argv0');

@@ -9,6 +9,7 @@ import { binding, constants } from '../binding.js';
 import { exitStatusFromRecord } from '../process/exit-status.js';
 import { buildPlan } from '../process/options.js';
 import type { StdioEntry } from '../process/stdio.js';
+import { SIGTERM } from '../signals.js';
 import { errnoException, genericNodeError, invalidArgType, invalidArgValue, ipcSyncFork } from './errors.js';
 import { MAX_BUFFER } from './exec.js';
 import {
@@ -38,8 +39,6 @@ export interface SpawnSyncResult {
   stdout: Buffer | string | null | undefined;
   stderr: Buffer | string | null | undefined;
 }
-
-const SIGTERM = 15;
 
 /** The fd of a stream's handle (a socket, a pipe, a TTY), for a stream given as a child's stdio. */
 function wrappedFd(value: object): number | undefined {
@@ -126,7 +125,7 @@ export function spawnSync(file: unknown, args?: unknown, options?: unknown): Spa
     if (typeof input === 'string') {
       stdio[i] = { ...stdio[i]!, input: Buffer.from(input, o.encoding as BufferEncoding) };
     } else {
-      throw invalidArgType(`options.stdio[${i}]`, ['Buffer', 'TypedArray', 'DataView', 'string'], input);
+      throw invalidArgType(`options.stdio[${i}]`, input, ['Buffer', 'TypedArray', 'DataView', 'string']);
     }
   }
 

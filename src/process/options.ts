@@ -8,8 +8,8 @@ import { isMainThread } from 'node:worker_threads';
 
 import { constants, nulList, type NativeSpawnPlan } from '../binding.js';
 import { describe, invalidArgType, invalidArgValue } from '../errors.js';
-import { kTestFault } from '../internal/symbols.js';
-import { signalNumber, type Signal } from '../signals.js';
+import { kTestFault } from '../symbols.js';
+import { SIGKILL, SIGTERM, signalNumber, type Signal } from '../signals.js';
 import {
   validateAbortSignal,
   validateBoolean,
@@ -196,7 +196,7 @@ function parseCgroup(value: unknown): { path: string | null; fd: number; run: Pa
 
 function parsePdeathsig(value: unknown): number {
   if (value === undefined || value === false) return 0;
-  if (value === true) return 9;
+  if (value === true) return SIGKILL;
   return signalNumber(value, 'killOnParentExit');
 }
 
@@ -216,7 +216,7 @@ const parsers = {
   autoReap: (value: unknown) => (value === undefined ? false : validateBoolean(value, 'autoReap')),
   cgroup: parseCgroup,
   signal: (value: unknown) => (value === undefined ? undefined : validateAbortSignal(value, 'signal')),
-  killSignal: (value: unknown) => (value === undefined ? 15 : signalNumber(value, 'killSignal')),
+  killSignal: (value: unknown) => (value === undefined ? SIGTERM : signalNumber(value, 'killSignal')),
   backend: (value: unknown) => (value === undefined ? undefined : validateOneOf(value, 'backend', backends)),
 } satisfies { [K in keyof Required<SpawnOptions>]: (value: unknown) => unknown };
 
@@ -303,7 +303,7 @@ export function buildPlan(spec: ChildSpec): NormalizedSpawn {
     runCgroup: spec.cgroup?.run ?? null,
     cwd: spec.cwd,
     abortSignal: spec.abortSignal,
-    killSignal: spec.killSignal ?? 15,
+    killSignal: spec.killSignal ?? SIGTERM,
     backend: spec.backend,
     plan: {
       paths: nulList(paths),
@@ -399,7 +399,7 @@ export function normalizeSpawn(file: unknown, args: unknown, options: unknown): 
     gid,
     groups,
     pdeathsig,
-    autoKill: pdeathsig === 9,
+    autoKill: pdeathsig === SIGKILL,
     noNewPrivs: parsers.noNewPrivileges(o.noNewPrivileges),
     autoReap: parsers.autoReap(o.autoReap),
     cgroup: cgroupSpec(parsers.cgroup(o.cgroup), o.cgroup),

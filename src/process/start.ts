@@ -10,7 +10,7 @@ import { binding, constants, type NativeSpawnFailure } from '../binding.js';
 import { createRunCgroup, discardCgroup, noteCgroupEvents, type Cgroup } from '../cgroup/cgroup.js';
 import { errno, errnoDescription, errnoName, SpawnError, systemError } from '../errors.js';
 import { describeSupport } from '../support.js';
-import { ensureWatcher, onExit } from './exits.js';
+import { ensureWatcher, onExit } from './exit-watcher.js';
 import type { NormalizedSpawn } from './options.js';
 
 /** A child that has started (its execve passed the point of no return). */

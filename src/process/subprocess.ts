@@ -7,7 +7,7 @@ import { errno, systemError } from '../errors.js';
 import { signalNumber, type Signal } from '../signals.js';
 import { exitStatusFromRecord, statusLostError, type ExitStatus } from './exit-status.js';
 import { noteLeaderReaped, type Cgroup } from '../cgroup/cgroup.js';
-import { forgetExit, onExit } from './exits.js';
+import { forgetExit, onExit } from './exit-watcher.js';
 import type { NormalizedSpawn } from './options.js';
 import { adoptChildPidfd, markPidfdClosed, type PidFd } from './pidfd.js';
 import type { Started } from './start.js';

@@ -11,7 +11,7 @@ import { parseCgroupSettings } from '../cgroup/settings.js';
 import { invalidArgType, invalidArgValue } from '../errors.js';
 import { parseCommand, parseCwd, parseEnv } from '../process/options.js';
 import type { StreamWithFd } from '../process/stdio.js';
-import { signalNumber, type Signal } from '../signals.js';
+import { SIGTERM, signalNumber, type Signal } from '../signals.js';
 import {
   validateAbortSignal,
   validateBoolean,
@@ -325,7 +325,7 @@ const parsers = {
     const expected = `a number of milliseconds from 0 (no timeout) to ${MAX_TIMER}`;
     return validateInteger(value, 'timeout', 0, MAX_TIMER, { expected });
   },
-  killSignal: (value: unknown) => (value === undefined ? 15 : signalNumber(value, 'killSignal')),
+  killSignal: (value: unknown) => (value === undefined ? SIGTERM : signalNumber(value, 'killSignal')),
   forceKillAfterDelay: parseForceKill,
   signal: (value: unknown) => (value === undefined ? undefined : validateAbortSignal(value, 'signal')),
   reject: (value: unknown) => optionalBoolean(value, 'reject', true),

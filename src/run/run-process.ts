@@ -7,12 +7,12 @@ import { performance } from 'node:perf_hooks';
 import type { Readable, Writable } from 'node:stream';
 
 import { binding } from '../binding.js';
-import { setLongTimeout } from '../internal/timers.js';
+import { setLongTimeout } from '../timers.js';
 import { abortError, invalidArgValue, pidfdError, systemError } from '../errors.js';
 import type { ExitStatus } from '../process/exit-status.js';
 import { normalizeStdio, type StdioOption } from '../process/stdio.js';
 import type { Subprocess } from '../process/subprocess.js';
-import { signalName, signalNumber, treeSignalRule, type Signal } from '../signals.js';
+import { SIGKILL, signalName, signalNumber, treeSignalRule, type Signal } from '../signals.js';
 import { ByteStore, Capture, decodeOutput, LineLimit, MAX_CAPTURE, readLines, type Output } from './capture.js';
 import { RunError } from './error.js';
 import { feedInput } from './input.js';
@@ -20,8 +20,6 @@ import { isTextEncoding, normalizeRun, runArguments, type NormalizedRun, type Ru
 import type { RunFields, RunResult } from './result.js';
 import { isTemplate, parseTemplate, shellTemplate, type TemplateValue } from './template.js';
 import { startTree, type Tree } from './tree.js';
-
-const SIGKILL = 9;
 
 /** Whether path is a FIFO (stat does not open it, so it never waits for the other end). */
 function isFifo(path: string): boolean {

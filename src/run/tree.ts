@@ -24,7 +24,7 @@ import { disownCgroup, type Cgroup, type CgroupStats } from '../cgroup/cgroup.js
 import { probeCgroups } from '../cgroup/hierarchy.js';
 import type { CgroupSettings, ParsedCgroupSettings } from '../cgroup/settings.js';
 import { SpawnError } from '../errors.js';
-import { treeSignalRule } from '../signals.js';
+import { SIGCONT, SIGKILL, treeSignalRule } from '../signals.js';
 import { buildPlan, type Backend, type ChildSpec } from '../process/options.js';
 import { PidFd } from '../process/pidfd.js';
 import { statFields, withProcess } from '../process/procfs.js';
@@ -32,9 +32,6 @@ import { start } from '../process/start.js';
 import { handOver } from '../process/stdio.js';
 import { createSubprocess, type Subprocess } from '../process/subprocess.js';
 import { ensureWatchdog, guard, unguard, type GuardKind } from './watchdog.js';
-
-const SIGKILL = 9;
-const SIGCONT = 18;
 
 /** The `tree` option's object: the settings of the run's cgroup, as spawn's `cgroup` option
  * takes them (where it is made, and limits for the whole tree). */
