@@ -178,7 +178,7 @@ export interface NormalizedRun {
   reject: boolean;
   cleanup: boolean;
   tree: TreeSettings;
-  /** What `pidfd run` decides itself (set by it on the checked options; run() never does). */
+  /** What `pidfd run` decides itself (set by normalizeLaunch(), launch.ts, its entry; run() never does). */
   launch?: Launch;
 }
 
