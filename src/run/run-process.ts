@@ -124,6 +124,7 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
   pipe(strings: TemplateStringsArray, ...values: TemplateValue[]): RunProcess<PipedOptions<B>, PipedOptions<B>>;
   pipe(first: string | TemplateStringsArray, ...rest: unknown[]): RunProcess<any, any> {
     const { n, bound } = pipeArguments(this.#bound, first, rest);
+    // Something has read stdout already: its capture, or whoever has its `stream`.
     const sub = this.#started?.subprocess;
     const read = this.#started?.stdout?.started || (sub?.stdout as { bytesRead?: number } | null | undefined)?.bytesRead;
     checkPipeable(this.#n, this.#stdoutTaken, Boolean(read));
