@@ -2,6 +2,10 @@
 //
 // As for spawn() (src/process/options.ts), each option is declared once: its type in RunOptions
 // and its parser in `parsers`, which the compiler holds to the same keys.
+//
+// Over 350 lines for that reason: about thirty options, each with its documented type, its parser
+// and its default side by side, and normalizeRun(), which checks how they combine. Split, an
+// option's type and its parser would live in two files that must change together.
 
 import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -178,7 +182,7 @@ export interface NormalizedRun {
   reject: boolean;
   cleanup: boolean;
   tree: TreeSettings;
-  /** What `pidfd run` decides itself (set by it on the checked options; run() never does). */
+  /** What `pidfd run` decides itself (set by normalizeLaunch(), launch.ts, its entry; run() never does). */
   launch?: Launch;
 }
 
