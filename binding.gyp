@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.c",
         "native/js_api.c",
+        "native/js_plan.c",
         "native/js_test.c",
         "native/js_util.c",
         "native/exit.c",
@@ -23,7 +24,7 @@
       "conditions": [
         ["OS=='linux'", { "libraries": ["-ldl"] }],
         ["OS!='linux'", { "sources!": [
-          "native/addon.c", "native/js_api.c", "native/js_test.c", "native/js_util.c",
+          "native/addon.c", "native/js_api.c", "native/js_plan.c", "native/js_test.c", "native/js_util.c",
           "native/exit.c", "native/owned.c", "native/spawn.c", "native/sync.c", "native/child.c", "native/clone.c",
           "native/probe.c", "native/watch.c", "native/watch_thread.c", "native/watch_uv.c"
         ], "sources": ["native/unsupported.c"] }]

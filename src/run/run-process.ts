@@ -310,8 +310,7 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
         this.#stdioValue(n.stdout, opened, stdoutEnd),
         this.#stdioValue(n.stderr, opened, stderrEnd),
       ]);
-      const spec = { file: n.file, argv: n.argv, env: n.env, path: n.path, cwd: n.cwd, stdio };
-      const started = startTree(spec, n.tree, n.cleanup, n.launch);
+      const started = startTree(n, stdio, n.tree, n.cleanup, n.launch);
       this.#subprocess = started.subprocess;
       this.#tree = started.tree;
     } catch (error) {
