@@ -2,6 +2,8 @@
 //
 // Everything in `native/` is reached through `NativeBinding`. Outcomes come back as values
 // (a negative errno, or a failure object): the TypeScript layer adds the context and throws.
+// (Over 350 lines on purpose: the whole contract, every entry point with its documentation, in
+// one place; then the loader.)
 
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
