@@ -7,6 +7,7 @@
         "native/env.c",
         "native/js_api.c",
         "native/js_fds.c",
+        "native/js_plan.c",
         "native/js_test.c",
         "native/js_util.c",
         "native/exit.c",
@@ -27,7 +28,7 @@
       "conditions": [
         ["OS=='linux'", { "libraries": ["-ldl"] }],
         ["OS!='linux'", { "sources!": [
-          "native/addon.c", "native/env.c", "native/js_api.c", "native/js_fds.c", "native/js_test.c",
+          "native/addon.c", "native/env.c", "native/js_api.c", "native/js_fds.c", "native/js_plan.c", "native/js_test.c",
           "native/js_util.c", "native/exit.c", "native/fdops.c", "native/owned.c", "native/create.c",
           "native/spawn.c", "native/sync.c", "native/child.c", "native/clone.c",
           "native/probe.c", "native/watch.c", "native/watch_thread.c", "native/watch_uv.c"

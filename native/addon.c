@@ -8,6 +8,7 @@
 
 #include "exit.h"
 #include "js_api.h"
+#include "js_plan.h"
 #include "js_test.h"
 #include "js_util.h"
 #include "spawn.h"
@@ -34,6 +35,8 @@ static napi_value pf_constants(napi_env env) {
   napi_value fields = pf_table_of_names(env, pf_exit_field_names, PF_EXIT_FIELDS);
   pf_set_int(env, fields, "count", PF_EXIT_FIELDS);
   napi_set_named_property(env, c, "exitField", fields);
+  napi_set_named_property(env, c, "planField",
+                          pf_table_of_names(env, pf_plan_field_names, PF_PLAN_FIELD_COUNT));
   return c;
 }
 
@@ -64,6 +67,7 @@ static napi_value pf_init(napi_env env, napi_value exports) {
       PF_FN("support", js_support),
       PF_FN("spawn", js_spawn),
       PF_FN("spawnSync", js_spawn_sync),
+      PF_FN("planArray", js_plan_array),
       PF_FN("socketpair", js_socketpair),
       PF_FN("wait", js_wait),
       PF_FN("watch", js_watch),

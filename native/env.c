@@ -29,6 +29,7 @@ static void pf_env_cleanup(void *arg) {
   pf_stack_release(&e->stack);
   pf_keys_release(e->env, &e->keys);
   if (e->started_array != NULL) napi_delete_reference(e->env, e->started_array);
+  if (e->plan_array != NULL) napi_delete_reference(e->env, e->plan_array);
   free(e);
 }
 

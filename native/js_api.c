@@ -16,6 +16,7 @@
 
 #include "env.h"
 #include "exit.h"
+#include "js_plan.h"
 #include "js_util.h"
 #include "probe.h"
 #include "spawn.h"
@@ -82,109 +83,7 @@ napi_value js_support(napi_env env, napi_callback_info info) {
   return obj;
 }
 
-/* ---- spawn(plan) ---- */
-
-/* The memory a plan is unpacked into; freed when js_spawn returns (the child has exec'd by then,
- * or failed). */
-struct pf_plan_memory {
-  char *paths, *argv, *env, *cwd, *cgroup_path; /* the strings */
-  char **pathv, **argvv, **envv;                 /* pointers into them */
-  int *parent_fds;
-};
-
-static void pf_plan_memory_free(struct pf_plan_memory *m) {
-  free(m->paths);
-  free(m->argv);
-  free(m->env);
-  free(m->cwd);
-  free(m->cgroup_path);
-  free(m->pathv);
-  free(m->argvv);
-  free(m->envv);
-  free(m->parent_fds);
-}
-
-/*
- * The child's environment. null means "this process's environment as it is now": a copy of the
- * `environ` pointer array. Node's main thread keeps process.env in environ itself (every
- * assignment is a setenv), and reading it here spares a spawn the round trip of every variable
- * through Node's environment interceptor, which was the largest JavaScript cost of a spawn
- * (docs/benchmarks.md). Only the array is copied: another thread's setenv may reallocate it,
- * but glibc never frees the strings.
- */
-static int pf_unpack_env(napi_env env, napi_value plan, struct pf_plan_memory *m) {
-  size_t n;
-  if (!pf_prop_strings(env, plan, "env", 0, &m->env, &m->envv, &n)) return 0;
-  if (m->envv != NULL) return 1;
-  for (n = 0; environ[n] != NULL; n++) {
-  }
-  m->envv = malloc((n + 1) * sizeof *m->envv);
-  if (m->envv == NULL) return pf_throw_nomem(env);
-  memcpy(m->envv, environ, (n + 1) * sizeof *m->envv);
-  return 1;
-}
-
-/* The strings and ids of the child's plan. */
-static int pf_unpack_plan(napi_env env, napi_value plan, struct pf_plan_memory *m,
-                          struct pf_child_plan *p) {
-  size_t npaths, nargv;
-  double uid, gid;
-  void *groups;
-  size_t ngroups;
-  int32_t pgid, pdeathsig;
-  if (!pf_prop_strings(env, plan, "paths", 0, &m->paths, &m->pathv, &npaths) ||
-      !pf_prop_strings(env, plan, "argv", 0, &m->argv, &m->argvv, &nargv) ||
-      !pf_unpack_env(env, plan, m) || !pf_prop_string(env, plan, "cwd", &m->cwd, NULL) ||
-      !pf_prop_bool(env, plan, "setsid", &p->setsid) || !pf_prop_int(env, plan, "pgid", &pgid) ||
-      !pf_prop_double(env, plan, "uid", &uid) || !pf_prop_double(env, plan, "gid", &gid) ||
-      !pf_prop_typed(env, plan, "groups", napi_uint32_array, &groups, &ngroups, &p->set_groups) ||
-      !pf_prop_int(env, plan, "pdeathsig", &pdeathsig) ||
-      !pf_prop_int_or(env, plan, "fault", PF_FAULT_NONE, &p->fault) ||
-      !pf_prop_int_or(env, plan, "faultArg", 0, &p->fault_arg) ||
-      !pf_prop_int_or(env, plan, "noNewPrivs", 0, &p->no_new_privs) ||
-      !pf_prop_int_or(env, plan, "autoReap", 0, &p->auto_reap) ||
-      !pf_prop_int_or(env, plan, "autoKill", 0, &p->auto_kill))
-    return 0;
-  if (m->pathv == NULL || npaths < 1 || m->argvv == NULL)
-    return pf_throw_type(env, "binding: paths and argv");
-  p->paths = m->pathv;
-  p->argv = m->argvv;
-  p->envp = m->envv;
-  p->cwd = m->cwd;
-  p->pgid = pgid;
-  p->set_uid = uid >= 0;
-  p->uid = p->set_uid ? (uid_t)uid : 0;
-  p->set_gid = gid >= 0;
-  p->gid = p->set_gid ? (gid_t)gid : 0;
-  p->groups = groups; /* NULL for groups: [], which setgroups(0, NULL) takes */
-  p->ngroups = (int)ngroups;
-  p->pdeathsig = pdeathsig;
-  return 1;
-}
-
-/* The stdio triples (target, kind, fd), checked for what the C core relies on. */
-static int pf_unpack_stdio(napi_env env, napi_value plan, struct pf_plan_memory *m,
-                           struct pf_start_request *req) {
-  int32_t *triples;
-  size_t n;
-  int present;
-  if (!pf_prop_typed(env, plan, "stdio", napi_int32_array, (void **)&triples, &n, &present))
-    return 0;
-  if (!present || n % 3 != 0) return pf_throw_type(env, "binding: stdio");
-  int last = -1;
-  for (size_t i = 0; i < n / 3; i++) {
-    int target = triples[3 * i], kind = triples[3 * i + 1];
-    if (target <= last) return pf_throw_type(env, "binding: stdio targets not ascending");
-    if (kind < 0 || kind >= PF_STDIO_KIND_COUNT) return pf_throw_type(env, "binding: stdio kind");
-    last = target;
-  }
-  _Static_assert(sizeof(struct pf_stdio) == 3 * sizeof(int32_t), "struct pf_stdio is a triple");
-  req->stdio = (const struct pf_stdio *)triples;
-  req->nstdio = (int)(n / 3);
-  m->parent_fds = malloc((n / 3 + 1) * sizeof *m->parent_fds);
-  if (m->parent_fds == NULL) return pf_throw_nomem(env);
-  return 1;
-}
+/* ---- spawn(paths, argv, env, cwd, cgroupPath, groups, watch, ref): the plan of js_plan.h ---- */
 
 static napi_value pf_failure_value(napi_env env, const struct pf_failure *f) {
   napi_value obj;
@@ -234,24 +133,8 @@ static napi_value pf_started_value(napi_env env, struct pf_env *e, const struct 
   return started;
 }
 
-/* The whole request of a plan: the child's plan, its stdio, the cgroup and the backend. */
-static int pf_unpack_request(napi_env env, napi_value plan, struct pf_plan_memory *m,
-                             struct pf_start_request *req) {
-  int32_t backend;
-  if (!pf_unpack_plan(env, plan, m, &req->plan) || !pf_unpack_stdio(env, plan, m, req) ||
-      !pf_prop_int(env, plan, "cgroupFd", &req->cgroup_fd) ||
-      !pf_prop_string(env, plan, "cgroupPath", &m->cgroup_path, NULL) ||
-      !pf_prop_int(env, plan, "backend", &backend))
-    return 0;
-  if (backend < 0 || backend >= PF_BACKEND_COUNT) return pf_throw_type(env, "binding: backend");
-  req->cgroup_path = m->cgroup_path;
-  req->backend = backend;
-  return 1;
-}
-
-/* spawn(plan, watch, ref) */
 napi_value js_spawn(napi_env env, napi_callback_info info) {
-  napi_value argv[3], result = NULL;
+  napi_value argv[PF_PLAN_ARGS + 2], result = NULL;
   struct pf_plan_memory m;
   struct pf_start_request req;
   struct pf_spawn_result out;
@@ -259,12 +142,13 @@ napi_value js_spawn(napi_env env, napi_callback_info info) {
 
   memset(&m, 0, sizeof m);
   memset(&req, 0, sizeof req);
-  if (!pf_get_args(env, info, 3, argv) || !pf_to_bool(env, argv[1], "watch", &watch) ||
-      !pf_to_bool(env, argv[2], "ref", &ref))
+  if (!pf_get_args(env, info, PF_PLAN_ARGS + 2, argv) ||
+      !pf_to_bool(env, argv[PF_PLAN_ARGS], "watch", &watch) ||
+      !pf_to_bool(env, argv[PF_PLAN_ARGS + 1], "ref", &ref))
     return NULL;
   struct pf_env *e = pf_started_env(env);
   if (e == NULL) return NULL;
-  if (!pf_unpack_request(env, argv[0], &m, &req)) goto done;
+  if (!pf_unpack_request(env, e, argv, &m, &req)) goto done;
 
   if (pf_start(&e->stack, &req, m.parent_fds, &out) < 0) {
     result = pf_failure_value(env, &out.fail);
@@ -290,7 +174,8 @@ done:
   return result;
 }
 
-/* ---- spawnSync(plan, sync): a child run to its end on this thread (sync.h) ---- */
+/* ---- spawnSync(paths, argv, env, cwd, cgroupPath, groups, sync): a child run to its end on
+ * this thread (sync.h) ---- */
 
 /* The parent's end of each stdio entry as a pipe of the loop: sync.input[i] is the input of
  * entry i (a Uint8Array: written, then the pipe closed), or null (read). */
@@ -349,7 +234,7 @@ static napi_value pf_sync_value(napi_env env, pid_t pid, const struct pf_sync_re
 }
 
 napi_value js_spawn_sync(napi_env env, napi_callback_info info) {
-  napi_value argv[2], result = NULL;
+  napi_value argv[PF_PLAN_ARGS + 1], result = NULL;
   struct pf_plan_memory m;
   struct pf_start_request req;
   struct pf_spawn_result out;
@@ -361,12 +246,12 @@ napi_value js_spawn_sync(napi_env env, napi_callback_info info) {
 
   memset(&m, 0, sizeof m);
   memset(&req, 0, sizeof req);
-  if (!pf_get_args(env, info, 2, argv)) return NULL;
+  if (!pf_get_args(env, info, PF_PLAN_ARGS + 1, argv)) return NULL;
   /* The environment's state holds the child's stack; the exit watcher is not needed. */
   struct pf_env *e = pf_env_get(env);
   if (e == NULL) return NULL;
-  napi_value sync = argv[1];
-  if (!pf_unpack_request(env, argv[0], &m, &req) ||
+  napi_value sync = argv[PF_PLAN_ARGS];
+  if (!pf_unpack_request(env, e, argv, &m, &req) ||
       !pf_prop_double(env, sync, "timeoutMs", &timeout_ms) ||
       !pf_prop_double(env, sync, "maxBuffer", &limits.max_buffer) ||
       !pf_prop_int(env, sync, "killSignal", &kill_signal))

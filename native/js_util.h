@@ -53,12 +53,17 @@ int pf_prop_int_or(napi_env env, napi_value obj, const char *key, int32_t fallba
 int pf_prop_double(napi_env env, napi_value obj, const char *key, double *out);
 int pf_prop_bool(napi_env env, napi_value obj, const char *key, int *out);
 
-/* A typed array property of type `want`: its elements; *present is 0 for null or undefined. An
- * empty typed array may have no backing store (data NULL): only *present tells it from null. */
+/* A typed array of type `want` (a value, or a property): its elements; *present is 0 for null
+ * or undefined. An empty typed array may have no backing store (data NULL): only *present tells
+ * it from null. */
+int pf_value_typed(napi_env env, napi_value v, const char *name, napi_typedarray_type want,
+                   void **data, size_t *length, int *present);
 int pf_prop_typed(napi_env env, napi_value obj, const char *key, napi_typedarray_type want,
                   void **data, size_t *length, int *present);
 
-/* A string property copied out as UTF-8 into malloc'd memory (*out NULL for null/undefined). */
+/* A string (a value, or a property) copied out as UTF-8 into malloc'd memory (*out NULL for
+ * null/undefined). */
+int pf_value_string(napi_env env, napi_value v, const char *name, char **out, size_t *len_out);
 int pf_prop_string(napi_env env, napi_value obj, const char *key, char **out, size_t *len_out);
 
 /*
@@ -67,8 +72,8 @@ int pf_prop_string(napi_env env, napi_value obj, const char *key, char **out, si
  * NULL-terminated pointers into it, with `spare` more NULL slots at the end for the caller.
  * *vec is NULL for null/undefined.
  */
-int pf_prop_strings(napi_env env, napi_value obj, const char *key, size_t spare, char **block,
-                    char ***vec, size_t *count);
+int pf_value_strings(napi_env env, napi_value v, const char *name, size_t spare, char **block,
+                     char ***vec, size_t *count);
 
 napi_value pf_int(napi_env env, int64_t n);
 void pf_set_int(napi_env env, napi_value obj, const char *key, int64_t n);

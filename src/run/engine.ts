@@ -120,8 +120,7 @@ export const startRun: RunEngine = (n, stdinStream, events) => {
       stdioValue(n, n.stdout, opened, stdoutEnd),
       stdioValue(n, n.stderr, opened, stderrEnd),
     ]);
-    const spec = { file: n.file, argv: n.argv, env: n.env, path: n.path, cwd: n.cwd, stdio };
-    const started = startTree(spec, n.tree, n.cleanup, n.launch);
+    const started = startTree(n, stdio, n.tree, n.cleanup, n.launch);
     subprocess = started.subprocess;
     tree = started.tree;
   } catch (error) {

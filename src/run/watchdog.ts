@@ -5,7 +5,7 @@
 import { binding, constants, watchdogPath } from '../binding.js';
 import { errno, pidfdError, systemError } from '../errors.js';
 import { forgetExit, onExit } from '../process/exit-watcher.js';
-import { buildPlan } from '../process/options.js';
+import { childSpec } from '../process/spec.js';
 import { PidFd } from '../process/pidfd.js';
 import { start } from '../process/start.js';
 import { normalizeStdio } from '../process/stdio.js';
@@ -52,13 +52,13 @@ function startWatchdog(): Running {
   const self = PidFd.self();
   let started;
   try {
-    const n = buildPlan({
+    const spec = childSpec({
       file: watchdogPath(),
       argv: ['pidfd-watchdog'],
       stdio: normalizeStdio(['ignore', 'ignore', 'ignore', 'pipe', self.fd]),
       setsid: true,
     });
-    started = start(n, { ref: false });
+    started = start(spec, { ref: false });
   } finally {
     self.close();
   }
