@@ -139,6 +139,12 @@ function unreaped(pidfd: PidFd): boolean {
 /** Whether every thread of a member is stopped (T, or t under a debugger) or dead (Z, X, or
  * gone): then no fork of it is under way, and its list of children is what it will stay. */
 function quiet(member: Member): boolean {
+  // Read by number: if the member has been reaped since, what was read was another process's,
+  // and the member itself is dead.
+  const stat = readStat(member.pid);
+  if (stat === undefined) return true; // reaped
+  if (!stoppedOrDead(stat.state)) return !unreaped(member.pidfd);
+  if (stat.threads <= 1) return true;
   let tids: string[];
   try {
     tids = readdirSync(`/proc/${member.pid}/task`);
@@ -146,12 +152,13 @@ function quiet(member: Member): boolean {
     return true; // reaped
   }
   for (const tid of tids) {
-    const state = readStat(member.pid, Number(tid))?.state ?? 'X';
-    // Read by number: if the member has been reaped since, these were another process's
-    // threads, and the member itself is dead.
-    if (state !== 'T' && state !== 't' && state !== 'Z' && state !== 'X') return !unreaped(member.pidfd);
+    if (!stoppedOrDead(readStat(member.pid, Number(tid))?.state ?? 'X')) return !unreaped(member.pidfd);
   }
   return true;
+}
+
+function stoppedOrDead(state: string): boolean {
+  return state === 'T' || state === 't' || state === 'Z' || state === 'X';
 }
 
 /** Blocks this thread for `ms` milliseconds (killTree() is synchronous). */

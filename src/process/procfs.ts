@@ -20,6 +20,8 @@ export interface ProcStat {
   /** CPU time in user and kernel mode, in clock ticks (USER_HZ, 100 on Linux). */
   utime: number;
   stime: number;
+  /** Threads in the process (1 for a single-threaded one). */
+  threads: number;
 }
 
 /** PF_EXITING in ProcStat's flags: the process is in exit(), past closing its files. */
@@ -30,7 +32,7 @@ export const PF_KTHREAD = 0x00200000;
 /** The text of a stat file → its fields. `pid (comm) state ppid ...`: comm may hold spaces and
  * parentheses, so the fields start after the last ')'. */
 export function parseStat(text: string): ProcStat {
-  const f = text.slice(text.lastIndexOf(')') + 2).split(' ', 14);
+  const f = text.slice(text.lastIndexOf(')') + 2).split(' ', 18);
   return {
     state: f[0]!,
     ppid: Number(f[1]),
@@ -40,6 +42,7 @@ export function parseStat(text: string): ProcStat {
     flags: Number(f[6]),
     utime: Number(f[11]),
     stime: Number(f[12]),
+    threads: Number(f[17]),
   };
 }
 
