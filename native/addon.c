@@ -12,6 +12,7 @@
 #include "js_test.h"
 #include "js_util.h"
 #include "spawn.h"
+#include "tree_signal.h"
 #include "watch.h"
 #include "watchdog.h"
 
@@ -32,6 +33,14 @@ static napi_value pf_constants(napi_env env) {
   napi_set_named_property(env, c, "watchdogOp",
                           pf_table_of_names(env, pf_watchdog_op_names, PF_WATCHDOG_OP_COUNT));
   pf_set_int(env, c, "watchdogRecordSize", PF_WATCHDOG_RECORD_SIZE);
+  napi_value continues;
+  napi_create_array_with_length(env, PF_MAX_SIGNAL + 1, &continues);
+  for (int sig = 0; sig <= PF_MAX_SIGNAL; sig++) {
+    napi_value v;
+    napi_get_boolean(env, pf_tree_signal_continues(sig), &v);
+    napi_set_element(env, continues, (uint32_t)sig, v);
+  }
+  napi_set_named_property(env, c, "treeSignalContinues", continues);
   napi_value fields = pf_table_of_names(env, pf_exit_field_names, PF_EXIT_FIELDS);
   pf_set_int(env, fields, "count", PF_EXIT_FIELDS);
   napi_set_named_property(env, c, "exitField", fields);

@@ -37,6 +37,9 @@ export interface NativeConstants {
   watchdogOp: Record<'none' | 'addGroup' | 'addLeader' | 'addCgroup' | 'remove', number>;
   /** The size of one record to the watchdog, in bytes: op (u32), reserved (u32), id (u64). */
   watchdogRecordSize: number;
+  /** By signal number (0 to 64): whether the C side's tree rule follows it with SIGCONT
+   * (native/tree_signal.h, which the watchdog applies; treeSignalRule() is the TypeScript side). */
+  treeSignalContinues: boolean[];
   /** How an exit record's status was obtained (native/exit.h). */
   exitHow: Record<'waitid' | 'info' | 'lost' | 'pending' | 'cgroup', number>;
   /** The fields of an exit record, and `count`, the number of fields (native/exit.h). */

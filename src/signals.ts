@@ -84,13 +84,25 @@ export interface TreeSignalRule {
 
 /**
  * The one rule for a signal sent to a tree, whatever the tree is (a per-run cgroup, a process
- * group, a lone process): Tree.kill() and Cgroup.kill() continue stopped members after the
- * same signals, and run() escalates after the same ones. `killSignal`: the run's (none for a
- * Cgroup's own kill(), which never escalates).
+ * group, a lone process, a tree walked by PidFd.killTree()): every Tree, Cgroup.kill() and
+ * killTree() continue stopped members after the same signals, and run() escalates after the same
+ * ones. The watchdog applies it in C (native/tree_signal.h: test/signals.test.js checks that the
+ * two agree on every signal). `killSignal`: the run's (none for a Cgroup's own kill(), which
+ * never escalates).
  */
 export function treeSignalRule(signal: number, killSignal?: number): TreeSignalRule {
   return {
     continueStopped: signal !== SIGKILL && !LEAVES_STOPPED.has(signal),
     forceKill: signal !== SIGKILL && signal === killSignal,
   };
+}
+
+/**
+ * Sends `signal` to a whole tree through `send` (which signals every member and says whether any
+ * received it), then SIGCONT where treeSignalRule() says so. Returns what `send` returned.
+ */
+export function signalTree(send: (signal: number) => boolean, signal: number): boolean {
+  const sent = send(signal);
+  if (sent && treeSignalRule(signal).continueStopped) send(SIGCONT);
+  return sent;
 }

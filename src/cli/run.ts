@@ -5,7 +5,7 @@
 // the backend, and waiting for the whole tree. The timeout, its SIGKILL (--kill-after), the
 // tree's kill and the watchdog of --kill-on-parent-exit are run()'s own.
 
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 import { SpawnError, support, type CgroupSettings, type CgroupStats, type ExitStatus } from '../index.js';
@@ -17,7 +17,7 @@ import { SIGKILL, SIGTERM, signalNumberOf } from '../signals.js';
 import { parseDuration, parseSignal, parseWithCommand, UsageError } from './args.js';
 import { reportJson, reportText } from './report.js';
 import { progressLine, Sampler, writeTimeline } from './timeline.js';
-import { statFields, withProcess } from '../process/procfs.js';
+import { readStat, statOf, withProcess } from '../process/procfs.js';
 
 export const runHelp = `Usage: pidfd run [options] [--] CMD [ARG...]
 
@@ -109,17 +109,13 @@ export function exitCodeOf(status: Pick<ExitStatus, 'code' | 'signal'>): number 
  * the keyboard's signals go): /proc/self/stat's pgrp and tpgid (-1 without a terminal).
  */
 function onForegroundTerminal(): boolean {
-  const stat = readFileSync('/proc/self/stat', 'latin1');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const pgrp = Number(fields[2]);
-  const tpgid = Number(fields[5]);
+  const { pgrp, tpgid } = readStat('self')!;
   return tpgid > 0 && tpgid === pgrp;
 }
 
 /** This process's process group (field 5 of /proc/self/stat). */
 function processGroup(): number {
-  const stat = readFileSync('/proc/self/stat', 'latin1');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+  return readStat('self')!.pgrp;
 }
 
 /** --memory-max, --pids-max, --cpu-max as cgroup settings; a bad value is a usage error. */
@@ -150,7 +146,7 @@ function parseLimits(values: Record<string, unknown>): CgroupSettings {
 function killOutside(tree: Tree, signal: number, pgrp: number): void {
   for (const pid of tree.members()) {
     withProcess(pid, (pidfd, dir) => {
-      if (Number(statFields(dir)[2]) !== pgrp) pidfd.sendSignal(signal);
+      if (statOf(dir).pgrp !== pgrp) pidfd.sendSignal(signal);
     });
   }
 }
