@@ -3,6 +3,10 @@
 // (clone3's CLONE_INTO_CGROUP, or the child's own write to cgroup.procs before execve), watched
 // through cgroup.events by the process layer, and removed once the tree is empty and the child
 // reaped.
+//
+// Over 350 lines on purpose: one cgroup's life (create, place, watch, freeze, kill, measure,
+// disown, remove) is one class whose private state every step reads; the leftovers' sweep and
+// the small file readers above it are what it alone uses.
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
