@@ -23,6 +23,8 @@ export type { Dollar } from './run/run.js';
 export { RunProcess } from './run/run-process.js';
 export type { PipedOptions } from './run/run-process.js';
 export { RunError } from './run/error.js';
+export { sendMessage, getOneMessage, getEachMessage, getCancelSignal } from './ipc.js';
+export type { GetOneMessageOptions } from './ipc.js';
 export type { RunResult, RunFields } from './run/result.js';
 export type { RunOptions, RunEncoding, RunInput, StdinOption, OutputOption, FileTarget } from './run/options.js';
 export type { TemplateValue } from './run/template.js';

@@ -8,12 +8,13 @@
 import { closeSync, createReadStream, constants as fs, openSync, statSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 
-import { binding } from '../binding.js';
+import { binding, constants } from '../binding.js';
 import { systemError } from '../errors.js';
-import { normalizeStdio, type StdioOption } from '../process/stdio.js';
+import { normalizeStdio, type StdioEntry, type StdioOption } from '../process/stdio.js';
 import type { Subprocess } from '../process/subprocess.js';
 import { ByteStore, Capture, LineLimit, MAX_CAPTURE } from './capture.js';
 import { feedInput } from './input.js';
+import { IpcChannel } from './ipc.js';
 import type { NormalizedRun, StdioSetting } from './options.js';
 import { startTree, type Tree } from './tree.js';
 
@@ -27,6 +28,8 @@ export interface StartedRun {
   stdout: Capture | null;
   stderr: Capture | null;
   all: ByteStore | null;
+  /** The IPC channel, with `ipc`; else null. */
+  ipc: IpcChannel | null;
   /** Called once when the run has ended: lets go of what the start still holds (a FIFO's open
    * that no writer came to). */
   release(): void;
@@ -112,19 +115,21 @@ export const startRun: RunEngine = (n, stdinStream, events) => {
   const opened: (() => void)[] = [];
   const stdoutEnd: number[] = [];
   const stderrEnd: number[] = [];
+  const channelEnd: number[] = [];
   let subprocess: Subprocess;
   let tree: Tree;
   try {
+    const child = n.ipc === null ? n : { ...n, extraStdio: channelStdio(n, opened, channelEnd) };
     const stdio = normalizeStdio([
       stdinStream ?? stdioValue(n, n.stdin, opened),
       stdioValue(n, n.stdout, opened, stdoutEnd),
       stdioValue(n, n.stderr, opened, stderrEnd),
     ]);
-    const started = startTree(n, stdio, n.tree, n.cleanup, n.launch);
+    const started = startTree(child, stdio, n.tree, n.cleanup, n.launch);
     subprocess = started.subprocess;
     tree = started.tree;
   } catch (error) {
-    for (const fd of [...stdoutEnd, ...stderrEnd]) binding().close(fd);
+    for (const fd of [...stdoutEnd, ...stderrEnd, ...channelEnd]) binding().close(fd);
     throw error;
   } finally {
     for (const close of opened) close();
@@ -140,11 +145,33 @@ export const startRun: RunEngine = (n, stdinStream, events) => {
   const lineLimit = (): LineLimit | null => (n.lines ? new LineLimit(n.maxBuffer, n.encoding) : null);
   const stdout = stdoutEnd.length > 0 ? new Capture(stdoutEnd[0]!, maxBytes, all, overflow, lineLimit(), 1) : null;
   const stderr = stderrEnd.length > 0 ? new Capture(stderrEnd[0]!, maxBytes, all, overflow, lineLimit(), 2) : null;
+  let ipc: IpcChannel | null = null;
+  if (n.ipc !== null) {
+    try {
+      ipc = new IpcChannel(channelEnd[0]!, n.ipc.serialization, subprocess.pid, n.command);
+    } catch (error) {
+      // Our end could not be opened (it is closed): the child sees its channel closed.
+      events.inputFailed(error as Error);
+    }
+  }
   let release = (): void => {};
   if (n.input !== undefined) feedInput(subprocess.stdin!, n.input, inputFailed);
   else if (n.stdin.kind === 'file' && stdinStream === null && subprocess.stdin !== null) release = feedFifo(subprocess.stdin, n.stdin.path, inputFailed);
-  return { subprocess, tree, stdout, stderr, all, release };
+  return { subprocess, tree, stdout, stderr, all, ipc, release };
 };
+
+/** The child's fds above 2 with the IPC channel's: one socketpair, whose child end (closed
+ * here after the start, through `opened`) is the child's NODE_CHANNEL_FD and whose parent end
+ * goes to `channelEnd`. */
+function channelStdio(n: NormalizedRun, opened: (() => void)[], channelEnd: number[]): StdioEntry[] {
+  const ends = binding().socketpair();
+  if (typeof ends === 'number') throw systemError(-ends, 'socketpair', { context: 'run() IPC channel' });
+  const childEnd = ends[1]!;
+  channelEnd.push(ends[0]!);
+  opened.push(() => binding().close(childEnd));
+  const entry: StdioEntry = { target: n.ipc!.fd, kind: constants().stdioKind.fd, fd: childEnd };
+  return [...n.extraStdio, entry].sort((a, b) => a.target - b.target);
+}
 
 /**
  * Feeds the FIFO at `path` to the child's stdin. createReadStream opens it on Node's thread

@@ -79,6 +79,7 @@ export class RunError extends Error implements RunFields<RunOptions> {
   failed!: boolean;
   timedOut!: boolean;
   isCanceled!: boolean;
+  isGracefullyCanceled!: boolean;
   isMaxBuffer!: boolean;
   isTerminated!: boolean;
   isForcefullyTerminated!: boolean;

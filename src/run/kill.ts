@@ -7,7 +7,7 @@
 import { setLongTimeout } from '../timers.js';
 import type { Subprocess } from '../process/subprocess.js';
 import { SIGKILL, treeSignalRule } from '../signals.js';
-import type { Capture } from './capture.js';
+import type { IpcChannel } from './ipc.js';
 import type { NormalizedRun } from './options.js';
 import type { KillState } from './outcome.js';
 import type { Tree } from './tree.js';
@@ -19,6 +19,13 @@ const ABANDON_GRACE_MS = 200;
 /** How long a killed tree may take to empty after SIGKILL before the run ends anyway. */
 const EMPTY_GRACE_MS = 2000;
 
+/** What the end of a run waits to close: a Capture, the IPC channel. */
+export interface Closing {
+  readonly done: Promise<unknown>;
+  /** Stop waiting: close our end. */
+  abandon(): void;
+}
+
 /** The kills of one run: made with its options, armed once its tree has started, ended with it. */
 export class Killer {
   readonly state: KillState = {
@@ -28,10 +35,14 @@ export class Killer {
     forced: false,
     inputError: undefined,
     exitedBeforeKill: false,
+    gracefullyCanceled: false,
+    gracePassed: false,
   };
   readonly #n: NormalizedRun;
   #tree: Tree | undefined;
   #subprocess: Subprocess | undefined;
+  #ipc: IpcChannel | null = null;
+  #cancelGraceTimer: (() => void) | undefined;
   #cancelTimer: (() => void) | undefined;
   #cancelForceTimer: (() => void) | undefined;
   #onAbort: (() => void) | undefined;
@@ -49,11 +60,13 @@ export class Killer {
     return this.#killed;
   }
 
-  /** The tree has started: the timeout runs from now, and the `signal` option is listened to. */
-  arm(subprocess: Subprocess, tree: Tree): void {
+  /** The tree has started: the timeout runs from now, and the `signal` option is listened to
+   * (with `gracefulCancel`, its abort is a message on `ipc`). */
+  arm(subprocess: Subprocess, tree: Tree, ipc: IpcChannel | null): void {
     const n = this.#n;
     this.#subprocess = subprocess;
     this.#tree = tree;
+    this.#ipc = ipc;
     if (n.timeout > 0) this.#cancelTimer = setLongTimeout(() => this.#onTimeout(), n.timeout);
     if (n.signal !== undefined) {
       this.#onAbort = () => this.#onCancel();
@@ -65,6 +78,7 @@ export class Killer {
   end(): void {
     this.#finished = true;
     this.#cancelTimer?.();
+    this.#cancelGraceTimer?.();
     this.#cancelForceTimer?.();
     if (this.#onAbort !== undefined) this.#n.signal!.removeEventListener('abort', this.#onAbort);
   }
@@ -103,7 +117,23 @@ export class Killer {
 
   #onCancel(): void {
     this.state.canceled = true;
-    this.kill(this.#n.killSignal);
+    const n = this.#n;
+    if (n.ipc?.gracefulCancel && this.#ipc !== null && this.#ipc.sendCancel(n.signal!.reason)) {
+      // The child was told: it has forceKillAfterDelay to end on its own, then killSignal (and
+      // SIGKILL after as long again, as after any killSignal).
+      this.state.gracefullyCanceled = true;
+      const delay = n.forceKillAfterDelay;
+      if (delay >= 0) {
+        this.#cancelGraceTimer = setLongTimeout(() => {
+          if (this.#finished) return;
+          this.state.gracePassed = true;
+          this.kill(n.killSignal);
+        }, delay);
+      }
+      return;
+    }
+    // Not graceful, or the child cannot be told (its channel is closed): killSignal now.
+    this.kill(n.killSignal);
   }
 
   /** A capture went past maxBuffer. */
@@ -148,9 +178,10 @@ export class Killer {
     return this.emptyLimit();
   }
 
-  /** Waits for the captured pipes to reach EOF. When the tree has been killed and is empty, a
-   * pipe still open is held by a process out of the tree's reach: it is given up on. */
-  async outputClosed(tree: Tree, captures: Capture[]): Promise<void> {
+  /** Waits for the captured pipes (and the IPC channel) to reach EOF. When the tree has been
+   * killed and is empty, a pipe still open is held by a process out of the tree's reach: it is
+   * given up on. */
+  async outputClosed(tree: Tree, captures: Closing[]): Promise<void> {
     if (captures.length === 0) return;
     let over = false;
     let grace: NodeJS.Timeout | undefined;

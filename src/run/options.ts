@@ -139,6 +139,16 @@ export interface RunOptions {
   preferLocal?: boolean;
   /** Run `file` as a script with this Node (process.execPath) and its flags. */
   node?: boolean;
+  /** An IPC channel with the Node child (`node: true`): sendMessage(), getOneMessage(),
+   * getEachMessage(); the child uses process.send() and 'message', or pidfd/ipc. Default false. */
+  ipc?: boolean;
+  /** How IPC messages are serialized: 'advanced' (the default: structured clone, so Map, Set,
+   * BigInt, Date, typed arrays...) or 'json'. Needs `ipc`. */
+  serialization?: 'json' | 'advanced';
+  /** With `ipc` and `signal`: an abort sends the child a cancel message (getCancelSignal() of
+   * pidfd/ipc) instead of killSignal; killSignal follows after forceKillAfterDelay if it has not
+   * ended by then. Default false. */
+  gracefulCancel?: boolean;
   /** Run `file` as a command line of /bin/sh (true) or of this shell; args are quoted. */
   shell?: boolean | string;
   /** argv[0] as the program sees it (default: the program as run). */
@@ -199,8 +209,18 @@ export interface NormalizedRun {
   reject: boolean;
   cleanup: boolean;
   tree: TreeSettings;
+  /** With `ipc`: the child's fd of the channel, its serialization and whether a cancel is
+   * graceful; else null. */
+  ipc: IpcSettings | null;
   /** What `pidfd run` decides itself (set by normalizeLaunch(), launch.ts, its entry; run() never does). */
   launch?: Launch;
+}
+
+/** `ipc`, checked: the channel is the child's fd `fd` (NODE_CHANNEL_FD). */
+export interface IpcSettings {
+  fd: number;
+  serialization: 'json' | 'advanced';
+  gracefulCancel: boolean;
 }
 
 /** execa's and child_process's options that mean something else here, with what to do. */
@@ -209,10 +229,7 @@ const foreignOptions: Record<string, string> = {
   cancelSignal: 'use `signal`',
   detached: 'run() keeps its tree under control; for a process that outlives this one, use spawn() with `detached: true`',
   groups: 'use spawn() for `groups`',
-  ipc: 'run() has no IPC channel: use spawn() with a socket at fd 3',
-  ipcInput: 'run() has no IPC channel: use spawn() with a socket at fd 3',
-  serialization: 'run() has no IPC channel: use spawn() with a socket at fd 3',
-  gracefulCancel: 'run() has no IPC channel: `signal` kills the tree with `killSignal`',
+  ipcInput: 'use `ipc: true` and runProcess.sendMessage() after run()',
   localDir: '`preferLocal` looks in node_modules/.bin of `cwd` and of its parents',
   execPath: '`node` and `preferLocal` use process.execPath',
   nodePath: '`node` uses process.execPath',
@@ -371,6 +388,13 @@ const parsers = {
   reject: (value: unknown) => optionalBoolean(value, 'reject', true),
   preferLocal: (value: unknown) => optionalBoolean(value, 'preferLocal', false),
   node: (value: unknown) => optionalBoolean(value, 'node', false),
+  ipc: (value: unknown) => optionalBoolean(value, 'ipc', false),
+  serialization: (value: unknown) => {
+    if (value === undefined) return 'advanced';
+    if (value !== 'json' && value !== 'advanced') throw invalidArgValue('serialization', value, "must be 'json' or 'advanced'");
+    return value;
+  },
+  gracefulCancel: (value: unknown) => optionalBoolean(value, 'gracefulCancel', false),
   shell: (value: unknown) => {
     if (value === undefined || value === false) return undefined;
     if (value === true) return '/bin/sh';
@@ -471,7 +495,9 @@ export function normalizeRun(file: unknown, args: unknown, options: unknown): No
   const argv0 = parsers.argv0(o.argv0);
   if (argv0 !== undefined) argv[0] = argv0;
   const preferLocal = parsers.preferLocal(o.preferLocal);
-  const { env: envp, path } = environment(env, extendEnv, preferLocal ? localPath(resolvedCwd) : undefined);
+  const ipc = parseIpc(o, node, extraStdio);
+  const channelEnv = ipc === null ? undefined : { NODE_CHANNEL_FD: ipc.fd, NODE_CHANNEL_SERIALIZATION_MODE: ipc.serialization };
+  const { env: envp, path } = environment(channelEnv === undefined ? env : { ...env, ...channelEnv }, extendEnv, preferLocal ? localPath(resolvedCwd) : undefined);
 
   return {
     file: program,
@@ -501,7 +527,28 @@ export function normalizeRun(file: unknown, args: unknown, options: unknown): No
     reject: parsers.reject(o.reject),
     cleanup: parsers.cleanup(o.cleanup),
     tree: parsers.tree(o.tree),
+    ipc,
   };
+}
+
+/** `ipc`, `serialization` and `gracefulCancel`, and how they combine: a channel only with a
+ * Node child (`node`), at the lowest fd above 2 that `stdio[3+]` leaves free. */
+function parseIpc(o: RunOptions, node: boolean, extraStdio: readonly StdioEntry[]): IpcSettings | null {
+  const ipc = parsers.ipc(o.ipc);
+  const serialization = parsers.serialization(o.serialization);
+  const gracefulCancel = parsers.gracefulCancel(o.gracefulCancel);
+  if (!ipc) {
+    if (o.serialization !== undefined) throw invalidArgValue('serialization', o.serialization, 'needs `ipc: true`: it says how IPC messages are written');
+    if (gracefulCancel) throw invalidArgValue('gracefulCancel', true, 'needs `ipc: true` (and `node: true`): the cancel is a message to the child');
+    return null;
+  }
+  if (!node) {
+    throw invalidArgValue('ipc', true, "needs `node: true`: the channel is Node's (NODE_CHANNEL_FD), which only a Node child opens");
+  }
+  if (gracefulCancel && o.signal === undefined) throw invalidArgValue('gracefulCancel', true, 'needs `signal`: its abort is what is sent to the child');
+  let fd = 3;
+  while (extraStdio.some((entry) => entry.target === fd)) fd++;
+  return { fd, serialization, gracefulCancel };
 }
 
 /** The arguments and the options of a call in every shape it accepts: (file), (file, args),

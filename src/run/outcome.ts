@@ -48,6 +48,10 @@ export interface KillState {
   inputError: Error | undefined;
   /** The first process had exited when the tree was first killed. */
   exitedBeforeKill: boolean;
+  /** With `gracefulCancel`: the cancel was sent to the child as a message. */
+  gracefullyCanceled: boolean;
+  /** ...and it had not ended after forceKillAfterDelay: it was sent killSignal. */
+  gracePassed: boolean;
 }
 
 /** How a capture went past maxBuffer: not at all, in bytes, or in lines (`lines: true`). */
@@ -125,6 +129,7 @@ export function outcomeOf(s: RunState): Outcome {
     failed: false,
     timedOut: s.kills.timedOut,
     isCanceled: s.kills.canceled,
+    isGracefullyCanceled: s.kills.gracefullyCanceled,
     isMaxBuffer: s.kills.maxBuffer,
     isTerminated: status?.signal != null,
     isForcefullyTerminated: s.kills.forced,
@@ -162,6 +167,17 @@ function forcedWith(s: RunState): string {
   return ` (${signalName(n.killSignal)} had not ended its tree within forceKillAfterDelay, ${n.forceKillAfterDelay} ms: it was sent SIGKILL)`;
 }
 
+/** How a gracefully canceled command ended: on its own after the cancel message, or killed
+ * once forceKillAfterDelay had passed. */
+function gracefulEnd(s: RunState): string {
+  const { n, status, kills } = s;
+  if (kills.gracePassed) {
+    return `: it had not ended ${n.forceKillAfterDelay} ms (forceKillAfterDelay) after the cancel message and was sent ${signalName(n.killSignal)}${killedWithForced(s)}`;
+  }
+  if (status?.signal) return `: it was sent a cancel message, then killed with ${status.signal}`;
+  return status?.code == null ? ': it was sent a cancel message' : `: it was sent a cancel message and exited with code ${status.code}`;
+}
+
 function failureOf(s: RunState, decodeError: unknown): Failure | undefined {
   const { n, status, statusError, kills } = s;
   const start = s.startError as (Error & { code?: string }) | undefined;
@@ -171,6 +187,7 @@ function failureOf(s: RunState, decodeError: unknown): Failure | undefined {
   if (kills.canceled) {
     const reason = n.signal?.reason as { message?: unknown } | undefined;
     const why = typeof reason?.message === 'string' ? ` (${reason.message})` : '';
+    if (kills.gracefullyCanceled) return { how: `was canceled gracefully${why}${gracefulEnd(s)}`, cause: abortError(n.signal!) };
     return { how: `was canceled${why}${killedWithForced(s)}`, cause: abortError(n.signal!) };
   }
   if (kills.maxBuffer) {

@@ -70,10 +70,10 @@ function brokenPipe(error: RunError): boolean {
 /** The fields of RunResult that a RunError carries, as a plain result. */
 function resultFields(error: RunError): RunResult<RunOptions> {
   const { command, escapedCommand, cwd, pid, exitCode, signal, stdout, stderr, all, stdio, durationMs, rusage, cgroup } = error;
-  const { failed, timedOut, isCanceled, isMaxBuffer, isTerminated, isForcefullyTerminated, pipedFrom } = error;
+  const { failed, timedOut, isCanceled, isGracefullyCanceled, isMaxBuffer, isTerminated, isForcefullyTerminated, pipedFrom } = error;
   return {
     command, escapedCommand, cwd, pid, exitCode, signal, stdout, stderr, all, stdio, durationMs, rusage, cgroup,
-    failed, timedOut, isCanceled, isMaxBuffer, isTerminated, isForcefullyTerminated, pipedFrom,
+    failed, timedOut, isCanceled, isGracefullyCanceled, isMaxBuffer, isTerminated, isForcefullyTerminated, pipedFrom,
   };
 }
 

@@ -70,8 +70,11 @@ export interface RunFields<O extends RunOptions = {}> {
   failed: boolean;
   /** The `timeout` expired (and the tree was killed). */
   timedOut: boolean;
-  /** The `signal` option aborted (and the tree was killed). */
+  /** The `signal` option aborted (and the tree was killed, or with `gracefulCancel`, told). */
   isCanceled: boolean;
+  /** With `gracefulCancel`: the abort of `signal` was sent to the child as a cancel message
+   * (`isCanceled` is true too; `isTerminated` says whether it had to be killed after all). */
+  isGracefullyCanceled: boolean;
   /** stdout or stderr went beyond `maxBuffer` (and the tree was killed). */
   isMaxBuffer: boolean;
   /** A signal ended the first process (`signal` says which). */

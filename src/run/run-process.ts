@@ -9,14 +9,15 @@
 import { performance } from 'node:perf_hooks';
 import type { Readable, Writable } from 'node:stream';
 
-import { abortError, invalidArgValue, pidfdError } from '../errors.js';
+import { abortError, invalidArgType, invalidArgValue, pidfdError } from '../errors.js';
 import type { ExitStatus } from '../process/exit-status.js';
 import type { Subprocess } from '../process/subprocess.js';
 import { signalNumber, type Signal } from '../signals.js';
 import { readLines, type Capture } from './capture.js';
 import { startRun, type StartedRun } from './engine.js';
 import { RunError } from './error.js';
-import { Killer } from './kill.js';
+import type { GetOneMessageOptions, IpcChannel } from './ipc.js';
+import { Killer, type Closing } from './kill.js';
 import type { NormalizedRun, RunOptions } from './options.js';
 import { outcomeOf, type Outcome } from './outcome.js';
 import { checkPipeable, joinPipeline, pipeArguments, type PipedOptions } from './pipe.js';
@@ -163,6 +164,57 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
     await this.#outcome;
   }
 
+  // ---- IPC (`ipc: true`) ----
+
+  /** The run's IPC channel; throws if it has none. */
+  #channel(method: string): IpcChannel | null {
+    if (this.#n.ipc === null) {
+      throw pidfdError('ERR_PIDFD_IPC_DISABLED', `runProcess.${method}() needs the \`ipc: true\` option (with \`node: true\`): \`${this.#n.command}\` has no IPC channel`);
+    }
+    return this.#started?.ipc ?? null;
+  }
+
+  /**
+   * Sends `message` to the child (its process.on('message'), or getOneMessage() of pidfd/ipc),
+   * serialized as the `serialization` option says. Resolves once it is written to the channel;
+   * rejects (ERR_PIDFD_IPC_DISCONNECTED) if the channel is closed, or with the error of a message
+   * that cannot be serialized.
+   */
+  sendMessage(message: unknown): Promise<void> {
+    const channel = this.#channel('sendMessage');
+    if (message === undefined) return Promise.reject(invalidArgValue('message', message, 'must not be undefined (Node cannot send it)', 'argument'));
+    return channel?.send(message, this.#n.command) ?? Promise.reject(this.#notStarted('send a message to'));
+  }
+
+  /**
+   * The next message from the child (with `filter`: the next one it returns true for; the others
+   * stay for the other readers). Messages that came while nobody was reading wait for the first
+   * reader, in order. Rejects (ERR_PIDFD_IPC_DISCONNECTED) if the channel closes first.
+   */
+  getOneMessage(options?: GetOneMessageOptions): Promise<unknown> {
+    const channel = this.#channel('getOneMessage');
+    const filter = options?.filter;
+    if (filter !== undefined && typeof filter !== 'function') return Promise.reject(invalidArgType('filter', filter, 'a function'));
+    return channel?.getOne(filter, this.#n.command) ?? Promise.reject(this.#notStarted('get a message from'));
+  }
+
+  /**
+   * Every message from the child (those waiting first), until its channel closes (it exited or
+   * disconnected); then, as a line iteration does, the run is awaited and its RunError thrown if
+   * it failed. Leaving the loop early stops reading (the run goes on; later messages wait for
+   * the next reader).
+   */
+  async *getEachMessage(): AsyncGenerator<unknown, void, undefined> {
+    const channel = this.#channel('getEachMessage');
+    if (channel !== null) yield* channel.each();
+    const outcome = await this.#outcome;
+    if (outcome instanceof RunError && this.#n.reject) throw outcome;
+  }
+
+  #notStarted(what: string): Error {
+    return pidfdError('ERR_PIDFD_IPC_DISCONNECTED', `cannot ${what} \`${this.#n.command}\`: it did not start`);
+  }
+
   // ---- start ----
 
   /** Starts the command (through the engine), then its kills, then `pidfd run`'s hook. */
@@ -179,7 +231,7 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
       return;
     }
     this.#started = started;
-    killer.arm(started.subprocess, started.tree);
+    killer.arm(started.subprocess, started.tree, started.ipc);
     this.#n.launch?.onStart?.(started.tree);
   }
 
@@ -248,11 +300,16 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
       statusError = error;
       status = (error as { status?: ExitStatus }).status;
     }
-    await killer.outputClosed(tree, [started.stdout, started.stderr].filter((c): c is Capture => c !== null));
+    // The channel too: what the child sent before it exited is read before the run ends.
+    const closing: Closing[] = [started.stdout, started.stderr].filter((c): c is Capture => c !== null);
+    const ipc = started.ipc;
+    if (ipc !== null) closing.push({ done: ipc.closed, abandon: () => ipc.disconnect() });
+    await killer.outputClosed(tree, closing);
     const wait = killer.treeWait(tree);
     if (wait > 0) await tree.empty(wait);
     await tree.settled();
     killer.end();
+    ipc?.disconnect();
     started.release();
     const figures = tree.figures();
     tree.release(killer.killed);

@@ -35,7 +35,7 @@ function state(argv, options, { kills, ...over } = {}) {
     pid: 4242,
     status: exited(0),
     statusError: undefined,
-    kills: { timedOut: false, canceled: false, maxBuffer: false, forced: false, inputError: undefined, exitedBeforeKill: false, ...kills },
+    kills: { timedOut: false, canceled: false, maxBuffer: false, forced: false, inputError: undefined, exitedBeforeKill: false, gracefullyCanceled: false, gracePassed: false, ...kills },
     stdout: store(''),
     stderr: store(''),
     all: undefined,

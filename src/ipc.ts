@@ -1,0 +1,152 @@
+// pidfd/ipc: the child's side of a run with `ipc: true` (also exported by 'pidfd'). The channel
+// is Node's own (process.send(), 'message'); these are its promise shapes, with execa's names,
+// and the graceful cancel's signal. They work in any Node process started with an IPC channel
+// (run() with `ipc`, child_process.fork()); they load no native code.
+
+/** What a child sees of a graceful cancel: Node routes a message whose `cmd` starts with
+ * `NODE_` to 'internalMessage', never to 'message': a child's own listeners never see it. */
+export const CANCEL_COMMAND = 'NODE_PIDFD_CANCEL';
+
+/** The options of getOneMessage(), in the parent and in the child. */
+export interface GetOneMessageOptions {
+  /** Only a message for which it returns true is taken (in the parent, the others stay for
+   * other readers). */
+  filter?: (message: unknown) => boolean;
+}
+
+interface ChannelProcess {
+  send(message: unknown, handle: undefined, options: object, callback: (error: Error | null) => void): boolean;
+  connected: boolean;
+}
+
+function noChannel(method: string): Error & { code: string } {
+  return Object.assign(
+    new Error(`${method}() needs an IPC channel to the parent: this process was not started with one (run() with \`ipc: true\` and \`node: true\`, or fork())`),
+    { code: 'ERR_PIDFD_IPC_NO_CHANNEL' },
+  );
+}
+
+function disconnected(what: string): Error & { code: string } {
+  return Object.assign(new Error(`cannot ${what} the parent: the IPC channel is closed (the parent disconnected)`), { code: 'ERR_PIDFD_IPC_DISCONNECTED' });
+}
+
+function channelProcess(method: string): ChannelProcess {
+  if (typeof process.send !== 'function') throw noChannel(method);
+  return process as unknown as ChannelProcess;
+}
+
+/** Sends `message` to the parent (runProcess.getOneMessage(), getEachMessage()); resolves once
+ * it is written. */
+export function sendMessage(message: unknown): Promise<void> {
+  let p: ChannelProcess;
+  try {
+    p = channelProcess('sendMessage');
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  if (!p.connected) return Promise.reject(disconnected('send a message to'));
+  return new Promise((resolve, reject) => {
+    try {
+      p.send(message, undefined, {}, (error) => (error ? reject(error) : resolve()));
+    } catch (error) {
+      reject(error);
+    }
+  });
+}
+
+/**
+ * The next message from the parent (with `filter`: the next one it returns true for). While it
+ * waits, the channel keeps this process alive. Rejects if the parent disconnects first. A message
+ * the parent sent before anything listened is not kept (Node's rule): have the child listen
+ * first, or send its own message first and let the parent answer it.
+ */
+export function getOneMessage(options?: GetOneMessageOptions): Promise<unknown> {
+  let p: ChannelProcess;
+  try {
+    p = channelProcess('getOneMessage');
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const filter = options?.filter;
+  if (!p.connected) return Promise.reject(disconnected('get a message from'));
+  return new Promise((resolve, reject) => {
+    const onMessage = (message: unknown): void => {
+      try {
+        if (filter !== undefined && !filter(message)) return;
+      } catch (error) {
+        done();
+        reject(error);
+        return;
+      }
+      done();
+      resolve(message);
+    };
+    const onDisconnect = (): void => {
+      done();
+      reject(disconnected('get a message from'));
+    };
+    const done = (): void => {
+      process.off('message', onMessage);
+      process.off('disconnect', onDisconnect);
+    };
+    process.on('message', onMessage);
+    process.on('disconnect', onDisconnect);
+  });
+}
+
+/** Every message from the parent, until it disconnects (runProcess's channel closes at the end
+ * of the run, or the loop is left). While it runs, the channel keeps this process alive. */
+export async function* getEachMessage(): AsyncGenerator<unknown, void, undefined> {
+  const p = channelProcess('getEachMessage');
+  const queue: unknown[] = [];
+  let wake: (() => void) | undefined;
+  let open = p.connected;
+  const onMessage = (message: unknown): void => {
+    queue.push(message);
+    wake?.();
+  };
+  const onDisconnect = (): void => {
+    open = false;
+    wake?.();
+  };
+  process.on('message', onMessage);
+  process.on('disconnect', onDisconnect);
+  try {
+    for (;;) {
+      if (queue.length > 0) {
+        yield queue.shift();
+        continue;
+      }
+      if (!open) return;
+      await new Promise<void>((resolve) => (wake = resolve));
+      wake = undefined;
+    }
+  } finally {
+    process.off('message', onMessage);
+    process.off('disconnect', onDisconnect);
+  }
+}
+
+let cancel: AbortController | undefined;
+
+/**
+ * The AbortSignal of a run with `gracefulCancel`: aborted (with the parent's reason, as the
+ * channel can carry it) when the parent's `signal` aborts. Clean up and exit before the
+ * parent's forceKillAfterDelay; after it, killSignal comes. Listening for it does not keep this
+ * process alive.
+ */
+export function getCancelSignal(): AbortSignal {
+  channelProcess('getCancelSignal');
+  if (cancel === undefined) {
+    const controller = new AbortController();
+    cancel = controller;
+    // Node gives a message whose `cmd` starts with NODE_ to 'internalMessage', not 'message'.
+    const onInternal = (message: { cmd?: unknown; reason?: unknown } | null): void => {
+      if (message?.cmd !== CANCEL_COMMAND) return;
+      process.off('internalMessage' as 'message', onInternal);
+      controller.abort(message.reason);
+    };
+    process.on('internalMessage' as 'message', onInternal);
+  }
+  return cancel.signal;
+}

@@ -1,0 +1,213 @@
+// The IPC channel of a run with `ipc: true`: the parent's end of the socketpair whose other end
+// is the child's NODE_CHANNEL_FD. The protocol is Node's own (json lines, or v8 serialization
+// with a length header for 'advanced'; handles passed with SCM_RIGHTS): the parent's end is set
+// up by Node's ChildProcess.prototype.spawn(), as the drop-in's fork() is (compat/handle.ts),
+// on an object that starts nothing. Its handle only opens Node's IPC Pipe on our end, and Node
+// then adds send(), 'message', disconnect() and 'disconnect' to it; the child side is Node's
+// own process.send() and 'message' (or pidfd/ipc).
+//
+// On top of it: messages waiting for a reader (none is lost because nobody listened yet),
+// getOneMessage() with a filter, getEachMessage(), and the graceful cancel message.
+
+import nodeChildProcess from 'node:child_process';
+import { EventEmitter } from 'node:events';
+
+import { binding } from '../binding.js';
+import { pidfdError, systemError } from '../errors.js';
+import { CANCEL_COMMAND } from '../ipc.js';
+
+export type { GetOneMessageOptions } from '../ipc.js';
+
+/** How messages are written: Node's `serialization` (json: JSON; advanced: the structured
+ * clone algorithm through v8.serialize: Map, Set, BigInt, Date, typed arrays, cycles...). */
+export type Serialization = 'json' | 'advanced';
+
+
+/** The fields of a Node ChildProcess that the channel uses. */
+interface ChannelChild extends EventEmitter {
+  connected: boolean;
+  send(message: unknown, callback: (error: Error | null) => void): boolean;
+  disconnect(): void;
+  spawn(options: object): number;
+  _handle: unknown;
+}
+
+/** The `_handle` of the channel's ChildProcess: its spawn() starts nothing; it opens Node's IPC
+ * Pipe (made by Node's getValidStdio()) on the parent's end of the socketpair. Node 20/22 pass
+ * one options object, Node 24+ (file, args, cwd, envPairs, stdio, ...). */
+class ChannelHandle {
+  pid: number;
+  #fd: number;
+
+  constructor(fd: number, pid: number) {
+    this.#fd = fd;
+    this.pid = pid;
+  }
+
+  spawn(first: { stdio?: unknown } | string, ...rest: unknown[]): number {
+    const stdio = (typeof first === 'object' ? first.stdio : rest[3]) as { ipc?: boolean; handle?: { open(fd: number): number } }[];
+    const pipe = stdio.find((entry) => entry.ipc)!.handle!;
+    const r = pipe.open(this.#fd);
+    if (r !== 0) binding().close(this.#fd);
+    return r;
+  }
+
+  kill(): number {
+    return 0;
+  }
+  ref(): void {}
+  unref(): void {}
+  hasRef(): boolean {
+    return false;
+  }
+  close(callback?: () => void): void {
+    if (typeof callback === 'function') process.nextTick(callback);
+  }
+}
+
+const ChildProcessPrototype = nodeChildProcess.ChildProcess.prototype;
+
+/** A run's IPC channel, parent side. */
+export class IpcChannel {
+  readonly #child: ChannelChild;
+  /** Messages that arrived while no reader took them, in order. */
+  readonly #waiting: unknown[] = [];
+  /** The pending getOneMessage() calls and the running getEachMessage() loops. */
+  readonly #readers = new Set<(message: unknown) => boolean>();
+  readonly #closeListeners = new Set<() => void>();
+  #open = true;
+  readonly closed: Promise<void>;
+
+  /** Takes the parent's end `fd` (closed with the channel; closed here if it cannot be used). */
+  constructor(fd: number, serialization: Serialization, pid: number, command: string) {
+    const child = Object.create(ChildProcessPrototype) as ChannelChild & Record<string, unknown>;
+    EventEmitter.call(child);
+    Object.assign(child, { _closesNeeded: 1, _closesGot: 0, connected: false, signalCode: null, exitCode: null, killed: false, spawnfile: null });
+    child._handle = new ChannelHandle(fd, pid);
+    // A send on a closed channel without a callback would emit 'error'; every send here has one.
+    child.on('error', () => {});
+    const r = child.spawn({ file: process.execPath, args: [], envPairs: [], stdio: ['ignore', 'ignore', 'ignore', 'ipc'], serialization });
+    if (r !== 0) throw systemError(-r, 'uv_pipe_open', { context: `the IPC channel of \`${command}\`` });
+    this.#child = child;
+    child.on('message', (message: unknown) => this.#deliver(message));
+    this.closed = new Promise((resolve) => {
+      child.once('disconnect', () => {
+        this.#open = false;
+        for (const listener of this.#closeListeners) listener();
+        resolve();
+      });
+    });
+  }
+
+  /** Whether messages can still be sent and received. */
+  get connected(): boolean {
+    return this.#open && this.#child.connected;
+  }
+
+  /** Sends `message`; resolves once it is written to the channel. */
+  send(message: unknown, command: string): Promise<void> {
+    if (!this.connected) return Promise.reject(disconnected(command, 'send a message to'));
+    return new Promise((resolve, reject) => {
+      try {
+        this.#child.send(message, (error) => (error ? reject(error) : resolve()));
+      } catch (error) {
+        reject(error); // a message that cannot be serialized (a function; a BigInt in json)
+      }
+    });
+  }
+
+  /** The graceful cancel message; false if it could not be sent (the channel is closed). */
+  sendCancel(reason: unknown): boolean {
+    if (!this.connected) return false;
+    const send = (message: object): boolean => {
+      try {
+        this.#child.send(message, () => {});
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    // The reason as the channel can carry it (json: an Error becomes its message).
+    return send({ cmd: CANCEL_COMMAND, reason }) || send({ cmd: CANCEL_COMMAND, reason: String((reason as Error)?.message ?? reason) });
+  }
+
+  /** The next message (the first that `filter` accepts); rejects if the channel closes first. */
+  getOne(filter: ((message: unknown) => boolean) | undefined, command: string): Promise<unknown> {
+    const index = filter === undefined ? (this.#waiting.length > 0 ? 0 : -1) : this.#waiting.findIndex((m) => filter(m));
+    if (index >= 0) return Promise.resolve(this.#waiting.splice(index, 1)[0]);
+    if (!this.connected) return Promise.reject(disconnected(command, 'get a message from'));
+    return new Promise((resolve, reject) => {
+      const reader = (message: unknown): boolean => {
+        let taken: boolean;
+        try {
+          taken = filter === undefined || filter(message);
+        } catch (error) {
+          done();
+          reject(error);
+          return false;
+        }
+        if (taken) {
+          done();
+          resolve(message);
+        }
+        return taken;
+      };
+      const onClose = (): void => {
+        done();
+        reject(disconnected(command, 'get a message from', true));
+      };
+      const done = (): void => {
+        this.#readers.delete(reader);
+        this.#closeListeners.delete(onClose);
+      };
+      this.#readers.add(reader);
+      this.#closeListeners.add(onClose);
+    });
+  }
+
+  /** Every message, those waiting first, until the channel closes. */
+  async *each(): AsyncGenerator<unknown, void, undefined> {
+    const queue = this.#waiting.splice(0);
+    let wake: (() => void) | undefined;
+    const reader = (message: unknown): boolean => {
+      queue.push(message);
+      wake?.();
+      return true;
+    };
+    const onClose = (): void => wake?.();
+    this.#readers.add(reader);
+    this.#closeListeners.add(onClose);
+    try {
+      for (;;) {
+        if (queue.length > 0) {
+          yield queue.shift();
+          continue;
+        }
+        if (!this.connected) return;
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+      }
+    } finally {
+      this.#readers.delete(reader);
+      this.#closeListeners.delete(onClose);
+      // Read from the queue and not yet yielded: for the next reader, in order.
+      this.#waiting.unshift(...queue);
+    }
+  }
+
+  /** Closes our end (at the end of the run): readers end, sends fail. */
+  disconnect(): void {
+    if (this.#child.connected) this.#child.disconnect();
+  }
+
+  #deliver(message: unknown): void {
+    let taken = false;
+    for (const reader of [...this.#readers]) if (reader(message)) taken = true;
+    if (!taken) this.#waiting.push(message);
+  }
+}
+
+function disconnected(command: string, what: string, during = false): Error {
+  const when = during ? 'its IPC channel closed before a message came' : 'its IPC channel is closed (it exited or disconnected)';
+  return pidfdError('ERR_PIDFD_IPC_DISCONNECTED', `cannot ${what} \`${command}\`: ${when}`);
+}
