@@ -204,8 +204,11 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
    * it failed. Leaving the loop early stops reading (the run goes on; later messages wait for
    * the next reader).
    */
-  async *getEachMessage(): AsyncGenerator<unknown, void, undefined> {
-    const channel = this.#channel('getEachMessage');
+  getEachMessage(): AsyncGenerator<unknown, void, undefined> {
+    return this.#messages(this.#channel('getEachMessage'));
+  }
+
+  async *#messages(channel: IpcChannel | null): AsyncGenerator<unknown, void, undefined> {
     if (channel !== null) yield* channel.each();
     const outcome = await this.#outcome;
     if (outcome instanceof RunError && this.#n.reject) throw outcome;

@@ -1,0 +1,174 @@
+// run() with `ipc: true`: messages both ways over Node's own channel (json and advanced), the
+// readers (getOneMessage with a filter, getEachMessage to the end of the channel), the graceful
+// cancel, and the refusals. No fd, zombie or child is left (leakFree, and invariants.js around
+// the file).
+
+import assert from 'node:assert/strict';
+import { closeSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+
+import { run, RunError } from '../../dist/index.js';
+import { thrown } from '../helpers/index.js';
+import { isDead, leakFree, runFixtures } from './helpers.js';
+
+const child = join(runFixtures, 'ipc-child.mjs');
+const ipcRun = (mode, options = {}, extra = []) => run(child, [mode, ...extra], { node: true, ipc: true, ...options });
+
+describe('run() ipc: messages both ways', () => {
+  test('advanced (the default): a Map and a BigInt survive both ways', leakFree(async () => {
+    const p = ipcRun('echo');
+    assert.equal(await p.getOneMessage(), 'ready');
+    const sent = { map: new Map([['k', 2n ** 70n]]), at: new Date(0), bytes: new Uint8Array([1, 2]) };
+    await p.sendMessage(sent);
+    const { echo } = await p.getOneMessage();
+    assert.ok(echo.map instanceof Map);
+    assert.equal(echo.map.get('k'), 2n ** 70n);
+    assert.ok(echo.at instanceof Date);
+    assert.deepEqual([...echo.bytes], [1, 2]);
+    await p.sendMessage('end');
+    const result = await p;
+    assert.equal(result.exitCode, 0);
+    assert.equal(result.isGracefullyCanceled, false);
+  }));
+
+  test("json: plain data goes through, a Map does not keep its entries, a BigInt cannot be sent", leakFree(async () => {
+    const p = ipcRun('echo', { serialization: 'json' });
+    assert.equal(await p.getOneMessage(), 'ready');
+    await p.sendMessage({ a: [1, 'two', null], map: new Map([[1, 2]]) });
+    assert.deepEqual(await p.getOneMessage(), { echo: { a: [1, 'two', null], map: {} } });
+    await assert.rejects(p.sendMessage({ n: 1n }), TypeError);
+    await p.sendMessage('end');
+    assert.equal((await p).exitCode, 0);
+  }));
+
+  test('the channel takes the lowest fd above 2 that stdio[3+] leaves free', leakFree(async () => {
+    const fd = openSync('/dev/null', 'r');
+    try {
+      const p = ipcRun('fd', { stdio: [undefined, undefined, undefined, fd] });
+      assert.deepEqual(await p.getOneMessage(), { fd: 4, fd3: '/dev/null' });
+      await p;
+    } finally {
+      closeSync(fd);
+    }
+  }));
+
+  test('getOneMessage with a filter takes the first match; the others wait for the next reader', leakFree(async () => {
+    const p = ipcRun('filter');
+    assert.deepEqual(await p.getOneMessage({ filter: (m) => m.kind === 'result' }), { kind: 'result', value: 42 });
+    assert.deepEqual(await p.getOneMessage(), { kind: 'log' });
+    await p;
+  }));
+
+  test('getEachMessage gives every message (none lost before it listened) and ends when the child exits', leakFree(async () => {
+    const p = ipcRun('burst');
+    await p.subprocess.exited; // every message was sent before anyone listened
+    const seen = [];
+    for await (const message of p.getEachMessage()) seen.push(message);
+    assert.deepEqual(seen, [1, 2, 3, 4, 5]);
+    assert.equal((await p).exitCode, 0);
+    await assert.rejects(p.getOneMessage(), { code: 'ERR_PIDFD_IPC_DISCONNECTED' });
+    await assert.rejects(p.sendMessage('late'), { code: 'ERR_PIDFD_IPC_DISCONNECTED' });
+  }));
+
+  test('leaving getEachMessage early stops reading only: the rest waits for the next reader', leakFree(async () => {
+    const p = ipcRun('burst');
+    const first = [];
+    for await (const message of p.getEachMessage()) {
+      first.push(message);
+      if (message === 2) break;
+    }
+    const rest = [];
+    for await (const message of p.getEachMessage()) rest.push(message);
+    assert.deepEqual([first, rest], [[1, 2], [3, 4, 5]]);
+  }));
+
+  test('getEachMessage ends when the child disconnects; the run goes on; a failed run is thrown at the end', leakFree(async () => {
+    const p = ipcRun('disconnect');
+    const seen = [];
+    const loop = (async () => {
+      for await (const message of p.getEachMessage()) seen.push(message);
+    })();
+    await assert.rejects(p.getOneMessage({ filter: () => false }), { code: 'ERR_PIDFD_IPC_DISCONNECTED' });
+    assert.equal(isDead(p.pid), false, 'the child runs on after its disconnect');
+    p.kill();
+    const error = await loop.then(() => null, (e) => e);
+    assert.ok(error instanceof RunError);
+    assert.equal(error.signal, 'SIGTERM');
+    assert.deepEqual(seen, ['a']);
+  }));
+});
+
+describe('run() ipc: gracefulCancel', () => {
+  test('the child sees the cancel (not as a message), finishes, and the run says isGracefullyCanceled, not killed', leakFree(async () => {
+    const controller = new AbortController();
+    const p = ipcRun('graceful', { gracefulCancel: true, signal: controller.signal, forceKillAfterDelay: 60_000 });
+    assert.equal(await p.getOneMessage(), 'ready');
+    controller.abort(new Error('stop now'));
+    assert.deepEqual(await p.getOneMessage(), { aborted: true, reason: 'stop now', seen: 0 });
+    const error = await p.then(() => assert.fail('a canceled run fails'), (e) => e);
+    assert.ok(error instanceof RunError);
+    assert.equal(error.isCanceled, true);
+    assert.equal(error.isGracefullyCanceled, true);
+    assert.equal(error.isTerminated, false);
+    assert.equal(error.exitCode, 0);
+    assert.match(error.message, /was canceled gracefully \(stop now\): it was sent a cancel message and exited with code 0/);
+  }));
+
+  test('a child that ignores the cancel gets killSignal after forceKillAfterDelay', leakFree(async () => {
+    const controller = new AbortController();
+    const p = ipcRun('graceful', { gracefulCancel: true, signal: controller.signal, forceKillAfterDelay: 200, killSignal: 'SIGINT', reject: false }, ['ignore']);
+    assert.equal(await p.getOneMessage(), 'ready');
+    controller.abort();
+    assert.equal((await p.getOneMessage()).aborted, true);
+    const result = await p;
+    assert.equal(result.isGracefullyCanceled, true);
+    assert.equal(result.isTerminated, true);
+    assert.equal(result.signal, 'SIGINT');
+    assert.match(result.message, /had not ended 200 ms \(forceKillAfterDelay\) after the cancel message and was sent SIGINT/);
+  }));
+
+  test('without gracefulCancel, the abort kills at once, as ever', leakFree(async () => {
+    const controller = new AbortController();
+    const p = ipcRun('graceful', { signal: controller.signal, reject: false });
+    assert.equal(await p.getOneMessage(), 'ready');
+    controller.abort();
+    const result = await p;
+    assert.equal(result.isCanceled, true);
+    assert.equal(result.isGracefullyCanceled, false);
+    assert.equal(result.signal, 'SIGTERM');
+  }));
+});
+
+describe('run() ipc: refusals', () => {
+  const cases = [
+    [{ ipc: true }, /`ipc` option needs `node: true`/],
+    [{ node: true, serialization: 'json' }, /`serialization` option needs `ipc: true`/],
+    [{ node: true, ipc: true, serialization: 'v8' }, /`serialization` option must be 'json' or 'advanced'/],
+    [{ node: true, ipc: 'yes' }, /`ipc` option must be a boolean/],
+    [{ node: true, gracefulCancel: true, signal: AbortSignal.timeout(60_000) }, /`gracefulCancel` option needs `ipc: true`/],
+    [{ node: true, ipc: true, gracefulCancel: true }, /`gracefulCancel` option needs `signal`/],
+  ];
+  for (const [options, message] of cases) {
+    test(`${JSON.stringify(options)} is refused before anything starts`, () => {
+      const error = thrown(() => run(child, ['echo'], options));
+      assert.match(error.message, message);
+      assert.match(error.code, /^ERR_INVALID_ARG_(VALUE|TYPE)$/);
+    });
+  }
+
+  test('the IPC methods of a run without ipc throw at once', leakFree(async () => {
+    const p = run('true');
+    for (const method of ['sendMessage', 'getOneMessage', 'getEachMessage']) {
+      const error = thrown(() => p[method]('x'));
+      assert.equal(error?.code, 'ERR_PIDFD_IPC_DISABLED', method);
+    }
+    await p;
+  }));
+
+  test('sendMessage(undefined) is refused', leakFree(async () => {
+    const p = ipcRun('burst');
+    await assert.rejects(p.sendMessage(undefined), { code: 'ERR_INVALID_ARG_VALUE' });
+    await p;
+  }));
+});
