@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
+import { once } from 'node:events';
 import { describe, test } from 'node:test';
+import { Worker } from 'node:worker_threads';
 
 import { run, RunError } from '../../dist/index.js';
 import { thrown } from '../helpers/index.js';
@@ -137,6 +139,21 @@ describe('run() ipc: gracefulCancel', () => {
     assert.equal(result.isCanceled, true);
     assert.equal(result.isGracefullyCanceled, false);
     assert.equal(result.signal, 'SIGTERM');
+  }));
+});
+
+describe('run() ipc: where it runs', () => {
+  test('in a worker thread', leakFree(async () => {
+    const worker = new Worker(join(runFixtures, 'worker-ipc.mjs'));
+    const [message] = await once(worker, 'message');
+    assert.equal(message, 'a worker');
+    await once(worker, 'exit');
+  }));
+
+  test('a child that could not start leaves neither end of the channel open', leakFree(async () => {
+    const error = await ipcRun('echo', { cwd: '/nonexistent-pidfd-ipc' }).then(() => null, (e) => e);
+    assert.ok(error instanceof RunError);
+    assert.equal(error.code, 'ENOENT');
   }));
 });
 
