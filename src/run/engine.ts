@@ -148,7 +148,7 @@ export const startRun: RunEngine = (n, stdinStream, events) => {
   let ipc: IpcChannel | null = null;
   if (n.ipc !== null) {
     try {
-      ipc = new IpcChannel(channelEnd[0]!, n.ipc.serialization, subprocess.pid, n.command);
+      ipc = IpcChannel.open(channelEnd[0]!, n.ipc.serialization, subprocess.pid, n.command);
     } catch (error) {
       // Our end could not be opened (it is closed): the child sees its channel closed.
       events.inputFailed(error as Error);

@@ -79,23 +79,35 @@ export class IpcChannel {
   readonly closed: Promise<void>;
 
   /** Takes the parent's end `fd` (closed with the channel; closed here if it cannot be used). */
-  constructor(fd: number, serialization: Serialization, pid: number, command: string) {
+  static open(fd: number, serialization: Serialization, pid: number, command: string): IpcChannel {
     const child = Object.create(ChildProcessPrototype) as ChannelChild & Record<string, unknown>;
     EventEmitter.call(child);
     Object.assign(child, { _closesNeeded: 1, _closesGot: 0, connected: false, signalCode: null, exitCode: null, killed: false, spawnfile: null });
     child._handle = new ChannelHandle(fd, pid);
-    // A send on a closed channel without a callback would emit 'error'; every send here has one.
+    // Nothing to report there: every send here has a callback, and the object starts nothing.
     child.on('error', () => {});
     const r = child.spawn({ file: process.execPath, args: [], envPairs: [], stdio: ['ignore', 'ignore', 'ignore', 'ipc'], serialization });
     if (r !== 0) throw systemError(-r, 'uv_pipe_open', { context: `the IPC channel of \`${command}\`` });
+    return new IpcChannel(child);
+  }
+
+  /** The channel of a Node ChildProcess started with an 'ipc' stdio entry (the portable
+   * engine's). */
+  static of(child: nodeChildProcess.ChildProcess): IpcChannel {
+    return new IpcChannel(child as unknown as ChannelChild);
+  }
+
+  private constructor(child: ChannelChild) {
     this.#child = child;
     child.on('message', (message: unknown) => this.#deliver(message));
     this.closed = new Promise((resolve) => {
-      child.once('disconnect', () => {
+      const closed = (): void => {
         this.#open = false;
         for (const listener of this.#closeListeners) listener();
         resolve();
-      });
+      };
+      if (!child.connected) closed();
+      else child.once('disconnect', closed);
     });
   }
 
