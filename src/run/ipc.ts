@@ -26,6 +26,7 @@ export type Serialization = 'json' | 'advanced';
 /** The fields of a Node ChildProcess that the channel uses. */
 interface ChannelChild extends EventEmitter {
   connected: boolean;
+  channel?: { ref(): void } | null;
   send(message: unknown, callback: (error: Error | null) => void): boolean;
   disconnect(): void;
   spawn(options: object): number;
@@ -99,6 +100,11 @@ export class IpcChannel {
 
   private constructor(child: ChannelChild) {
     this.#child = child;
+    // Node's channel unrefs itself after each send it has written: the end of a run that waits
+    // for the channel to close (the child has exited, its EOF is on the way) would then let the
+    // event loop empty before the EOF is read (seen in a worker). Held until it closes, which
+    // the end of the run makes sure of.
+    child.channel?.ref();
     child.on('message', (message: unknown) => this.#deliver(message));
     this.closed = new Promise((resolve) => {
       const closed = (): void => {
