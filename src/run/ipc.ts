@@ -13,8 +13,8 @@ import nodeChildProcess from 'node:child_process';
 import { EventEmitter } from 'node:events';
 
 import { binding } from '../binding.js';
-import { pidfdError, systemError } from '../errors.js';
-import { CANCEL_COMMAND } from '../ipc.js';
+import { invalidArgType, invalidArgValue, pidfdError, systemError } from '../errors.js';
+import { CANCEL_COMMAND, type GetOneMessageOptions } from '../ipc.js';
 
 export type { GetOneMessageOptions } from '../ipc.js';
 
@@ -223,6 +223,32 @@ export class IpcChannel {
     for (const reader of [...this.#readers]) if (reader(message)) taken = true;
     if (!taken) this.#waiting.push(message);
   }
+}
+
+/** The channel of a run for runProcess.<method>() (null if it did not start); throws
+ * ERR_PIDFD_IPC_DISABLED for a run without `ipc`. */
+export function channelOf(n: { ipc: unknown; command: string }, started: { ipc: IpcChannel | null } | undefined, method: string): IpcChannel | null {
+  if (n.ipc === null) {
+    throw pidfdError('ERR_PIDFD_IPC_DISABLED', `runProcess.${method}() needs the \`ipc: true\` option (with \`node: true\`): \`${n.command}\` has no IPC channel`);
+  }
+  return started?.ipc ?? null;
+}
+
+/** runProcess.sendMessage(). */
+export function sendMessageTo(channel: IpcChannel | null, message: unknown, command: string): Promise<void> {
+  if (message === undefined) return Promise.reject(invalidArgValue('message', message, 'must not be undefined (Node cannot send it)', 'argument'));
+  return channel?.send(message, command) ?? Promise.reject(notStarted(command, 'send a message to'));
+}
+
+/** runProcess.getOneMessage(). */
+export function getOneMessageFrom(channel: IpcChannel | null, options: GetOneMessageOptions | undefined, command: string): Promise<unknown> {
+  const filter = options?.filter;
+  if (filter !== undefined && typeof filter !== 'function') return Promise.reject(invalidArgType('filter', filter, 'a function'));
+  return channel?.getOne(filter, command) ?? Promise.reject(notStarted(command, 'get a message from'));
+}
+
+function notStarted(command: string, what: string): Error {
+  return pidfdError('ERR_PIDFD_IPC_DISCONNECTED', `cannot ${what} \`${command}\`: it did not start`);
 }
 
 function disconnected(command: string, what: string, during = false): Error {

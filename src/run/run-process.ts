@@ -9,14 +9,14 @@
 import { performance } from 'node:perf_hooks';
 import type { Readable, Writable } from 'node:stream';
 
-import { abortError, invalidArgType, invalidArgValue, pidfdError } from '../errors.js';
+import { abortError, invalidArgValue, pidfdError } from '../errors.js';
 import type { ExitStatus } from '../process/exit-status.js';
 import type { Subprocess } from '../process/subprocess.js';
 import { signalNumber, type Signal } from '../signals.js';
 import { readLines, type Capture } from './capture.js';
 import { startRun, type StartedRun } from './engine.js';
 import { RunError } from './error.js';
-import type { GetOneMessageOptions, IpcChannel } from './ipc.js';
+import { channelOf, getOneMessageFrom, sendMessageTo, type GetOneMessageOptions, type IpcChannel } from './ipc.js';
 import { Killer, type Closing } from './kill.js';
 import type { NormalizedRun, RunOptions } from './options.js';
 import { outcomeOf, type Outcome } from './outcome.js';
@@ -164,15 +164,7 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
     await this.#outcome;
   }
 
-  // ---- IPC (`ipc: true`) ----
-
-  /** The run's IPC channel; throws if it has none. */
-  #channel(method: string): IpcChannel | null {
-    if (this.#n.ipc === null) {
-      throw pidfdError('ERR_PIDFD_IPC_DISABLED', `runProcess.${method}() needs the \`ipc: true\` option (with \`node: true\`): \`${this.#n.command}\` has no IPC channel`);
-    }
-    return this.#started?.ipc ?? null;
-  }
+  // ---- IPC (`ipc: true`; ipc.ts) ----
 
   /**
    * Sends `message` to the child (its process.on('message'), or getOneMessage() of pidfd/ipc),
@@ -181,9 +173,7 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
    * that cannot be serialized.
    */
   sendMessage(message: unknown): Promise<void> {
-    const channel = this.#channel('sendMessage');
-    if (message === undefined) return Promise.reject(invalidArgValue('message', message, 'must not be undefined (Node cannot send it)', 'argument'));
-    return channel?.send(message, this.#n.command) ?? Promise.reject(this.#notStarted('send a message to'));
+    return sendMessageTo(channelOf(this.#n, this.#started, 'sendMessage'), message, this.#n.command);
   }
 
   /**
@@ -192,10 +182,7 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
    * reader, in order. Rejects (ERR_PIDFD_IPC_DISCONNECTED) if the channel closes first.
    */
   getOneMessage(options?: GetOneMessageOptions): Promise<unknown> {
-    const channel = this.#channel('getOneMessage');
-    const filter = options?.filter;
-    if (filter !== undefined && typeof filter !== 'function') return Promise.reject(invalidArgType('filter', filter, 'a function'));
-    return channel?.getOne(filter, this.#n.command) ?? Promise.reject(this.#notStarted('get a message from'));
+    return getOneMessageFrom(channelOf(this.#n, this.#started, 'getOneMessage'), options, this.#n.command);
   }
 
   /**
@@ -205,17 +192,13 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
    * the next reader).
    */
   getEachMessage(): AsyncGenerator<unknown, void, undefined> {
-    return this.#messages(this.#channel('getEachMessage'));
+    return this.#messages(channelOf(this.#n, this.#started, 'getEachMessage'));
   }
 
   async *#messages(channel: IpcChannel | null): AsyncGenerator<unknown, void, undefined> {
     if (channel !== null) yield* channel.each();
     const outcome = await this.#outcome;
     if (outcome instanceof RunError && this.#n.reject) throw outcome;
-  }
-
-  #notStarted(what: string): Error {
-    return pidfdError('ERR_PIDFD_IPC_DISCONNECTED', `cannot ${what} \`${this.#n.command}\`: it did not start`);
   }
 
   // ---- start ----
