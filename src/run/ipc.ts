@@ -77,6 +77,7 @@ export class IpcChannel {
   readonly #readers = new Set<(message: unknown) => boolean>();
   readonly #closeListeners = new Set<() => void>();
   #open = true;
+  readonly #serialization: Serialization;
   readonly closed: Promise<void>;
 
   /** Takes the parent's end `fd` (closed with the channel; closed here if it cannot be used). */
@@ -89,17 +90,18 @@ export class IpcChannel {
     child.on('error', () => {});
     const r = child.spawn({ file: process.execPath, args: [], envPairs: [], stdio: ['ignore', 'ignore', 'ignore', 'ipc'], serialization });
     if (r !== 0) throw systemError(-r, 'uv_pipe_open', { context: `the IPC channel of \`${command}\`` });
-    return new IpcChannel(child);
+    return new IpcChannel(child, serialization);
   }
 
   /** The channel of a Node ChildProcess started with an 'ipc' stdio entry (the portable
    * engine's). */
-  static of(child: nodeChildProcess.ChildProcess): IpcChannel {
-    return new IpcChannel(child as unknown as ChannelChild);
+  static of(child: nodeChildProcess.ChildProcess, serialization: Serialization): IpcChannel {
+    return new IpcChannel(child as unknown as ChannelChild, serialization);
   }
 
-  private constructor(child: ChannelChild) {
+  private constructor(child: ChannelChild, serialization: Serialization) {
     this.#child = child;
+    this.#serialization = serialization;
     // Node's channel unrefs itself after each send it has written: the end of a run that waits
     // for the channel to close (the child has exited, its EOF is on the way) would then let the
     // event loop empty before the EOF is read (seen in a worker). Held until it closes, which
@@ -145,8 +147,11 @@ export class IpcChannel {
         return false;
       }
     };
-    // The reason as the channel can carry it (json: an Error becomes its message).
-    return send({ cmd: CANCEL_COMMAND, reason }) || send({ cmd: CANCEL_COMMAND, reason: String((reason as Error)?.message ?? reason) });
+    // The reason as the channel can carry it: JSON would make an Error `{}`, and the structured
+    // clone refuses some (a DOMException on older Nodes): its message then.
+    const message = reason instanceof Error || (typeof reason === 'object' && reason !== null && 'message' in reason) ? String((reason as Error).message) : String(reason);
+    if (this.#serialization === 'json' && typeof reason === 'object' && reason !== null) return send({ cmd: CANCEL_COMMAND, reason: message });
+    return send({ cmd: CANCEL_COMMAND, reason }) || send({ cmd: CANCEL_COMMAND, reason: message });
   }
 
   /** The next message (the first that `filter` accepts); rejects if the channel closes first. */

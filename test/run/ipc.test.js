@@ -102,20 +102,22 @@ describe('run() ipc: messages both ways', () => {
 });
 
 describe('run() ipc: gracefulCancel', () => {
-  test('the child sees the cancel (not as a message), finishes, and the run says isGracefullyCanceled, not killed', leakFree(async () => {
-    const controller = new AbortController();
-    const p = ipcRun('graceful', { gracefulCancel: true, signal: controller.signal, forceKillAfterDelay: 60_000 });
-    assert.equal(await p.getOneMessage(), 'ready');
-    controller.abort(new Error('stop now'));
-    assert.deepEqual(await p.getOneMessage(), { aborted: true, reason: 'stop now', seen: 0 });
-    const error = await p.then(() => assert.fail('a canceled run fails'), (e) => e);
-    assert.ok(error instanceof RunError);
-    assert.equal(error.isCanceled, true);
-    assert.equal(error.isGracefullyCanceled, true);
-    assert.equal(error.isTerminated, false);
-    assert.equal(error.exitCode, 0);
-    assert.match(error.message, /was canceled gracefully \(stop now\): it was sent a cancel message and exited with code 0/);
-  }));
+  for (const serialization of ['advanced', 'json']) {
+    test(`the child sees the cancel (not as a message), finishes, and the run says isGracefullyCanceled, not killed (${serialization})`, leakFree(async () => {
+      const controller = new AbortController();
+      const p = ipcRun('graceful', { gracefulCancel: true, signal: controller.signal, forceKillAfterDelay: 60_000, serialization });
+      assert.equal(await p.getOneMessage(), 'ready');
+      controller.abort(new Error('stop now'));
+      assert.deepEqual(await p.getOneMessage(), { aborted: true, reason: 'stop now', seen: 0 });
+      const error = await p.then(() => assert.fail('a canceled run fails'), (e) => e);
+      assert.ok(error instanceof RunError);
+      assert.equal(error.isCanceled, true);
+      assert.equal(error.isGracefullyCanceled, true);
+      assert.equal(error.isTerminated, false);
+      assert.equal(error.exitCode, 0);
+      assert.match(error.message, /was canceled gracefully \(stop now\): it was sent a cancel message and exited with code 0/);
+    }));
+  }
 
   test('a child that ignores the cancel gets killSignal after forceKillAfterDelay', leakFree(async () => {
     const controller = new AbortController();
