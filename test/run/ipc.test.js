@@ -62,6 +62,15 @@ describe('run() ipc: messages both ways', () => {
     await p;
   }));
 
+  test("the child's getOneMessage with a filter (pidfd/ipc) passes over the others", leakFree(async () => {
+    const p = ipcRun('pick');
+    assert.equal(await p.getOneMessage(), 'ready');
+    await p.sendMessage('noise');
+    await p.sendMessage({ pick: 7 });
+    assert.deepEqual(await p.getOneMessage(), { picked: { pick: 7 } });
+    assert.equal((await p).exitCode, 0);
+  }));
+
   test('getEachMessage gives every message (none lost before it listened) and ends when the child exits', leakFree(async () => {
     const p = ipcRun('burst');
     await p.subprocess.exited; // every message was sent before anyone listened
@@ -184,6 +193,20 @@ describe('run() ipc: refusals', () => {
       assert.equal(error?.code, 'ERR_PIDFD_IPC_DISABLED', method);
     }
     await p;
+  }));
+
+  test('pidfd/ipc in a process without a channel: each function says so', leakFree(async () => {
+    const ipcModule = new URL('../../dist/ipc.js', import.meta.url).href;
+    const script = `
+      const ipc = await import(${JSON.stringify(ipcModule)});
+      const codes = [];
+      for (const name of ['sendMessage', 'getOneMessage', 'getCancelSignal']) {
+        try { await ipc[name]('x'); codes.push('none'); } catch (error) { codes.push(error.code); }
+      }
+      try { await ipc.getEachMessage().next(); } catch (error) { codes.push(error.code); }
+      console.log(JSON.stringify(codes));`;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script]);
+    assert.deepEqual(JSON.parse(stdout), Array(4).fill('ERR_PIDFD_IPC_NO_CHANNEL'));
   }));
 
   test('sendMessage(undefined) is refused', leakFree(async () => {
