@@ -22,7 +22,7 @@ export { run, runSync, $ } from './run/run.js';
 export type { Dollar, DollarSync } from './run/run.js';
 export type { RunSyncOptions } from './run/run-sync.js';
 export { RunProcess } from './run/run-process.js';
-export type { PipedOptions } from './run/run-process.js';
+export type { PipedOptions, OutputSource, FromOptions, PipeOptions } from './run/run-process.js';
 export { RunError } from './run/error.js';
 export type { RunResult, RunFields } from './run/result.js';
 export type { RunOptions, RunEncoding, RunInput, StdinOption, OutputOption, FileTarget } from './run/options.js';

@@ -97,8 +97,9 @@ export interface RunOptions {
   stdin?: StdinOption;
   /** Default 'pipe': captured into the result. */
   stdout?: OutputOption;
-  /** Default 'pipe': captured into the result. */
-  stderr?: OutputOption;
+  /** Default 'pipe': captured into the result. 'stdout': the shell's `2>&1`, the child's stderr
+   * goes where its stdout goes (the same pipe, file or fd): captured with it, piped with it. */
+  stderr?: OutputOption | 'stdout';
   /**
    * How captured output is given: 'buffer' (Buffers), or strings in any encoding Node knows
    * (Buffer.isEncoding): text decoded as 'utf8' (the default), 'utf16le' ('ucs2'), 'latin1'
@@ -146,6 +147,8 @@ export interface RunOptions {
 /** A child fd setting, checked. `file` is opened when the run starts. */
 export type StdioSetting =
   | { kind: 'pipe' | 'stream' | 'inherit' | 'ignore' }
+  /** stderr only: where stdout goes (2>&1). */
+  | { kind: 'stdout' }
   | { kind: 'fd'; fd: number | StreamWithFd }
   | { kind: 'file'; path: string; append: boolean };
 
@@ -221,10 +224,14 @@ function parsePathOption(value: unknown, name: string): string {
   return validateString(value, name);
 }
 
-const stdioWords = { stdin: ['pipe', 'inherit', 'ignore'], output: ['pipe', 'stream', 'inherit', 'ignore'] } as const;
+const stdioWords = {
+  stdin: ['pipe', 'inherit', 'ignore'],
+  stdout: ['pipe', 'stream', 'inherit', 'ignore'],
+  stderr: ['pipe', 'stream', 'inherit', 'ignore', 'stdout'],
+} as const;
 
 function parseStdio(value: unknown, name: 'stdin' | 'stdout' | 'stderr', fallback: StdioSetting['kind']): StdioSetting {
-  const words: readonly string[] = name === 'stdin' ? stdioWords.stdin : stdioWords.output;
+  const words: readonly string[] = stdioWords[name];
   const expected =
     `${words.map((w) => `'${w}'`).join(', ')}, an fd number, a stream with a file descriptor, or ` +
     (name === 'stdin' ? '{ file }' : '{ file, append }');
@@ -409,6 +416,9 @@ export function normalizeRun(file: unknown, args: unknown, options: unknown): No
       true,
       `cannot be combined with \`encoding: '${o.encoding}'\`: lines are text ('utf8', 'utf16le', 'latin1' or 'ascii'; split the bytes yourself)`,
     );
+  }
+  if (stderr.kind === 'stdout' && stdout.kind === 'stream') {
+    throw invalidArgValue('stderr', 'stdout', "cannot be combined with `stdout: 'stream'`: read both with `runProcess.iterable({ from: 'all' })`");
   }
   const all = parsers.all(o.all);
   if (all && stdout.kind !== 'pipe' && stderr.kind !== 'pipe') {

@@ -8,7 +8,7 @@ import type { Readable, Writable } from 'node:stream';
 
 import { binding } from '../binding.js';
 import { setLongTimeout } from '../internal/timers.js';
-import { abortError, invalidArgValue, pidfdError, systemError } from '../errors.js';
+import { abortError, invalidArgType, invalidArgValue, pidfdError, systemError } from '../errors.js';
 import type { ExitStatus } from '../process/exit-status.js';
 import { normalizeStdio, type StdioOption } from '../process/stdio.js';
 import type { Subprocess } from '../process/subprocess.js';
@@ -46,7 +46,27 @@ export let createRunProcess: (
   n: NormalizedRun,
   bound: RunOptions | undefined,
   source?: RunProcess<any, any>,
+  from?: OutputSource,
 ) => RunProcess<any, any>;
+
+/** Which output of a command a pipe() or an iteration reads: stdout, stderr, or both (`all`). */
+export type OutputSource = 'stdout' | 'stderr' | 'all';
+
+/** The `from` option of pipe() and iterable(), checked. */
+function parseFrom(value: unknown): OutputSource {
+  if (value === undefined) return 'stdout';
+  if (value === 'stdout' || value === 'stderr' || value === 'all') return value;
+  throw invalidArgValue('from', value, "must be 'stdout', 'stderr' or 'all'");
+}
+
+/** What pipe(options) and iterable(options) take. */
+export interface FromOptions {
+  /** The output read: 'stdout' (the default), 'stderr', or 'all' (both). */
+  from?: OutputSource;
+}
+
+/** pipe()'s options: the piped command's, and which output of this one it reads. */
+export type PipeOptions = RunOptions & FromOptions;
 
 /** The options of `$` that a command inherits through `.pipe\`…\``: all but its stdin's. */
 function pipedOptions(bound: RunOptions | undefined): RunOptions {
@@ -64,6 +84,36 @@ function killedWith(status: ExitStatus | undefined, before: boolean): string {
   }
   if (status?.code == null) return '';
   return before ? ` (it had exited with code ${status.code} before that; what it left running was killed)` : ` (it then exited with code ${status.code})`;
+}
+
+/** Refuses the options a piped command cannot have: its stdin is the previous command's output. */
+function checkPipedOptions(options: RunOptions | null | undefined): void {
+  for (const key of ['stdin', 'input', 'inputFile'] as const) {
+    const value = options?.[key];
+    if (value !== undefined) {
+      throw invalidArgValue(key, value, "cannot be given to a piped command: its stdin is the previous command's output");
+    }
+  }
+}
+
+/** The lines of several streams as each arrives (each stream's in its order). */
+async function* mergeLines(sources: AsyncGenerator<string>[]): AsyncGenerator<string> {
+  const next = (i: number) => sources[i]!.next().then((result) => ({ i, result }));
+  const pending = new Map(sources.map((_, i) => [i, next(i)]));
+  try {
+    while (pending.size > 0) {
+      const { i, result } = await Promise.race(pending.values());
+      if (result.done) {
+        pending.delete(i);
+        continue;
+      }
+      pending.set(i, next(i));
+      yield result.value;
+    }
+  } finally {
+    // Left early: each source ends once its pending read has settled (the run is being killed).
+    for (const [i, read] of pending) void read.then(() => sources[i]!.return(undefined));
+  }
 }
 
 /** Whether a failed command was ended by SIGPIPE alone: its reader stopped reading. */
@@ -103,6 +153,8 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
   #all: ByteStore | null = null;
   /** stdout was handed to pipe() or to an iteration: the result has none. */
   #stdoutTaken = false;
+  /** The same for stderr. */
+  #stderrTaken = false;
   #cancelTimer: (() => void) | undefined;
   #cancelForceTimer: (() => void) | undefined;
   #onAbort: (() => void) | undefined;
@@ -125,21 +177,21 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
   #promise: Promise<RunResult<O>> | undefined;
 
   static {
-    createRunProcess = (n, bound, source) => new RunProcess(n, bound, source);
+    createRunProcess = (n, bound, source, from) => new RunProcess(n, bound, source, from);
   }
 
-  private constructor(n: NormalizedRun, bound: RunOptions | undefined, source: RunProcess<any, any> | undefined) {
+  private constructor(n: NormalizedRun, bound: RunOptions | undefined, source: RunProcess<any, any> | undefined, from: OutputSource = 'stdout') {
     this.#n = n;
     this.#bound = bound;
     this.#source = source;
     if (n.signal?.aborted) {
       this.#canceled = true;
       this.#startError = abortError(n.signal);
-      if (source !== undefined) source.#takeStdout('pipe')?.destroy();
+      if (source !== undefined) source.#takeOutput(source.#pipeSource(from), 'pipe')?.destroy();
     } else if (source === undefined) {
       this.#start(null);
     } else {
-      const stream = source.#takeStdout('pipe');
+      const stream = source.#takeOutput(source.#pipeSource(from), 'pipe');
       if (stream === null) this.#startError = pidfdError('ERR_PIDFD_PIPE_SOURCE', 'the command before it in the pipeline did not start');
       else this.#start(stream);
     }
@@ -169,7 +221,7 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
 
   /** The child's stderr, with `stderr: 'stream'` (uncaptured); else null. */
   get stderr(): Readable | null {
-    return this.#n.stderr.kind === 'stream' ? (this.#subprocess?.stderr ?? null) : null;
+    return this.#n.stderr.kind === 'stream' && !this.#stderrTaken ? (this.#subprocess?.stderr ?? null) : null;
   }
 
   /**
@@ -191,35 +243,59 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
    * output. Returns the new command; awaiting it gives the last command's result, or the error
    * of the first command that failed.
    */
-  pipe<P extends RunOptions = {}>(file: string, args?: readonly string[], options?: P): RunProcess<P>;
-  pipe<P extends RunOptions = {}>(file: string, options?: P): RunProcess<P>;
+  pipe<P extends RunOptions = {}>(file: string, args?: readonly string[], options?: P & FromOptions): RunProcess<P>;
+  pipe<P extends RunOptions = {}>(file: string, options?: P & FromOptions): RunProcess<P>;
   pipe(strings: TemplateStringsArray, ...values: TemplateValue[]): RunProcess<PipedOptions<B>, PipedOptions<B>>;
-  pipe(first: string | TemplateStringsArray, ...rest: unknown[]): RunProcess<any, any> {
-    let n: NormalizedRun;
-    let bound: RunOptions | undefined;
-    if (isTemplate(first)) {
-      bound = pipedOptions(this.#bound);
-      const argv = bound.shell ? [shellTemplate(first, rest)] : parseTemplate(first, rest);
-      n = normalizeRun(argv[0], argv.slice(1), bound);
-    } else {
-      const [args, options] = runArguments(rest[0], rest[1], 'pipe');
-      for (const key of ['stdin', 'input', 'inputFile'] as const) {
-        const value = (options as RunOptions | null)?.[key];
-        if (value !== undefined) {
-          throw invalidArgValue(key, value, "cannot be given to a piped command: its stdin is the previous command's stdout");
-        }
-      }
-      n = normalizeRun(first, args, options);
+  /** `.pipe({ from: 'stderr' })\`grep error\``: the template form, reading the output `from` says
+   * (and with other options, for the piped command, over those it inherits). */
+  pipe<P extends RunOptions = {}>(
+    options: P & FromOptions,
+  ): (strings: TemplateStringsArray, ...values: TemplateValue[]) => RunProcess<Omit<PipedOptions<B>, keyof P> & P, Omit<PipedOptions<B>, keyof P> & P>;
+  pipe(first: string | TemplateStringsArray | PipeOptions, ...rest: unknown[]): any {
+    if (!isTemplate(first) && first !== null && typeof first === 'object') {
+      const { from, ...options } = first as PipeOptions;
+      const source = parseFrom(from);
+      checkPipedOptions(options);
+      return (strings: TemplateStringsArray, ...values: TemplateValue[]) => this.#pipeTemplate(strings, values, options, source);
     }
-    this.#checkPipeable();
-    return createRunProcess(n, bound, this);
+    if (isTemplate(first)) return this.#pipeTemplate(first, rest, {}, 'stdout');
+    const [args, given] = runArguments(rest[0], rest[1], 'pipe');
+    const { from, ...options } = (given ?? {}) as PipeOptions;
+    const source = parseFrom(from);
+    checkPipedOptions(options);
+    const n = normalizeRun(first, args, options);
+    this.#checkPipeable(this.#pipeSource(source));
+    return createRunProcess(n, undefined, this, source);
+  }
+
+  #pipeTemplate(strings: TemplateStringsArray, values: readonly unknown[], options: RunOptions, from: OutputSource): RunProcess<any, any> {
+    const bound = { ...pipedOptions(this.#bound), ...options };
+    const argv = bound.shell ? [shellTemplate(strings, values)] : parseTemplate(strings, values);
+    const n = normalizeRun(argv[0], argv.slice(1), bound);
+    this.#checkPipeable(this.#pipeSource(from));
+    return createRunProcess(n, bound, this, from);
+  }
+
+  /**
+   * The lines of an output as they arrive (without their newline): `from` 'stdout' (the
+   * default, as `for await (const line of run(...))`), 'stderr', or 'all' (the lines of both, each
+   * in its stream's order, as they arrive); then, if the run failed, its RunError is thrown. The
+   * output iterated is taken: the result does not have it. Leaving the loop early kills the tree
+   * with `killSignal` and waits for the run to end. Throws at once for a bad `from`, an output
+   * that is not 'pipe' or 'stream', or one already piped or iterated.
+   */
+  iterable(options?: FromOptions): AsyncIterableIterator<string> {
+    if (options !== undefined && (options === null || typeof options !== 'object')) throw invalidArgType('options', options, 'an object', 'argument');
+    const from = parseFrom(options?.from);
+    this.#iterated(from); // refused here and now, as a bad argument is
+    return this.#lines(from);
   }
 
   /** The lines of stdout as they arrive (without their newline); then, if the run failed, its
    * RunError is thrown. Iterating takes stdout: the result has none. Leaving the loop early
    * kills the tree with `killSignal` and waits for the run to end. */
   [Symbol.asyncIterator](): AsyncIterator<string> {
-    return this.#lines();
+    return this.#lines('stdout');
   }
 
   then<A = RunResult<O>, B = never>(
@@ -270,6 +346,8 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
       }
       case 'stream':
         return 'pipe';
+      case 'stdout':
+        throw new Error('unreachable: stderr as stdout is set by #start');
       case 'inherit':
       case 'ignore':
         return setting.kind;
@@ -305,11 +383,11 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
     const stdoutEnd: number[] = [];
     const stderrEnd: number[] = [];
     try {
-      const stdio = normalizeStdio([
-        stdinStream ?? this.#stdioValue(n.stdin, opened),
-        this.#stdioValue(n.stdout, opened, stdoutEnd),
-        this.#stdioValue(n.stderr, opened, stderrEnd),
-      ]);
+      const stdout = this.#stdioValue(n.stdout, opened, stdoutEnd);
+      // `stderr: 'stdout'` (2>&1): the same pipe, file or fd as stdout; this process's stdout
+      // where stdout is inherited.
+      const stderr = n.stderr.kind === 'stdout' ? (stdout === 'inherit' ? 1 : stdout) : this.#stdioValue(n.stderr, opened, stderrEnd);
+      const stdio = normalizeStdio([stdinStream ?? this.#stdioValue(n.stdin, opened), stdout, stderr]);
       const spec = { file: n.file, argv: n.argv, env: n.env, path: n.path, cwd: n.cwd, stdio };
       const started = startTree(spec, n.tree, n.cleanup, n.launch);
       this.#subprocess = started.subprocess;
@@ -424,50 +502,79 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
 
   // ---- stdout for pipe() and iteration ----
 
-  /** Throws if this command's stdout cannot be piped into another command now. */
-  #checkPipeable(): void {
-    const kind = this.#n.stdout.kind;
+  /** The stream a pipe() `from` reads: 'all' is stdout where stderr goes there (2>&1); two
+   * pipes are never merged in JavaScript for a pipeline. */
+  #pipeSource(from: OutputSource): 'stdout' | 'stderr' {
+    if (from !== 'all') return from;
+    if (this.#n.stderr.kind === 'stdout') return 'stdout';
+    throw invalidArgValue(
+      'from',
+      'all',
+      `needs stdout and stderr of \`${this.#n.command}\` in one pipe: start it with \`stderr: 'stdout'\` (the shell's 2>&1), ` +
+        'so that the kernel pipe carries both (a pipeline never passes bytes through JavaScript)',
+    );
+  }
+
+  /** Throws if this command's stdout (or stderr) cannot be piped into another command now. */
+  #checkPipeable(which: 'stdout' | 'stderr' = 'stdout'): void {
+    const kind = this.#n[which].kind;
     if (kind !== 'pipe' && kind !== 'stream') {
-      throw invalidArgValue('stdout', kind, `must be 'pipe' or 'stream' for \`${this.#n.command}\` to be piped into another command`);
+      throw invalidArgValue(which, kind, `must be 'pipe' or 'stream' for \`${this.#n.command}\` to be piped into another command`);
     }
-    if (this.#stdoutTaken) {
-      throw pidfdError('ERR_PIDFD_STDOUT_TAKEN', `the stdout of \`${this.#n.command}\` is already piped or iterated`);
+    if (which === 'stdout' ? this.#stdoutTaken : this.#stderrTaken) {
+      throw pidfdError('ERR_PIDFD_STDOUT_TAKEN', `the ${which} of \`${this.#n.command}\` is already piped or iterated`);
     }
     const sub = this.#subprocess;
-    if (this.#stdout?.started || (sub?.stdout as { bytesRead?: number } | null | undefined)?.bytesRead) {
+    const capture = which === 'stdout' ? this.#stdout : this.#stderr;
+    if (capture?.started || (sub?.[which] as { bytesRead?: number } | null | undefined)?.bytesRead) {
       throw pidfdError(
         'ERR_PIDFD_PIPE_TOO_LATE',
-        `the stdout of \`${this.#n.command}\` has already been read: call pipe() in the same tick as run(), ` +
+        `the ${which} of \`${this.#n.command}\` has already been read: call pipe() in the same tick as run(), ` +
           'so that the next command gets all of it',
       );
     }
   }
 
-  /** Hands stdout over: the stream, for the next command of a pipeline; or its chunks (the
+  /** Hands an output over: the stream, for the next command of a pipeline; or its chunks (the
    * captured ones first), for an iteration. Null if the command never started. */
-  #takeStdout(purpose: 'pipe'): Readable | null;
-  #takeStdout(purpose: 'iterate'): AsyncIterable<Buffer> | null;
-  #takeStdout(purpose: 'pipe' | 'iterate'): Readable | AsyncIterable<Buffer> | null {
+  #takeOutput(which: 'stdout' | 'stderr', purpose: 'pipe'): Readable | null;
+  #takeOutput(which: 'stdout' | 'stderr', purpose: 'iterate'): AsyncIterable<Buffer> | null;
+  #takeOutput(which: 'stdout' | 'stderr', purpose: 'pipe' | 'iterate'): Readable | AsyncIterable<Buffer> | null {
     const sub = this.#subprocess;
     if (sub === undefined) return null;
-    const capture = this.#stdout;
-    const stream = capture?.socket ?? sub.stdout;
+    const capture = which === 'stdout' ? this.#stdout : this.#stderr;
+    const stream = capture?.socket ?? sub[which];
     if (stream === null) return null;
-    this.#stdoutTaken = true;
+    if (which === 'stdout') this.#stdoutTaken = true;
+    else this.#stderrTaken = true;
     if (purpose === 'pipe') return stream;
     return capture !== null ? capture.take() : (stream as AsyncIterable<Buffer>);
   }
 
-  async *#lines(): AsyncGenerator<string> {
-    const kind = this.#n.stdout.kind;
-    if (kind !== 'pipe' && kind !== 'stream') {
-      throw invalidArgValue('stdout', kind, `must be 'pipe' or 'stream' to iterate over the lines of \`${this.#n.command}\``);
+  /** The streams an iteration `from` reads: both for 'all' (stdout alone where stderr goes
+   * there), each checked. */
+  #iterated(from: OutputSource): ('stdout' | 'stderr')[] {
+    const which: ('stdout' | 'stderr')[] =
+      from === 'all' ? (this.#n.stderr.kind === 'stdout' ? ['stdout'] : ['stdout', 'stderr']) : [from];
+    for (const name of which) {
+      const kind = this.#n[name].kind;
+      if (kind !== 'pipe' && kind !== 'stream') {
+        throw invalidArgValue(name, kind, `must be 'pipe' or 'stream' to iterate over the lines of \`${this.#n.command}\``);
+      }
+      if (name === 'stdout' ? this.#stdoutTaken : this.#stderrTaken) {
+        throw pidfdError('ERR_PIDFD_STDOUT_TAKEN', `the ${name} of \`${this.#n.command}\` is already piped or iterated`);
+      }
     }
-    if (this.#stdoutTaken) throw pidfdError('ERR_PIDFD_STDOUT_TAKEN', `the stdout of \`${this.#n.command}\` is already piped or iterated`);
-    const taken = this.#takeStdout('iterate');
+    return which;
+  }
+
+  async *#lines(from: OutputSource): AsyncGenerator<string> {
+    const which = this.#iterated(from);
+    const taken = which.map((name) => this.#takeOutput(name, 'iterate')).filter((t): t is AsyncIterable<Buffer> => t !== null);
     let complete = false;
     try {
-      if (taken !== null) yield* readLines(taken, this.#n.encoding);
+      if (taken.length === 1) yield* readLines(taken[0]!, this.#n.encoding);
+      else if (taken.length > 1) yield* mergeLines(taken.map((chunks) => readLines(chunks, this.#n.encoding)));
       complete = true;
     } finally {
       // Left early: nobody reads the output any more. The command is stopped, and the loop is
@@ -478,7 +585,8 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
       // was destroyed by the loop's end; its command writes into a closed pipe.
       if (!complete) {
         this.kill();
-        this.#stdout?.drain();
+        if (which.includes('stdout')) this.#stdout?.drain();
+        if (which.includes('stderr')) this.#stderr?.drain();
         await this.#outcome;
       }
     }
@@ -573,7 +681,8 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
     };
     const stdoutStore = this.#stdoutTaken ? undefined : this.#stdout?.store;
     const stdout = decode(stdoutStore);
-    const stderr = decode(this.#stderr?.store);
+    const stderrStore = this.#stderrTaken ? undefined : this.#stderr?.store;
+    const stderr = decode(stderrStore);
     const fields: RunFields<RunOptions> = {
       command: n.command,
       escapedCommand: n.escapedCommand,
@@ -602,7 +711,7 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
     // The message quotes text: what 'hex', 'base64' (or 'buffer') write out is read as utf8.
     const text = (store: ByteStore | undefined | null, decoded: Output | undefined): Output | undefined =>
       isTextEncoding(n.encoding) || store == null ? decoded : store.bytes();
-    const quoted = this.#all !== null ? [text(this.#all, fields.all)] : [text(this.#stderr?.store, stderr), text(stdoutStore, stdout)];
+    const quoted = this.#all !== null ? [text(this.#all, fields.all)] : [text(stderrStore, stderr), text(stdoutStore, stdout)];
     return new RunError(fields, failure.how, failure.cause, quoted);
   }
 

@@ -113,7 +113,8 @@ function syncFd(setting: StdioSetting, target: number, n: NormalizedRun, opened:
       return { entry: { target, kind: kind.fd, fd }, input: null };
     }
     case 'stream':
-      throw new Error('unreachable: refused before');
+    case 'stdout':
+      throw new Error('unreachable: refused or handled before');
   }
 }
 
@@ -244,7 +245,10 @@ export function runSyncNormalized(n: NormalizedRun, startedAt = performance.now(
   let startError: unknown;
   let fds: SyncFd[] = [];
   try {
-    fds = [syncFd(n.stdin, 0, n, opened), syncFd(n.stdout, 1, n, opened), syncFd(n.stderr, 2, n, opened)];
+    const stdout = syncFd(n.stdout, 1, n, opened);
+    // `stderr: 'stdout'` (2>&1): stdout's file, fd or /dev/null (a captured stdout is refused).
+    const stderr = n.stderr.kind === 'stdout' ? { entry: { ...stdout.entry, target: 2 }, input: null } : syncFd(n.stderr, 2, n, opened);
+    fds = [syncFd(n.stdin, 0, n, opened), stdout, stderr];
     const spec: ChildSpec = { file: n.file, argv: n.argv, env: n.env, path: n.path, cwd: n.cwd, stdio: fds.map((f) => f.entry) };
     tree = makeTree(n, spec);
     const plan = buildPlan(spec);
@@ -365,5 +369,10 @@ function outcome(n: NormalizedRun, native: NativeSyncResult | undefined, startEr
 /** Checks runSync()'s options (those of run() that can work synchronously). */
 export function normalizeRunSync(file: unknown, args: unknown, options: unknown, call: string): NormalizedRun {
   refuseAsyncOptions(options, call);
-  return normalizeRun(file, args, options);
+  const n = normalizeRun(file, args, options);
+  if (n.stderr.kind === 'stdout' && n.stdout.kind === 'pipe') {
+    // The native loop reads the pipes the engine made, one per fd.
+    throw invalidArgValue('stderr', 'stdout', `cannot be combined with a captured stdout in ${call} (yet): capture both with \`all: true\`, or give stdout a file or an fd`);
+  }
+  return n;
 }
