@@ -40,7 +40,7 @@ function settleSync(n: ReturnType<typeof normalizeRunSync>): RunResult<any> {
 }
 
 /** `$.sync`: the tag of `$`, run to its end on this thread (runSync()). */
-export interface DollarSync<O extends RunSyncOptions = {}> {
+export interface DollarSync<O extends RunOptions = {}> {
   (strings: TemplateStringsArray, ...values: TemplateValue[]): RunResult<O>;
   <P extends RunSyncOptions>(options: P): DollarSync<Omit<O, keyof P> & P>;
 }
@@ -51,7 +51,7 @@ export interface Dollar<O extends RunOptions = {}> {
   <P extends RunOptions>(options: P): Dollar<Omit<O, keyof P> & P>;
   /** The same command, run to its end on this thread: `` $.sync`git rev-parse HEAD` `` gives the
    * RunResult (runSync()). */
-  sync: DollarSync<O & RunSyncOptions>;
+  sync: DollarSync<O>;
 }
 
 function bindSync(bound: RunOptions): DollarSync<any> {
