@@ -5,7 +5,7 @@
 // loop runs meanwhile, no second one is made, and this process is never forked: the latency does
 // not grow with this process's heap.
 
-import { closeSync, constants as fs, openSync } from 'node:fs';
+import { closeSync, constants as fs, openSync, rmdirSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { isatty } from 'node:tty';
@@ -229,9 +229,15 @@ function releaseTree(tree: SyncTree): CgroupFigures | undefined {
   if (cgroup === null) return undefined;
   const figures = { path: cgroup.path, ...cgroup.stats() };
   try {
-    if (disownCgroup(cgroup)) discardCgroup(cgroup);
+    // Empty (the common case: the tree ended with its first process): removed at once.
+    rmdirSync(cgroup.path);
+    discardCgroup(cgroup);
   } catch {
-    // Still busy for a moment, or held: a later per-run cgroup's sweep removes it.
+    try {
+      if (disownCgroup(cgroup)) discardCgroup(cgroup);
+    } catch {
+      // Still busy for a moment, or held: a later per-run cgroup's sweep removes it.
+    }
   }
   return figures;
 }
