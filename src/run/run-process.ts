@@ -260,9 +260,14 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
     }
     if (isTemplate(first)) return this.#pipeTemplate(first, rest, {}, 'stdout');
     const [args, given] = runArguments(rest[0], rest[1], 'pipe');
-    const { from, ...options } = (given ?? {}) as PipeOptions;
-    const source = parseFrom(from);
-    checkPipedOptions(options);
+    let options = given;
+    let source: OutputSource = 'stdout';
+    if (given !== null && typeof given === 'object') {
+      const { from, ...others } = given as PipeOptions;
+      source = parseFrom(from);
+      options = others;
+    }
+    checkPipedOptions(options as RunOptions | null);
     const n = normalizeRun(first, args, options);
     this.#checkPipeable(this.#pipeSource(source));
     return createRunProcess(n, undefined, this, source);
