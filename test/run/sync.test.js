@@ -114,6 +114,14 @@ describe('runSync(file, args?, options?)', () => {
     assert.equal(runSync('head', ['-c', '3'], { input: big }).stdout, 'xxx', 'a child that reads part of its input is not a failure');
   }));
 
+  test("stderr: 'stdout' (2>&1) into stdout's file; refused with a captured stdout (all: true captures both)", leakFree(async () => {
+    const outFile = join(scratch, 'both.txt');
+    const result = runSync('sh', ['-c', 'echo one; echo two >&2; echo three'], { stdout: { file: outFile }, stderr: 'stdout' });
+    assert.equal(readFileSync(outFile, 'utf8'), 'one\ntwo\nthree\n', 'one file, in the order written');
+    assert.equal(result.stderr, undefined);
+    assert.throws(() => runSync('true', { stderr: 'stdout' }), { code: 'ERR_INVALID_ARG_VALUE', message: /The `stderr` option cannot be combined with a captured stdout in runSync\(\)/ });
+  }));
+
   test('encoding, lines, stripFinalNewline and all, as run() gives them', leakFree(async () => {
     const script = ['-c', 'printf "a\\nb\\n"; printf "c\\n" >&2'];
     for (const options of [{ lines: true }, { encoding: 'buffer' }, { encoding: 'hex' }, { stripFinalNewline: false }, { all: true, stderr: 'ignore' }]) {
