@@ -8,26 +8,25 @@
 import { closeSync, constants as fs, openSync, rmdirSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
-import { isatty } from 'node:tty';
 import { isMainThread } from 'node:worker_threads';
 
-import { binding, constants, type NativeSyncResult } from '../binding.js';
+import { constants, type NativeSyncResult } from '../binding.js';
 import { createRunCgroup, disownCgroup, discardCgroup, type Cgroup } from '../cgroup/cgroup.js';
 import { probeCgroups } from '../cgroup/hierarchy.js';
 import { errno as errnos, invalidArgValue, systemError } from '../errors.js';
 import { exitStatusFromRecord, type ExitStatus } from '../process/exit-status.js';
-import { buildPlan, type ChildSpec } from '../process/options.js';
-import { spawnError } from '../process/start.js';
+import { startSync } from '../process/start.js';
 import type { StdioEntry } from '../process/stdio.js';
-import { signalName, treeSignalRule } from '../signals.js';
-import { ByteStore, decodeOutput, MAX_CAPTURE, type Output } from './capture.js';
-import { RunError } from './error.js';
-import { isTextEncoding, normalizeRun, type NormalizedRun, type RunInput, type RunOptions, type StdioSetting } from './options.js';
-import type { CgroupFigures } from './tree.js';
-import type { RunFields, RunResult } from './result.js';
+import { SIGKILL, treeSignalRule } from '../signals.js';
+import { ByteStore, MAX_CAPTURE } from './capture.js';
+import { runChildSpec, type TreePlacement } from './child-spec.js';
+import type { RunError } from './error.js';
+import { normalizeRun, type NormalizedRun, type RunInput, type RunOptions, type StdioSetting } from './options.js';
+import { outcomeOf, type Exceeded, type KillState } from './outcome.js';
+import { cgroupUnavailable, usesTerminal, type CgroupFigures } from './tree.js';
+import type { RunResult } from './result.js';
 import { ensureWatchdog, guard, unguard } from './watchdog.js';
 
-const SIGKILL = 9;
 /** native/sync.h's enum pf_sync_tree. */
 const TREE = { child: 0, group: 1, cgroup: 2 } as const;
 
@@ -118,66 +117,6 @@ function syncFd(setting: StdioSetting, target: number, n: NormalizedRun, opened:
   }
 }
 
-/** Whether an error of making the default cgroup means "no cgroup here" (then: a process group). */
-function cgroupUnavailable(error: unknown): boolean {
-  const e = error as { code?: string; syscall?: string };
-  return e.code === 'ERR_PIDFD_CGROUP_UNAVAILABLE' || e.syscall === 'mkdir';
-}
-
-/** How a killed command's first process ended, for its message (as run()'s messages say it). */
-function killedWith(status: ExitStatus | undefined, before: boolean): string {
-  if (status?.signal) {
-    return before ? ` (it had been killed with ${status.signal} before that; what it left running was killed)` : ` and was killed with ${status.signal}`;
-  }
-  if (status?.code == null) return '';
-  return before ? ` (it had exited with code ${status.code} before that; what it left running was killed)` : ` (it then exited with code ${status.code})`;
-}
-
-/** What the native loop reported, beyond the exit. */
-interface SyncReport {
-  timedOut: boolean;
-  maxBuffer: false | { which: 'stdout' | 'stderr'; lines: boolean };
-  exitedBefore: boolean;
-  forced: boolean;
-  /** The first failed write of the input (EPIPE aside: a child that did not read it all). */
-  inputError: Error | undefined;
-}
-
-/** How the command failed, in run()'s words, and the error behind it; undefined if it did not. */
-function syncFailure(
-  n: NormalizedRun,
-  status: ExitStatus | undefined,
-  report: SyncReport,
-  decodeError: unknown,
-  oomKills: number,
-): { how: string; cause?: unknown } | undefined {
-  const forcedWith = report.forced
-    ? ` (${signalName(n.killSignal)} had not ended its tree within forceKillAfterDelay, ${n.forceKillAfterDelay} ms: it was sent SIGKILL)`
-    : '';
-  const killed = `${killedWith(status, report.exitedBefore)}${forcedWith}`;
-  let failure: { how: string; cause?: unknown } | undefined;
-  if (report.timedOut) failure = { how: `timed out after ${n.timeout} ms${killed}` };
-  else if (report.maxBuffer) {
-    const limit = report.maxBuffer.lines
-      ? `maxBuffer (${n.maxBuffer} line${n.maxBuffer === 1 ? '' : 's'})`
-      : n.lines || n.maxBuffer > MAX_CAPTURE
-        ? `${MAX_CAPTURE} bytes, the most a Buffer holds`
-        : `maxBuffer (${n.maxBuffer} bytes)`;
-    failure = { how: `wrote more than ${limit} to ${report.maxBuffer.which}${killed}` };
-  } else if (report.inputError !== undefined) {
-    failure = { how: `failed: its input failed (${report.inputError.message})`, cause: report.inputError };
-  } else if (status?.oomKilled) failure = { how: `was killed with ${status.signal} by the OOM killer (its tree reached memory.max)` };
-  else if (status?.signal) failure = { how: `was killed with ${status.signal}` };
-  else if (status !== undefined && status.code !== 0) failure = { how: `failed with exit code ${status.code}` };
-  else if (status === undefined) failure = { how: 'ended with an unknown status' };
-  else if (decodeError !== undefined) {
-    failure = { how: `wrote output that could not be decoded (${(decodeError as Error).message}; use \`encoding: 'buffer'\`)`, cause: decodeError };
-  }
-  if (failure === undefined || oomKills === 0 || status?.oomKilled) return failure;
-  const processes = oomKills === 1 ? 'a process' : `${oomKills} processes`;
-  return { ...failure, how: `${failure.how} (the OOM killer ended ${processes} of its tree)` };
-}
-
 /** The tree of a synchronous run: its cgroup (made here, guarded by the watchdog), else its
  * process group (or its first process alone). */
 interface SyncTree {
@@ -187,23 +126,28 @@ interface SyncTree {
   dirfd: number;
 }
 
-function makeTree(n: NormalizedRun, spec: ChildSpec): SyncTree {
-  const usesTerminal = spec.stdio.some((e) => e.target <= 2 && e.kind === constants().stdioKind.fd && isatty(e.fd));
-  const group = n.tree.enabled && !usesTerminal;
-  spec.pgid = group ? 0 : -1;
-  spec.pdeathsig = n.cleanup && isMainThread ? SIGKILL : 0;
+interface PlacedTree {
+  tree: SyncTree;
+  place: TreePlacement;
+}
+
+/** The tree of a synchronous run, as startTree() (tree.ts) decides it for run(); the cgroup is
+ * made here (the native loop needs its path; startSync() makes none). */
+function makeTree(n: NormalizedRun, stdio: readonly StdioEntry[]): PlacedTree {
+  const group = n.tree.enabled && !usesTerminal(stdio);
+  const place: TreePlacement = { pgid: group ? 0 : -1, pdeathsig: n.cleanup && isMainThread ? SIGKILL : 0, cgroup: { kind: 'none' }, backend: undefined };
   const tree: SyncTree = { kind: group ? TREE.group : TREE.child, cgroup: null, guardId: undefined, dirfd: -1 };
   let settings = n.tree.cgroup;
   if (settings !== null && !n.tree.required && probeCgroups().reason !== null) settings = null;
-  if (settings === null) return tree;
+  if (settings === null) return { tree, place };
   try {
     tree.cgroup = createRunCgroup(settings);
   } catch (error) {
     if (n.tree.required || !cgroupUnavailable(error)) throw error;
-    return tree;
+    return { tree, place };
   }
   tree.kind = TREE.cgroup;
-  spec.cgroup = { path: tree.cgroup.path, fd: -1, run: null, given: tree.cgroup.path };
+  place.cgroup = { kind: 'path', path: tree.cgroup.path };
   if (n.cleanup) {
     // Guarded before the child exists: if this process dies while it blocks here, the watchdog
     // kills the tree.
@@ -218,7 +162,7 @@ function makeTree(n: NormalizedRun, spec: ChildSpec): SyncTree {
       throw error;
     }
   }
-  return tree;
+  return { tree, place };
 }
 
 /** The run is over: the cgroup's figures, and its directory removed (what the command left
@@ -255,12 +199,14 @@ export function runSyncNormalized(n: NormalizedRun, startedAt = performance.now(
     // `stderr: 'stdout'` (2>&1): stdout's file, fd or /dev/null (a captured stdout is refused).
     const stderr = n.stderr.kind === 'stdout' ? { entry: { ...stdout.entry, target: 2 }, input: null } : syncFd(n.stderr, 2, n, opened);
     fds = [syncFd(n.stdin, 0, n, opened), stdout, stderr];
-    const spec: ChildSpec = { file: n.file, argv: n.argv, env: n.env, path: n.path, cwd: n.cwd, stdio: fds.map((f) => f.entry) };
-    tree = makeTree(n, spec);
-    const plan = buildPlan(spec);
+    const placed = makeTree(n, fds.map((f) => f.entry));
+    tree = placed.tree;
+    // The child spec is run()'s (uid, gid, argv0 and stdio[3+] included).
+    const spec = runChildSpec(n, fds.map((f) => f.entry), placed.place);
     const maxBytes = n.lines ? MAX_CAPTURE : Math.min(n.maxBuffer, MAX_CAPTURE);
-    const result = binding().spawnSync(plan.plan, {
-      input: fds.map((f) => f.input),
+    const result = startSync(spec, {
+      // stdio[3+] are fds of this process, never pipes: nothing to write or read there.
+      input: spec.stdio.map((_, i) => fds[i]?.input ?? null),
       timeoutMs: n.timeout,
       maxBuffer: maxBytes,
       killSignal: n.killSignal,
@@ -273,7 +219,6 @@ export function runSyncNormalized(n: NormalizedRun, startedAt = performance.now(
         recordRuns: n.all ? 1 : 0,
       },
     });
-    if ('errno' in result) throw spawnError(plan, result);
     native = result;
   } catch (error) {
     // As with run(): a file that cannot be opened, a cgroup that cannot be made, a program that
@@ -286,12 +231,15 @@ export function runSyncNormalized(n: NormalizedRun, startedAt = performance.now(
   return outcome(n, native, startError, figures, startedAt);
 }
 
-/** The RunResult or RunError of a synchronous run, built as run() builds them. */
+/** The RunResult or RunError of a synchronous run: the record of a run (outcome.ts's RunState)
+ * from what the native loop reported, given to the same function as run()'s, for the same
+ * result and the same words. */
 function outcome(n: NormalizedRun, native: NativeSyncResult | undefined, startError: unknown, cgroup: CgroupFigures | undefined, startedAt: number): RunResult<any> | RunError {
   let status: ExitStatus | undefined;
   const stores: (ByteStore | undefined)[] = [undefined, undefined, undefined];
   let all: ByteStore | undefined;
-  let report: SyncReport = { timedOut: false, maxBuffer: false, exitedBefore: false, forced: false, inputError: undefined };
+  const kills: KillState = { timedOut: false, canceled: false, maxBuffer: false, forced: false, inputError: undefined, exitedBeforeKill: false };
+  const exceeded: { stdout: Exceeded; stderr: Exceeded } = { stdout: false, stderr: false };
   if (native !== undefined) {
     status = exitStatusFromRecord(native.pid, native.record, 0, 'child');
     if (status.signal === 'SIGKILL' && (cgroup?.oomKills ?? 0) > 0) status.oomKilled = true;
@@ -315,61 +263,31 @@ function outcome(n: NormalizedRun, native: NativeSyncResult | undefined, startEr
       }
     }
     const errno = -native.error;
-    const exceeded = native.exceededPipe!;
-    report = {
-      timedOut: native.killed === 1 && exceeded < 0 && errno === errnos.ETIMEDOUT,
-      maxBuffer: exceeded >= 0 ? { which: exceeded === 1 ? 'stdout' : 'stderr', lines: native.exceededLines === 1 } : false,
-      exitedBefore: native.exitedBefore === 1,
-      forced: native.forced === 1,
-      inputError: undefined,
-    };
+    const over = native.exceededPipe!;
+    if (over === 1 || over === 2) exceeded[over === 1 ? 'stdout' : 'stderr'] = native.exceededLines === 1 ? 'lines' : 'bytes';
+    kills.timedOut = native.killed === 1 && over < 0 && errno === errnos.ETIMEDOUT;
+    kills.maxBuffer = over >= 0;
+    kills.exitedBeforeKill = native.exitedBefore === 1;
+    kills.forced = native.forced === 1;
     // A write that failed other than with EPIPE (the child closed its stdin) is the input's error.
-    if (errno !== 0 && !report.timedOut && exceeded < 0 && errno !== errnos.EPIPE) {
-      report.inputError = systemError(errno, 'write', { context: 'runSync() input' });
+    if (errno !== 0 && !kills.timedOut && over < 0 && errno !== errnos.EPIPE) {
+      kills.inputError = systemError(errno, 'write', { context: 'runSync() input' });
     }
   }
-  let decodeError: unknown;
-  const decode = (store: ByteStore | undefined): Output | undefined => {
-    if (store === undefined) return undefined;
-    try {
-      return decodeOutput(store, n);
-    } catch (error) {
-      decodeError ??= error;
-      return undefined;
-    }
-  };
-  const stdout = decode(stores[1]);
-  const stderr = decode(stores[2]);
-  const fields: RunFields<RunOptions> = {
-    command: n.command,
-    escapedCommand: n.escapedCommand,
-    cwd: n.resolvedCwd,
+  return outcomeOf({
+    n,
+    startError,
     pid: native?.pid,
-    exitCode: status?.code ?? undefined,
-    signal: status?.signal ?? undefined,
-    stdout,
-    stderr,
-    all: decode(all),
-    stdio: [undefined, stdout, stderr],
+    status,
+    statusError: undefined,
+    kills,
+    stdout: stores[1],
+    stderr: stores[2],
+    all,
+    exceeded,
     durationMs: performance.now() - startedAt,
-    rusage: status?.rusage ?? undefined,
     cgroup,
-    failed: false,
-    timedOut: report.timedOut,
-    isCanceled: false,
-    isMaxBuffer: report.maxBuffer !== false,
-    isTerminated: status?.signal != null,
-    isForcefullyTerminated: report.forced,
-    pipedFrom: [],
-  };
-  const start = startError as Error | undefined;
-  const failure = start !== undefined ? { how: `could not start (${start.message})`, cause: start } : syncFailure(n, status, report, decodeError, cgroup?.oomKills ?? 0);
-  if (failure === undefined) return fields;
-  fields.failed = true;
-  const text = (store: ByteStore | undefined, decoded: Output | undefined): Output | undefined =>
-    isTextEncoding(n.encoding) || store === undefined ? decoded : store.bytes();
-  const quoted = all !== undefined ? [text(all, fields.all)] : [text(stores[2], stderr), text(stores[1], stdout)];
-  return new RunError(fields, failure.how, failure.cause, quoted);
+  });
 }
 
 /** Checks runSync()'s options (those of run() that can work synchronously). */
