@@ -2,7 +2,7 @@
 // cannot work synchronously refused by name; timeouts and maxBuffer that kill the whole tree.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -120,6 +120,33 @@ describe('runSync(file, args?, options?)', () => {
     assert.equal(readFileSync(outFile, 'utf8'), 'one\ntwo\nthree\n', 'one file, in the order written');
     assert.equal(result.stderr, undefined);
     assert.throws(() => runSync('true', { stderr: 'stdout' }), { code: 'ERR_INVALID_ARG_VALUE', message: /The `stderr` option cannot be combined with a captured stdout in runSync\(\)/ });
+  }));
+
+  test("argv0, stdio[3+] and uid/gid: run()'s child spec, the same child", leakFree(async () => {
+    const script = ['-c', 'echo "$0"; cat <&3; echo to fd 4 >&4; test -e /proc/self/fd/5 || echo no fd 5'];
+    const source = join(scratch, 'fd3-source');
+    const sink = join(scratch, 'fd4-sink');
+    writeFileSync(source, 'from fd 3\n');
+    const input = openSync(source, 'r');
+    const output = openSync(sink, 'w');
+    try {
+      const result = runSync('sh', script, { argv0: 'renamed', stdio: [undefined, undefined, undefined, input, output, 'ignore'] });
+      assert.equal(result.stdout, 'renamed\nfrom fd 3\nno fd 5');
+      assert.match(result.command, /^sh -c/, 'the command names the program run');
+    } finally {
+      closeSync(input);
+      closeSync(output);
+    }
+    assert.equal(readFileSync(sink, 'utf8'), 'to fd 4\n');
+    if (process.getuid?.() === 0) {
+      assert.deepEqual(runSync('sh', ['-c', 'id -u; id -g; id -G'], { uid: 65534, gid: 65534 }).stdout.split('\n'), ['65534', '65534', '65534']);
+    } else {
+      // Not root: the setuid fails in the child, and the run fails as run()'s does.
+      const error = runSync('true', { uid: 0, gid: 0, reject: false });
+      const expected = await run('true', { uid: 0, gid: 0, reject: false });
+      assert.equal(error.message, expected.message);
+      assert.equal(error.code, expected.code);
+    }
   }));
 
   test('encoding, lines, stripFinalNewline and all, as run() gives them', leakFree(async () => {
