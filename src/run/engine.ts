@@ -1,9 +1,10 @@
 // Starting a command: the engine. Owns what a start does and what it leaves the run: each child
-// fd from its setting (a file opened here, a capture's pipe made here, the previous command's
-// stdout in a pipeline), the child spec, the tree's start (startTree()), the captures of stdout
-// and stderr (and `all`), and the feeding of stdin (`input`, `inputFile`, a FIFO). The rest of
-// the run sees only StartedRun and reports through RunEvents: another engine gives the same
-// shape, and RunProcess calls the engine in one place (its #start).
+// fd from its setting (a file opened here, a capture's pipe made here, stderr where stdout goes
+// with `stderr: 'stdout'`, the previous command's output in a pipeline), the child spec, the
+// tree's start (startTree()), the captures of stdout and stderr (and `all`), and the feeding of
+// stdin (`input`, `inputFile`, a FIFO). The rest of the run sees only StartedRun and reports
+// through RunEvents: another engine gives the same shape, and RunProcess calls the engine in one
+// place (its #start).
 
 import { closeSync, createReadStream, constants as fs, openSync, statSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
@@ -77,6 +78,8 @@ function stdioValue(n: NormalizedRun, setting: StdioSetting, opened: (() => void
     }
     case 'stream':
       return 'pipe';
+    case 'stdout':
+      throw new Error('unreachable: stderr as stdout is set by startRun()');
     case 'inherit':
     case 'ignore':
       return setting.kind;
@@ -115,11 +118,11 @@ export const startRun: RunEngine = (n, stdinStream, events) => {
   let subprocess: Subprocess;
   let tree: Tree;
   try {
-    const stdio = normalizeStdio([
-      stdinStream ?? stdioValue(n, n.stdin, opened),
-      stdioValue(n, n.stdout, opened, stdoutEnd),
-      stdioValue(n, n.stderr, opened, stderrEnd),
-    ]);
+    const stdout = stdioValue(n, n.stdout, opened, stdoutEnd);
+    // `stderr: 'stdout'` (2>&1): the same pipe, file or fd as stdout; this process's stdout
+    // where stdout is inherited.
+    const stderr = n.stderr.kind === 'stdout' ? (stdout === 'inherit' ? 1 : stdout) : stdioValue(n, n.stderr, opened, stderrEnd);
+    const stdio = normalizeStdio([stdinStream ?? stdioValue(n, n.stdin, opened), stdout, stderr]);
     const started = startTree(n, stdio, n.tree, n.cleanup, n.launch);
     subprocess = started.subprocess;
     tree = started.tree;

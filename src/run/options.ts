@@ -101,8 +101,9 @@ export interface RunOptions {
   stdin?: StdinOption;
   /** Default 'pipe': captured into the result. */
   stdout?: OutputOption;
-  /** Default 'pipe': captured into the result. */
-  stderr?: OutputOption;
+  /** Default 'pipe': captured into the result. 'stdout': the shell's `2>&1`, the child's stderr
+   * goes where its stdout goes (the same pipe, file or fd): captured with it, piped with it. */
+  stderr?: OutputOption | 'stdout';
   /**
    * The child's fds above 2, by index: `stdio[3]` is its fd 3, as spawn()'s `stdio` takes them
    * ('inherit', 'ignore', an fd number or a stream with a file descriptor; not 'pipe'). Indexes
@@ -162,6 +163,8 @@ export interface RunOptions {
 /** A child fd setting, checked. `file` is opened when the run starts. */
 export type StdioSetting =
   | { kind: 'pipe' | 'stream' | 'inherit' | 'ignore' }
+  /** stderr only: where stdout goes (2>&1). */
+  | { kind: 'stdout' }
   | { kind: 'fd'; fd: number | StreamWithFd }
   | { kind: 'file'; path: string; append: boolean };
 
@@ -239,10 +242,14 @@ function parsePathOption(value: unknown, name: string): string {
   return validateString(value, name);
 }
 
-const stdioWords = { stdin: ['pipe', 'inherit', 'ignore'], output: ['pipe', 'stream', 'inherit', 'ignore'] } as const;
+const stdioWords = {
+  stdin: ['pipe', 'inherit', 'ignore'],
+  stdout: ['pipe', 'stream', 'inherit', 'ignore'],
+  stderr: ['pipe', 'stream', 'inherit', 'ignore', 'stdout'],
+} as const;
 
 function parseStdio(value: unknown, name: 'stdin' | 'stdout' | 'stderr', fallback: StdioSetting['kind']): StdioSetting {
-  const words: readonly string[] = name === 'stdin' ? stdioWords.stdin : stdioWords.output;
+  const words: readonly string[] = stdioWords[name];
   const expected =
     `${words.map((w) => `'${w}'`).join(', ')}, an fd number, a stream with a file descriptor, or ` +
     (name === 'stdin' ? '{ file }' : '{ file, append }');
@@ -453,6 +460,9 @@ export function normalizeRun(file: unknown, args: unknown, options: unknown): No
       true,
       `cannot be combined with \`encoding: '${o.encoding}'\`: lines are text ('utf8', 'utf16le', 'latin1' or 'ascii'; split the bytes yourself)`,
     );
+  }
+  if (stderr.kind === 'stdout' && stdout.kind === 'stream') {
+    throw invalidArgValue('stderr', 'stdout', "cannot be combined with `stdout: 'stream'`: read both with `runProcess.iterable({ from: 'all' })`");
   }
   const all = parsers.all(o.all);
   if (all && stdout.kind !== 'pipe' && stderr.kind !== 'pipe') {

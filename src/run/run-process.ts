@@ -1,6 +1,6 @@
 // RunProcess: a running command, or the last command of a pipeline. Awaiting it gives its
 // RunResult (or its RunError); while it runs it has its pid, its subprocess, the streams that
-// are not captured, kill(), pipe() and the lines of its stdout.
+// are not captured, kill(), pipe() and the lines of its stdout and stderr.
 //
 // It owns the order of a run and nothing else: the start (#start: the engine, engine.ts), its
 // kills (kill.ts), the end (#complete: the exit, the output, the tree), the outcome (#outcomeNow:
@@ -9,7 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Readable, Writable } from 'node:stream';
 
-import { abortError, invalidArgValue, pidfdError } from '../errors.js';
+import { abortError, invalidArgType, invalidArgValue, pidfdError } from '../errors.js';
 import type { ExitStatus } from '../process/exit-status.js';
 import type { Subprocess } from '../process/subprocess.js';
 import { signalNumber, type Signal } from '../signals.js';
@@ -19,18 +19,51 @@ import { RunError } from './error.js';
 import { Killer } from './kill.js';
 import type { NormalizedRun, RunOptions } from './options.js';
 import { outcomeOf, type Outcome } from './outcome.js';
-import { checkPipeable, joinPipeline, pipeArguments, type PipedOptions } from './pipe.js';
+import {
+  checkPipeable,
+  joinPipeline,
+  parseFrom,
+  pipeArguments,
+  pipeSource,
+  pipeTemplate,
+  type FromOptions,
+  type OutputSource,
+  type PipeCall,
+  type PipedOptions,
+  type PipeOptions,
+} from './pipe.js';
 import type { RunFields, RunResult } from './result.js';
 import type { TemplateValue } from './template.js';
 
-export type { PipedOptions } from './pipe.js';
+export type { PipedOptions, OutputSource, FromOptions, PipeOptions } from './pipe.js';
 
 /** Creates a RunProcess (run(), `$`, pipe()). */
 export let createRunProcess: (
   n: NormalizedRun,
   bound: RunOptions | undefined,
   source?: RunProcess<any, any>,
+  from?: OutputSource,
 ) => RunProcess<any, any>;
+
+/** The lines of several streams as each arrives (each stream's in its order). */
+async function* mergeLines(sources: AsyncGenerator<string>[]): AsyncGenerator<string> {
+  const next = (i: number) => sources[i]!.next().then((result) => ({ i, result }));
+  const pending = new Map(sources.map((_, i) => [i, next(i)]));
+  try {
+    while (pending.size > 0) {
+      const { i, result } = await Promise.race(pending.values());
+      if (result.done) {
+        pending.delete(i);
+        continue;
+      }
+      pending.set(i, next(i));
+      yield result.value;
+    }
+  } finally {
+    // Left early: each source ends once its pending read has settled (the run is being killed).
+    for (const [i, read] of pending) void read.then(() => sources[i]!.return(undefined));
+  }
+}
 
 /**
  * A running command. Awaitable: `await run(...)` gives its RunResult. `O` is its options (they
@@ -47,15 +80,17 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
   #startError: unknown;
   /** stdout was handed to pipe() or to an iteration: the result has none. */
   #stdoutTaken = false;
+  /** The same for stderr. */
+  #stderrTaken = false;
   readonly #own: Promise<Outcome>;
   readonly #outcome: Promise<Outcome>;
   #promise: Promise<RunResult<O>> | undefined;
 
   static {
-    createRunProcess = (n, bound, source) => new RunProcess(n, bound, source);
+    createRunProcess = (n, bound, source, from) => new RunProcess(n, bound, source, from);
   }
 
-  private constructor(n: NormalizedRun, bound: RunOptions | undefined, source: RunProcess<any, any> | undefined) {
+  private constructor(n: NormalizedRun, bound: RunOptions | undefined, source: RunProcess<any, any> | undefined, from: OutputSource = 'stdout') {
     this.#n = n;
     this.#bound = bound;
     this.#source = source;
@@ -63,11 +98,11 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
     if (n.signal?.aborted) {
       this.#killer.state.canceled = true;
       this.#startError = abortError(n.signal);
-      if (source !== undefined) source.#takeStdout('pipe')?.destroy();
+      if (source !== undefined) source.#takeOutput(pipeSource(source.#n, from), 'pipe')?.destroy();
     } else if (source === undefined) {
       this.#start(null);
     } else {
-      const stream = source.#takeStdout('pipe');
+      const stream = source.#takeOutput(pipeSource(source.#n, from), 'pipe');
       if (stream === null) this.#startError = pidfdError('ERR_PIDFD_PIPE_SOURCE', 'the command before it in the pipeline did not start');
       else this.#start(stream);
     }
@@ -97,7 +132,7 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
 
   /** The child's stderr, with `stderr: 'stream'` (uncaptured); else null. */
   get stderr(): Readable | null {
-    return this.#n.stderr.kind === 'stream' ? (this.#started?.subprocess.stderr ?? null) : null;
+    return this.#n.stderr.kind === 'stream' && !this.#stderrTaken ? (this.#started?.subprocess.stderr ?? null) : null;
   }
 
   /**
@@ -114,28 +149,60 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
   }
 
   /**
-   * Starts a command whose stdin is this command's stdout: one kernel pipe between the two, no
-   * byte through this process. Call it in the same tick as run(), before anything has read the
+   * Starts a command whose stdin is this command's stdout (or, with `from`, its stderr, or both
+   * where `stderr: 'stdout'` put them in one pipe): one kernel pipe between the two, no byte
+   * through this process. Call it in the same tick as run(), before anything has read the
    * output. Returns the new command; awaiting it gives the last command's result, or the error
    * of the first command that failed.
    */
-  pipe<P extends RunOptions = {}>(file: string, args?: readonly string[], options?: P): RunProcess<P>;
-  pipe<P extends RunOptions = {}>(file: string, options?: P): RunProcess<P>;
+  pipe<P extends RunOptions = {}>(file: string, args?: readonly string[], options?: P & FromOptions): RunProcess<P>;
+  pipe<P extends RunOptions = {}>(file: string, options?: P & FromOptions): RunProcess<P>;
   pipe(strings: TemplateStringsArray, ...values: TemplateValue[]): RunProcess<PipedOptions<B>, PipedOptions<B>>;
-  pipe(first: string | TemplateStringsArray, ...rest: unknown[]): RunProcess<any, any> {
-    const { n, bound } = pipeArguments(this.#bound, first, rest);
-    // Something has read stdout already: its capture, or whoever has its `stream`.
-    const sub = this.#started?.subprocess;
-    const read = this.#started?.stdout?.started || (sub?.stdout as { bytesRead?: number } | null | undefined)?.bytesRead;
-    checkPipeable(this.#n, this.#stdoutTaken, Boolean(read));
-    return createRunProcess(n, bound, this);
+  /** `.pipe({ from: 'stderr' })\`grep error\``: the template form, reading the output `from` says
+   * (and with other options, for the piped command, over those it inherits). */
+  pipe<P extends RunOptions = {}>(
+    options: P & FromOptions,
+  ): (strings: TemplateStringsArray, ...values: TemplateValue[]) => RunProcess<Omit<PipedOptions<B>, keyof P> & P, Omit<PipedOptions<B>, keyof P> & P>;
+  pipe(first: string | TemplateStringsArray | PipeOptions, ...rest: unknown[]): any {
+    const call = pipeArguments(this.#bound, first, rest);
+    if ('template' in call) {
+      const options = call.template;
+      return (strings: TemplateStringsArray, ...values: TemplateValue[]) => this.#pipeInto(pipeTemplate(this.#bound, options, strings, values));
+    }
+    return this.#pipeInto(call);
+  }
+
+  /** Starts the next command of a pipeline, once the output it reads is checked. */
+  #pipeInto(call: PipeCall): RunProcess<any, any> {
+    const which = pipeSource(this.#n, call.from);
+    // Something has read that output already: its capture, or whoever has its `stream`.
+    const capture = which === 'stdout' ? this.#started?.stdout : this.#started?.stderr;
+    const stream = this.#started?.subprocess[which] as { bytesRead?: number } | null | undefined;
+    const read = capture?.started || stream?.bytesRead;
+    checkPipeable(this.#n, which, which === 'stdout' ? this.#stdoutTaken : this.#stderrTaken, Boolean(read));
+    return createRunProcess(call.n, call.bound, this, call.from);
+  }
+
+  /**
+   * The lines of an output as they arrive (without their newline): `from` 'stdout' (the
+   * default, as `for await (const line of run(...))`), 'stderr', or 'all' (the lines of both, each
+   * in its stream's order, as they arrive); then, if the run failed, its RunError is thrown. The
+   * output iterated is taken: the result does not have it. Leaving the loop early kills the tree
+   * with `killSignal` and waits for the run to end. Throws at once for a bad `from`, an output
+   * that is not 'pipe' or 'stream', or one already piped or iterated.
+   */
+  iterable(options?: FromOptions): AsyncIterableIterator<string> {
+    if (options !== undefined && (options === null || typeof options !== 'object')) throw invalidArgType('options', options, 'an object', 'argument');
+    const from = parseFrom(options?.from);
+    this.#iterated(from); // refused here and now, as a bad argument is
+    return this.#lines(from);
   }
 
   /** The lines of stdout as they arrive (without their newline); then, if the run failed, its
    * RunError is thrown. Iterating takes stdout: the result has none. Leaving the loop early
    * kills the tree with `killSignal` and waits for the run to end. */
   [Symbol.asyncIterator](): AsyncIterator<string> {
-    return this.#lines();
+    return this.#lines('stdout');
   }
 
   then<A = RunResult<O>, B = never>(
@@ -183,44 +250,59 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
     this.#n.launch?.onStart?.(started.tree);
   }
 
-  // ---- stdout for pipe() and iteration ----
+  // ---- stdout and stderr for pipe() and iteration ----
 
-  /** Hands stdout over: the stream, for the next command of a pipeline; or its chunks (the
+  /** Hands an output over: the stream, for the next command of a pipeline; or its chunks (the
    * captured ones first), for an iteration. Null if the command never started. */
-  #takeStdout(purpose: 'pipe'): Readable | null;
-  #takeStdout(purpose: 'iterate'): AsyncIterable<Buffer> | null;
-  #takeStdout(purpose: 'pipe' | 'iterate'): Readable | AsyncIterable<Buffer> | null {
+  #takeOutput(which: 'stdout' | 'stderr', purpose: 'pipe'): Readable | null;
+  #takeOutput(which: 'stdout' | 'stderr', purpose: 'iterate'): AsyncIterable<Buffer> | null;
+  #takeOutput(which: 'stdout' | 'stderr', purpose: 'pipe' | 'iterate'): Readable | AsyncIterable<Buffer> | null {
     const started = this.#started;
     if (started === undefined) return null;
-    const capture = started.stdout;
-    const stream = capture?.socket ?? started.subprocess.stdout;
+    const capture = started[which];
+    const stream = capture?.socket ?? started.subprocess[which];
     if (stream === null) return null;
-    this.#stdoutTaken = true;
+    if (which === 'stdout') this.#stdoutTaken = true;
+    else this.#stderrTaken = true;
     if (purpose === 'pipe') return stream;
     return capture !== null ? capture.take() : (stream as AsyncIterable<Buffer>);
   }
 
-  async *#lines(): AsyncGenerator<string> {
-    const kind = this.#n.stdout.kind;
-    if (kind !== 'pipe' && kind !== 'stream') {
-      throw invalidArgValue('stdout', kind, `must be 'pipe' or 'stream' to iterate over the lines of \`${this.#n.command}\``);
+  /** The streams an iteration `from` reads: both for 'all' (stdout alone where stderr goes
+   * there), each checked. */
+  #iterated(from: OutputSource): ('stdout' | 'stderr')[] {
+    const which: ('stdout' | 'stderr')[] =
+      from === 'all' ? (this.#n.stderr.kind === 'stdout' ? ['stdout'] : ['stdout', 'stderr']) : [from];
+    for (const name of which) {
+      const kind = this.#n[name].kind;
+      if (kind !== 'pipe' && kind !== 'stream') {
+        throw invalidArgValue(name, kind, `must be 'pipe' or 'stream' to iterate over the lines of \`${this.#n.command}\``);
+      }
+      if (name === 'stdout' ? this.#stdoutTaken : this.#stderrTaken) {
+        throw pidfdError('ERR_PIDFD_STDOUT_TAKEN', `the ${name} of \`${this.#n.command}\` is already piped or iterated`);
+      }
     }
-    if (this.#stdoutTaken) throw pidfdError('ERR_PIDFD_STDOUT_TAKEN', `the stdout of \`${this.#n.command}\` is already piped or iterated`);
-    const taken = this.#takeStdout('iterate');
+    return which;
+  }
+
+  async *#lines(from: OutputSource): AsyncGenerator<string> {
+    const which = this.#iterated(from);
+    const taken = which.map((name) => this.#takeOutput(name, 'iterate')).filter((t): t is AsyncIterable<Buffer> => t !== null);
     let complete = false;
     try {
-      if (taken !== null) yield* readLines(taken, this.#n.encoding);
+      if (taken.length === 1) yield* readLines(taken[0]!, this.#n.encoding);
+      else if (taken.length > 1) yield* mergeLines(taken.map((chunks) => readLines(chunks, this.#n.encoding)));
       complete = true;
     } finally {
       // Left early: nobody reads the output any more. The command is stopped, and the loop is
       // left once it has ended, so that nothing of it outlives the loop. Its output is read on
       // and dropped meanwhile: a command that ignores killSignal and keeps writing must not
       // block on a full pipe, and a stream being read keeps the event loop alive until the run
-      // has ended (a paused one does not: Node would exit inside the loop). A `stream` stdout
+      // has ended (a paused one does not: Node would exit inside the loop). A `stream` output
       // was destroyed by the loop's end; its command writes into a closed pipe.
       if (!complete) {
         this.kill();
-        this.#started?.stdout?.drain();
+        for (const name of which) this.#started?.[name]?.drain();
         await this.#outcome;
       }
     }
@@ -270,7 +352,7 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
       statusError,
       kills: this.#killer.state,
       stdout: this.#stdoutTaken ? undefined : started?.stdout?.store,
-      stderr: started?.stderr?.store,
+      stderr: this.#stderrTaken ? undefined : started?.stderr?.store,
       all: started?.all ?? undefined,
       exceeded: { stdout: started?.stdout?.exceeded ?? false, stderr: started?.stderr?.exceeded ?? false },
       durationMs: performance.now() - this.#startedAt,

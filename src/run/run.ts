@@ -1,8 +1,11 @@
 // run() and `$`: run a command and get its output, with a timeout and a useful error.
 
 import { validateObject } from '../validate.js';
+import { RunError } from './error.js';
 import { normalizeRun, runArguments, type RunOptions } from './options.js';
 import { createRunProcess, type RunProcess } from './run-process.js';
+import { normalizeRunSync, runSyncNormalized, type RunSyncOptions } from './run-sync.js';
+import type { RunResult } from './result.js';
 import { isTemplate, parseTemplate, shellTemplate, type TemplateValue } from './template.js';
 
 /**
@@ -18,14 +21,52 @@ export function run(file: string, argsOrOptions?: readonly string[] | RunOptions
   return createRunProcess(normalizeRun(file, args, options), undefined);
 }
 
+/**
+ * run() to its end on this thread: returns the RunResult, or throws the RunError (returns it with
+ * `reject: false`). Its options are run()'s, but those that need the event loop (`signal`, a
+ * `'stream'` output, `stdin: 'pipe'`, an input to read asynchronously) throw a TypeError.
+ */
+export function runSync<O extends RunSyncOptions = {}>(file: string, args?: readonly string[], options?: O): RunResult<O>;
+export function runSync<O extends RunSyncOptions = {}>(file: string, options?: O): RunResult<O>;
+export function runSync(file: string, argsOrOptions?: readonly string[] | RunSyncOptions, maybeOptions?: RunSyncOptions): RunResult<any> {
+  const [args, options] = runArguments(argsOrOptions, maybeOptions, 'runSync');
+  return settleSync(normalizeRunSync(file, args, options, 'runSync()'));
+}
+
+function settleSync(n: ReturnType<typeof normalizeRunSync>): RunResult<any> {
+  const outcome = runSyncNormalized(n);
+  if (outcome instanceof RunError && n.reject) throw outcome;
+  return outcome as RunResult<any>;
+}
+
+/** `$.sync`: the tag of `$`, run to its end on this thread (runSync()). */
+export interface DollarSync<O extends RunOptions = {}> {
+  (strings: TemplateStringsArray, ...values: TemplateValue[]): RunResult<O>;
+  <P extends RunSyncOptions>(options: P): DollarSync<Omit<O, keyof P> & P>;
+}
+
 /** `$`: a tagged template that runs a command; `$(options)` is a `$` with those options. */
 export interface Dollar<O extends RunOptions = {}> {
   (strings: TemplateStringsArray, ...values: TemplateValue[]): RunProcess<O, O>;
   <P extends RunOptions>(options: P): Dollar<Omit<O, keyof P> & P>;
+  /** The same command, run to its end on this thread: `` $.sync`git rev-parse HEAD` `` gives the
+   * RunResult (runSync()). */
+  sync: DollarSync<O>;
+}
+
+function bindSync(bound: RunOptions): DollarSync<any> {
+  return function sync(first: TemplateStringsArray | RunSyncOptions, ...values: unknown[]): any {
+    if (isTemplate(first)) {
+      const argv = bound.shell ? [shellTemplate(first, values)] : parseTemplate(first, values);
+      return settleSync(normalizeRunSync(argv[0], argv.slice(1), bound, '$.sync'));
+    }
+    validateObject(first, 'options');
+    return bindSync({ ...bound, ...(first as RunOptions) });
+  } as DollarSync<any>;
 }
 
 function bind(bound: RunOptions): Dollar<any> {
-  return function $(first: TemplateStringsArray | RunOptions, ...values: unknown[]): any {
+  const $ = function $(first: TemplateStringsArray | RunOptions, ...values: unknown[]): any {
     if (isTemplate(first)) {
       const argv = bound.shell ? [shellTemplate(first, values)] : parseTemplate(first, values);
       return createRunProcess(normalizeRun(argv[0], argv.slice(1), bound), bound);
@@ -33,6 +74,8 @@ function bind(bound: RunOptions): Dollar<any> {
     validateObject(first, 'options');
     return bind({ ...bound, ...first });
   } as Dollar<any>;
+  $.sync = bindSync(bound);
+  return $;
 }
 
 /**
