@@ -20,6 +20,8 @@ import { isTextEncoding, normalizeRun, runArguments, type NormalizedRun, type Ru
 import type { RunFields, RunResult } from './result.js';
 import { isTemplate, parseTemplate, shellTemplate, type TemplateValue } from './template.js';
 import { startTree, type Tree } from './tree.js';
+import { formats, withFormats } from './formats.js';
+import { startVerbose, type VerboseLog } from './verbose.js';
 
 const SIGKILL = 9;
 
@@ -72,7 +74,7 @@ function brokenPipe(error: RunError): boolean {
 }
 
 /** The fields of RunResult that a RunError carries, as a plain result. */
-function resultFields(error: RunError): RunResult<RunOptions> {
+function resultFields(error: RunError): RunFields<RunOptions> {
   const { command, escapedCommand, cwd, pid, exitCode, signal, stdout, stderr, all, stdio, durationMs, rusage, cgroup } = error;
   const { failed, timedOut, isCanceled, isMaxBuffer, isTerminated, isForcefullyTerminated, pipedFrom } = error;
   return {
@@ -122,7 +124,10 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
   #finished = false;
   readonly #own: Promise<Outcome>;
   readonly #outcome: Promise<Outcome>;
-  #promise: Promise<RunResult<O>> | undefined;
+  /** The log of `verbose`, if any. */
+  readonly #verbose: VerboseLog | undefined;
+  /** .nothrow() was called: a failure resolves. */
+  #nothrow = false;
 
   static {
     createRunProcess = (n, bound, source) => new RunProcess(n, bound, source);
@@ -132,6 +137,7 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
     this.#n = n;
     this.#bound = bound;
     this.#source = source;
+    this.#verbose = startVerbose(n, source !== undefined);
     if (n.signal?.aborted) {
       this.#canceled = true;
       this.#startError = abortError(n.signal);
@@ -144,6 +150,7 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
       else this.#start(stream);
     }
     this.#own = this.#complete();
+    if (this.#verbose !== undefined) void this.#own.then((outcome) => this.#verbose!.ended(outcome, this.#rejects()));
     this.#outcome = source === undefined ? this.#own : this.#joinPipeline();
   }
 
@@ -226,11 +233,43 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
     onFulfilled?: ((result: RunResult<O>) => A | PromiseLike<A>) | null,
     onRejected?: ((error: RunError) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
-    // Made on first use: a run that nobody awaits never raises an unhandled rejection.
-    this.#promise ??= this.#outcome.then((outcome) =>
-      outcome instanceof RunError && this.#n.reject ? Promise.reject(outcome) : (outcome as unknown as RunResult<O>),
+    // Made at each use (a run that nobody awaits never raises an unhandled rejection), after
+    // any .nothrow().
+    const promise = this.#outcome.then((outcome) =>
+      outcome instanceof RunError && this.#rejects() ? Promise.reject(outcome) : (outcome as unknown as RunResult<O>),
     );
-    return this.#promise.then(onFulfilled, onRejected);
+    return promise.then(onFulfilled, onRejected);
+  }
+
+  /** Whether a failure rejects: `reject`, unless .nothrow() was called. */
+  #rejects(): boolean {
+    return this.#n.reject && !this.#nothrow;
+  }
+
+  /**
+   * Makes a failure resolve with its RunError (as `reject: false` does), as zx's nothrow():
+   * `const { exitCode } = await $`grep -q x file`.nothrow()`. Returns this RunProcess; call it
+   * before awaiting.
+   */
+  nothrow(): this {
+    this.#nothrow = true;
+    return this;
+  }
+
+  /** Awaits the run and gives its stdout as text (RunResult's text()). */
+  async text(): Promise<string> {
+    return formats.text(await this);
+  }
+
+  /** Awaits the run and gives its stdout parsed as JSON (RunResult's json()). */
+  async json<T = any>(): Promise<T> {
+    return formats.json(await this) as T;
+  }
+
+  /** Awaits the run and gives its stdout as lines (RunResult's lines()). For the lines as they
+   * come, iterate instead: `for await (const line of run(...))`. */
+  async lines(): Promise<string[]> {
+    return formats.lines(await this);
   }
 
   catch<B = never>(onRejected?: ((error: RunError) => B | PromiseLike<B>) | null): Promise<RunResult<O> | B> {
@@ -330,8 +369,9 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
     if (n.all) this.#all = new ByteStore(2 * Math.min(maxBytes, MAX_CAPTURE), true);
     const overflow = (): void => this.#overflow();
     const lineLimit = (): LineLimit | null => (n.lines ? new LineLimit(n.maxBuffer, n.encoding) : null);
-    if (stdoutEnd.length > 0) this.#stdout = new Capture(stdoutEnd[0]!, maxBytes, this.#all, overflow, lineLimit(), 1);
-    if (stderrEnd.length > 0) this.#stderr = new Capture(stderrEnd[0]!, maxBytes, this.#all, overflow, lineLimit(), 2);
+    const v = this.#verbose;
+    if (stdoutEnd.length > 0) this.#stdout = new Capture(stdoutEnd[0]!, maxBytes, this.#all, overflow, lineLimit(), 1, v?.output(1));
+    if (stderrEnd.length > 0) this.#stderr = new Capture(stderrEnd[0]!, maxBytes, this.#all, overflow, lineLimit(), 2, v?.output(2));
     if (n.input !== undefined) feedInput(sub.stdin!, n.input, (error) => this.#inputFailed(error));
     else if (n.stdin.kind === 'file' && stdinStream === null && sub.stdin !== null) this.#feedFifo(sub.stdin, n.stdin.path);
     if (n.timeout > 0) this.#cancelTimer = setLongTimeout(() => this.#onTimeout(), n.timeout);
@@ -483,7 +523,7 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
       }
     }
     const outcome = await this.#outcome;
-    if (outcome instanceof RunError && this.#n.reject) throw outcome;
+    if (outcome instanceof RunError && this.#rejects()) throw outcome;
   }
 
   // ---- the end ----
@@ -597,7 +637,7 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
       pipedFrom: [],
     };
     const failure = this.#failure(status, statusError, decodeError, cgroup?.oomKills ?? 0);
-    if (failure === undefined) return fields;
+    if (failure === undefined) return withFormats(fields);
     fields.failed = true;
     // The message quotes text: what 'hex', 'base64' (or 'buffer') write out is read as utf8.
     const text = (store: ByteStore | undefined | null, decoded: Output | undefined): Output | undefined =>
@@ -685,7 +725,7 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
     // fail (awaited on its own, it still fails: it was killed).
     for (let i = 0; i < last; i++) {
       const outcome = chain[i]!;
-      if (outcome instanceof RunError && brokenPipe(outcome)) chain[i] = { ...resultFields(outcome), failed: false };
+      if (outcome instanceof RunError && brokenPipe(outcome)) chain[i] = withFormats({ ...resultFields(outcome), failed: false });
     }
     for (let i = 0; i < chain.length; i++) chain[i]!.pipedFrom = chain.slice(0, i);
     const first = chain.findIndex((outcome) => outcome.failed);
