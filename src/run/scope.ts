@@ -41,10 +41,15 @@ const scopable: ReadonlySet<string> = new Set<keyof ScopeOptions>([
 /** Made on the first within(): a program that never scopes pays nothing for it. */
 let storage: AsyncLocalStorage<ScopeOptions> | undefined;
 
+/** An object of variables (not a Map or another iterable, which the run's checks refuse). */
+function isPlainRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && typeof (value as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== 'function';
+}
+
 /** `options` with the current scope's under them (a run's options, or an inner scope's). */
 function merge(scope: ScopeOptions, options: RunOptions): RunOptions {
   const merged: RunOptions = { ...scope, ...options };
-  if (scope.env !== undefined && options.env !== undefined && options.env !== null && typeof options.env === 'object') {
+  if (scope.env !== undefined && isPlainRecord(options.env)) {
     merged.env = { ...scope.env, ...options.env };
   }
   if (scope.cwd !== undefined && options.cwd !== undefined) merged.cwd = resolve(parseCwd(scope.cwd)!, parseCwd(options.cwd)!);

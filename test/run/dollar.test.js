@@ -249,6 +249,10 @@ describe('within(options, fn)', () => {
     assert.equal(thrown(() => within({}, 'not a function')).code, 'ERR_INVALID_ARG_TYPE');
     assert.equal(ran, false);
     assert.equal(within({}, () => 7), 7, 'a synchronous fn');
+    within({ env: { A: '1' } }, () => {
+      const error = thrown(() => run('true', { env: new Map([['B', '2']]) }));
+      assert.match(error.message, /a Map or another iterable is not/, "a run's bad env is still refused inside a scope");
+    });
   });
 });
 
