@@ -150,7 +150,10 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
       else this.#start(stream);
     }
     this.#own = this.#complete();
-    if (this.#verbose !== undefined) void this.#own.then((outcome) => this.#verbose!.ended(outcome, this.#rejects()));
+    if (this.#verbose !== undefined) {
+      // A command before the last of a pipeline that only SIGPIPE ended did not fail there.
+      void this.#own.then((o) => this.#verbose!.ended(o, this.#rejects(), o instanceof RunError && this.#stdoutTaken && brokenPipe(o)));
+    }
     this.#outcome = source === undefined ? this.#own : this.#joinPipeline();
   }
 

@@ -11,7 +11,8 @@
 // number in this process (its lines can be told apart when runs overlap; a pid is not known
 // before the start, and is reused), and a symbol: `$` a command started, `|` a command started
 // as the next one of a pipeline, `✔` it succeeded, `✘` it failed, `⚠` it failed without
-// rejecting (`reject: false`, `.nothrow()`). On a terminal the time and the number are dimmed and
+// rejecting (`reject: false`, `.nothrow()`). A command of a pipeline that SIGPIPE alone ended (its
+// reader stopped reading, as `head` does) did not fail there: `✔`, saying so. On a terminal the time and the number are dimmed and
 // a failure is red; elsewhere (a CI log, a file) there are no colours, nor with NO_COLOR set.
 //
 // Without the option, the environment decides: PIDFD_VERBOSE=short or full (anything else but
@@ -91,8 +92,9 @@ const bold = (text: string): string => `\x1b[1m${text}\x1b[22m`;
 export interface VerboseLog {
   /** For 'full': a function for the bytes of captured stdout (1) or stderr (2), as they come. */
   output(source: 1 | 2): ((bytes: Uint8Array) => void) | undefined;
-  /** Logs the end of the run; `rejects`: whether its failure is thrown (else ⚠). */
-  ended(outcome: Ended, rejects: boolean): void;
+  /** Logs the end of the run; `rejects`: whether its failure is thrown (else ⚠); `brokenPipe`:
+   * it was piped into a command that stopped reading, and only that ended it. */
+  ended(outcome: Ended, rejects: boolean, brokenPipe?: boolean): void;
 }
 
 class Log implements VerboseLog {
@@ -132,7 +134,7 @@ class Log implements VerboseLog {
     };
   }
 
-  ended(outcome: Ended, rejects: boolean): void {
+  ended(outcome: Ended, rejects: boolean, brokenPipe = false): void {
     for (const state of this.#pending.values()) {
       const rest = state.text + state.decoder.end();
       if (rest !== '') this.#write(' ', rest);
@@ -140,6 +142,10 @@ class Log implements VerboseLog {
     const duration = formatDuration(outcome.durationMs);
     if (!outcome.failed) {
       this.#write('✔', `done in ${duration}`);
+      return;
+    }
+    if (brokenPipe) {
+      this.#write('✔', `done in ${duration} (SIGPIPE ended it: the next command stopped reading)`);
       return;
     }
     // The error's first line without its command (the log's number says which).

@@ -290,13 +290,15 @@ describe('verbose and quiet', () => {
       await v\`sh -c \${'exit 3'}\`.catch(() => {});
       await v\`sh -c \${'exit 4'}\`.nothrow();
       await v\`echo x\`.pipe\`cat\`;
+      await v\`yes\`.pipe\`head -n 1\`;
     `);
     const text = log.join('\n');
     assert.match(text, new RegExp(`${head} ✘ failed with exit code 3, in \\d`));
     assert.match(text, new RegExp(`${head} ⚠ failed with exit code 4, in \\d`));
     assert.match(text, new RegExp(`${head} \\| cat$`, 'm'));
+    assert.match(text, /\[5\] ✔ done in .* \(SIGPIPE ended it: the next command stopped reading\)$/m, 'yes, which head stopped reading, did not fail');
     const ids = log.map((line) => Number(/\[(\d+)\]/.exec(line)[1]));
-    assert.deepEqual([...new Set(ids)], [1, 2, 3, 4], 'each run has its own number, in order');
+    assert.deepEqual([...new Set(ids)], [1, 2, 3, 4, 5, 6], 'each run has its own number, in order');
   }));
 
   test('PIDFD_VERBOSE switches it on without changing the code; quiet and verbose: none turn it off', leakFree(async () => {
