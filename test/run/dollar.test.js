@@ -2,13 +2,16 @@
 // `verbose`/`quiet` log: what execa and zx users write every day.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { once } from 'node:events';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 
 import { $, parseCommandString, run, RunError, within } from '../../dist/index.js';
+import { quoteForShell } from '../../dist/run/command.js';
 import { childPids, root, thrown } from '../helpers/index.js';
 import { leakFree } from './helpers.js';
 
@@ -235,6 +238,17 @@ describe('within(options, fn)', () => {
     });
   }));
 
+  test('works in a worker thread, whose runs are its own', leakFree(async () => {
+    const { Worker } = await import('node:worker_threads');
+    const code = `import { within, $ } from ${JSON.stringify(pathToFileURL(join(root, 'dist', 'index.js')).href)};
+      import { parentPort } from 'node:worker_threads';
+      parentPort.postMessage(await within({ cwd: '/' }, () => $('pwd').text()));`;
+    const worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(code)}`));
+    const [message] = await Promise.all([once(worker, 'message'), within({ cwd: '/tmp' }, () => sleep(1))]);
+    assert.deepEqual(message, ['/']);
+    await once(worker, 'exit');
+  }));
+
   test('refuses the options that decide a result type or belong to one command, and bad values, before fn runs', () => {
     let ran = false;
     const fn = () => (ran = true);
@@ -321,6 +335,18 @@ describe('verbose and quiet', () => {
     const off = (await logOf(script, { PIDFD_VERBOSE: '0' })).join('\n');
     assert.doesNotMatch(off, /echo plain/, "'0' is off");
     assert.match(off, /\$ echo full$/m);
+  }));
+
+  test('on a terminal: the time and number dimmed, the command bold, a failure coloured; not with NO_COLOR', { skip: !existsSync('/usr/bin/script') && 'no script(1) to give the child a terminal' }, leakFree(async () => {
+    const source = `import { run } from ${JSON.stringify(join(root, 'dist', 'index.js'))}; await run('false', { verbose: 'short', reject: false });`;
+    const line = [process.execPath, '--input-type=module', '-e', source].map(quoteForShell).join(' ');
+    const onTerminal = (env) => run('/usr/bin/script', ['-qec', line, '/dev/null'], { env: { PIDFD_VERBOSE: undefined, NO_COLOR: undefined, ...env } });
+    const coloured = (await onTerminal({})).stdout;
+    assert.match(coloured, /^\x1b\[2m\[[\d:.]+\] \[1\]\x1b\[22m \$ \x1b\[1mfalse\x1b\[22m\r?$/m);
+    assert.match(coloured, /\x1b\[33m⚠\x1b\[39m \x1b\[33mfailed with exit code 1, in /);
+    const plain = (await onTerminal({ NO_COLOR: '1' })).stdout;
+    assert.doesNotMatch(plain, /\x1b/);
+    assert.match(plain, /\[1\] \$ false\r?$/m);
   }));
 
   test('a bad `verbose` is refused, saying what true and false are', () => {
