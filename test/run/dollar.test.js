@@ -6,14 +6,14 @@ import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
+import { Worker } from 'node:worker_threads';
 
 import { $, parseCommandString, run, RunError, within } from '../../dist/index.js';
 import { quoteForShell } from '../../dist/run/command.js';
 import { childPids, root, thrown } from '../helpers/index.js';
-import { leakFree } from './helpers.js';
+import { leakFree, runFixtures } from './helpers.js';
 
 describe('$(file, args?, options?)', () => {
   test('runs a file with its arguments as run() does: each argument as it is, no splitting', leakFree(async () => {
@@ -238,15 +238,13 @@ describe('within(options, fn)', () => {
     });
   }));
 
-  test('works in a worker thread, whose runs are its own', leakFree(async () => {
-    const { Worker } = await import('node:worker_threads');
-    const code = `import { within, $ } from ${JSON.stringify(pathToFileURL(join(root, 'dist', 'index.js')).href)};
-      import { parentPort } from 'node:worker_threads';
-      parentPort.postMessage(await within({ cwd: '/' }, () => $('pwd').text()));`;
-    const worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(code)}`));
-    const [message] = await Promise.all([once(worker, 'message'), within({ cwd: '/tmp' }, () => sleep(1))]);
-    assert.deepEqual(message, ['/']);
-    await once(worker, 'exit');
+  test('works in a worker thread, whose scopes are its own', leakFree(async () => {
+    const worker = new Worker(join(runFixtures, 'worker-within.mjs'));
+    // Listened for from the start: a worker that posts and ends may emit both in one turn.
+    const exited = once(worker, 'exit');
+    const [[message]] = await Promise.all([once(worker, 'message'), within({ cwd: '/tmp' }, () => sleep(1))]);
+    assert.equal(message, '/');
+    assert.deepEqual(await exited, [0]);
   }));
 
   test('refuses the options that decide a result type or belong to one command, and bad values, before fn runs', () => {
