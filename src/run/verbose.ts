@@ -11,9 +11,10 @@
 // number in this process (its lines can be told apart when runs overlap; a pid is not known
 // before the start, and is reused), and a symbol: `$` a command started, `|` a command started
 // as the next one of a pipeline, `✔` it succeeded, `✘` it failed, `⚠` it failed without
-// rejecting (`reject: false`, `.nothrow()`). A command of a pipeline that SIGPIPE alone ended (its
-// reader stopped reading, as `head` does) did not fail there: `✔`, saying so. On a terminal the time and the number are dimmed and
-// a failure is red; elsewhere (a CI log, a file) there are no colours, nor with NO_COLOR set.
+// rejecting (`reject: false`, `.nothrow()`). A command of a pipeline that SIGPIPE alone ended
+// (its reader stopped reading, as `head` does) did not fail there: `✔`, saying so. On a terminal
+// the time and the number are dimmed and a failure is red; elsewhere (a CI log, a file) there are
+// no colours, nor with NO_COLOR set.
 //
 // Without the option, the environment decides: PIDFD_VERBOSE=short or full (anything else but
 // '', '0', 'none' or 'false' is 'short'), so that a script's commands can be seen without
