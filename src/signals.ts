@@ -19,6 +19,13 @@ const SIGRTMAX = 64;
 /** The highest signal number Linux has. */
 export const MAX_SIGNAL = SIGRTMAX;
 
+// The signals the library sends or checks by itself, named once here (every other file imports
+// them; test/layout.test.js checks that none defines its own).
+export const SIGTERM = constants.signals.SIGTERM;
+export const SIGKILL = constants.signals.SIGKILL;
+export const SIGSTOP = constants.signals.SIGSTOP;
+export const SIGCONT = constants.signals.SIGCONT;
+
 function realtimeNumber(name: string): number | undefined {
   const match = /^SIGRT(MIN|MAX)(?:([+-])(\d{1,2}))?$/.exec(name);
   if (match === null) return undefined;
@@ -64,7 +71,6 @@ export function signalName(n: number): string {
  * SIGWINCH changes nothing).
  */
 const LEAVES_STOPPED = new Set(['SIGCHLD', 'SIGCONT', 'SIGSTOP', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU', 'SIGWINCH', 'SIGURG'].map((name) => byName.get(name)!));
-const SIGKILL = byName.get('SIGKILL')!;
 
 /** What follows a signal sent to a whole tree. */
 export interface TreeSignalRule {

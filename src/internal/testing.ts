@@ -3,8 +3,8 @@
 
 import { binding, type NativeBinding } from '../binding.js';
 
-export { kTestFault } from './symbols.js';
-export { observeBatches } from '../process/exits.js';
+export { kTestFault } from '../symbols.js';
+export { observeBatches } from '../process/exit-watcher.js';
 export { forceFreezeKill } from '../cgroup/cgroup.js';
 export { forceMemberSignals } from '../run/tree.js';
 

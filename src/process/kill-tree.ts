@@ -21,13 +21,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
 import { errno, pidfdError, systemError } from '../errors.js';
-import { signalName, signalNumber, signalNumberOf, treeSignalRule, type Signal } from '../signals.js';
+import { SIGCONT, SIGKILL, SIGSTOP, signalName, signalNumber, signalNumberOf, treeSignalRule, type Signal } from '../signals.js';
 import { PidFd } from './pidfd.js';
 
 const { ESRCH, EPERM } = errno;
-const SIGSTOP = signalNumberOf('SIGSTOP')!;
-const SIGCONT = signalNumberOf('SIGCONT')!;
-const SIGKILL = signalNumberOf('SIGKILL')!;
 /** Stop signals: after one of them the walk leaves the members it stopped as they are. */
 const STOPS = new Set(['SIGSTOP', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU'].map((name) => signalNumberOf(name)!));
 const PF_KTHREAD = 0x00200000;

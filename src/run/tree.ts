@@ -24,17 +24,15 @@ import { disownCgroup, type Cgroup, type CgroupStats } from '../cgroup/cgroup.js
 import { probeCgroups } from '../cgroup/hierarchy.js';
 import type { CgroupSettings, ParsedCgroupSettings } from '../cgroup/settings.js';
 import { SpawnError } from '../errors.js';
-import { treeSignalRule } from '../signals.js';
-import { buildPlan, type Backend, type ChildSpec } from '../process/options.js';
+import { SIGCONT, SIGKILL, treeSignalRule } from '../signals.js';
+import type { Backend } from '../process/spec.js';
 import { PidFd } from '../process/pidfd.js';
 import { statFields, withProcess } from '../process/procfs.js';
-import { start } from '../process/start.js';
-import { handOver } from '../process/stdio.js';
-import { createSubprocess, type Subprocess } from '../process/subprocess.js';
+import { startSubprocess } from '../process/spawn.js';
+import type { StdioEntry } from '../process/stdio.js';
+import type { Subprocess } from '../process/subprocess.js';
+import { runChildSpec, type RunChild, type TreePlacement } from './child-spec.js';
 import { ensureWatchdog, guard, unguard, type GuardKind } from './watchdog.js';
-
-const SIGKILL = 9;
-const SIGCONT = 18;
 
 /** The `tree` option's object: the settings of the run's cgroup, as spawn's `cgroup` option
  * takes them (where it is made, and limits for the whole tree). */
@@ -91,9 +89,9 @@ let memberSignalsForced = false;
  * the terminal from a process group of its own is stopped (SIGTTIN), as is one that sets its
  * modes (SIGTTOU): such a child stays in this process's group, as under a shell's `time`.
  */
-function usesTerminal(spec: ChildSpec): boolean {
+function usesTerminal(stdio: readonly StdioEntry[]): boolean {
   const fdKind = constants().stdioKind.fd;
-  return spec.stdio.some((entry) => entry.target <= 2 && entry.kind === fdKind && isatty(entry.fd));
+  return stdio.some((entry) => entry.target <= 2 && entry.kind === fdKind && isatty(entry.fd));
 }
 
 /**
@@ -144,15 +142,18 @@ function cgroupUnavailable(error: unknown): boolean {
   return e.code === 'ERR_PIDFD_CGROUP_UNAVAILABLE' || e.syscall === 'mkdir';
 }
 
-/** Starts the first process of `spec`: in a cgroup of its own when `cgroup` is given, else in
+/** Starts the first process of the run: in a cgroup of its own when `cgroup` is given, else in
  * the existing cgroup `join` when that is given. */
-function startFirst(spec: ChildSpec, cgroup: ParsedCgroupSettings | null, join: string | undefined): Subprocess {
-  if (cgroup !== null) spec.cgroup = { path: null, fd: -1, run: cgroup, given: true };
-  else spec.cgroup = join === undefined ? undefined : { path: join, fd: -1, run: null, given: join };
-  const n = buildPlan(spec);
-  const subprocess = createSubprocess(start(n, { ref: true }), n);
-  handOver(n.stdio);
-  return subprocess;
+function startFirst(
+  n: RunChild,
+  stdio: readonly StdioEntry[],
+  place: Omit<TreePlacement, 'cgroup'>,
+  cgroup: ParsedCgroupSettings | null,
+  join: string | undefined,
+): Subprocess {
+  const choice: TreePlacement['cgroup'] =
+    cgroup !== null ? { kind: 'own', settings: cgroup } : join === undefined ? { kind: 'none' } : { kind: 'path', path: join };
+  return startSubprocess(runChildSpec(n, stdio, { ...place, cgroup: choice }));
 }
 
 /**
@@ -166,10 +167,15 @@ function startFirst(spec: ChildSpec, cgroup: ParsedCgroupSettings | null, join: 
  * start, and the cgroup's error (code ERR_PIDFD_CGROUP_*, or errno, syscall and path) if a
  * required cgroup could not be made.
  */
-export function startTree(spec: ChildSpec, settings: TreeSettings, cleanup: boolean, launch?: Launch): StartedTree {
-  const reach: Reach = launch?.reach ?? (settings.enabled && !usesTerminal(spec) ? 'group' : 'leader');
+export function startTree(
+  n: RunChild,
+  stdio: readonly StdioEntry[],
+  settings: TreeSettings,
+  cleanup: boolean,
+  launch?: Launch,
+): StartedTree {
+  const reach: Reach = launch?.reach ?? (settings.enabled && !usesTerminal(stdio) ? 'group' : 'leader');
   const join = launch?.cgroupPath;
-  spec.backend = launch?.backend;
   // Without settings, a cgroup is tried where the probe made one (once per process); where it
   // made none, the process group is the tree without a failed attempt per run.
   let cgroup = join === undefined ? settings.cgroup : null;
@@ -177,16 +183,15 @@ export function startTree(spec: ChildSpec, settings: TreeSettings, cleanup: bool
   // In the main thread a lone process is already covered by the parent-death signal.
   const guarded = cleanup && (cgroup !== null || reach === 'group' || !isMainThread);
   if (guarded) ensureWatchdog();
-  spec.pgid = reach === 'group' ? 0 : -1;
-  spec.pdeathsig = cleanup && isMainThread ? SIGKILL : 0;
+  const place = { pgid: reach === 'group' ? 0 : -1, pdeathsig: cleanup && isMainThread ? SIGKILL : 0, backend: launch?.backend };
   let subprocess: Subprocess;
   try {
-    subprocess = startFirst(spec, cgroup, join);
+    subprocess = startFirst(n, stdio, place, cgroup, join);
   } catch (error) {
     // The default tree falls back to the process group where its cgroup cannot be made after
     // all (the parent named by $PIDFD_CGROUP_PARENT went away, or lost its write access).
     if (cgroup === null || settings.required || !cgroupUnavailable(error)) throw error;
-    subprocess = startFirst(spec, null, join);
+    subprocess = startFirst(n, stdio, place, null, join);
   }
   const tree = new Tree(subprocess, reach);
   if (guarded) {
