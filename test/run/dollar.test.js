@@ -313,6 +313,19 @@ describe('verbose and quiet', () => {
     assert.deepEqual([...new Set(ids)], [1, 2, 3, 4, 5, 6], 'each run has its own number, in order');
   }));
 
+  test('a command that cannot start is logged: its start, then ✘ could not start; ⚠ with .nothrow()', leakFree(async () => {
+    const log = await logOf(`
+      const v = $({ verbose: 'short' });
+      await v\`pidfd-no-such-command-1\`.catch(() => {});
+      await v\`pidfd-no-such-command-2\`.nothrow();
+    `);
+    const text = log.join('\n');
+    assert.match(text, new RegExp(`^${head} \\$ pidfd-no-such-command-1$`, 'm'));
+    assert.match(text, new RegExp(`^${head} ✘ could not start \\(.*ENOENT.*\\), in \\d`, 'm'));
+    assert.match(text, new RegExp(`^${head} \\$ pidfd-no-such-command-2$`, 'm'));
+    assert.match(text, new RegExp(`^${head} ⚠ could not start \\(.*ENOENT.*\\), in \\d`, 'm'), 'nothrow() comes after the outcome is made');
+  }));
+
   test('PIDFD_VERBOSE switches it on without changing the code; quiet and verbose: none turn it off', leakFree(async () => {
     const script = `
       await $\`echo plain\`;
