@@ -39,6 +39,9 @@ export interface RunEvents {
   overflow(): void;
   /** The input failed: a Readable or an iterator given as `input` that threw, a FIFO's read. */
   inputFailed(error: Error): void;
+  /** What sees each chunk of captured stdout (1) or stderr (2) as it is read, if anything (the
+   * `verbose: 'full'` log); asked once per capture, when it is made. */
+  output?(source: 1 | 2): ((bytes: Uint8Array) => void) | undefined;
 }
 
 /**
@@ -141,8 +144,8 @@ export const startRun: RunEngine = (n, stdinStream, events) => {
   const overflow = (): void => events.overflow();
   const inputFailed = (error: Error): void => events.inputFailed(error);
   const lineLimit = (): LineLimit | null => (n.lines ? new LineLimit(n.maxBuffer, n.encoding) : null);
-  const stdout = stdoutEnd.length > 0 ? new Capture(stdoutEnd[0]!, maxBytes, all, overflow, lineLimit(), 1) : null;
-  const stderr = stderrEnd.length > 0 ? new Capture(stderrEnd[0]!, maxBytes, all, overflow, lineLimit(), 2) : null;
+  const stdout = stdoutEnd.length > 0 ? new Capture(stdoutEnd[0]!, maxBytes, all, overflow, lineLimit(), 1, events.output?.(1)) : null;
+  const stderr = stderrEnd.length > 0 ? new Capture(stderrEnd[0]!, maxBytes, all, overflow, lineLimit(), 2, events.output?.(2)) : null;
   let release = (): void => {};
   if (n.input !== undefined) feedInput(subprocess.stdin!, n.input, inputFailed);
   else if (n.stdin.kind === 'file' && stdinStream === null && subprocess.stdin !== null) release = feedFifo(subprocess.stdin, n.stdin.path, inputFailed);

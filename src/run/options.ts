@@ -25,6 +25,8 @@ import {
   validateString,
 } from '../validate.js';
 import { commandLines, quoteForShell } from './command.js';
+import { scoped } from './scope.js';
+import { parseVerbose, type VerboseOption } from './verbose.js';
 import type { Launch, TreeLimits, TreeSettings } from './tree.js';
 
 /** A file for a child's stdin (`{ file }`), or its stdout or stderr (`{ file, append }`). */
@@ -158,6 +160,12 @@ export interface RunOptions {
    * cannot be made or a limit cannot be applied. false: the command alone.
    */
   tree?: boolean | TreeLimits;
+  /** Log the command on stderr when it starts and when it ends ('short'), with its captured
+   * output's lines between ('full'); 'none' logs nothing. Default: PIDFD_VERBOSE from the
+   * environment ('short' or 'full'), else 'none'. */
+  verbose?: VerboseOption;
+  /** Log nothing, whatever `verbose` or PIDFD_VERBOSE say (zx's `quiet`). Default false. */
+  quiet?: boolean;
 }
 
 /** A child fd setting, checked. `file` is opened when the run starts. */
@@ -202,6 +210,8 @@ export interface NormalizedRun {
   reject: boolean;
   cleanup: boolean;
   tree: TreeSettings;
+  /** What to log (`verbose`, `quiet` and PIDFD_VERBOSE together). */
+  verbose: VerboseOption;
   /** What `pidfd run` decides itself (set by normalizeLaunch(), launch.ts, its entry; run() never does). */
   launch?: Launch;
 }
@@ -220,7 +230,7 @@ const foreignOptions: Record<string, string> = {
   execPath: '`node` and `preferLocal` use process.execPath',
   nodePath: '`node` uses process.execPath',
   nodeOptions: '`node` passes process.execArgv (without --inspect flags)',
-  verbose: 'run() does not log; the result has `command` and `durationMs`',
+  nothrow: "use `reject: false`, or `.nothrow()` on the run: `await $`…`.nothrow()`",
   windowsHide: 'pidfd runs only on Linux',
   windowsVerbatimArguments: 'pidfd runs only on Linux',
 };
@@ -389,6 +399,8 @@ const parsers = {
   gid: (value: unknown) => parseId(value, 'gid'),
   cleanup: (value: unknown) => optionalBoolean(value, 'cleanup', true),
   tree: parseTree,
+  verbose: (value: unknown) => value,
+  quiet: (value: unknown) => optionalBoolean(value, 'quiet', false),
 } satisfies { [K in keyof Required<RunOptions>]: (value: unknown) => unknown };
 
 const knownOptions: ReadonlySet<string> = new Set(Object.keys(parsers));
@@ -429,6 +441,7 @@ function environment(
 /** Checks run()'s arguments and options. Throws a TypeError or RangeError before anything. */
 export function normalizeRun(file: unknown, args: unknown, options: unknown): NormalizedRun {
   const { file: theFile, args: theArgs } = parseCommand(file, args, options);
+  options = scoped(options); // the defaults of within(), under these
   validateKnownOptions(options as object, knownOptions, 'run()', foreignOptions);
   const o = options as RunOptions;
 
@@ -511,6 +524,7 @@ export function normalizeRun(file: unknown, args: unknown, options: unknown): No
     reject: parsers.reject(o.reject),
     cleanup: parsers.cleanup(o.cleanup),
     tree: parsers.tree(o.tree),
+    verbose: parseVerbose(parsers.verbose(o.verbose), parsers.quiet(o.quiet)),
   };
 }
 

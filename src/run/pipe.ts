@@ -9,7 +9,8 @@ import { invalidArgValue, pidfdError } from '../errors.js';
 import { RunError } from './error.js';
 import { normalizeRun, runArguments, type NormalizedRun, type RunOptions } from './options.js';
 import type { Outcome } from './outcome.js';
-import type { RunResult } from './result.js';
+import { withFormats } from './formats.js';
+import type { RunFields } from './result.js';
 import { isTemplate, parseTemplate, shellTemplate } from './template.js';
 
 /** The options a command started with `.pipe\`…\`` inherits from the `$` of the command before
@@ -128,12 +129,12 @@ export function checkPipeable(n: NormalizedRun, which: 'stdout' | 'stderr', take
 }
 
 /** Whether a failed command was ended by SIGPIPE alone: its reader stopped reading. */
-function brokenPipe(error: RunError): boolean {
+export function brokenPipe(error: RunError): boolean {
   return error.signal === 'SIGPIPE' && !error.timedOut && !error.isCanceled && !error.isMaxBuffer && error.cause === undefined;
 }
 
 /** The fields of RunResult that a RunError carries, as a plain result. */
-function resultFields(error: RunError): RunResult<RunOptions> {
+function resultFields(error: RunError): RunFields<RunOptions> {
   const { command, escapedCommand, cwd, pid, exitCode, signal, stdout, stderr, all, stdio, durationMs, rusage, cgroup } = error;
   const { failed, timedOut, isCanceled, isMaxBuffer, isTerminated, isForcefullyTerminated, pipedFrom } = error;
   return {
@@ -155,7 +156,7 @@ export function joinPipeline(chain: Outcome[]): Outcome {
   // fail (awaited on its own, it still fails: it was killed).
   for (let i = 0; i < last; i++) {
     const outcome = chain[i]!;
-    if (outcome instanceof RunError && brokenPipe(outcome)) chain[i] = { ...resultFields(outcome), failed: false };
+    if (outcome instanceof RunError && brokenPipe(outcome)) chain[i] = withFormats({ ...resultFields(outcome), failed: false });
   }
   for (let i = 0; i < chain.length; i++) chain[i]!.pipedFrom = chain.slice(0, i);
   const first = chain.findIndex((outcome) => outcome.failed);

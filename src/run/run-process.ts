@@ -4,7 +4,10 @@
 //
 // It owns the order of a run and nothing else: the start (#start: the engine, engine.ts), its
 // kills (kill.ts), the end (#complete: the exit, the output, the tree), the outcome (#outcomeNow:
-// a RunState handed to outcome.ts) and, in a pipeline, the joined outcome (pipe.ts).
+// a RunState handed to outcome.ts) and, in a pipeline, the joined outcome (pipe.ts). What watches
+// a run hooks in around that order: the `verbose` log (verbose.ts) opens in the constructor and
+// logs its end when the command's own outcome settles; a result gets text()/json()/lines()
+// (formats.ts) in #outcomeNow.
 
 import { performance } from 'node:perf_hooks';
 import type { Readable, Writable } from 'node:stream';
@@ -16,10 +19,12 @@ import { signalNumber, type Signal } from '../signals.js';
 import { readLines, type Capture } from './capture.js';
 import { startRun, type StartedRun } from './engine.js';
 import { RunError } from './error.js';
+import { formats, withFormats } from './formats.js';
 import { Killer } from './kill.js';
 import type { NormalizedRun, RunOptions } from './options.js';
 import { outcomeOf, type Outcome } from './outcome.js';
 import {
+  brokenPipe,
   checkPipeable,
   joinPipeline,
   parseFrom,
@@ -34,6 +39,7 @@ import {
 } from './pipe.js';
 import type { RunFields, RunResult } from './result.js';
 import type { TemplateValue } from './template.js';
+import { startVerbose, type VerboseLog } from './verbose.js';
 
 export type { PipedOptions, OutputSource, FromOptions, PipeOptions } from './pipe.js';
 
@@ -84,7 +90,10 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
   #stderrTaken = false;
   readonly #own: Promise<Outcome>;
   readonly #outcome: Promise<Outcome>;
-  #promise: Promise<RunResult<O>> | undefined;
+  /** The log of `verbose`, if any. */
+  readonly #verbose: VerboseLog | undefined;
+  /** .nothrow() was called: a failure resolves. */
+  #nothrow = false;
 
   static {
     createRunProcess = (n, bound, source, from) => new RunProcess(n, bound, source, from);
@@ -95,6 +104,9 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
     this.#bound = bound;
     this.#source = source;
     this.#killer = new Killer(n);
+    // Before the start: a command that cannot start is logged too, and with 'full' the captures
+    // made by the start feed the log (RunEvents.output).
+    this.#verbose = startVerbose(n, source !== undefined);
     if (n.signal?.aborted) {
       this.#killer.state.canceled = true;
       this.#startError = abortError(n.signal);
@@ -107,6 +119,10 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
       else this.#start(stream);
     }
     this.#own = this.#complete();
+    // The end is logged once the outcome has settled rather than in #outcomeNow: a command that
+    // could not start has its outcome within this constructor, before a .nothrow() after it
+    // decides between ✘ and ⚠.
+    if (this.#verbose !== undefined) void this.#own.then((outcome) => this.#logEnd(outcome));
     this.#outcome = source === undefined ? this.#own : this.#joinPipeline();
   }
 
@@ -209,11 +225,43 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
     onFulfilled?: ((result: RunResult<O>) => A | PromiseLike<A>) | null,
     onRejected?: ((error: RunError) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
-    // Made on first use: a run that nobody awaits never raises an unhandled rejection.
-    this.#promise ??= this.#outcome.then((outcome) =>
-      outcome instanceof RunError && this.#n.reject ? Promise.reject(outcome) : (outcome as unknown as RunResult<O>),
+    // Made at each use (a run that nobody awaits never raises an unhandled rejection), after
+    // any .nothrow().
+    const promise = this.#outcome.then((outcome) =>
+      outcome instanceof RunError && this.#rejects() ? Promise.reject(outcome) : (outcome as unknown as RunResult<O>),
     );
-    return this.#promise.then(onFulfilled, onRejected);
+    return promise.then(onFulfilled, onRejected);
+  }
+
+  /** Whether a failure rejects: `reject`, unless .nothrow() was called. */
+  #rejects(): boolean {
+    return this.#n.reject && !this.#nothrow;
+  }
+
+  /**
+   * Makes a failure resolve with its RunError (as `reject: false` does), as zx's nothrow():
+   * `const { exitCode } = await $`grep -q x file`.nothrow()`. Returns this RunProcess; call it
+   * before awaiting.
+   */
+  nothrow(): this {
+    this.#nothrow = true;
+    return this;
+  }
+
+  /** Awaits the run and gives its stdout as text (RunResult's text()). */
+  async text(): Promise<string> {
+    return formats.text(await this);
+  }
+
+  /** Awaits the run and gives its stdout parsed as JSON (RunResult's json()). */
+  async json<T = any>(): Promise<T> {
+    return formats.json(await this) as T;
+  }
+
+  /** Awaits the run and gives its stdout as lines (RunResult's lines()). For the lines as they
+   * come, iterate instead: `for await (const line of run(...))`. */
+  async lines(): Promise<string[]> {
+    return formats.lines(await this);
   }
 
   catch<B = never>(onRejected?: ((error: RunError) => B | PromiseLike<B>) | null): Promise<RunResult<O> | B> {
@@ -240,6 +288,7 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
       started = startRun(this.#n, stdinStream, {
         overflow: () => killer.overflow(),
         inputFailed: (error) => killer.inputFailed(error),
+        output: (source) => this.#verbose?.output(source),
       });
     } catch (error) {
       this.#startError = error;
@@ -307,7 +356,7 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
       }
     }
     const outcome = await this.#outcome;
-    if (outcome instanceof RunError && this.#n.reject) throw outcome;
+    if (outcome instanceof RunError && this.#rejects()) throw outcome;
   }
 
   // ---- the end ----
@@ -341,10 +390,11 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
     return this.#outcomeNow(status, statusError, figures);
   }
 
-  /** The outcome of this command alone, from what the run has gathered. */
+  /** The outcome of this command alone, from what the run has gathered; a result with its
+   * text(), json() and lines(). */
   #outcomeNow(status: ExitStatus | undefined, statusError: unknown, cgroup?: RunFields['cgroup']): Outcome {
     const started = this.#started;
-    return outcomeOf({
+    const outcome = outcomeOf({
       n: this.#n,
       startError: this.#startError,
       pid: started?.subprocess.pid,
@@ -358,6 +408,14 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
       durationMs: performance.now() - this.#startedAt,
       cgroup,
     });
+    return outcome instanceof RunError ? outcome : withFormats(outcome);
+  }
+
+  /** Logs the end of this command (`verbose`). A command before the last of a pipeline that
+   * only SIGPIPE ended did not fail there. */
+  #logEnd(outcome: Outcome): void {
+    const sigpipe = outcome instanceof RunError && this.#stdoutTaken && brokenPipe(outcome);
+    this.#verbose!.ended(outcome, this.#rejects(), sigpipe);
   }
 
   /** The outcomes of every command of the pipeline up to this one, first to last. */

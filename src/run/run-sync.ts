@@ -20,8 +20,9 @@ import type { StdioEntry } from '../process/stdio.js';
 import { SIGKILL, treeSignalRule } from '../signals.js';
 import { ByteStore, MAX_CAPTURE } from './capture.js';
 import { runChildSpec, type TreePlacement } from './child-spec.js';
-import type { RunError } from './error.js';
+import { RunError } from './error.js';
 import { normalizeRun, type NormalizedRun, type RunInput, type RunOptions, type StdioSetting } from './options.js';
+import { withFormats } from './formats.js';
 import { outcomeOf, type Exceeded, type KillState } from './outcome.js';
 import { cgroupUnavailable, usesTerminal, type CgroupFigures } from './tree.js';
 import type { RunResult } from './result.js';
@@ -274,7 +275,7 @@ function outcome(n: NormalizedRun, native: NativeSyncResult | undefined, startEr
       kills.inputError = systemError(errno, 'write', { context: 'runSync() input' });
     }
   }
-  return outcomeOf({
+  const outcome = outcomeOf({
     n,
     startError,
     pid: native?.pid,
@@ -288,6 +289,7 @@ function outcome(n: NormalizedRun, native: NativeSyncResult | undefined, startEr
     durationMs: performance.now() - startedAt,
     cgroup,
   });
+  return outcome instanceof RunError ? outcome : withFormats(outcome);
 }
 
 /** Checks runSync()'s options (those of run() that can work synchronously). */

@@ -1,5 +1,6 @@
 // run() and `$`: run a command and get its output, with a timeout and a useful error.
 
+import { invalidArgType } from '../errors.js';
 import { validateObject } from '../validate.js';
 import { RunError } from './error.js';
 import { normalizeRun, runArguments, type RunOptions } from './options.js';
@@ -20,6 +21,9 @@ export function run(file: string, argsOrOptions?: readonly string[] | RunOptions
   const [args, options] = runArguments(argsOrOptions, maybeOptions, 'run');
   return createRunProcess(normalizeRun(file, args, options), undefined);
 }
+
+/** Options `P` given over options `O`. */
+type Over<O, P> = Omit<O, keyof P> & P;
 
 /**
  * run() to its end on this thread: returns the RunResult, or throws the RunError (returns it with
@@ -42,13 +46,19 @@ function settleSync(n: ReturnType<typeof normalizeRunSync>): RunResult<any> {
 /** `$.sync`: the tag of `$`, run to its end on this thread (runSync()). */
 export interface DollarSync<O extends RunOptions = {}> {
   (strings: TemplateStringsArray, ...values: TemplateValue[]): RunResult<O>;
-  <P extends RunSyncOptions>(options: P): DollarSync<Omit<O, keyof P> & P>;
+  <P extends RunSyncOptions>(options: P): DollarSync<Over<O, P>>;
 }
 
-/** `$`: a tagged template that runs a command; `$(options)` is a `$` with those options. */
+/**
+ * `$`: a tagged template that runs a command (`` $`git log -n ${count}` ``); a function that runs
+ * a file with its arguments as run() does, with the options bound to this `$` under its own
+ * (`$('git', ['log'])`); and `$(options)`, a `$` with those options bound too.
+ */
 export interface Dollar<O extends RunOptions = {}> {
   (strings: TemplateStringsArray, ...values: TemplateValue[]): RunProcess<O, O>;
-  <P extends RunOptions>(options: P): Dollar<Omit<O, keyof P> & P>;
+  <P extends RunOptions = {}>(file: string, args?: readonly string[], options?: P): RunProcess<Over<O, P>, O>;
+  <P extends RunOptions = {}>(file: string, options?: P): RunProcess<Over<O, P>, O>;
+  <P extends RunOptions>(options: P): Dollar<Over<O, P>>;
   /** The same command, run to its end on this thread: `` $.sync`git rev-parse HEAD` `` gives the
    * RunResult (runSync()). */
   sync: DollarSync<O>;
@@ -66,10 +76,18 @@ function bindSync(bound: RunOptions): DollarSync<any> {
 }
 
 function bind(bound: RunOptions): Dollar<any> {
-  const $ = function $(first: TemplateStringsArray | RunOptions, ...values: unknown[]): any {
+  const $ = function $(first: TemplateStringsArray | string | RunOptions, ...rest: unknown[]): any {
     if (isTemplate(first)) {
-      const argv = bound.shell ? [shellTemplate(first, values)] : parseTemplate(first, values);
+      const argv = bound.shell ? [shellTemplate(first, rest)] : parseTemplate(first, rest);
       return createRunProcess(normalizeRun(argv[0], argv.slice(1), bound), bound);
+    }
+    if (typeof first === 'string') {
+      const [args, options] = runArguments(rest[0], rest[1], '$');
+      const merged = options !== null && typeof options === 'object' ? { ...bound, ...options } : options;
+      return createRunProcess(normalizeRun(first, args, merged), bound);
+    }
+    if (first === null || typeof first !== 'object') {
+      throw invalidArgType('$', first, 'a template literal, a file (a string), or an options object', 'argument');
     }
     validateObject(first, 'options');
     return bind({ ...bound, ...first });
@@ -82,5 +100,6 @@ function bind(bound: RunOptions): Dollar<any> {
  * Runs the command a template literal spells: `` $`git log -n ${count} -- ${path}` ``. The
  * literal text is split on the whitespace typed in it; each `${value}` is exactly one argument
  * (an array, one per element); nothing goes through a shell. See docs/run.md for the rules.
+ * `$(file, args, options)` runs as run() does, with this `$`'s options; `$(options)` binds them.
  */
 export const $: Dollar = bind({});
