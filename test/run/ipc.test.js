@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import { describe, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 
-import { run, RunError } from '../../dist/index.js';
+import { run, runSync, RunError } from '../../dist/index.js';
 import { thrown } from '../helpers/index.js';
 import { isDead, leakFree, runFixtures } from './helpers.js';
 
@@ -185,6 +185,12 @@ describe('run() ipc: refusals', () => {
       assert.match(error.code, /^ERR_INVALID_ARG_(VALUE|TYPE)$/);
     });
   }
+
+  test('runSync refuses ipc: nothing can carry a message while its thread blocks', () => {
+    const error = thrown(() => runSync(child, ['echo'], { node: true, ipc: true }));
+    assert.equal(error.code, 'ERR_INVALID_ARG_VALUE');
+    assert.match(error.message, /`ipc` option cannot be given to runSync\(\)/);
+  });
 
   test('the IPC methods of a run without ipc throw at once', leakFree(async () => {
     const p = run('true');
