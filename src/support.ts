@@ -148,7 +148,8 @@ function newFlag(s: NativeSupport, f: NativeFeature, flag: string): Feature {
   }
 }
 
-function backendReason(s: NativeSupport): string {
+/** Why the backend of `s` was chosen, or why none works. */
+export function backendReason(s: NativeSupport): string {
   if (s.forced && s.probedBackend === 'none') {
     if (!['clone3', 'clone', 'fork'].includes(s.forcedName)) {
       return `PIDFD_BACKEND=${s.forcedName} is not one of clone3, clone, fork`;
