@@ -11,8 +11,8 @@ import { resolve } from 'node:path';
 import { SpawnError, support, type CgroupSettings, type CgroupStats, type ExitStatus } from '../index.js';
 import type { RunError } from '../run/error.js';
 import { normalizeRun } from '../run/options.js';
-import { createRunProcess } from '../run/run-process.js';
-import type { Tree } from '../run/tree.js';
+import { createRunProcess, exitStatusOf, startedOf } from '../run/run-process.js';
+import type { RunTree as Tree } from '../run/portable.js';
 import { signalNumberOf } from '../signals.js';
 import { parseDuration, parseSignal, parseWithCommand, UsageError } from './args.js';
 import { reportJson, reportText } from './report.js';
@@ -293,8 +293,8 @@ export async function run(argv: string[]): Promise<number> {
       }
     }
   }
-  const status = running.subprocess?.exitStatus ?? null;
-  if (running.subprocess === undefined) return startFailure((result as RunError).cause, cgroup);
+  const status = exitStatusOf(running);
+  if (!startedOf(running)) return startFailure((result as RunError).cause, cgroup);
   if (status === null) {
     // The exit status was lost (see ExitStatus in docs/api.md): how the command ended is unknown.
     process.stderr.write(`pidfd run: ${(result as RunError).shortMessage}\n`);

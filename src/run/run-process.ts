@@ -11,7 +11,8 @@ import { setLongTimeout } from '../internal/timers.js';
 import { abortError, invalidArgValue, pidfdError, systemError } from '../errors.js';
 import type { ExitStatus } from '../process/exit-status.js';
 import { normalizeStdio, type StdioOption } from '../process/stdio.js';
-import type { Subprocess } from '../process/subprocess.js';
+import { Subprocess } from '../process/subprocess.js';
+import { portableEngine } from '../engine.js';
 import { signalName, signalNumber, treeSignalRule, type Signal } from '../signals.js';
 import { ByteStore, Capture, decodeOutput, LineLimit, MAX_CAPTURE, readLines, type Output } from './capture.js';
 import { RunError } from './error.js';
@@ -19,7 +20,8 @@ import { feedInput } from './input.js';
 import { isTextEncoding, normalizeRun, runArguments, type NormalizedRun, type RunOptions, type StdioSetting } from './options.js';
 import type { RunFields, RunResult } from './result.js';
 import { isTemplate, parseTemplate, shellTemplate, type TemplateValue } from './template.js';
-import { startTree, type Tree } from './tree.js';
+import { startPortable, type RunChild, type RunTree } from './portable.js';
+import { startTree } from './tree.js';
 
 const SIGKILL = 9;
 
@@ -40,6 +42,11 @@ const EMPTY_GRACE_MS = 2000;
 
 /** A finished command: its result, or its error. */
 type Outcome = RunResult<RunOptions> | RunError;
+
+/** The exit status of a run's first process (null: not started, running, or lost), and whether
+ * it started, whichever engine started it (`pidfd run`). */
+export let exitStatusOf: (running: RunProcess<any, any>) => ExitStatus | null;
+export let startedOf: (running: RunProcess<any, any>) => boolean;
 
 /** Creates a RunProcess (run(), `$`, pipe()). */
 export let createRunProcess: (
@@ -95,8 +102,9 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
   readonly #bound: RunOptions | undefined;
   readonly #source: RunProcess<any, any> | undefined;
   readonly #startedAt = performance.now();
-  #subprocess: Subprocess | undefined;
-  #tree: Tree | undefined;
+  /** The first process: a Subprocess (the pidfd engine) or Node's child (the portable one). */
+  #subprocess: RunChild | undefined;
+  #tree: RunTree | undefined;
   #startError: unknown;
   #stdout: Capture | null = null;
   #stderr: Capture | null = null;
@@ -126,6 +134,8 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
 
   static {
     createRunProcess = (n, bound, source) => new RunProcess(n, bound, source);
+    exitStatusOf = (running) => running.#subprocess?.exitStatus ?? null;
+    startedOf = (running) => running.#subprocess !== undefined;
   }
 
   private constructor(n: NormalizedRun, bound: RunOptions | undefined, source: RunProcess<any, any> | undefined) {
@@ -152,9 +162,10 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
     return this.#subprocess?.pid;
   }
 
-  /** The first process, as spawn() would have given it; undefined if it did not start. */
+  /** The first process, as spawn() would have given it; undefined if it did not start, and on
+   * the portable engine (a Subprocess is a pidfd's: docs/run.md, "Platforms"). */
   get subprocess(): Subprocess | undefined {
-    return this.#subprocess;
+    return this.#subprocess instanceof Subprocess ? this.#subprocess : undefined;
   }
 
   /** The child's stdin, with `stdin: 'pipe'`; else null. End it when you are done writing. */
@@ -256,7 +267,7 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
    * failed). A pipe's fds are the addon's, closed by it: Deno's node:fs refuses an fd it did not
    * open; a file's fd is node:fs's, closed by it.
    */
-  #stdioValue(setting: StdioSetting, opened: (() => void)[], captured?: number[]): StdioOption {
+  #stdioValue(setting: StdioSetting, opened: (() => void)[], captured?: (number | Readable)[]): StdioOption {
     switch (setting.kind) {
       case 'pipe': {
         if (captured === undefined) return 'pipe'; // stdin: a pipe for `input` or for you
@@ -302,21 +313,31 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
   #start(stdinStream: Readable | null): void {
     const n = this.#n;
     const opened: (() => void)[] = [];
-    const stdoutEnd: number[] = [];
-    const stderrEnd: number[] = [];
+    const stdoutEnd: (number | Readable)[] = [];
+    const stderrEnd: (number | Readable)[] = [];
     try {
-      const stdio = normalizeStdio([
-        stdinStream ?? this.#stdioValue(n.stdin, opened),
-        this.#stdioValue(n.stdout, opened, stdoutEnd),
-        this.#stdioValue(n.stderr, opened, stderrEnd),
-      ]);
-      const spec = { file: n.file, argv: n.argv, env: n.env, path: n.path, cwd: n.cwd, stdio };
-      const started = startTree(spec, n.tree, n.cleanup, n.launch);
-      this.#subprocess = started.subprocess;
-      this.#tree = started.tree;
+      // The one place where the engines part (src/engine.ts): portable.ts starts the run with
+      // Node's child_process, and gives the streams to capture.
+      if (portableEngine()) {
+        const started = startPortable(n, stdinStream);
+        this.#subprocess = started.child;
+        this.#tree = started.tree;
+        if (started.stdout !== null) stdoutEnd.push(started.stdout);
+        if (started.stderr !== null) stderrEnd.push(started.stderr);
+      } else {
+        const stdio = normalizeStdio([
+          stdinStream ?? this.#stdioValue(n.stdin, opened),
+          this.#stdioValue(n.stdout, opened, stdoutEnd),
+          this.#stdioValue(n.stderr, opened, stderrEnd),
+        ]);
+        const spec = { file: n.file, argv: n.argv, env: n.env, path: n.path, cwd: n.cwd, stdio };
+        const started = startTree(spec, n.tree, n.cleanup, n.launch);
+        this.#subprocess = started.subprocess;
+        this.#tree = started.tree;
+      }
     } catch (error) {
       this.#startError = error;
-      for (const fd of [...stdoutEnd, ...stderrEnd]) binding().close(fd);
+      for (const fd of [...stdoutEnd, ...stderrEnd]) if (typeof fd === 'number') binding().close(fd);
       return;
     } finally {
       for (const close of opened) close();
@@ -324,7 +345,7 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
       // start, must not wait for a reader that will never come): our end goes.
       stdinStream?.destroy();
     }
-    const sub = this.#subprocess;
+    const sub = this.#subprocess!;
     // With `lines`, maxBuffer counts lines: bytes are bounded by what a Buffer holds.
     const maxBytes = n.lines ? MAX_CAPTURE : n.maxBuffer;
     if (n.all) this.#all = new ByteStore(2 * Math.min(maxBytes, MAX_CAPTURE), true);
@@ -529,7 +550,7 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
    * a cgroup's whole tree however it ends; without a cgroup, it leaves a killed process group
    * that no SIGKILL follows as it is, as timeout(1) does.
    */
-  #treeWait(tree: Tree): number {
+  #treeWait(tree: RunTree): number {
     const waitForTree = this.#n.launch?.waitForTree === true;
     if (waitForTree && tree.hasCgroup) return Infinity;
     if (!this.#killed) return 0;
@@ -539,7 +560,7 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
 
   /** Waits for the captured pipes to reach EOF. When the tree has been killed and is empty, a
    * pipe still open is held by a process out of the tree's reach: it is given up on. */
-  async #outputClosed(tree: Tree): Promise<void> {
+  async #outputClosed(tree: RunTree): Promise<void> {
     const captures = [this.#stdout, this.#stderr].filter((c): c is Capture => c !== null);
     if (captures.length === 0) return;
     let over = false;

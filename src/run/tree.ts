@@ -31,6 +31,7 @@ import { statFields, withProcess } from '../process/procfs.js';
 import { start } from '../process/start.js';
 import { handOver } from '../process/stdio.js';
 import { createSubprocess, type Subprocess } from '../process/subprocess.js';
+import type { RunTree } from './portable.js';
 import { ensureWatchdog, guard, unguard, type GuardKind } from './watchdog.js';
 
 const SIGKILL = 9;
@@ -76,7 +77,7 @@ export interface Launch {
   /** With a per-run cgroup, the run ends once the whole tree has: daemons are waited for. */
   waitForTree?: boolean;
   /** Called with the tree once the first process has started. */
-  onStart?: (tree: Tree) => void;
+  onStart?: (tree: RunTree) => void;
 }
 
 /** Whether this kernel lets a pidfd signal a process group (6.9); learnt at the first try. */
