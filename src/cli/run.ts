@@ -12,6 +12,7 @@ import { SpawnError, support, type CgroupSettings, type CgroupStats, type ExitSt
 import type { RunError } from '../run/error.js';
 import { normalizeRun } from '../run/options.js';
 import { createRunProcess, exitStatusOf, startedOf } from '../run/run-process.js';
+import { portableEngine } from '../engine.js';
 import type { RunTree as Tree } from '../run/portable.js';
 import { signalNumberOf } from '../signals.js';
 import { parseDuration, parseSignal, parseWithCommand, UsageError } from './args.js';
@@ -306,7 +307,7 @@ export async function run(argv: string[]): Promise<number> {
       const { path: _removed, ...stats } = result.cgroup;
       figures = stats;
     }
-    const r = { command, status, elapsedMs: result.durationMs, timedOut: result.timedOut, backend: backend ?? support().backend, tree: figures };
+    const r = { command, status, elapsedMs: result.durationMs, timedOut: result.timedOut, backend: portableEngine() ? null : (backend ?? support().backend), tree: figures };
     process.stderr.write(report === 'json' ? reportJson(r) : reportText(r));
   }
   // As timeout(1): 124 when the timeout ended CMD, but 137 (128 + SIGKILL) when it took a SIGKILL
