@@ -181,8 +181,8 @@ function spawnError(uvErrno: number, n: NormalizedRun): SpawnError {
     code = `E${-uvErrno}`;
   }
   const syscall = code === 'EAGAIN' ? 'fork' : code === 'EMFILE' || code === 'ENFILE' ? 'pipe' : 'execve';
-  const where = syscall === 'execve' ? `running ${n.file}` : `creating the child (${syscall})`;
-  return new SpawnError(`spawn ${n.file} ${code}: ${errnoDescription(-uvErrno)}, ${where} (Node's child_process: the portable engine)`, {
+  const where = syscall === 'execve' ? `execve '${n.file}'` : syscall;
+  return new SpawnError(`spawn ${n.file} ${code}: ${errnoDescription(-uvErrno)}, ${where}`, {
     code,
     errno: uvErrno,
     syscall,
@@ -244,7 +244,7 @@ export function startPortable(n: NormalizedRun, stdinStream: Readable | null): P
     const child = new ChildProcess() as SpawnableChildProcess;
     // Node emits the error of a failed start in a later tick as well: it is ours, thrown now.
     child.on('error', () => {});
-    const failed = child.spawn({
+    const options = {
       file: n.file,
       args: n.argv,
       cwd: n.cwd === undefined ? undefined : n.resolvedCwd,
@@ -253,8 +253,17 @@ export function startPortable(n: NormalizedRun, stdinStream: Readable | null): P
       detached: reach === 'group' && !windows,
       windowsHide: true,
       windowsVerbatimArguments: false,
-    });
-    if (typeof failed === 'number' && failed < 0) throw spawnError(failed, n);
+    };
+    const failed = child.spawn(options);
+    if (typeof failed === 'number' && failed < 0) {
+      // Node closes the parent's ends of the pipes it made only in a later turn: closed now,
+      // as the pidfd engine leaves nothing open after a failed start. (spawn() replaced
+      // options.stdio with its own entries: { type: 'pipe', handle } for each pipe.)
+      for (const entry of options.stdio as unknown as { type?: string; handle?: { close(): void } }[]) {
+        if (entry.type === 'pipe') entry.handle?.close();
+      }
+      throw spawnError(failed, n);
+    }
     const portableChild = new PortableChild(child);
     const tree = new PortableTree(portableChild, child, reach, n.cleanup);
     return {

@@ -1,0 +1,67 @@
+// The package where pidfds cannot exist: a child process that believes it runs on macOS or
+// Windows (test/fixtures/platform/pretend.mjs redefines process.platform, and records any load
+// of a native addon) imports the package and the drop-in, and uses each layer. No macOS or
+// Windows machine runs these tests: this is as far as Linux can pretend (docs/runtimes.md).
+
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+
+import { support } from '../dist/index.js';
+import { fixtures, pass, root } from './helpers/index.js';
+
+const pretend = join(fixtures, 'platform', 'pretend.mjs');
+const check = join(fixtures, 'platform', 'check.mjs');
+
+function pretending(platform, env = {}) {
+  const out = execFileSync(process.execPath, ['--import', pretend, check], {
+    env: { ...process.env, PIDFD_ENGINE: undefined, PIDFD_PRETEND_PLATFORM: platform, ...env },
+    encoding: 'utf8',
+  });
+  return JSON.parse(out);
+}
+
+describe('a process that believes it is on another platform', () => {
+  for (const platform of ['darwin', 'win32']) {
+    test(`on ${platform}: run(), $ and the drop-in work on Node's child_process; spawn() and PidFd refuse with ENOSYS; nothing reaches the addon`, () => {
+      const seen = pretending(platform);
+      assert.equal(seen.platform, platform);
+      assert.deepEqual(seen.dlopens, [], 'no native addon was loaded');
+      assert.equal(seen.engines.run.name, 'portable');
+      assert.match(seen.engines.run.reason, new RegExp(`only on Linux \\(this is ${platform}\\)`));
+      assert.equal(seen.engines.childProcess.name, 'portable');
+      assert.deepEqual(seen.engines.spawn, { name: 'pidfd', available: false, reason: `pidfd works only on Linux (this is ${platform})` });
+      assert.equal(seen.support.backend, null);
+      assert.deepEqual(seen.run, { stdout: 'ran x', exitCode: 0, subprocess: true });
+      assert.equal(seen.dollar, 3);
+      assert.equal(seen.limits, 'ERR_PIDFD_UNSUPPORTED', 'tree limits need a per-run cgroup: refused, not ignored');
+      assert.equal(seen.spawn, 'ENOSYS');
+      assert.equal(seen.pidfdOpen, 'ENOSYS');
+      assert.equal(seen.dropIn, 'drop-in');
+      assert.equal(seen.registered, false, 'register changes nothing here, and says so');
+      assert.equal(seen.builtinUnchanged, true, "node:child_process's spawn is still Node's own");
+    });
+  }
+
+  test('NODE_DEBUG=pidfd says which engine and why, and that register installed nothing', () => {
+    const r = spawnSync(process.execPath, ['--import', pretend, '--import', 'pidfd/register', '-e', "await (await import('pidfd')).run('true')"], {
+      env: { ...process.env, PIDFD_ENGINE: undefined, PIDFD_PRETEND_PLATFORM: 'darwin', NODE_DEBUG: 'pidfd' },
+      encoding: 'utf8',
+      cwd: root,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /^PIDFD \d+: engine: portable \(process file descriptors exist only on Linux \(this is darwin\): Node's child_process is used\)$/m);
+    assert.match(r.stderr, /^PIDFD \d+: register: child_process stays Node's own: process file descriptors exist only on Linux/m);
+  });
+});
+
+describe('a Linux where no pidfd backend works', () => {
+  test('run() uses the portable engine by itself, and support() says why (the seccomp-nopidfd pass)', { skip: pass !== 'seccomp-nopidfd' && 'only in the seccomp-nopidfd pass' }, () => {
+    const s = support();
+    assert.equal(s.backend, null);
+    assert.equal(s.engines.run.name, 'portable');
+    assert.match(s.engines.run.reason, /^no pidfd backend works here \(pidfd_open is unavailable/);
+    assert.equal(s.engines.spawn.available, false);
+  });
+});
