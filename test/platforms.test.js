@@ -36,6 +36,7 @@ describe('a process that believes it is on another platform', () => {
       assert.deepEqual(seen.run, { stdout: 'ran x', exitCode: 0, subprocess: true });
       assert.equal(seen.dollar, 3);
       assert.equal(seen.limits, 'ERR_PIDFD_UNSUPPORTED', 'tree limits need a per-run cgroup: refused, not ignored');
+      assert.equal(seen.shell, platform === 'win32' ? 'ERR_PIDFD_UNSUPPORTED' : 'ran', '`shell: true` is /bin/sh, which Windows lacks');
       assert.equal(seen.spawn, 'ENOSYS');
       assert.equal(seen.pidfdOpen, 'ENOSYS');
       assert.equal(seen.dropIn, 'drop-in');

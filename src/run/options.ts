@@ -200,8 +200,8 @@ const foreignOptions: Record<string, string> = {
   nodePath: '`node` uses process.execPath',
   nodeOptions: '`node` passes process.execArgv (without --inspect flags)',
   verbose: 'run() does not log; the result has `command` and `durationMs`',
-  windowsHide: 'pidfd runs only on Linux',
-  windowsVerbatimArguments: 'pidfd runs only on Linux',
+  windowsHide: 'run() hides the console window on Windows (the portable engine), and there is none elsewhere',
+  windowsVerbatimArguments: "run() quotes each argument as Windows' C runtime splits them (Node's rules), and there is nothing to quote elsewhere",
 };
 
 const MAX_TIMER = 2 ** 31 - 1;

@@ -231,6 +231,10 @@ export function startPortable(n: NormalizedRun, stdinStream: Readable | null): P
     throw unsupportedError('`tree` with limits or a parent (a per-run cgroup)', "Linux's cgroup v2 and the pidfd engine");
   }
   if (n.launch?.cgroupPath !== undefined) throw unsupportedError('--cgroup', "Linux's cgroup v2 and the pidfd engine");
+  if (process.platform === 'win32' && n.file === '/bin/sh') {
+    // run()'s `shell: true` is /bin/sh -c on every platform, with POSIX quoting.
+    throw unsupportedError('`shell: true` (/bin/sh)', 'a POSIX shell: give `shell` the path of one (Git for Windows has bash.exe), or run cmd.exe yourself');
+  }
   checkCwd(n);
   const opened: number[] = [];
   try {
