@@ -10,6 +10,7 @@ import { describe, test } from 'node:test';
 
 import { support } from '../dist/index.js';
 import { fixtures, pass, root } from './helpers/index.js';
+import { waitDead } from './run/helpers.js';
 
 const pretend = join(fixtures, 'platform', 'pretend.mjs');
 const check = join(fixtures, 'platform', 'check.mjs');
@@ -54,6 +55,32 @@ describe('a process that believes it is on another platform', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /^PIDFD \d+: engine: portable \(process file descriptors exist only on Linux \(this is darwin\): Node's child_process is used\)$/m);
     assert.match(r.stderr, /^PIDFD \d+: register: child_process stays Node's own: process file descriptors exist only on Linux/m);
+  });
+});
+
+describe('pidfd run where it believes it is on macOS', () => {
+  const cli = (args) =>
+    spawnSync(process.execPath, ['--import', pretend, join(root, 'dist', 'cli', 'main.js'), 'run', ...args], {
+      env: { ...process.env, PIDFD_ENGINE: undefined, PIDFD_PRETEND_PLATFORM: 'darwin' },
+      encoding: 'utf8',
+    });
+
+  test('exits as the command did, 127 for a missing one, 124 after --timeout (as timeout(1)), with the tree killed', async () => {
+    assert.equal(cli(['--', 'sh', '-c', 'exit 3']).status, 3);
+    const missing = cli(['--', 'no-such-program-here']);
+    assert.equal(missing.status, 127);
+    assert.match(missing.stderr, /ENOENT/);
+    const timed = cli(['--timeout', '0.3', '--', 'sh', '-c', 'sleep 1000 & echo $!; wait']);
+    assert.equal(timed.status, 124);
+    const grandchild = Number(timed.stdout);
+    assert.ok(grandchild > 0);
+    await waitDead(grandchild, 'the grandchild, killed with the group');
+  });
+
+  test('--memory-max is refused: limits need a per-run cgroup', () => {
+    const r = cli(['--memory-max', '64M', '--', 'true']);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /cgroup/);
   });
 });
 
