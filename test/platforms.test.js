@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
 import { support } from '../dist/index.js';
-import { fixtures, pass, root } from './helpers/index.js';
+import { fixtures, helperBin, pass, root } from './helpers/index.js';
 import { waitDead } from './run/helpers.js';
 
 const pretend = join(fixtures, 'platform', 'pretend.mjs');
@@ -81,6 +81,38 @@ describe('pidfd run where it believes it is on macOS', () => {
     const r = cli(['--memory-max', '64M', '--', 'true']);
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /cgroup/);
+  });
+});
+
+describe('pidfd/register where the portable engine is chosen', () => {
+  const script = `
+    import cp from 'node:child_process';
+    const { isRegistered } = await import('pidfd/register');
+    const out = cp.execFileSync('echo', ['through']).toString().trim();
+    const child = cp.spawn('true');
+    const handle = child._handle.constructor.name; // Node's Process, or pidfd's ProcessHandle
+    await new Promise((resolve) => child.on('exit', resolve));
+    console.log(JSON.stringify({ out, registered: isRegistered(), pid: typeof child.pid, handle }));`;
+  const seen = (prefix, env) => {
+    const argv = [...prefix, process.execPath, '--import', 'pidfd/register', '--input-type=module', '-e', script];
+    const r = spawnSync(argv[0], argv.slice(1), { env: { ...process.env, PIDFD_ENGINE: undefined, ...env }, encoding: 'utf8', cwd: root });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout);
+  };
+
+  test('forced (PIDFD_ENGINE=portable): nothing is installed, and child_process is Node\'s own', () => {
+    assert.deepEqual(seen([], { PIDFD_ENGINE: 'portable' }), { out: 'through', registered: false, pid: 'number', handle: 'Process' });
+  });
+
+  test('a Linux that refuses every pidfd path: the installed functions pass every call to Node\'s own, and isRegistered() says false', () => {
+    const launcher = [join(helperBin, 'seccomp-launcher'), 'clone3=38', 'pidfd_open=38', 'clone:pidfd=38', '--'];
+    assert.deepEqual(seen(launcher, {}), { out: 'through', registered: false, pid: 'number', handle: 'Process' });
+  });
+
+  test('on the pidfd engine it is registered, and children are pidfd\'s', () => {
+    const s = support();
+    if (s.engines.childProcess.name !== 'pidfd') return; // the portable passes
+    assert.deepEqual(seen([], {}), { out: 'through', registered: true, pid: 'number', handle: 'ProcessHandle' });
   });
 });
 
