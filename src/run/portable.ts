@@ -246,6 +246,9 @@ export function startPortable(n: NormalizedRun, stdinStream: Readable | null): P
     const windows = process.platform === 'win32';
     const reach: Reach = n.launch?.reach ?? (n.tree.enabled && !usesTerminal(stdio) ? 'group' : 'leader');
     const child = new ChildProcess() as SpawnableChildProcess;
+    if (typeof child.spawn !== 'function') {
+      throw unsupportedError('run()', "Node's ChildProcess.prototype.spawn (this runtime's child_process has none)");
+    }
     // Node emits the error of a failed start in a later tick as well: it is ours, thrown now.
     child.on('error', () => {});
     const options = {
@@ -337,13 +340,15 @@ function groupMembers(pgid: number): number[] | null {
   return found;
 }
 
-/** process.kill that says whether the target existed (ESRCH: no). */
+/** process.kill that says whether the target existed (ESRCH: no; EPERM: not ours, which a
+ * group number taken again by another user's group would be). */
 function signalled(pid: number, signal: number | string): boolean {
   try {
     process.kill(pid, signal);
     return true;
   } catch (error) {
-    if ((error as { code?: string }).code === 'ESRCH') return false;
+    const code = (error as { code?: string }).code;
+    if (code === 'ESRCH' || code === 'EPERM') return false;
     throw error;
   }
 }
