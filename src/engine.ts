@@ -78,6 +78,10 @@ function decide(): EngineChoice {
       forced,
     };
   }
+  if (native.backend === 'none' && native.forced) {
+    // A backend asked for by name is a wish for pidfds: its failure is said, not worked around.
+    return { name: 'pidfd', reason: `PIDFD_BACKEND=${native.forcedName} asks for a pidfd backend, and it cannot be used (${backendReason(native)}): run() fails saying so${note}`, forced };
+  }
   if (native.backend === 'none') {
     return { name: 'portable', reason: `no pidfd backend works here (${backendReason(native)}): Node's child_process is used${note}`, forced };
   }
