@@ -74,7 +74,7 @@ const passes = [
     name: 'seccomp-nopidfd',
     env: {},
     prefix: [join(bin, 'seccomp-launcher'), 'clone3=38', 'pidfd_open=38', 'clone:pidfd=38', '--'],
-    only: ['run/run.test', 'run/portable', 'platforms'],
+    only: portableFiles,
   },
 ];
 const selected = process.env.PIDFD_TEST_PASSES?.split(',') ?? passes.map((p) => p.name);
