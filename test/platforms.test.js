@@ -95,7 +95,8 @@ describe('pidfd/register where the portable engine is chosen', () => {
     console.log(JSON.stringify({ out, registered: isRegistered(), pid: typeof child.pid, handle }));`;
   const seen = (prefix, env) => {
     const argv = [...prefix, process.execPath, '--import', 'pidfd/register', '--input-type=module', '-e', script];
-    const r = spawnSync(argv[0], argv.slice(1), { env: { ...process.env, PIDFD_ENGINE: undefined, ...env }, encoding: 'utf8', cwd: root });
+    // PIDFD_BACKEND (the clone and fork passes) would keep the pidfd engine where it cannot work.
+    const r = spawnSync(argv[0], argv.slice(1), { env: { ...process.env, PIDFD_ENGINE: undefined, PIDFD_BACKEND: undefined, ...env }, encoding: 'utf8', cwd: root });
     assert.equal(r.status, 0, r.stderr);
     return JSON.parse(r.stdout);
   };
