@@ -10,10 +10,15 @@
 // PIDFD_ENGINE=pidfd forces the pidfd engine (its errors then reach the caller, as before the
 // portable engine existed). Unset, or `auto`, decides.
 
+import { createRequire } from 'node:module';
 import { debuglog } from 'node:util';
 
-import { binding } from './binding.js';
-import { backendReason } from './support.js';
+import type { NativeSupport } from './binding.js';
+
+// The addon's loader and support()'s words are loaded at the decision, not with this module:
+// pidfd/register imports it in every process that a shared NODE_OPTIONS starts, where loading
+// them cost about 10 ms.
+const require = createRequire(import.meta.url);
 
 /** The engine of run(), `$` and the drop-in. */
 export type EngineName = 'pidfd' | 'portable';
@@ -68,7 +73,9 @@ function decide(): EngineChoice {
   }
   if (forced === 'pidfd') return { name: 'pidfd', reason: 'forced by PIDFD_ENGINE=pidfd', forced };
   const note = forced === null || forced === 'auto' ? '' : ` (PIDFD_ENGINE=${forced} is not one of pidfd, portable, auto)`;
-  let native;
+  const { binding } = require('./binding.js') as typeof import('./binding.js');
+  const { backendReason } = require('./support.js') as typeof import('./support.js');
+  let native: NativeSupport;
   try {
     native = binding().support();
   } catch (error) {
