@@ -4,11 +4,16 @@
       "target_name": "pidfd",
       "sources": [
         "native/addon.c",
+        "native/env.c",
         "native/js_api.c",
+        "native/js_fds.c",
+        "native/js_plan.c",
         "native/js_test.c",
         "native/js_util.c",
         "native/exit.c",
+        "native/fdops.c",
         "native/owned.c",
+        "native/create.c",
         "native/spawn.c",
         "native/sync.c",
         "native/child.c",
@@ -23,8 +28,9 @@
       "conditions": [
         ["OS=='linux'", { "libraries": ["-ldl"] }],
         ["OS!='linux'", { "sources!": [
-          "native/addon.c", "native/js_api.c", "native/js_test.c", "native/js_util.c",
-          "native/exit.c", "native/owned.c", "native/spawn.c", "native/sync.c", "native/child.c", "native/clone.c",
+          "native/addon.c", "native/env.c", "native/js_api.c", "native/js_fds.c", "native/js_plan.c", "native/js_test.c",
+          "native/js_util.c", "native/exit.c", "native/fdops.c", "native/owned.c", "native/create.c",
+          "native/spawn.c", "native/sync.c", "native/child.c", "native/clone.c",
           "native/probe.c", "native/watch.c", "native/watch_thread.c", "native/watch_uv.c"
         ], "sources": ["native/unsupported.c"] }]
       ]

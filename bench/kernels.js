@@ -5,8 +5,8 @@
 // child_process on that kernel, and what `autoReap` costs there (on Linux 7.1+: CLONE_AUTOREAP,
 // and the exit status from PIDFD_GET_INFO, instead of waitid; elsewhere the option is ignored).
 //
-// Contenders: pidfd, pidfd autoReap, child_process, C posix_spawn (bench/scenarios/sequential.js
-// with a `contenders` list; N = 2000 in 10 rounds here, 300 in 3 in a guest, --n, --rounds,
+// Contenders: pidfd, pidfd autoReap, child_process, C posix_spawn (bench/scenarios/sequential.js,
+// each contender in a fresh worker per round; N = 2000 in 10 rounds here, 300 in 3 in a guest, --n, --rounds,
 // --host-n, --host-rounds). Ratios are per round (the contenders alternate within a round, so a
 // round's contenders saw the same load), and the median of the rounds is given. Kernels: 7.2 by
 // default; the kernels are those of `npm run test:kernels` (fetched into its cache, which that
@@ -15,13 +15,15 @@
 // Inside a guest it runs as `node bench/kernels.js --here` and prints `@@bench-kernel {json}`.
 
 import { spawn, execFileSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { homedir, loadavg, release } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
+import { roundsApart, summarizeContenders } from './lib/apart.js';
 import { buildC } from './lib/build.js';
+import { inWorker } from './lib/in-worker.js';
 import { median } from './lib/stats.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -44,23 +46,24 @@ const { values: args, positionals } = parseArgs({
 let n = Number(args.n);
 let rounds = Number(args.rounds);
 
-/** Runs the sequential scenario in a fresh Node process here; returns its result and the kernel's
- * conditions. */
+/** Runs the sequential scenario here, each contender in a fresh Node process per round
+ * (lib/apart.js: N / rounds timed spawns after 20 of warm-up, no warmed-up phase: a guest under
+ * emulation could not afford one); returns its result and the kernel's conditions. */
 async function measureHere() {
   const bins = buildC();
   const { support } = await import(join(root, 'dist', 'index.js'));
-  const tmp = join(here, 'results', 'tmp');
-  mkdirSync(tmp, { recursive: true });
-  const resultFile = join(tmp, `kernels-${process.pid}-${Date.now()}.json`);
   const load = loadavg();
-  const child = spawn(process.execPath, [join(here, 'lib', 'worker.js'), 'sequential', JSON.stringify({ n, rounds, bins, contenders: CONTENDERS }), resultFile], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const code = await new Promise((resolve) => child.once('exit', (c, s) => resolve(c ?? s)));
-  if (code !== 0) throw new Error(`the sequential worker failed: ${code}`);
-  const result = JSON.parse(readFileSync(resultFile, 'utf8'));
-  rmSync(resultFile);
-  return { kernel: release(), autoReap: support().features.autoReap?.available ?? false, loadAtStart: load, loadAtEnd: loadavg(), ...result };
+  const phases = { warmup: 20, cold: Math.ceil(n / rounds), settle: 0, warm: 0 };
+  const byName = await roundsApart(CONTENDERS, rounds, (contender) => inWorker('sequential', { ...phases, contender, bins }), 'kernels');
+  return {
+    kernel: release(),
+    autoReap: support().features.autoReap?.available ?? false,
+    loadAtStart: load,
+    loadAtEnd: loadavg(),
+    n: phases.cold * rounds,
+    rounds,
+    contenders: summarizeContenders(byName),
+  };
 }
 
 /** Per-round ratio a/b of per-spawn wall time (rates are spawns/s: time ratio = rate b / rate a). */

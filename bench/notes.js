@@ -20,12 +20,19 @@ export const causes = {
   'register-startup':
     "Most of what is added is not pidfd's: any `--import` of a package starts Node's ES module loader " +
     'and its reading of files (which `node -e 0` alone does not), and the registration must load ' +
-    "Node's `child_process` (net, dgram, the streams) to patch it before the program's first line. " +
-    "Measured in one process once those are paid, `import('pidfd/register')` costs what importing an " +
-    'empty package does (table above; by hand at a load of 24: 3.2 ms against 6.0, where the ' +
-    'registration that loaded the whole implementation took 67.5). On this shared 2-core VM, loaded ' +
-    '20–40 during the runs, the wall and CPU times of a 60 ms process spread by tens of ms: the 3 ms ' +
-    'cannot be resolved here, and the floor itself may exceed it. A quiet machine to measure on.',
+    "Node's `child_process` (net, dgram, the streams: 36 more built-in modules) to patch it before " +
+    "the program's first line. `process.moduleLoadList` shows that `--import pidfd/register` loads " +
+    'exactly the built-ins of those two and one more (`initialize_import_meta`). Measured on ' +
+    '2026-12-07 at a load of 10–14: in one process once those are paid, `import(\'pidfd/register\')` ' +
+    "took 3.9 ms of the main thread's CPU against 3.5 ms for a second empty package (its two small " +
+    'modules; `syncBuiltinESMExports()` 0.2 ms, the resolution of the bare specifier 0.6–1 ms as for ' +
+    "any package); whole processes, children's CPU from `wait4`, medians of 30 rotating runs: " +
+    '`--import pidfd/register` +18.8 ms over `node -e 0`, `--import` of an empty package plus ' +
+    '`require(\'node:child_process\')` +19.0 ms, a minimal package doing the same patching +14.8 ms: ' +
+    "pidfd's share is within the noise of the floor. On this shared 2-core VM the wall time of a " +
+    '60–300 ms process spreads by tens of ms, and the floor itself (the ES module loader and ' +
+    "child_process) exceeds 3 ms of CPU here. A quiet machine to measure on; what is left to cut " +
+    "lies in Node's loader and child_process, not in the library's two modules.",
   'compat-spawn':
     "pidfd/child_process's parent CPU per spawn is 6–8× below Node's, and a profile puts all but " +
     "~0.2 ms of a spawn in the engine's native start (the parent waits for the child's execve): " +
@@ -36,19 +43,46 @@ export const causes = {
     "between 0.94× and 1.06× in two runs (per-round spread ±15%), and the parent's CPU for it is 3× " +
     'below Node\'s. Within the noise; a quiet machine to measure on.',
   'sequential-cpu':
-    'Measured after the cuts of 2026-12-02 (see "Where a spawn\'s CPU goes" below); the same ' +
-    'scenario before them, at a load of about 1, gave 3.10× (378 vs 122 µs). What is left is mostly ' +
-    'not the library\'s: at the scale of that run, the kernel\'s clone3 from a Node process (~85 µs) ' +
-    'and Node\'s own work per exit (libuv\'s poll, napi_make_callback, the microtask checkpoint that ' +
-    'resumes the await: ~55–85 µs) come to about 150 µs, against a goal of 160, before any code of ' +
-    'the library runs. Within its reach: the plan as one typed array instead of ~16 property reads, ' +
-    'a fast path for plain options, a Subprocess that makes its PidFd and promise only when used ' +
-    '(30–60 µs in all); the 1.3× itself needs a spawn that does not go through the event loop.',
+    'A study of where the CPU goes (SPAWN-CPU.md: CPU time only, items interleaved in fresh processes, ' +
+    'savings paired within rounds) found: the kernel\'s work of a spawn and its reap costs 29–31 µs of ' +
+    'CPU from Node (clone3 16–18 µs; 22–25 µs from C), the process\'s size does not matter (RSS, ' +
+    'threads, mappings; ~7 ns per open fd), and the whole exit path through the event loop costs ' +
+    '4.4 µs alone and at most ~15 µs inside the loop. The floor of this design (one N-API call with no ' +
+    'property reads, the uv_poll watcher, one promise per exit) measured 2.13× the C loop, warmed ' +
+    'up; a spawn with a blocking wait that skips the event loop 1.80×; pidfd 3.08×. Three prototyped ' +
+    'changes took 16.6 µs off warmed up and 25.2 µs cold (to ~2.3× and ~2.8×): the plan passed ' +
+    'without property reads (integers and stdio in one off-heap Int32Array per environment: ' +
+    '`napi_get_typedarray_info` on a small on-heap array allocates a backing store on every call), ' +
+    'a fast path in `normalizeSpawn` for the common call, and a `PidFd` made on first use. 2.0× needs ' +
+    'those and a leaner native path below the design\'s floor (per-spawn mallocs and the environ copy ' +
+    'in `js_spawn`, ~4 µs; the delivery\'s handle scope and references, ~2 µs).',
+  'sequential-cpu-cold':
+    'Cold, V8 has not optimized the spawn path yet: cold minus warmed-up was 19.5 µs per spawn in ' +
+    'the study, and between spawns 1,000 and 2,000 another ~24 µs per spawn ran on V8\'s compiler ' +
+    'threads (counted in the process\'s CPU, not in the main thread\'s). The same three changes ' +
+    'as the row above took 25.2 µs off cold (to ~2.8×); less JavaScript on the path is what moves ' +
+    'this row.',
+  'dropin-cpu':
+    "The drop-in adds Node's `ChildProcess` on top of the engine: the EventEmitter's set-up, Node's " +
+    '`ChildProcess.prototype.spawn` (its stdio arrays, `getValidStdio`), Node\'s argument checks ' +
+    '(`normalizeSpawnArguments`, ~3 µs after a second copy of the options was removed), and the exit ' +
+    "through `process.nextTick` and the `'exit'` emission. A `--cpu-prof` of a warmed-up loop shows " +
+    'no single item above ~3 µs; a loop of 2,000 spawns after 1,500 of warm-up measured 1.19–1.23× ' +
+    "spawn()'s CPU (load 4), cold figures spread more (1.25–1.86× in two-round runs at load 4–10). " +
+    'A quiet machine to judge the 1.3×.',
+  inflight:
+    'With 64 in flight on a 2-core machine the CPU is the limit: the parent and its children share ' +
+    'it, and the throughput goes as 1 / (parent\'s + children\'s CPU per spawn). A child of ' +
+    '`/bin/true` costs ~650 µs of CPU here (glibc\'s `cpuid` loops trap to the hypervisor), so the ' +
+    'parent\'s extra CPU per spawn over the C loop\'s is what is missing (the column "children\'s CPU ' +
+    'per spawn" and the bound in "measured"): the work that lowers the sequential CPU per spawn ' +
+    'is what closes this row. A `perf record -g` of a warmed-up pool of 64 (2026-12-07, load 10) ' +
+    'put 79% of the samples in the children (`init_cpu_features`, `handle_amd`, page faults) and ' +
+    "found nothing that the concurrent path adds: the watcher's drain, `epoll_ctl`/`epoll_pwait`, " +
+    "`waitid` and the batch callback (`onBatch`) came to under 0.3% together; the parent's share " +
+    'was the sequential path\'s (clone3, N-API property reads, the Subprocess). On a loaded machine the other jobs take their share first, and the ' +
+    'ratio moves with them.',
   'sequential-c': leftover,
-  'sequential-cp':
-    'On this machine child_process is only about 3–3.5× slower than the C loop (forking a small ' +
-    'Node heap costs 2.4 ms here), so 2.5× over child_process needs pidfd within ~1.3× of C: the ' +
-    `same leftover as the row above. ${leftover.split('. ').slice(-2).join('. ')}`,
 };
 
 /** Markdown: the investigation and the changes made to the library. */

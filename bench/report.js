@@ -84,9 +84,15 @@ function machineSection(results) {
 function settingsLine(results) {
   const st = results.settings;
   const slow = Object.entries(st.memory.nSlow).map(([g, n]) => `${n} at ${g} GiB`).join(', ');
+  const phases = (x) => `${x.warmup} untimed spawns, ${x.cold} timed (cold), untimed up to ${x.settle}, ${x.warm} timed (warmed up)`;
+  const spawnLine =
+    st.sequential.warm !== undefined
+      ? `Sequential: each contender in a fresh worker per round, ${st.sequential.rounds} rounds, each worker ${phases(st.sequential)}; ` +
+        `${st.inflight.inflight} in flight: the same, ${st.inflight.rounds} rounds, ${phases(st.inflight)}`
+      : `Sequential N = ${st.sequential.n} in ${st.sequential.rounds} rounds; ${st.inflight.inflight} in flight, N = ${st.inflight.n} in ${st.inflight.rounds} rounds ` +
+        '(a run from before the contenders were measured apart: all of them in one worker, 20 spawns of warm-up, one phase, process CPU only)';
   return (
-    `Sequential N = ${st.sequential.n} in ${st.sequential.rounds} rounds; ${st.inflight.inflight} in flight, ` +
-    `N = ${st.inflight.n} in ${st.inflight.rounds} rounds; memory sweep N = ${st.memory.nFast} for pidfd and the C ` +
+    `${spawnLine}; memory sweep N = ${st.memory.nFast} for pidfd and the C ` +
     `loops, for the fork-based contenders ${slow}, in ${st.memory.rounds} rounds; reaping K = ` +
     `${st.reaping.ks.join(', ')}, all at once and ${st.reaping.gapUs} µs apart, ${st.reaping.rounds} rounds each; ` +
     `footprint K = ${st.footprint.k}, ` +
@@ -149,8 +155,9 @@ the ratios hold better than the absolute figures.
 \`\`\`sh
 npm install                       # builds the addon and dist/
 npm run bench                     # the full suite (about ${Math.ceil(results.durationS / 60)} minutes here); rewrites this page
-npm run bench -- --quick          # about a minute: smaller N, 0 and 1 GiB only; prints its tables
+npm run bench -- --quick          # a few minutes: smaller N, 0 and 1 GiB only; prints its tables
 npm run bench -- --only=sequential,memory   # some scenarios (never rewrites this page)
+node bench/compare.js <dirA> <dirB>         # two built checkouts, before and after a change (below)
 node bench/report.js bench/results/<file>.json   # this page and its charts from a results file
 node bench/report.js --merge <full>.json <more>.json...   # the same, with the scenarios of later runs added
 PIDFD_BENCH_LIB=/other/checkout/dist/index.js npm run bench -- --quick   # another build of pidfd
@@ -172,11 +179,40 @@ its C programs (\`bench/c/\`) with \`cc\` into \`bench/results/tmp/bin/\`.
   \`waitpid\`. *C clone3*: raw \`clone3(CLONE_PIDFD|CLONE_VM|CLONE_VFORK)\` doing what pidfd's child
   does (dispositions, /dev/null, \`close_range\`, \`execve\`), waited through the pidfd. *C
   pidfd+epoll* (reaping): clone3 children reaped through their pidfds in one epoll set.
-- **Alternation.** Every scenario runs all its contenders in rounds inside one process, each round
-  in a rotated order; rates are per round, latencies per spawn. Tables give medians and the
-  p10–p90 spread.
+- **Alternation.** Every scenario runs its contenders in rounds, each round in a rotated order;
+  rates are per round, latencies per spawn. Tables give medians and the p10–p90 spread (min–max
+  for fewer than 5 rounds). A ratio between two contenders is the median of the ratios paired
+  within each round, where the scenario keeps per-round figures: the two ran within seconds of
+  each other, under the same load.
+- **Each contender apart (sequential, in flight).** Each contender's share of a round runs in a
+  fresh worker process of its own, which imports only that contender's library
+  (\`bench/lib/apart.js\`, \`bench/lib/spawners.js\`): pidfd's CPU per spawn was about 15% higher
+  in a worker where the other libraries had run (their garbage and compiled code; SPAWN-CPU.md).
+  In its worker a contender is measured twice: **cold**, right after a short warm-up (code V8
+  has not optimized yet: what a short-lived program sees), and **warmed up**, after enough
+  spawns for V8 to optimize the spawn path (the steady state of a long-running program).
+  Spawns/s and latencies are the warmed-up phase's.
+- **Parent CPU per spawn.** The spawning process's CPU time over a phase divided by its spawns:
+  \`process.cpuUsage()\` (user + system, all threads, V8's compiler and GC threads included) and,
+  beside it, the main thread's alone (\`/proc/thread-self/schedstat\`); the C loop's is its
+  server's \`getrusage(RUSAGE_SELF)\` (one thread, so both are the same). CPU time moves much
+  less with the machine's load than wall time does, and it is where a library's own overhead
+  shows: the child's start-up (~0.6 ms of CPU for \`/bin/true\` here) is charged to the child.
 - **Fresh processes.** Each memory level, each K and each footprint sample runs in a fresh Node
   worker started by \`bench/run.js\`, so no scenario inherits another's heap.
+- **Before and after a change.** \`node bench/compare.js <dirA> <dirB> [--quick] [--rounds=N]\`
+  loads two checkouts' builds (each built already: \`dist/\` and \`build/Release/pidfd.node\`; the
+  harness is the checkout's that runs it, only the library comes from A and B) in alternating
+  fresh workers: per build, measurement and round one worker, A first in even rounds
+  and B first in odd ones. It prints parent CPU per spawn (process and main thread, warmed up and
+  cold), wall time per sequential spawn, 64-in-flight throughput, \`run('/bin/true')\`'s rate and
+  CPU, and the drop-in's spawn + \`'exit'\` CPU, with B/A as the median of the per-round ratios and
+  their min–max, the drop-in's ratio to \`spawn()\` within each build, the C posix_spawn loop's
+  CPU per spawn as a gauge of the machine, and the load average at the start and end (6 rounds,
+  about 8 minutes at a load of 10; \`--quick\`, 4 smaller rounds, about 2). An A/A run (the
+  same directory twice) shows the noise of the moment: at a load of 3–5, cold figures moved by
+  up to ±35% between rounds and warmed-up CPU by ±10%; a difference is worth reading when the
+  per-round ratios all lie on one side of 1.
 - **Settings of this run.** ${settingsLine(results)}
 
 ## 1. Sequential spawn-and-await
@@ -184,14 +220,19 @@ its C programs (\`bench/c/\`) with \`cc\` into \`bench/results/tmp/bin/\`.
 ${sequentialTable(s.sequential)}
 
 "Speed-up vs child_process" is the contender's rate over child_process's; "time vs C posix_spawn"
-is the contender's time per spawn over the C loop's (1.00× would be the limit).
+is the contender's time per spawn over the C loop's (1.00× would be the limit), the median of the
+per-round ratios. Parent CPU per spawn: the whole process / its main thread (see Method), warmed
+up and cold; the CPU ratios are per round too. *pidfd/child_process* is the drop-in's
+\`spawn(…, { stdio: 'ignore' })\` until \`'exit'\`: what Node's \`ChildProcess\` on top of
+pidfd's \`spawn()\` costs.
 
 ## 2. ${s.inflight.inflight} spawns in flight
 
 ${inflightTable(s.inflight)}
 
 The C loops keep ${s.inflight.inflight} children in flight too (posix_spawn + \`waitpid(-1)\`;
-clone3 + pidfds in epoll).
+clone3 + pidfds in epoll). Throughput against the C loop is the median of the per-round ratios;
+the CPU per spawn is the spawning process's over a phase (the C loop's: its server's).
 
 ## 3. Parent memory sweep
 

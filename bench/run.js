@@ -1,19 +1,22 @@
 // `npm run bench [-- --quick] [-- --only=sequential,memory]`: the benchmark orchestrator.
 //
 // Builds the C programs, describes the machine, runs every scenario in fresh worker processes
-// (one per memory level, per K, per footprint sample), and writes bench/results/<mode>-<time>.json.
-// A complete full run also rewrites docs/benchmarks.md and its charts; a quick run (about a
-// minute) prints its tables and leaves the docs alone.
+// (one per memory level, per K, per footprint sample; for the sequential and in-flight scenarios
+// one per contender and round: lib/apart.js), and writes bench/results/<mode>-<time>.json. A
+// complete full run also rewrites docs/benchmarks.md and its charts; a quick run (a few minutes)
+// prints its tables and leaves the docs alone.
 
-import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
+import { roundsApart, summarizeContenders } from './lib/apart.js';
 import { availableGiB } from './lib/ballast.js';
 import { buildC } from './lib/build.js';
 import { log } from './lib/log.js';
+import { inWorker } from './lib/in-worker.js';
 import { describeMachine } from './lib/machine.js';
 import { renderTables, writeReport } from './report.js';
 import { full, MEMORY_MARGIN_GIB, quick } from './settings.js';
@@ -35,21 +38,18 @@ for (const name of only) {
   if (!SCENARIOS.includes(name)) throw new Error(`--only: unknown scenario ${name}; known: ${SCENARIOS.join(', ')}`);
 }
 
-const tmp = join(here, 'results', 'tmp');
-mkdirSync(tmp, { recursive: true });
-
-/** Runs one scenario in a fresh Node process and returns what its run() returned. */
-async function inWorker(scenario, params, nodeFlags = []) {
-  const resultFile = join(tmp, `${scenario}-${process.pid}-${Date.now()}.json`);
-  const worker = join(here, 'lib', 'worker.js');
-  const child = spawn(process.execPath, [...nodeFlags, worker, scenario, JSON.stringify(params), resultFile], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const code = await new Promise((resolve) => child.once('exit', (c, s) => resolve(c ?? s)));
-  if (code !== 0) throw new Error(`worker ${scenario} ${JSON.stringify(params)} failed: ${code}`);
-  const result = JSON.parse(readFileSync(resultFile, 'utf8'));
-  rmSync(resultFile);
-  return result;
+/** A scenario whose contenders each run in fresh workers of their own, round after round
+ * (lib/apart.js): the sequential and in-flight ones. */
+async function runApart(scenario, { rounds, contenders, ...params }, bins) {
+  const loadAtStart = loadavg();
+  const byName = await roundsApart(contenders, rounds, (contender) => inWorker(scenario, { ...params, contender, bins }), scenario);
+  return {
+    ...params,
+    rounds,
+    n: rounds * (params.warm || params.cold),
+    loadAverage: { start: loadAtStart, end: loadavg() },
+    contenders: summarizeContenders(byName),
+  };
 }
 
 async function runMemory(bins) {
@@ -84,7 +84,7 @@ async function runFootprint(bins) {
   for (let r = 0; r < repeats; r++) {
     for (let i = 0; i < contenders.length; i++) {
       const contender = contenders[(r + i) % contenders.length];
-      samples.push(await inWorker('footprint', { contender, k, bins }, ['--expose-gc']));
+      samples.push(await inWorker('footprint', { contender, k, bins }, { nodeFlags: ['--expose-gc'] }));
       log(`footprint: ${contender} (${r + 1}/${repeats})`);
     }
   }
@@ -112,7 +112,7 @@ async function runCompat(bins) {
   for (let r = 0; r < footprint.repeats; r++) {
     for (let i = 0; i < contenders.length; i++) {
       const contender = contenders[(r + i) % contenders.length];
-      out.footprint.samples.push(await inWorker('compat-footprint', { contender, k: footprint.k, bins }, ['--expose-gc']));
+      out.footprint.samples.push(await inWorker('compat-footprint', { contender, k: footprint.k, bins }, { nodeFlags: ['--expose-gc'] }));
       log(`compat footprint: ${contender} (${r + 1}/${footprint.repeats})`);
     }
   }
@@ -125,7 +125,7 @@ async function runFootprintOfRun(bins) {
   for (let r = 0; r < repeats; r++) {
     for (let i = 0; i < contenders.length; i++) {
       const contender = contenders[(r + i) % contenders.length];
-      samples.push(await inWorker('run-footprint', { contender, k, bins }, ['--expose-gc']));
+      samples.push(await inWorker('run-footprint', { contender, k, bins }, { nodeFlags: ['--expose-gc'] }));
       log(`run-footprint: ${contender} (${r + 1}/${repeats})`);
     }
   }
@@ -147,8 +147,8 @@ log(`bench (${mode}): ${results.machine.cpuModel}, ${results.machine.cores} core
 
 for (const name of only) {
   const t0 = Date.now();
-  if (name === 'sequential') results.scenarios.sequential = await inWorker('sequential', { ...settings.sequential, bins });
-  if (name === 'inflight') results.scenarios.inflight = await inWorker('inflight', { ...settings.inflight, bins });
+  if (name === 'sequential') results.scenarios.sequential = await runApart('sequential', settings.sequential, bins);
+  if (name === 'inflight') results.scenarios.inflight = await runApart('inflight', settings.inflight, bins);
   if (name === 'memory') results.scenarios.memory = await runMemory(bins);
   if (name === 'reaping') results.scenarios.reaping = await runReaping(bins);
   if (name === 'footprint') results.scenarios.footprint = await runFootprint(bins);
@@ -156,7 +156,7 @@ for (const name of only) {
   if (name === 'compat') results.scenarios.compat = await runCompat(bins);
   if (name === 'compat-stdio') results.scenarios['compat-stdio'] = await inWorker('compat-stdio', settings['compat-stdio']);
   if (name === 'run-rate') results.scenarios['run-rate'] = await inWorker('run-rate', settings['run-rate']);
-  if (name === 'run-capture') results.scenarios['run-capture'] = await inWorker('run-capture', { ...settings['run-capture'], bins }, ['--expose-gc']);
+  if (name === 'run-capture') results.scenarios['run-capture'] = await inWorker('run-capture', { ...settings['run-capture'], bins }, { nodeFlags: ['--expose-gc'] });
   if (name === 'run-pipeline') results.scenarios['run-pipeline'] = await inWorker('run-pipeline', settings['run-pipeline']);
   if (name === 'run-footprint') results.scenarios['run-footprint'] = await runFootprintOfRun(bins);
   if (name === 'register-startup') results.scenarios['register-startup'] = await inWorker('register-startup', settings['register-startup']);

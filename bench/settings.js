@@ -1,8 +1,14 @@
 // How much work each scenario does, in the full run and in the quick one (about a minute).
 
+// The sequential and in-flight scenarios run each contender in fresh workers of its own, one per
+// round (lib/apart.js): `warmup` untimed spawns, `cold` timed ones, untimed ones until `settle` in
+// all, then `warm` timed ones.
+const spawnContenders = ['pidfd', 'pidfd/child_process', 'child_process', 'execa', 'nano-spawn', 'tinyexec', 'C posix_spawn', 'C clone3'];
+const inflightContenders = ['pidfd', 'child_process', 'execa', 'nano-spawn', 'tinyexec', 'C posix_spawn', 'C clone3'];
+
 export const full = {
-  sequential: { n: 2000, rounds: 10 },
-  inflight: { n: 4000, inflight: 64, rounds: 10 },
+  sequential: { rounds: 6, warmup: 20, cold: 300, settle: 2000, warm: 300, contenders: spawnContenders },
+  inflight: { rounds: 6, inflight: 64, warmup: 64, cold: 384, settle: 2000, warm: 640, contenders: inflightContenders },
   // Spawns per contender and level; the forking contenders (libuv fork: child_process, execa,
   // nano-spawn, tinyexec) get fewer at high memory, where each spawn costs up to ~0.3 s.
   memory: { levels: [0, 1, 4, 8], nFast: 300, nSlow: { 0: 300, 1: 100, 4: 40, 8: 30 }, rounds: 10 },
@@ -36,8 +42,8 @@ export const full = {
 };
 
 export const quick = {
-  sequential: { n: 300, rounds: 3 },
-  inflight: { n: 384, inflight: 64, rounds: 2 },
+  sequential: { rounds: 3, warmup: 20, cold: 100, settle: 400, warm: 100, contenders: spawnContenders },
+  inflight: { rounds: 2, inflight: 64, warmup: 64, cold: 192, settle: 400, warm: 192, contenders: inflightContenders },
   // Touching memory is slow on a VM (about 0.35 GiB/s here, for the worker and the C server
   // each): the quick run stops at 1 GiB.
   memory: { levels: [0, 1], nFast: 60, nSlow: { 0: 60, 1: 10 }, rounds: 2 },

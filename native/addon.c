@@ -1,52 +1,20 @@
 /*
- * addon.c: module initialisation, the export table (functions and the tables of numbers that
- * TypeScript uses, so that no table is written twice) and the per-environment state. No logic.
+ * addon.c: module initialisation and the export table (functions and the tables of numbers that
+ * TypeScript uses, so that no table is written twice). No logic; the per-environment state is
+ * env.c's.
  */
 #include <dlfcn.h>
 #include <pthread.h>
-#include <stdlib.h>
 
-#include "env.h"
 #include "exit.h"
 #include "js_api.h"
+#include "js_plan.h"
 #include "js_test.h"
 #include "js_util.h"
 #include "spawn.h"
+#include "tree_signal.h"
 #include "watch.h"
 #include "watchdog.h"
-
-/* The environment is going away. A plain cleanup hook, synchronous: the asynchronous kind
- * (napi_add_async_cleanup_hook) double-frees in Deno's napi_remove_async_cleanup_hook, and Node
- * waits forever for a hook that is not removed. Nothing here creates a JavaScript handle: Deno
- * has no handle scope in a cleanup hook. */
-static void pf_env_cleanup(void *arg) {
-  struct pf_env *e = arg;
-  /* The PidFds' fds first. Some may still be in the watcher's epoll set; the watcher hands its
-   * running children to a new set and closes this one. */
-  pf_owned_close_all(&e->owned);
-  if (e->started) pf_watch_stop(&e->watcher);
-  pf_stack_release(&e->stack);
-  pf_keys_release(e->env, &e->keys);
-  if (e->started_array != NULL) napi_delete_reference(e->env, e->started_array);
-  free(e);
-}
-
-struct pf_env *pf_env_get(napi_env env) {
-  struct pf_env *e = NULL;
-  if (napi_get_instance_data(env, (void **)&e) == napi_ok && e != NULL) return e;
-  e = calloc(1, sizeof *e);
-  if (e != NULL) {
-    e->env = env;
-    pf_owned_init(&e->owned);
-  }
-  if (e == NULL || napi_set_instance_data(env, e, NULL, NULL) != napi_ok ||
-      napi_add_env_cleanup_hook(env, pf_env_cleanup, e) != napi_ok) {
-    free(e);
-    napi_throw_error(env, "ENOMEM", "pidfd: cannot set up the addon for this environment");
-    return NULL;
-  }
-  return e;
-}
 
 /* The numbers TypeScript puts in a plan or reads in an exit record, by name. */
 static napi_value pf_constants(napi_env env) {
@@ -65,9 +33,19 @@ static napi_value pf_constants(napi_env env) {
   napi_set_named_property(env, c, "watchdogOp",
                           pf_table_of_names(env, pf_watchdog_op_names, PF_WATCHDOG_OP_COUNT));
   pf_set_int(env, c, "watchdogRecordSize", PF_WATCHDOG_RECORD_SIZE);
+  napi_value continues;
+  napi_create_array_with_length(env, PF_MAX_SIGNAL + 1, &continues);
+  for (int sig = 0; sig <= PF_MAX_SIGNAL; sig++) {
+    napi_value v;
+    napi_get_boolean(env, pf_tree_signal_continues(sig), &v);
+    napi_set_element(env, continues, (uint32_t)sig, v);
+  }
+  napi_set_named_property(env, c, "treeSignalContinues", continues);
   napi_value fields = pf_table_of_names(env, pf_exit_field_names, PF_EXIT_FIELDS);
   pf_set_int(env, fields, "count", PF_EXIT_FIELDS);
   napi_set_named_property(env, c, "exitField", fields);
+  napi_set_named_property(env, c, "planField",
+                          pf_table_of_names(env, pf_plan_field_names, PF_PLAN_FIELD_COUNT));
   return c;
 }
 
@@ -98,6 +76,7 @@ static napi_value pf_init(napi_env env, napi_value exports) {
       PF_FN("support", js_support),
       PF_FN("spawn", js_spawn),
       PF_FN("spawnSync", js_spawn_sync),
+      PF_FN("planArray", js_plan_array),
       PF_FN("socketpair", js_socketpair),
       PF_FN("wait", js_wait),
       PF_FN("watch", js_watch),

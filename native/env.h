@@ -1,5 +1,6 @@
 /*
- * env.h: the state each Node environment (the main thread, each worker) keeps in the addon.
+ * env.h: the state each Node environment (the main thread, each worker) keeps in the addon
+ * (env.c).
  */
 #ifndef PIDFD_ENV_H
 #define PIDFD_ENV_H
@@ -22,6 +23,10 @@ struct pf_env {
   napi_ref started_array;
   int32_t *started_data;
   size_t started_len;
+  /* The Int32Array that spawn() reads a plan's integers from (js_plan.h). */
+  napi_ref plan_array;
+  int32_t *plan_data;
+  size_t plan_len;
 };
 
 /* This environment's state, created on first use; NULL (with a JS exception pending) on failure. */

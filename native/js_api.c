@@ -1,41 +1,27 @@
 /*
- * js_api.c: the Node-API entry points. Each one unwraps its arguments, calls the C core and
- * wraps the result. Outcomes (a failed spawn, ESRCH) come back as values (-errno, or an object
- * with `errno`), for TypeScript to turn into errors with context; only misuse of the binding
- * itself (wrong argument types, which src/binding.ts never sends) throws here. The test-only
- * entry points are in js_test.c.
+ * js_api.c: the Node-API entry points of starting a child: init, support, spawn and spawnSync.
+ * Each one unwraps its arguments, calls the C core and wraps the result. Outcomes (a failed
+ * spawn, ESRCH) come back as values (-errno, or an object with `errno`), for TypeScript to turn
+ * into errors with context; only misuse of the binding itself (wrong argument types, which
+ * src/binding.ts never sends) throws here. The entry points on descriptors (pidfds, the watcher,
+ * plain fds, pipes) are in js_fds.c, over fdops.c's system calls; the test-only ones in
+ * js_test.c.
  */
 #include "js_api.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "env.h"
 #include "exit.h"
+#include "js_plan.h"
 #include "js_util.h"
-#include "pidfd.h"
 #include "probe.h"
 #include "spawn.h"
 #include "sync.h"
 #include "watch.h"
-#include "watchdog.h"
-
-static struct pf_env *pf_started_env(napi_env env) {
-  struct pf_env *e = pf_env_get(env);
-  if (e != NULL && !e->started) {
-    napi_throw_error(env, "ERR_PIDFD_BINDING", "binding: init() was not called");
-    return NULL;
-  }
-  return e;
-}
 
 /* ---- init(onExit, watcher) ---- */
 
@@ -97,109 +83,7 @@ napi_value js_support(napi_env env, napi_callback_info info) {
   return obj;
 }
 
-/* ---- spawn(plan) ---- */
-
-/* The memory a plan is unpacked into; freed when js_spawn returns (the child has exec'd by then,
- * or failed). */
-struct pf_plan_memory {
-  char *paths, *argv, *env, *cwd, *cgroup_path; /* the strings */
-  char **pathv, **argvv, **envv;                 /* pointers into them */
-  int *parent_fds;
-};
-
-static void pf_plan_memory_free(struct pf_plan_memory *m) {
-  free(m->paths);
-  free(m->argv);
-  free(m->env);
-  free(m->cwd);
-  free(m->cgroup_path);
-  free(m->pathv);
-  free(m->argvv);
-  free(m->envv);
-  free(m->parent_fds);
-}
-
-/*
- * The child's environment. null means "this process's environment as it is now": a copy of the
- * `environ` pointer array. Node's main thread keeps process.env in environ itself (every
- * assignment is a setenv), and reading it here spares a spawn the round trip of every variable
- * through Node's environment interceptor, which was the largest JavaScript cost of a spawn
- * (docs/benchmarks.md). Only the array is copied: another thread's setenv may reallocate it,
- * but glibc never frees the strings.
- */
-static int pf_unpack_env(napi_env env, napi_value plan, struct pf_plan_memory *m) {
-  size_t n;
-  if (!pf_prop_strings(env, plan, "env", 0, &m->env, &m->envv, &n)) return 0;
-  if (m->envv != NULL) return 1;
-  for (n = 0; environ[n] != NULL; n++) {
-  }
-  m->envv = malloc((n + 1) * sizeof *m->envv);
-  if (m->envv == NULL) return pf_throw_nomem(env);
-  memcpy(m->envv, environ, (n + 1) * sizeof *m->envv);
-  return 1;
-}
-
-/* The strings and ids of the child's plan. */
-static int pf_unpack_plan(napi_env env, napi_value plan, struct pf_plan_memory *m,
-                          struct pf_child_plan *p) {
-  size_t npaths, nargv;
-  double uid, gid;
-  void *groups;
-  size_t ngroups;
-  int32_t pgid, pdeathsig;
-  if (!pf_prop_strings(env, plan, "paths", 0, &m->paths, &m->pathv, &npaths) ||
-      !pf_prop_strings(env, plan, "argv", 0, &m->argv, &m->argvv, &nargv) ||
-      !pf_unpack_env(env, plan, m) || !pf_prop_string(env, plan, "cwd", &m->cwd, NULL) ||
-      !pf_prop_bool(env, plan, "setsid", &p->setsid) || !pf_prop_int(env, plan, "pgid", &pgid) ||
-      !pf_prop_double(env, plan, "uid", &uid) || !pf_prop_double(env, plan, "gid", &gid) ||
-      !pf_prop_typed(env, plan, "groups", napi_uint32_array, &groups, &ngroups, &p->set_groups) ||
-      !pf_prop_int(env, plan, "pdeathsig", &pdeathsig) ||
-      !pf_prop_int_or(env, plan, "fault", PF_FAULT_NONE, &p->fault) ||
-      !pf_prop_int_or(env, plan, "faultArg", 0, &p->fault_arg) ||
-      !pf_prop_int_or(env, plan, "noNewPrivs", 0, &p->no_new_privs) ||
-      !pf_prop_int_or(env, plan, "autoReap", 0, &p->auto_reap) ||
-      !pf_prop_int_or(env, plan, "autoKill", 0, &p->auto_kill))
-    return 0;
-  if (m->pathv == NULL || npaths < 1 || m->argvv == NULL)
-    return pf_throw_type(env, "binding: paths and argv");
-  p->paths = m->pathv;
-  p->argv = m->argvv;
-  p->envp = m->envv;
-  p->cwd = m->cwd;
-  p->pgid = pgid;
-  p->set_uid = uid >= 0;
-  p->uid = p->set_uid ? (uid_t)uid : 0;
-  p->set_gid = gid >= 0;
-  p->gid = p->set_gid ? (gid_t)gid : 0;
-  p->groups = groups; /* NULL for groups: [], which setgroups(0, NULL) takes */
-  p->ngroups = (int)ngroups;
-  p->pdeathsig = pdeathsig;
-  return 1;
-}
-
-/* The stdio triples (target, kind, fd), checked for what the C core relies on. */
-static int pf_unpack_stdio(napi_env env, napi_value plan, struct pf_plan_memory *m,
-                           struct pf_start_request *req) {
-  int32_t *triples;
-  size_t n;
-  int present;
-  if (!pf_prop_typed(env, plan, "stdio", napi_int32_array, (void **)&triples, &n, &present))
-    return 0;
-  if (!present || n % 3 != 0) return pf_throw_type(env, "binding: stdio");
-  int last = -1;
-  for (size_t i = 0; i < n / 3; i++) {
-    int target = triples[3 * i], kind = triples[3 * i + 1];
-    if (target <= last) return pf_throw_type(env, "binding: stdio targets not ascending");
-    if (kind < 0 || kind >= PF_STDIO_KIND_COUNT) return pf_throw_type(env, "binding: stdio kind");
-    last = target;
-  }
-  _Static_assert(sizeof(struct pf_stdio) == 3 * sizeof(int32_t), "struct pf_stdio is a triple");
-  req->stdio = (const struct pf_stdio *)triples;
-  req->nstdio = (int)(n / 3);
-  m->parent_fds = malloc((n / 3 + 1) * sizeof *m->parent_fds);
-  if (m->parent_fds == NULL) return pf_throw_nomem(env);
-  return 1;
-}
+/* ---- spawn(paths, argv, env, cwd, cgroupPath, groups, watch, ref): the plan of js_plan.h ---- */
 
 static napi_value pf_failure_value(napi_env env, const struct pf_failure *f) {
   napi_value obj;
@@ -249,24 +133,8 @@ static napi_value pf_started_value(napi_env env, struct pf_env *e, const struct 
   return started;
 }
 
-/* The whole request of a plan: the child's plan, its stdio, the cgroup and the backend. */
-static int pf_unpack_request(napi_env env, napi_value plan, struct pf_plan_memory *m,
-                             struct pf_start_request *req) {
-  int32_t backend;
-  if (!pf_unpack_plan(env, plan, m, &req->plan) || !pf_unpack_stdio(env, plan, m, req) ||
-      !pf_prop_int(env, plan, "cgroupFd", &req->cgroup_fd) ||
-      !pf_prop_string(env, plan, "cgroupPath", &m->cgroup_path, NULL) ||
-      !pf_prop_int(env, plan, "backend", &backend))
-    return 0;
-  if (backend < 0 || backend >= PF_BACKEND_COUNT) return pf_throw_type(env, "binding: backend");
-  req->cgroup_path = m->cgroup_path;
-  req->backend = backend;
-  return 1;
-}
-
-/* spawn(plan, watch, ref) */
 napi_value js_spawn(napi_env env, napi_callback_info info) {
-  napi_value argv[3], result = NULL;
+  napi_value argv[PF_PLAN_ARGS + 2], result = NULL;
   struct pf_plan_memory m;
   struct pf_start_request req;
   struct pf_spawn_result out;
@@ -274,12 +142,13 @@ napi_value js_spawn(napi_env env, napi_callback_info info) {
 
   memset(&m, 0, sizeof m);
   memset(&req, 0, sizeof req);
-  if (!pf_get_args(env, info, 3, argv) || !pf_to_bool(env, argv[1], "watch", &watch) ||
-      !pf_to_bool(env, argv[2], "ref", &ref))
+  if (!pf_get_args(env, info, PF_PLAN_ARGS + 2, argv) ||
+      !pf_to_bool(env, argv[PF_PLAN_ARGS], "watch", &watch) ||
+      !pf_to_bool(env, argv[PF_PLAN_ARGS + 1], "ref", &ref))
     return NULL;
   struct pf_env *e = pf_started_env(env);
   if (e == NULL) return NULL;
-  if (!pf_unpack_request(env, argv[0], &m, &req)) goto done;
+  if (!pf_unpack_request(env, e, argv, &m, &req)) goto done;
 
   if (pf_start(&e->stack, &req, m.parent_fds, &out) < 0) {
     result = pf_failure_value(env, &out.fail);
@@ -305,7 +174,8 @@ done:
   return result;
 }
 
-/* ---- spawnSync(plan, sync): a child run to its end on this thread (sync.h) ---- */
+/* ---- spawnSync(paths, argv, env, cwd, cgroupPath, groups, sync): a child run to its end on
+ * this thread (sync.h) ---- */
 
 /* The parent's end of each stdio entry as a pipe of the loop: sync.input[i] is the input of
  * entry i (a Uint8Array: written, then the pipe closed), or null (read). */
@@ -364,7 +234,7 @@ static napi_value pf_sync_value(napi_env env, pid_t pid, const struct pf_sync_re
 }
 
 napi_value js_spawn_sync(napi_env env, napi_callback_info info) {
-  napi_value argv[2], result = NULL;
+  napi_value argv[PF_PLAN_ARGS + 1], result = NULL;
   struct pf_plan_memory m;
   struct pf_start_request req;
   struct pf_spawn_result out;
@@ -376,12 +246,12 @@ napi_value js_spawn_sync(napi_env env, napi_callback_info info) {
 
   memset(&m, 0, sizeof m);
   memset(&req, 0, sizeof req);
-  if (!pf_get_args(env, info, 2, argv)) return NULL;
+  if (!pf_get_args(env, info, PF_PLAN_ARGS + 1, argv)) return NULL;
   /* The environment's state holds the child's stack; the exit watcher is not needed. */
   struct pf_env *e = pf_env_get(env);
   if (e == NULL) return NULL;
-  napi_value sync = argv[1];
-  if (!pf_unpack_request(env, argv[0], &m, &req) ||
+  napi_value sync = argv[PF_PLAN_ARGS];
+  if (!pf_unpack_request(env, e, argv, &m, &req) ||
       !pf_prop_double(env, sync, "timeoutMs", &timeout_ms) ||
       !pf_prop_double(env, sync, "maxBuffer", &limits.max_buffer) ||
       !pf_prop_int(env, sync, "killSignal", &kill_signal))
@@ -418,390 +288,4 @@ done:
   }
   pf_plan_memory_free(&m);
   return result;
-}
-
-/* socketpair(): two connected AF_UNIX stream sockets, close-on-exec, at fd 3 or above (an
- * Int32Array), or -errno. */
-napi_value js_socketpair(napi_env env, napi_callback_info info) {
-  napi_value ab, pair;
-  int sv[2];
-  void *data;
-  (void)info;
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return pf_int(env, -errno);
-  for (int i = 0; i < 2; i++) {
-    if (sv[i] >= 3) continue;
-    /* With the process's own stdio closed, keep 0-2 for it. */
-    int moved = fcntl(sv[i], F_DUPFD_CLOEXEC, 3);
-    int err = errno;
-    close(sv[i]);
-    sv[i] = moved;
-    if (moved < 0) {
-      if (sv[1 - i] >= 0) close(sv[1 - i]);
-      return pf_int(env, -err);
-    }
-  }
-  napi_create_arraybuffer(env, sizeof sv, &data, &ab);
-  memcpy(data, sv, sizeof sv);
-  napi_create_typedarray(env, napi_int32_array, 2, ab, 0, &pair);
-  return pair;
-}
-
-/* ---- fds that JavaScript objects own (owned.h) ---- */
-
-static void pf_owned_finalize(napi_env env, void *data, void *hint) {
-  struct pf_owned *o = data;
-  (void)env;
-  (void)hint;
-  pf_owned_close(o);
-  free(o);
-}
-
-/* own(fd): an external that owns fd from now on: closeOwned() closes it, and so does the
- * garbage collector, or the environment's end, whichever comes first. */
-napi_value js_own(napi_env env, napi_callback_info info) {
-  napi_value argv[1], external;
-  int32_t fd;
-  if (!pf_get_args(env, info, 1, argv) || !pf_to_int(env, argv[0], "fd", &fd)) return NULL;
-  struct pf_env *e = pf_env_get(env);
-  if (e == NULL) return NULL;
-  struct pf_owned *o = pf_owned_add(&e->owned, fd);
-  if (o == NULL) {
-    pf_throw_nomem(env);
-    return NULL;
-  }
-  if (napi_create_external(env, o, pf_owned_finalize, NULL, &external) != napi_ok) {
-    o->fd = -1; /* the caller still owns fd: it did not become ours */
-    pf_owned_close(o);
-    free(o);
-    pf_throw_nomem(env);
-    return NULL;
-  }
-  return external;
-}
-
-/* closeOwned(external): closes its fd now (once). 0 or -errno. */
-napi_value js_close_owned(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  void *data;
-  if (!pf_get_args(env, info, 1, argv)) return NULL;
-  if (napi_get_value_external(env, argv[0], &data) != napi_ok) {
-    pf_throw_type(env, "owned");
-    return NULL;
-  }
-  return pf_int(env, pf_owned_close(data));
-}
-
-/* ownerOf(fd): 1 if a PidFd of this environment owns fd, 2 if it is a child's pidfd that the
- * watcher owns, 0 otherwise. */
-napi_value js_owner_of(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  int32_t fd;
-  if (!pf_get_args(env, info, 1, argv) || !pf_to_int(env, argv[0], "fd", &fd)) return NULL;
-  struct pf_env *e = pf_env_get(env);
-  if (e == NULL) return NULL;
-  if (pf_owned_has(&e->owned, fd)) return pf_int(env, 1);
-  if (e->started && pf_watch_kind_of(&e->watcher, fd) == PF_WATCH_CHILD) return pf_int(env, 2);
-  return pf_int(env, 0);
-}
-
-/* ---- wait(fd, timeoutMs): a blocking wait for a child that nothing watches ---- */
-
-napi_value js_wait(napi_env env, napi_callback_info info) {
-  napi_value argv[2], ab, array;
-  int32_t fd, timeout_ms;
-  double rec[PF_EXIT_FIELDS];
-  void *data;
-  if (!pf_get_args(env, info, 2, argv) || !pf_to_int(env, argv[0], "fd", &fd) ||
-      !pf_to_int(env, argv[1], "timeoutMs", &timeout_ms))
-    return NULL;
-  int r = pf_exit_wait(fd, timeout_ms, rec);
-  if (r <= 0) return pf_int(env, r == 0 ? -ETIMEDOUT : r);
-  napi_create_arraybuffer(env, sizeof rec, &data, &ab);
-  memcpy(data, rec, sizeof rec);
-  napi_create_typedarray(env, napi_float64_array, PF_EXIT_FIELDS, ab, 0, &array);
-  return array;
-}
-
-/* ---- the watcher ---- */
-
-napi_value js_watch(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  int32_t fd, kind;
-  int ref;
-  if (!pf_get_args(env, info, 3, argv) || !pf_to_int(env, argv[0], "fd", &fd) ||
-      !pf_to_int(env, argv[1], "kind", &kind) || !pf_to_bool(env, argv[2], "ref", &ref))
-    return NULL;
-  struct pf_env *e = pf_started_env(env);
-  if (e == NULL) return NULL;
-  return pf_int(env, pf_watch_add(&e->watcher, fd, kind, ref));
-}
-
-napi_value js_watch_ref(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  int32_t fd, kind;
-  int old_ref, ref;
-  if (!pf_get_args(env, info, 4, argv) || !pf_to_int(env, argv[0], "fd", &fd) ||
-      !pf_to_int(env, argv[1], "kind", &kind) || !pf_to_bool(env, argv[2], "oldRef", &old_ref) ||
-      !pf_to_bool(env, argv[3], "ref", &ref))
-    return NULL;
-  struct pf_env *e = pf_started_env(env);
-  if (e == NULL) return NULL;
-  return pf_int(env, pf_watch_set_ref(&e->watcher, fd, kind, old_ref, ref));
-}
-
-napi_value js_unwatch(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  int32_t fd;
-  int ref;
-  if (!pf_get_args(env, info, 2, argv) || !pf_to_int(env, argv[0], "fd", &fd) ||
-      !pf_to_bool(env, argv[1], "ref", &ref))
-    return NULL;
-  struct pf_env *e = pf_started_env(env);
-  if (e == NULL) return NULL;
-  return pf_int(env, pf_watch_remove(&e->watcher, fd, ref));
-}
-
-/* watchCgroup(dir, ref): watches the cgroup's cgroup.events (records of how 'cgroup'); the fd,
- * or -errno. unwatch(fd, ref) stops early and closes it. */
-napi_value js_watch_cgroup(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  char *dir;
-  int ref;
-  if (!pf_get_args(env, info, 2, argv) || !pf_to_string(env, argv[0], "dir", &dir)) return NULL;
-  struct pf_env *e = pf_to_bool(env, argv[1], "ref", &ref) ? pf_started_env(env) : NULL;
-  int r = e == NULL ? 0 : pf_watch_cgroup(&e->watcher, dir, ref);
-  free(dir);
-  return e == NULL ? NULL : pf_int(env, r);
-}
-
-/* ---- pidfd system calls ---- */
-
-napi_value js_send_signal(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  int32_t fd, sig, flags;
-  if (!pf_get_args(env, info, 3, argv) || !pf_to_int(env, argv[0], "fd", &fd) ||
-      !pf_to_int(env, argv[1], "signal", &sig) || !pf_to_int(env, argv[2], "flags", &flags))
-    return NULL;
-  return pf_int(env, pf_pidfd_send_signal(fd, sig, (unsigned)flags));
-}
-
-napi_value js_pidfd_open(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  int32_t pid, flags;
-  if (!pf_get_args(env, info, 2, argv) || !pf_to_int(env, argv[0], "pid", &pid) ||
-      !pf_to_int(env, argv[1], "flags", &flags))
-    return NULL;
-  return pf_int(env, pf_pidfd_open(pid, (unsigned)flags));
-}
-
-napi_value js_close(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  int32_t fd;
-  if (!pf_get_args(env, info, 1, argv) || !pf_to_int(env, argv[0], "fd", &fd)) return NULL;
-  /* close() must not be retried on EINTR on Linux: the fd is gone either way. */
-  return pf_int(env, close(fd) == 0 || errno == EINTR ? 0 : -errno);
-}
-
-napi_value js_dup(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  int32_t fd;
-  if (!pf_get_args(env, info, 1, argv) || !pf_to_int(env, argv[0], "fd", &fd)) return NULL;
-  int r = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-  return pf_int(env, r < 0 ? -errno : r);
-}
-
-/* The fd calls below are made here rather than through node:fs: Deno's node:fs refuses an fd that
- * it did not open itself (EBADF), and the library's fds are the addon's. */
-
-/* inode(fd): fstat's st_ino as a bigint (a pidfs inode is a process's stable identity), or
- * -errno. */
-napi_value js_inode(napi_env env, napi_callback_info info) {
-  napi_value argv[1], ino;
-  int32_t fd;
-  struct stat st;
-  if (!pf_get_args(env, info, 1, argv) || !pf_to_int(env, argv[0], "fd", &fd)) return NULL;
-  if (fstat(fd, &st) != 0) return pf_int(env, -errno);
-  if (napi_create_bigint_uint64(env, (uint64_t)st.st_ino, &ino) != napi_ok) return NULL;
-  return ino;
-}
-
-/* openDirectory(path): a close-on-exec, read-only fd on the directory, or -errno. */
-napi_value js_open_directory(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  char *path = NULL;
-  if (!pf_get_args(env, info, 1, argv) || !pf_to_string(env, argv[0], "path", &path)) return NULL;
-  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  int r = fd < 0 ? -errno : fd;
-  free(path);
-  return pf_int(env, r);
-}
-
-/* access(path, mode): 0 or -errno, as the kernel decides (Deno's node:fs.accessSync reads the
- * mode bits itself and refuses root a directory whose mode lacks w, which the kernel allows). */
-napi_value js_access(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  char *path = NULL;
-  int32_t mode;
-  if (!pf_get_args(env, info, 2, argv) || !pf_to_int(env, argv[1], "mode", &mode) ||
-      !pf_to_string(env, argv[0], "path", &path))
-    return NULL;
-  int r = access(path, mode) == 0 ? 0 : -errno;
-  free(path);
-  return pf_int(env, r);
-}
-
-napi_value js_pidfd_getfd(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  int32_t fd, target;
-  if (!pf_get_args(env, info, 2, argv) || !pf_to_int(env, argv[0], "fd", &fd) ||
-      !pf_to_int(env, argv[1], "targetFd", &target))
-    return NULL;
-  /* The kernel makes the new fd close-on-exec (pidfd_getfd has no flags yet). */
-  return pf_int(env, pf_pidfd_getfd(fd, target, 0));
-}
-
-/* Whether the pidfd is readable, i.e. its process has exited: 1, 0, or -errno. */
-napi_value js_pidfd_exited(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  int32_t fd;
-  if (!pf_get_args(env, info, 1, argv) || !pf_to_int(env, argv[0], "fd", &fd)) return NULL;
-  struct pollfd p = {.fd = fd, .events = POLLIN};
-  int r;
-  do r = poll(&p, 1, 0);
-  while (r < 0 && errno == EINTR);
-  if (r < 0) return pf_int(env, -errno);
-  if (p.revents & POLLNVAL) return pf_int(env, -EBADF);
-  return pf_int(env, (p.revents & (POLLIN | POLLHUP)) != 0);
-}
-
-/* PIDFD_GET_INFO (6.13): an object, or -errno (ENOTTY/EINVAL: not supported; ESRCH: reaped and
- * no exit information). Fields the kernel did not fill are absent. */
-napi_value js_pidfd_get_info(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  int32_t fd;
-  if (!pf_get_args(env, info, 1, argv) || !pf_to_int(env, argv[0], "fd", &fd)) return NULL;
-  struct pf_pidfd_info pi;
-  memset(&pi, 0, sizeof pi);
-  pi.mask = PF_PIDFD_INFO_PID | PF_PIDFD_INFO_CREDS | PF_PIDFD_INFO_CGROUPID | PF_PIDFD_INFO_EXIT;
-  int r = pf_pidfd_get_info(fd, &pi);
-  if (r < 0) return pf_int(env, r);
-  napi_value obj;
-  napi_create_object(env, &obj);
-  if (pi.mask & PF_PIDFD_INFO_PID) {
-    pf_set_int(env, obj, "pid", pi.pid);
-    pf_set_int(env, obj, "tgid", pi.tgid);
-    pf_set_int(env, obj, "ppid", pi.ppid);
-  }
-  if (pi.mask & PF_PIDFD_INFO_CREDS) {
-    pf_set_int(env, obj, "ruid", pi.ruid);
-    pf_set_int(env, obj, "euid", pi.euid);
-    pf_set_int(env, obj, "suid", pi.suid);
-    pf_set_int(env, obj, "fsuid", pi.fsuid);
-    pf_set_int(env, obj, "rgid", pi.rgid);
-    pf_set_int(env, obj, "egid", pi.egid);
-    pf_set_int(env, obj, "sgid", pi.sgid);
-    pf_set_int(env, obj, "fsgid", pi.fsgid);
-  }
-  if (pi.mask & PF_PIDFD_INFO_CGROUPID) {
-    napi_value id;
-    napi_create_bigint_uint64(env, pi.cgroupid, &id);
-    napi_set_named_property(env, obj, "cgroupId", id);
-  }
-  if (pi.mask & PF_PIDFD_INFO_EXIT) pf_set_int(env, obj, "exitStatus", pi.exit_code);
-  return obj;
-}
-
-
-/* ---- pipes ---- */
-
-/* pipe(): a new pipe, both ends close-on-exec and blocking: [readFd, writeFd], or -errno. For a
- * layer that hands one end to a child as a plain fd and reads the other itself (run()'s
- * capture). */
-napi_value js_pipe(napi_env env, napi_callback_info info) {
-  (void)info;
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return pf_int(env, -errno);
-  napi_value buffer, array;
-  void *data;
-  if (napi_create_arraybuffer(env, sizeof fds, &data, &buffer) != napi_ok ||
-      napi_create_typedarray(env, napi_int32_array, 2, buffer, 0, &array) != napi_ok) {
-    close(fds[0]);
-    close(fds[1]);
-    return NULL;
-  }
-  memcpy(data, fds, sizeof fds);
-  return array;
-}
-
-/* adviseHugePages(buffer, reserved): asks the kernel to back the first `reserved` bytes of an
- * ArrayBuffer's memory (a resizable one's whole reservation) with transparent huge pages where
- * it can (madvise MADV_HUGEPAGE, for THP's "madvise" mode): a large capture then takes one page
- * fault per 2 MiB instead of per 4 KiB. Advice only: returns 0 or -errno, changes nothing else. */
-napi_value js_advise_huge_pages(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  void *data = NULL;
-  size_t length = 0;
-  double reserved = 0;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
-      napi_get_arraybuffer_info(env, argv[0], &data, &length) != napi_ok ||
-      napi_get_value_double(env, argv[1], &reserved) != napi_ok || data == NULL || !(reserved > 0)) {
-    return pf_int(env, -EINVAL);
-  }
-  const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-  uintptr_t start = ((uintptr_t)data + page - 1) & ~(page - 1);
-  uintptr_t end = ((uintptr_t)data + (uintptr_t)reserved) & ~(page - 1);
-  if (end <= start) return pf_int(env, 0);
-  return pf_int(env, madvise((void *)start, end - start, MADV_HUGEPAGE) == 0 ? 0 : -errno);
-}
-
-/* ---- the watchdog's control socket ---- */
-
-const char *const pf_watchdog_op_names[PF_WATCHDOG_OP_COUNT] = {
-    [PF_WATCHDOG_NONE] = "none",
-    [PF_WATCHDOG_ADD_GROUP] = "addGroup",
-    [PF_WATCHDOG_ADD_LEADER] = "addLeader",
-    [PF_WATCHDOG_ADD_CGROUP] = "addCgroup",
-    [PF_WATCHDOG_REMOVE] = "remove",
-};
-
-/* sendWithFd(socket, bytes, fd): one sendmsg of `bytes` carrying a copy of `fd` (SCM_RIGHTS;
- * none for fd -1). The number of bytes sent, or -errno. MSG_NOSIGNAL: a peer that has gone is
- * EPIPE, not a SIGPIPE. Node's own sockets cannot pass descriptors outside its IPC channel. */
-napi_value js_send_with_fd(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  int32_t sock, fd;
-  if (!pf_get_args(env, info, 3, argv) || !pf_to_int(env, argv[0], "socket", &sock) ||
-      !pf_to_int(env, argv[2], "fd", &fd))
-    return NULL;
-  napi_typedarray_type type;
-  size_t length;
-  void *data;
-  bool is_typed = false;
-  if (napi_is_typedarray(env, argv[1], &is_typed) != napi_ok || !is_typed ||
-      napi_get_typedarray_info(env, argv[1], &type, &length, &data, NULL, NULL) != napi_ok ||
-      type != napi_uint8_array) {
-    pf_throw_type(env, "bytes must be a Uint8Array");
-    return NULL;
-  }
-  union {
-    struct cmsghdr align;
-    char buf[CMSG_SPACE(sizeof(int))];
-  } control;
-  struct iovec iov = {.iov_base = data, .iov_len = length};
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-  if (fd >= 0) {
-    memset(&control, 0, sizeof control);
-    msg.msg_control = control.buf;
-    msg.msg_controllen = sizeof control.buf;
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  }
-  ssize_t n;
-  do n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
-  return pf_int(env, n < 0 ? -errno : n);
 }

@@ -1,6 +1,6 @@
 /*
- * js_api.h: the Node-API entry points, exported by addon.c. src/binding.ts declares their
- * JavaScript side (interface NativeBinding).
+ * js_api.h: the Node-API entry points (js_api.c: starting a child; js_fds.c: descriptors),
+ * exported by addon.c. src/binding.ts declares their JavaScript side (interface NativeBinding).
  */
 #ifndef PIDFD_JS_API_H
 #define PIDFD_JS_API_H

@@ -74,12 +74,6 @@ int pf_key(napi_env env, const char *name, napi_value *out) {
   return 1;
 }
 
-void pf_keys_release(napi_env env, struct pf_keys *keys) {
-  if (keys->array != NULL) napi_delete_reference(env, keys->array);
-  keys->array = NULL;
-  keys->n = 0;
-}
-
 int pf_prop(napi_env env, napi_value obj, const char *key, napi_value *out) {
   napi_value k;
   if (!pf_key(env, key, &k)) return 0;
@@ -113,34 +107,39 @@ int pf_prop_bool(napi_env env, napi_value obj, const char *key, int *out) {
   return pf_prop(env, obj, key, &v) && pf_to_bool(env, v, key, out);
 }
 
-int pf_prop_typed(napi_env env, napi_value obj, const char *key, napi_typedarray_type want,
-                  void **data, size_t *length, int *present) {
-  napi_value v;
+int pf_value_typed(napi_env env, napi_value v, const char *name, napi_typedarray_type want,
+                   void **data, size_t *length, int *present) {
   napi_valuetype t;
   bool is_typed;
   napi_typedarray_type type;
   *data = NULL;
   *length = 0;
   *present = 0;
-  if (!pf_prop(env, obj, key, &v) || napi_typeof(env, v, &t) != napi_ok) return 0;
+  if (napi_typeof(env, v, &t) != napi_ok) return 0;
   if (t == napi_null || t == napi_undefined) return 1;
   *present = 1;
   if (napi_is_typedarray(env, v, &is_typed) != napi_ok || !is_typed ||
       napi_get_typedarray_info(env, v, &type, length, data, NULL, NULL) != napi_ok || type != want)
-    return pf_throw_type(env, key);
+    return pf_throw_type(env, name);
   return 1;
 }
 
-int pf_prop_string(napi_env env, napi_value obj, const char *key, char **out, size_t *len_out) {
+int pf_prop_typed(napi_env env, napi_value obj, const char *key, napi_typedarray_type want,
+                  void **data, size_t *length, int *present) {
   napi_value v;
+  *present = 0;
+  return pf_prop(env, obj, key, &v) && pf_value_typed(env, v, key, want, data, length, present);
+}
+
+int pf_value_string(napi_env env, napi_value v, const char *name, char **out, size_t *len_out) {
   napi_valuetype t;
   size_t len;
   *out = NULL;
   if (len_out != NULL) *len_out = 0;
-  if (!pf_prop(env, obj, key, &v) || napi_typeof(env, v, &t) != napi_ok) return 0;
+  if (napi_typeof(env, v, &t) != napi_ok) return 0;
   if (t == napi_null || t == napi_undefined) return 1;
   if (t != napi_string || napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok)
-    return pf_throw_type(env, key);
+    return pf_throw_type(env, name);
   *out = malloc(len + 1);
   if (*out == NULL) return pf_throw_nomem(env);
   napi_get_value_string_utf8(env, v, *out, len + 1, &len);
@@ -148,17 +147,23 @@ int pf_prop_string(napi_env env, napi_value obj, const char *key, char **out, si
   return 1;
 }
 
-int pf_prop_strings(napi_env env, napi_value obj, const char *key, size_t spare, char **block,
-                    char ***vec, size_t *count) {
+int pf_prop_string(napi_env env, napi_value obj, const char *key, char **out, size_t *len_out) {
+  napi_value v;
+  *out = NULL;
+  return pf_prop(env, obj, key, &v) && pf_value_string(env, v, key, out, len_out);
+}
+
+int pf_value_strings(napi_env env, napi_value v, const char *name, size_t spare, char **block,
+                     char ***vec, size_t *count) {
   size_t len, n = 0;
   *vec = NULL;
   *count = 0;
-  if (!pf_prop_string(env, obj, key, block, &len)) return 0;
+  if (!pf_value_string(env, v, name, block, &len)) return 0;
   if (*block == NULL) return 1;
   if (len > 0 && (*block)[len - 1] != '\0') {
     free(*block);
     *block = NULL;
-    return pf_throw_type(env, key); /* every element ends with a NUL */
+    return pf_throw_type(env, name); /* every element ends with a NUL */
   }
   for (size_t i = 0; i < len; i++) n += (*block)[i] == '\0';
   *vec = malloc((n + 1 + spare) * sizeof **vec);
@@ -217,4 +222,13 @@ napi_value pf_table_of_names(napi_env env, const char *const *names, size_t n) {
   for (size_t i = 0; i < n; i++)
     if (names[i] != NULL) pf_set_int(env, obj, names[i], (int64_t)i);
   return obj;
+}
+
+struct pf_env *pf_started_env(napi_env env) {
+  struct pf_env *e = pf_env_get(env);
+  if (e != NULL && !e->started) {
+    napi_throw_error(env, "ERR_PIDFD_BINDING", "binding: init() was not called");
+    return NULL;
+  }
+  return e;
 }

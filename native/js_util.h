@@ -45,9 +45,6 @@ struct pf_keys {
 /* The key `name` (see struct pf_keys) of this environment; 0 with an exception pending. */
 int pf_key(napi_env env, const char *name, napi_value *out);
 
-/* Deletes the references of an environment's keys (from its cleanup hook: no handle is made). */
-void pf_keys_release(napi_env env, struct pf_keys *keys);
-
 /* Properties of a plan object, by key (a string literal: see pf_key). The _or readers take
  * `fallback` for undefined (an absent key). */
 int pf_prop(napi_env env, napi_value obj, const char *key, napi_value *out);
@@ -56,12 +53,17 @@ int pf_prop_int_or(napi_env env, napi_value obj, const char *key, int32_t fallba
 int pf_prop_double(napi_env env, napi_value obj, const char *key, double *out);
 int pf_prop_bool(napi_env env, napi_value obj, const char *key, int *out);
 
-/* A typed array property of type `want`: its elements; *present is 0 for null or undefined. An
- * empty typed array may have no backing store (data NULL): only *present tells it from null. */
+/* A typed array of type `want` (a value, or a property): its elements; *present is 0 for null
+ * or undefined. An empty typed array may have no backing store (data NULL): only *present tells
+ * it from null. */
+int pf_value_typed(napi_env env, napi_value v, const char *name, napi_typedarray_type want,
+                   void **data, size_t *length, int *present);
 int pf_prop_typed(napi_env env, napi_value obj, const char *key, napi_typedarray_type want,
                   void **data, size_t *length, int *present);
 
-/* A string property copied out as UTF-8 into malloc'd memory (*out NULL for null/undefined). */
+/* A string (a value, or a property) copied out as UTF-8 into malloc'd memory (*out NULL for
+ * null/undefined). */
+int pf_value_string(napi_env env, napi_value v, const char *name, char **out, size_t *len_out);
 int pf_prop_string(napi_env env, napi_value obj, const char *key, char **out, size_t *len_out);
 
 /*
@@ -70,8 +72,8 @@ int pf_prop_string(napi_env env, napi_value obj, const char *key, char **out, si
  * NULL-terminated pointers into it, with `spare` more NULL slots at the end for the caller.
  * *vec is NULL for null/undefined.
  */
-int pf_prop_strings(napi_env env, napi_value obj, const char *key, size_t spare, char **block,
-                    char ***vec, size_t *count);
+int pf_value_strings(napi_env env, napi_value v, const char *name, size_t spare, char **block,
+                     char ***vec, size_t *count);
 
 napi_value pf_int(napi_env env, int64_t n);
 void pf_set_int(napi_env env, napi_value obj, const char *key, int64_t n);
@@ -93,5 +95,10 @@ napi_value pf_table(napi_env env, const struct pf_name_value *table, size_t n);
 napi_value pf_table_of_names(napi_env env, const char *const *names, size_t n);
 
 #define PF_COUNT(array) (sizeof(array) / sizeof((array)[0]))
+
+/* This environment's state once init() has run; NULL with an exception pending before that (or
+ * when the state cannot be made). */
+struct pf_env;
+struct pf_env *pf_started_env(napi_env env);
 
 #endif

@@ -22,8 +22,8 @@
 #include <unistd.h>
 
 #include "clone.h"
+#include "create.h"
 #include "pidfd.h"
-#include "spawn.h"
 
 #define PF_PIDFS_MAGIC 0x50494446
 

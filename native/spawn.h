@@ -4,7 +4,8 @@
  *
  * Two levels: pf_start() takes a whole request (stdio entries as kinds, a cgroup path, a
  * backend), which is what every layer above uses; pf_spawn() creates one child from a finished
- * plan with one backend, which the probe and the C test programs use directly.
+ * plan with one backend, which the C test programs use directly. Creating the child itself
+ * (the stack, clone3/clone/fork) is create.h's, which the probe uses too.
  */
 #ifndef PIDFD_SPAWN_H
 #define PIDFD_SPAWN_H
@@ -129,17 +130,6 @@ int pf_start(struct pf_stack *stack, struct pf_start_request *req, int *parent_f
 /* Undoes a successful pf_start whose caller cannot go on (it could not watch the child): kills
  * and reaps the child and closes its pidfd and the parent's ends of its pipes. */
 void pf_start_abandon(struct pf_spawn_result *started, int *parent_fds, int nstdio);
-
-/* Creates a child with `backend` that only writes plan->vm_probe and exits, and reaps it.
- * Returns 0 or -errno; *vm_shared tells whether the write reached our memory, and
- * *exit_info whether PIDFD_GET_INFO reported its exit status after the reap (6.15+). */
-int pf_spawn_probe(int backend, int *vm_shared, int *exit_info);
-
-/* A probe child created by clone3 with PIDFD|VM|VFORK and `flags` (Linux 7.1's): 0 if it ran,
- * shared memory, exited and (with CLONE_AUTOREAP) left its status in PIDFD_INFO_EXIT; else -errno. */
-int pf_spawn_probe_flags(uint64_t flags);
-
-void pf_stack_release(struct pf_stack *stack);
 
 /* Whether a test build asked for the parent's `step` to fail (see enum pf_parent_step). */
 static inline int pf_parent_fault(const struct pf_child_plan *plan, int step) {

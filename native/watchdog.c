@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "pidfd.h"
+#include "tree_signal.h"
 #include "watchdog.h"
 
 enum { KEY_PARENT = -1, KEY_CONTROL = -2 };
@@ -100,10 +101,11 @@ static int write_file_at(int dirfd, const char *name, const char *text) {
   return r;
 }
 
-/* Every member of the cgroup: cgroup.kill (5.14), else freeze, kill each pid listed, thaw,
- * until cgroup.procs is empty (bounded: a member in uninterruptible sleep may take its time). */
-static void kill_cgroup(int dirfd) {
-  if (write_file_at(dirfd, "cgroup.kill", "1") == 0) return;
+/* `sig` to every member of the cgroup. SIGKILL: cgroup.kill (5.14), else freeze, kill each pid
+ * listed, thaw, until cgroup.procs is empty (bounded: a member in uninterruptible sleep may take
+ * its time). Another signal: once to each member listed while frozen. */
+static void signal_cgroup(int dirfd, int sig) {
+  if (sig == SIGKILL && write_file_at(dirfd, "cgroup.kill", "1") == 0) return;
   write_file_at(dirfd, "cgroup.freeze", "1");
   for (int round = 0; round < 100; round++) {
     int fd = openat(dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
@@ -117,12 +119,24 @@ static void kill_cgroup(int dirfd) {
     if (used == 0) break;
     for (char *p = buf; *p != '\0';) {
       long pid = strtol(p, &p, 10);
-      if (pid > 0) kill((pid_t)pid, SIGKILL);
+      if (pid > 0) kill((pid_t)pid, sig);
       while (*p == '\n') p++;
     }
+    if (sig != SIGKILL) break;
     usleep(1000);
   }
   write_file_at(dirfd, "cgroup.freeze", "0");
+}
+
+/* `sig` to every process of an entry's tree, then SIGCONT where the tree rule says so
+ * (tree_signal.h; the watchdog sends SIGKILL, which needs none). */
+static void signal_entry(const struct entry *e, int sig) {
+  for (int round = 0; round < 1 + pf_tree_signal_continues(sig); round++) {
+    int s = round == 0 ? sig : SIGCONT;
+    if (e->op == PF_WATCHDOG_ADD_GROUP) group_signal(e->fd, s);
+    if (e->op == PF_WATCHDOG_ADD_LEADER) pf_pidfd_send_signal(e->fd, s, 0);
+    if (e->op == PF_WATCHDOG_ADD_CGROUP) signal_cgroup(e->fd, s);
+  }
 }
 
 static void forget(struct entry *e) {
@@ -132,12 +146,7 @@ static void forget(struct entry *e) {
 }
 
 static void kill_all(void) {
-  for (size_t i = 0; i < nentries; i++) {
-    struct entry *e = &entries[i];
-    if (e->op == PF_WATCHDOG_ADD_GROUP) group_signal(e->fd, SIGKILL);
-    if (e->op == PF_WATCHDOG_ADD_LEADER) pf_pidfd_send_signal(e->fd, SIGKILL, 0);
-    if (e->op == PF_WATCHDOG_ADD_CGROUP) kill_cgroup(e->fd);
-  }
+  for (size_t i = 0; i < nentries; i++) signal_entry(&entries[i], SIGKILL);
 }
 
 static int add(uint32_t op, pid_t pgid, uint64_t id, int fd) {

@@ -2,6 +2,8 @@
 //
 // Everything in `native/` is reached through `NativeBinding`. Outcomes come back as values
 // (a negative errno, or a failure object): the TypeScript layer adds the context and throws.
+// (Over 350 lines on purpose: the whole contract, every entry point with its documentation, in
+// one place; then the loader.)
 
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -35,6 +37,9 @@ export interface NativeConstants {
   watchdogOp: Record<'none' | 'addGroup' | 'addLeader' | 'addCgroup' | 'remove', number>;
   /** The size of one record to the watchdog, in bytes: op (u32), reserved (u32), id (u64). */
   watchdogRecordSize: number;
+  /** By signal number (0 to 64): whether the C side's tree rule follows it with SIGCONT
+   * (native/tree_signal.h, which the watchdog applies; treeSignalRule() is the TypeScript side). */
+  treeSignalContinues: boolean[];
   /** How an exit record's status was obtained (native/exit.h). */
   exitHow: Record<'waitid' | 'info' | 'lost' | 'pending' | 'cgroup', number>;
   /** The fields of an exit record, and `count`, the number of fields (native/exit.h). */
@@ -54,39 +59,25 @@ export interface NativeConstants {
     | 'count',
     number
   >;
-}
-
-/** Everything one spawn needs, in one object. */
-export interface NativeSpawnPlan {
-  /** The execve candidates, in execvp's order. */
-  paths: NulList;
-  argv: NulList;
-  /** null: the child gets this process's `environ` as it is at the call. */
-  env: NulList | null;
-  /** null: the parent's. */
-  cwd: string | null;
-  /** (target, kind, fd) triples, targets strictly ascending; kind from constants.stdioKind. */
-  stdio: Int32Array;
-  setsid: boolean;
-  /** -1: leave; 0: a new group; > 0: join that group. */
-  pgid: number;
-  /** -1: leave. */
-  uid: number;
-  gid: number;
-  groups: Uint32Array | null;
-  /** 0: none. */
-  pdeathsig: number;
-  /** 1: no_new_privs in the child (CLONE_NNP, or prctl). */
-  noNewPrivs: number;
-  /** 1: CLONE_AUTOREAP where the kernel has it. */
-  autoReap: number;
-  /** 1: with pdeathsig SIGKILL, CLONE_PIDFD_AUTOKILL where the kernel has it. */
-  autoKill: number;
-  /** -1: none. */
-  cgroupFd: number;
-  cgroupPath: string | null;
-  /** From constants.backend; `none` for the current one. */
-  backend: number;
+  /** The integers of a plan, by index in the plan array (native/js_plan.h); `stdio` is the index
+   * of the first (target, kind, fd) triple, and `nstdio` says how many follow. */
+  planField: Record<
+    | 'pgid'
+    | 'uid'
+    | 'gid'
+    | 'pdeathsig'
+    | 'setsid'
+    | 'noNewPrivs'
+    | 'autoReap'
+    | 'autoKill'
+    | 'cgroupFd'
+    | 'backend'
+    | 'fault'
+    | 'faultArg'
+    | 'nstdio'
+    | 'stdio',
+    number
+  >;
 }
 
 /** A started child, as one Int32Array: [pid, pidfd, then per stdio entry the parent's end of
@@ -185,13 +176,42 @@ export interface NativeBinding {
    * `records`, an array that is reused for the next batch. 0 or -errno. */
   init(onExit: (records: Float64Array, length: number) => void, watcher: number): number;
   support(): NativeSupport;
-  /** Starts the child of `plan`. `watch`: whether to add the child's pidfd to the exit watcher
-   * (which then reaps it and closes the pidfd); without it the caller owns the pidfd and the
-   * reap. `ref`, with `watch`: whether the watch keeps the event loop alive. */
-  spawn(plan: NativeSpawnPlan, watch: boolean, ref: boolean): NativeSpawnSuccess | NativeSpawnFailure;
-  /** Starts the child of `plan` (not watched) and runs it to its end on this thread: its input
-   * written, its output read, the limits enforced, and reaped. */
-  spawnSync(plan: NativeSpawnPlan, sync: NativeSyncOptions): NativeSyncResult | NativeSpawnFailure;
+  /**
+   * This environment's plan array: an Int32Array of at least `count` elements, off the
+   * JavaScript heap, that spawn() and spawnSync() read a plan's integers and stdio triples from
+   * (the fields of constants.planField; src/process/spec.ts writes them). A new array when the
+   * one made before is shorter.
+   */
+  planArray(count: number): Int32Array;
+  /**
+   * Starts the child of the plan: its strings here (`paths`, the execve candidates in execvp's
+   * order, and `argv` as NulLists; `env` a NulList, or null for this process's `environ` as it is;
+   * `cwd` and `cgroupPath` null for none; `groups` null to leave them), the rest in the plan
+   * array. `watch`: whether to add the child's pidfd to the exit watcher (which then reaps it and
+   * closes the pidfd); without it the caller owns the pidfd and the reap. `ref`, with `watch`:
+   * whether the watch keeps the event loop alive.
+   */
+  spawn(
+    paths: NulList,
+    argv: NulList,
+    env: NulList | null,
+    cwd: string | null,
+    cgroupPath: string | null,
+    groups: Uint32Array | null,
+    watch: boolean,
+    ref: boolean,
+  ): NativeSpawnSuccess | NativeSpawnFailure;
+  /** Starts the child of the plan (as spawn(), not watched) and runs it to its end on this
+   * thread: its input written, its output read, the limits enforced, and reaped. */
+  spawnSync(
+    paths: NulList,
+    argv: NulList,
+    env: NulList | null,
+    cwd: string | null,
+    cgroupPath: string | null,
+    groups: Uint32Array | null,
+    sync: NativeSyncOptions,
+  ): NativeSyncResult | NativeSpawnFailure;
   /** Two connected AF_UNIX stream sockets, close-on-exec, at fd 3 or above; or -errno. */
   socketpair(): Int32Array | number;
   /** Blocks until the child behind fd exits (at most timeoutMs; -1: no limit) and reaps it:

@@ -19,6 +19,13 @@ const SIGRTMAX = 64;
 /** The highest signal number Linux has. */
 export const MAX_SIGNAL = SIGRTMAX;
 
+// The signals the library sends or checks by itself, named once here (every other file imports
+// them; test/layout.test.js checks that none defines its own).
+export const SIGTERM = constants.signals.SIGTERM;
+export const SIGKILL = constants.signals.SIGKILL;
+export const SIGSTOP = constants.signals.SIGSTOP;
+export const SIGCONT = constants.signals.SIGCONT;
+
 function realtimeNumber(name: string): number | undefined {
   const match = /^SIGRT(MIN|MAX)(?:([+-])(\d{1,2}))?$/.exec(name);
   if (match === null) return undefined;
@@ -64,7 +71,6 @@ export function signalName(n: number): string {
  * SIGWINCH changes nothing).
  */
 const LEAVES_STOPPED = new Set(['SIGCHLD', 'SIGCONT', 'SIGSTOP', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU', 'SIGWINCH', 'SIGURG'].map((name) => byName.get(name)!));
-const SIGKILL = byName.get('SIGKILL')!;
 
 /** What follows a signal sent to a whole tree. */
 export interface TreeSignalRule {
@@ -78,13 +84,25 @@ export interface TreeSignalRule {
 
 /**
  * The one rule for a signal sent to a tree, whatever the tree is (a per-run cgroup, a process
- * group, a lone process): Tree.kill() and Cgroup.kill() continue stopped members after the
- * same signals, and run() escalates after the same ones. `killSignal`: the run's (none for a
- * Cgroup's own kill(), which never escalates).
+ * group, a lone process, a tree walked by PidFd.killTree()): every Tree, Cgroup.kill() and
+ * killTree() continue stopped members after the same signals, and run() escalates after the same
+ * ones. The watchdog applies it in C (native/tree_signal.h: test/signals.test.js checks that the
+ * two agree on every signal). `killSignal`: the run's (none for a Cgroup's own kill(), which
+ * never escalates).
  */
 export function treeSignalRule(signal: number, killSignal?: number): TreeSignalRule {
   return {
     continueStopped: signal !== SIGKILL && !LEAVES_STOPPED.has(signal),
     forceKill: signal !== SIGKILL && signal === killSignal,
   };
+}
+
+/**
+ * Sends `signal` to a whole tree through `send` (which signals every member and says whether any
+ * received it), then SIGCONT where treeSignalRule() says so. Returns what `send` returned.
+ */
+export function signalTree(send: (signal: number) => boolean, signal: number): boolean {
+  const sent = send(signal);
+  if (sent && treeSignalRule(signal).continueStopped) send(SIGCONT);
+  return sent;
 }

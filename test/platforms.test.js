@@ -38,6 +38,8 @@ describe('a process that believes it is on another platform', () => {
       assert.equal(seen.dollar, 3);
       assert.equal(seen.limits, 'ERR_PIDFD_UNSUPPORTED', 'tree limits need a per-run cgroup: refused, not ignored');
       assert.equal(seen.shell, platform === 'win32' ? 'ERR_PIDFD_UNSUPPORTED' : 'ran', '`shell: true` is /bin/sh, which Windows lacks');
+      assert.equal(seen.extraFd, platform === 'win32' ? 'ERR_PIDFD_UNSUPPORTED' : 'fd 3 renamed', 'stdio[3+] and argv0 reach the child (Windows passes no fd above 2)');
+      assert.equal(seen.uid, platform === 'win32' ? 'ERR_PIDFD_UNSUPPORTED' : 'ran', '`uid` is set (Windows has no uid)');
       assert.equal(seen.spawn, 'ENOSYS');
       assert.equal(seen.pidfdOpen, 'ENOSYS');
       assert.equal(seen.dropIn, 'drop-in');

@@ -4,8 +4,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
+import { constants } from '../dist/binding.js';
 import { spawn } from '../dist/index.js';
-import { MAX_SIGNAL, signalName, signalNumber } from '../dist/signals.js';
+import { MAX_SIGNAL, signalName, signalNumber, treeSignalRule } from '../dist/signals.js';
 import { GUARD_MS, thrown, withTimeout } from './helpers/index.js';
 
 const table = [
@@ -72,6 +73,29 @@ describe('signal names and numbers', () => {
       assert.ok(error.message.includes(shown), error.message);
     });
   }
+});
+
+describe('the tree rule: which signals SIGCONT follows', () => {
+  // One rule, written twice: treeSignalRule() for the trees of TypeScript (run()'s, Cgroup.kill(),
+  // PidFd.killTree()) and native/tree_signal.h for the watchdog. They must agree on every signal.
+  test(`TypeScript and C agree on every signal from 1 to ${MAX_SIGNAL}`, () => {
+    const c = constants().treeSignalContinues;
+    assert.equal(c.length, MAX_SIGNAL + 1);
+    for (let n = 1; n <= MAX_SIGNAL; n++) assert.equal(treeSignalRule(n).continueStopped, c[n], `${signalName(n)} (${n})`);
+  });
+
+  test('SIGCONT follows a signal that would end a process, SIGKILL aside; not a stop, SIGCONT or an ignored one', () => {
+    for (const name of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR1', 'SIGQUIT', 'SIGRTMIN+3']) assert.equal(treeSignalRule(signalNumber(name, 's')).continueStopped, true, name);
+    for (const name of ['SIGKILL', 'SIGSTOP', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU', 'SIGCONT', 'SIGCHLD', 'SIGWINCH', 'SIGURG']) {
+      assert.equal(treeSignalRule(signalNumber(name, 's')).continueStopped, false, name);
+    }
+  });
+
+  test("SIGKILL follows after forceKillAfterDelay the run's killSignal alone, SIGKILL aside", () => {
+    assert.equal(treeSignalRule(15, 15).forceKill, true);
+    assert.equal(treeSignalRule(10, 15).forceKill, false);
+    assert.equal(treeSignalRule(9, 9).forceKill, false);
+  });
 });
 
 describe('a signal by name reaches the child as that signal', () => {

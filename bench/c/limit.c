@@ -6,7 +6,9 @@
  *   limit [--mem-gib G]        allocate and touch G GiB first (the memory sweep)
  *   seq <backend> <n>          n sequential spawn-and-wait of /bin/true
  *                              -> {"lat":[ns,...],"cpu_ns":<this process's CPU time for them>}
- *   par <backend> <n> <k>      n spawns of /bin/true, k in flight      -> {"ns":total}
+ *   par <backend> <n> <k>      n spawns of /bin/true, k in flight
+ *                              -> {"ns":total,"cpu_ns":<this process's CPU time for them>,
+ *                                  "children_cpu_ns":<the children's>}
  *   reap <k> <helper> <dir> <gap-us>
  *                              k children of the release helper, released together; child i
  *                              exits i * gap-us after the release (0: all at once)
@@ -62,12 +64,17 @@ static uint64_t now_ns(clockid_t clock) {
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static uint64_t cpu_ns(void) {
+static uint64_t rusage_ns(int who) {
   struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
+  getrusage(who, &ru);
   return ((uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec)) * 1000000000ull +
          ((uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec)) * 1000ull;
 }
+
+static uint64_t cpu_ns(void) { return rusage_ns(RUSAGE_SELF); }
+
+/* The CPU time of the reaped children so far. */
+static uint64_t children_cpu_ns(void) { return rusage_ns(RUSAGE_CHILDREN); }
 
 /* ---- clone3 backend: the child runs on its own stack, raw syscalls only ---- */
 
@@ -186,7 +193,7 @@ static void cmd_par(const char *backend, long n, long k) {
   int c3 = is_clone3(backend);
   int ep = c3 ? epoll_create1(EPOLL_CLOEXEC) : -1;
   long started = 0, done = 0, live = 0;
-  uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+  uint64_t cpu0 = cpu_ns(), kids0 = children_cpu_ns(), t0 = now_ns(CLOCK_MONOTONIC);
   while (done < n) {
     while (live < k && started < n) {
       int pidfd = -1;
@@ -215,8 +222,10 @@ static void cmd_par(const char *backend, long n, long k) {
       }
     }
   }
+  uint64_t t1 = now_ns(CLOCK_MONOTONIC), cpu1 = cpu_ns(), kids1 = children_cpu_ns();
   if (ep >= 0) close(ep);
-  printf("{\"ns\":%llu}\n", (unsigned long long)(now_ns(CLOCK_MONOTONIC) - t0));
+  printf("{\"ns\":%llu,\"cpu_ns\":%llu,\"children_cpu_ns\":%llu}\n", (unsigned long long)(t1 - t0),
+         (unsigned long long)(cpu1 - cpu0), (unsigned long long)(kids1 - kids0));
 }
 
 /* Reads exactly len bytes (blocking fd). */

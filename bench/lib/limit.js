@@ -38,9 +38,11 @@ export class LimitServer {
     return { lat, cpuNs };
   }
 
-  /** n spawns, `inflight` at a time; total ns. */
+  /** n spawns, `inflight` at a time: the total wall time (ns), the server's CPU time for them and
+   * their children's (ns). */
   async inflight(backend, n, inflight) {
-    return (await this.command(`par ${backend} ${n} ${inflight}`)).ns;
+    const { ns, cpu_ns: cpuNs, children_cpu_ns: childrenNs } = await this.command(`par ${backend} ${n} ${inflight}`);
+    return { ns, cpuNs, childrenNs };
   }
 
   /** k release helpers, child i exiting i * gapUs after the release; reaped through pidfds. */

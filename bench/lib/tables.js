@@ -1,9 +1,10 @@
 // Markdown tables of a results file: one per scenario, medians with their spread and ratios
 // against child_process and against the C posix_spawn loop.
 
+import { pairedRatios, spread } from './apart.js';
 import { median } from './stats.js';
 
-export const ORDER = ['pidfd', 'child_process', 'execa', 'nano-spawn', 'tinyexec', 'C posix_spawn', 'C clone3', 'C pidfd+epoll'];
+export const ORDER = ['pidfd', 'pidfd/child_process', 'child_process', 'execa', 'nano-spawn', 'tinyexec', 'C posix_spawn', 'C clone3', 'C pidfd+epoll'];
 const CP = 'child_process';
 const C = 'C posix_spawn';
 
@@ -33,7 +34,20 @@ function bold(name) {
   return name === 'pidfd' ? '**pidfd**' : name;
 }
 
-/** Scenario 1: sequential spawn-and-await. */
+/** "a / b": process CPU and main-thread CPU per spawn of one phase's summary. */
+function cpuPair(p) {
+  return p ? `${num(p.cpuUsPerSpawn.median)} / ${num(p.mainCpuUsPerSpawn.median)}` : '–';
+}
+
+/** The median of per-round ratios key(a)/key(b), with their spread: "2.31× (2.10–2.52)". */
+function pairedCell(a, b, key, invert = false) {
+  const r = pairedRatios(a, b, key).map((x) => (invert ? 1 / x : x));
+  if (r.length === 0) return '–';
+  return `${times(median(r))} (${spread(r, (x) => times(x).replace('×', ''))})`;
+}
+
+/** Scenario 1: sequential spawn-and-await. Rates and latencies are the warmed-up phase's where
+ * there is one (results of a run before the contenders were measured apart have only the one). */
 export function sequentialTable(s) {
   const c = s.contenders;
   const rows = ordered(c).map((name) => [
@@ -43,10 +57,19 @@ export function sequentialTable(s) {
     num(c[name].latencyMs.median),
     num(c[name].latencyMs.p99),
     times(c[name].rate.median / c[CP].rate.median),
-    times(c[C].rate.median / c[name].rate.median),
-    c[name].cpuUsPerSpawn ? num(c[name].cpuUsPerSpawn.median) : '–',
-    c[name].cpuUsPerSpawn && c[C].cpuUsPerSpawn ? times(c[name].cpuUsPerSpawn.median / c[C].cpuUsPerSpawn.median) : '–',
+    pairedCell(c[name], c[C], 'roundRates', true),
+    ...(c[name].cold
+      ? [cpuPair(c[name].warm), pairedCell(c[name].warm, c[C].warm, 'roundCpuUs'), cpuPair(c[name].cold), pairedCell(c[name].cold, c[C].cold, 'roundCpuUs')]
+      : [c[name].cpuUsPerSpawn ? num(c[name].cpuUsPerSpawn.median) : '–', c[name].cpuUsPerSpawn && c[C].cpuUsPerSpawn ? times(c[name].cpuUsPerSpawn.median / c[C].cpuUsPerSpawn.median) : '–']),
   ]);
+  const cpuHeader = c[C].cold
+    ? [
+        'parent CPU per spawn, warmed up, µs: process / main thread',
+        'CPU vs C posix_spawn, warmed up (p10–p90)',
+        'parent CPU per spawn, cold, µs: process / main thread',
+        'CPU vs C posix_spawn, cold (p10–p90)',
+      ]
+    : ['parent CPU per spawn, µs', 'CPU vs C posix_spawn'];
   return table(
     [
       'contender',
@@ -55,9 +78,8 @@ export function sequentialTable(s) {
       'latency median, ms',
       'p99, ms',
       'speed-up vs child_process',
-      'time vs C posix_spawn',
-      'parent CPU per spawn, µs',
-      'CPU vs C posix_spawn',
+      'time vs C posix_spawn (p10–p90)',
+      ...cpuHeader,
     ],
     rows,
   );
@@ -66,14 +88,42 @@ export function sequentialTable(s) {
 /** Scenario 2: 64 in flight. */
 export function inflightTable(s) {
   const c = s.contenders;
+  const apart = Boolean(c[C].cold);
   const rows = ordered(c).map((name) => [
     bold(name),
     num(c[name].rate.median),
     `${num(c[name].rate.p10)}–${num(c[name].rate.p90)}`,
     times(c[name].rate.median / c[CP].rate.median),
-    times(c[C].rate.median / c[name].rate.median),
+    pairedCell(c[name], c[C], 'roundRates'),
+    ...(apart
+      ? [
+          num(c[name].cold.rate.median),
+          cpuPair(c[name].warm),
+          pairedCell(c[name].warm, c[C].warm, 'roundCpuUs'),
+          cpuPair(c[name].cold),
+          num(c[name].warm.childrenCpuUsPerSpawn?.median),
+        ]
+      : []),
   ]);
-  return table(['contender', 'spawns/s (median of rounds)', 'p10–p90', 'speed-up vs child_process', 'time vs C posix_spawn'], rows);
+  return table(
+    [
+      'contender',
+      'spawns/s (median of rounds)',
+      'p10–p90',
+      'speed-up vs child_process',
+      'throughput vs C posix_spawn (p10–p90)',
+      ...(apart
+        ? [
+            'spawns/s, cold',
+            'parent CPU per spawn, warmed up, µs: process / main thread',
+            'CPU vs C posix_spawn, warmed up',
+            'parent CPU per spawn, cold, µs: process / main thread',
+            "children's CPU per spawn, warmed up, µs",
+          ]
+        : []),
+    ],
+    rows,
+  );
 }
 
 /** Scenario 3: latency per memory level, then the ratios the targets are about. */

@@ -19,7 +19,7 @@ import { median, summarize } from '../lib/stats.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-// The first two are the figure. The other two are what the registration cannot do without:
+// The first two are the figure. The next two are what the registration cannot do without:
 // --import of an empty package (Node's ES module loader and its reading of files, which `node -e
 // 0` does not start, and a bare specifier's resolution: any --import of a package pays them), and
 // loading Node's own child_process (which must be patched before the program's first line; it
@@ -29,6 +29,9 @@ const variants = {
   'node --import pidfd/register -e 0': ['--import', 'pidfd/register', '-e', '0'],
   'node --import empty-package -e 0': ['--import', 'empty-package', '-e', '0'],
   "node -e \"require('node:child_process')\"": ['-e', "require('node:child_process')"],
+  // Both at once: the floor of any registration made with --import (what pidfd's adds over it is
+  // its own modules and the patching).
+  "node --import empty-package -e \"require('node:child_process')\"": ['--import', 'empty-package', '-e', "require('node:child_process')"],
 };
 
 /** A consumer's directory: node_modules/pidfd (this checkout) and node_modules/empty-package. */
@@ -52,14 +55,16 @@ function consumer() {
  * against that of importing a second empty package, in ms.
  */
 const marginalCode = `const { createRequire } = await import('node:module');
+const { readFileSync } = await import('node:fs');
+const main = () => Number(readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ', 1)[0]) / 1e6;
 createRequire(process.cwd() + '/x.js')('node:child_process');
 await import('empty-package');
-let t = performance.now();
+let t = performance.now(), c = main();
 await import('empty-package-2');
-const empty = performance.now() - t;
-t = performance.now();
+const empty = performance.now() - t, emptyCpu = main() - c;
+t = performance.now(), c = main();
 await import('pidfd/register');
-process.stdout.write(JSON.stringify([empty, performance.now() - t]));`;
+process.stdout.write(JSON.stringify([empty, performance.now() - t, emptyCpu, main() - c]));`;
 
 function marginalOnce() {
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', marginalCode], { cwd, encoding: 'utf8' });
@@ -117,7 +122,7 @@ function measure(n, warmup) {
       else cpu[name].push(c);
     }
   }
-  const [plain, registered, empty, builtin] = names;
+  const [plain, registered, empty, builtin, floor] = names;
   const pairDiffs = ms[registered].map((t, i) => t - ms[plain][i]);
   const cpuComplete = perf && names.every((name) => cpu[name].length === n);
   return {
@@ -127,14 +132,24 @@ function measure(n, warmup) {
     addedMs: median(ms[registered]) - median(ms[plain]),
     emptyImportAddedMs: median(ms[empty]) - median(ms[plain]),
     builtinAddedMs: median(ms[builtin]) - median(ms[plain]),
+    floorAddedMs: median(ms[floor]) - median(ms[plain]),
+    overFloorPairDiffMs: summarize(ms[registered].map((t, i) => t - ms[floor][i])),
     pairDiffMs: summarize(pairDiffs),
-    marginal: { emptyPackageMs: summarize(marginal.map(([e]) => e)), registerMs: summarize(marginal.map(([, r]) => r)) },
+    marginal: {
+      emptyPackageMs: summarize(marginal.map(([e]) => e)),
+      registerMs: summarize(marginal.map(([, r]) => r)),
+      // The main thread's CPU time of the same imports (/proc/thread-self/schedstat).
+      emptyPackageCpuMs: summarize(marginal.map(([, , e]) => e)),
+      registerCpuMs: summarize(marginal.map(([, , , r]) => r)),
+    },
     cpu: cpuComplete
       ? {
           variants: Object.fromEntries(names.map((name) => [name, summarize(cpu[name])])),
           addedMs: median(cpu[registered]) - median(cpu[plain]),
           emptyImportAddedMs: median(cpu[empty]) - median(cpu[plain]),
           builtinAddedMs: median(cpu[builtin]) - median(cpu[plain]),
+          floorAddedMs: median(cpu[floor]) - median(cpu[plain]),
+          overFloorPairDiffMs: summarize(cpu[registered].map((t, i) => t - cpu[floor][i])),
           pairDiffMs: summarize(cpu[registered].map((t, i) => t - cpu[plain][i])),
         }
       : null,

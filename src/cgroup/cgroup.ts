@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 
 import { binding } from '../binding.js';
 import { errno, pidfdError, systemError } from '../errors.js';
-import { signalNumber, treeSignalRule, type Signal } from '../signals.js';
+import { SIGCONT, SIGKILL, signalNumber, treeSignalRule, type Signal } from '../signals.js';
 import { availableControllers, cgroupParent, enabledControllers, writable } from './hierarchy.js';
 import type { ParsedCgroupSettings } from './settings.js';
 
@@ -26,9 +26,6 @@ export interface CgroupStats {
   /** Bytes read and written by the tree (io.stat), where the io controller is enabled. */
   io: { readBytes: number; writeBytes: number } | null;
 }
-
-const SIGKILL = 9;
-const SIGCONT = 18;
 
 let sequence = 0;
 

@@ -1,6 +1,7 @@
 // `pidfd kill`: signal processes through pidfds; with --expect-id, only the process meant.
 
 import { PidFd } from '../index.js';
+import { SIGTERM } from '../signals.js';
 import { CommandError, parsePidCommand, parseSignal, UsageError } from './args.js';
 
 export const killHelp = `Usage: pidfd kill [-s SIG] [--expect-id ID] [--tree] PID...
@@ -41,7 +42,7 @@ export async function kill(argv: string[]): Promise<number> {
   if (parsed === null) return 0;
   const { values, pids } = parsed;
   const tree = values.tree === true;
-  const signal = values.signal === undefined ? 15 : parseSignal(values.signal as string, '--signal', { allowZero: !tree });
+  const signal = values.signal === undefined ? SIGTERM : parseSignal(values.signal as string, '--signal', { allowZero: !tree });
   if (values.verbose === true && !tree) throw new UsageError('--verbose goes with --tree');
   const expectText = values['expect-id'] as string | undefined;
   if (expectText !== undefined) {

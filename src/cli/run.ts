@@ -5,20 +5,20 @@
 // the backend, and waiting for the whole tree. The timeout, its SIGKILL (--kill-after), the
 // tree's kill and the watchdog of --kill-on-parent-exit are run()'s own.
 
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 import { SpawnError, support, type CgroupSettings, type CgroupStats, type ExitStatus } from '../index.js';
 import type { RunError } from '../run/error.js';
-import { normalizeRun } from '../run/options.js';
+import { normalizeLaunch } from '../run/launch.js';
 import { createRunProcess, exitStatusOf, startedOf } from '../run/run-process.js';
 import { portableEngine } from '../engine.js';
-import type { RunTree as Tree } from '../run/portable.js';
-import { signalNumberOf } from '../signals.js';
+import type { Tree } from '../run/tree.js';
+import { SIGKILL, SIGTERM, signalNumberOf } from '../signals.js';
 import { parseDuration, parseSignal, parseWithCommand, UsageError } from './args.js';
 import { reportJson, reportText } from './report.js';
 import { progressLine, Sampler, writeTimeline } from './timeline.js';
-import { statFields, withProcess } from '../process/procfs.js';
+import { readStat, statOf, withProcess } from '../process/procfs.js';
 
 export const runHelp = `Usage: pidfd run [options] [--] CMD [ARG...]
 
@@ -110,17 +110,13 @@ export function exitCodeOf(status: Pick<ExitStatus, 'code' | 'signal'>): number 
  * the keyboard's signals go): /proc/self/stat's pgrp and tpgid (-1 without a terminal).
  */
 function onForegroundTerminal(): boolean {
-  const stat = readFileSync('/proc/self/stat', 'latin1');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const pgrp = Number(fields[2]);
-  const tpgid = Number(fields[5]);
+  const { pgrp, tpgid } = readStat('self')!;
   return tpgid > 0 && tpgid === pgrp;
 }
 
 /** This process's process group (field 5 of /proc/self/stat). */
 function processGroup(): number {
-  const stat = readFileSync('/proc/self/stat', 'latin1');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+  return readStat('self')!.pgrp;
 }
 
 /** --memory-max, --pids-max, --cpu-max as cgroup settings; a bad value is a usage error. */
@@ -151,7 +147,7 @@ function parseLimits(values: Record<string, unknown>): CgroupSettings {
 function killOutside(tree: Tree, signal: number, pgrp: number): void {
   for (const pid of tree.members()) {
     withProcess(pid, (pidfd, dir) => {
-      if (Number(statFields(dir)[2]) !== pgrp) pidfd.sendSignal(signal);
+      if (statOf(dir).pgrp !== pgrp) pidfd.sendSignal(signal);
     });
   }
 }
@@ -190,7 +186,7 @@ export async function run(argv: string[]): Promise<number> {
   const timeoutMs = values.timeout === undefined ? 0 : parseDuration(values.timeout as string, '--timeout');
   const killAfterMs = values['kill-after'] === undefined ? undefined : parseDuration(values['kill-after'] as string, '--kill-after');
   if (killAfterMs !== undefined && values.timeout === undefined) throw new UsageError('--kill-after needs --timeout');
-  const signal = values.signal === undefined ? 15 : parseSignal(values.signal as string, '--signal');
+  const signal = values.signal === undefined ? SIGTERM : parseSignal(values.signal as string, '--signal');
   const cgroup = values.cgroup as string | undefined;
   if (values.foreground === true && values['own-group'] === true) {
     throw new UsageError('--foreground and --own-group cannot be combined');
@@ -212,27 +208,49 @@ export async function run(argv: string[]): Promise<number> {
   // this one spawn, unless PIDFD_BACKEND says otherwise.
   const backend = report !== undefined && process.env.PIDFD_BACKEND === undefined ? 'fork' : undefined;
 
-  const n = normalizeRun(command[0], command.slice(1), {
-    stdin: 'inherit',
-    stdout: 'inherit',
-    stderr: 'inherit',
-    killSignal: signal,
-    reject: false,
-    // Without --kill-on-parent-exit the command outlives pidfd, as it would without pidfd; with
-    // it, the tree dies with pidfd (the watchdog kills it even after a SIGKILL of pidfd).
-    cleanup: values['kill-on-parent-exit'] === true,
-    tree: treeWanted ? (hasLimits ? limits : true) : false,
-  });
-  // Durations beyond a Node timer (--timeout 25d) are taken: run()'s timers are long ones. A
-  // SIGKILL follows only the timeout's signal, and only with --kill-after: forwarded signals go
-  // to the tree directly, not through the run's kill().
-  n.timeout = timeoutMs;
-  // 0 disables it, as for timeout(1) ("a duration of 0 disables the associated timeout").
-  n.forceKillAfterDelay = killAfterMs === undefined || killAfterMs === 0 ? -1 : killAfterMs;
+  // What the tree needs once it has started: forwarded signals go to it, the sampler reads it.
+  const timeline = values.timeline as string | undefined;
+  const progress = values.progress === true && process.stderr.isTTY === true;
+  let tree: Tree | undefined;
+  let sampler: Sampler | undefined;
+  const n = normalizeLaunch(
+    command[0],
+    command.slice(1),
+    {
+      stdin: 'inherit',
+      stdout: 'inherit',
+      stderr: 'inherit',
+      killSignal: signal,
+      reject: false,
+      // Without --kill-on-parent-exit the command outlives pidfd, as it would without pidfd; with
+      // it, the tree dies with pidfd (the watchdog kills it even after a SIGKILL of pidfd).
+      cleanup: values['kill-on-parent-exit'] === true,
+      tree: treeWanted ? (hasLimits ? limits : true) : false,
+    },
+    {
+      // Durations beyond a Node timer (--timeout 25d) are taken: run()'s timers are long ones. A
+      // SIGKILL follows only the timeout's signal, and only with --kill-after: forwarded signals
+      // go to the tree directly, not through the run's kill().
+      timeout: timeoutMs,
+      // 0 disables it, as for timeout(1) ("a duration of 0 disables the associated timeout").
+      forceKillAfterDelay: killAfterMs === undefined || killAfterMs === 0 ? false : killAfterMs,
+      launch: {
+        reach: foreground ? 'leader' : 'group',
+        cgroupPath: cgroup,
+        backend,
+        waitForTree: true,
+        onStart: (started) => {
+          tree = started;
+          if (timeline !== undefined || progress) {
+            sampler = new Sampler(started, 100, progress ? (s) => process.stderr.write(progressLine(s)) : undefined);
+          }
+        },
+      },
+    },
+  );
 
   // The --timeline file is opened (created, emptied) before CMD starts, as a shell opens
   // `> FILE`: one that cannot be written is said at once, and nothing runs.
-  const timeline = values.timeline as string | undefined;
   let timelineFd: number | undefined;
   if (timeline !== undefined) {
     try {
@@ -248,7 +266,6 @@ export async function run(argv: string[]): Promise<number> {
   // child. On a terminal, the terminal's SIGINT and SIGQUIT reach the command directly (it is in
   // our process group): pidfd only keeps them from ending pidfd itself, passes them to the
   // members outside our group, and waits for the command.
-  let tree: Tree | undefined;
   // SIGUSR1 and SIGUSR2 never come from the keyboard: they are forwarded in both modes (and
   // SIGUSR1 never opens Node's inspector: see no-inspector.ts).
   const forwarded: NodeJS.Signals[] = [...(foreground ? [] : (['SIGINT', 'SIGQUIT'] as const)), 'SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'];
@@ -259,21 +276,6 @@ export async function run(argv: string[]): Promise<number> {
     ...absorbed.map((sig) => [sig, (): void => tree && killOutside(tree, signalNumberOf(sig)!, ourGroup)] as const),
   ];
   for (const [sig, handler] of handlers) process.on(sig, handler);
-
-  const progress = values.progress === true && process.stderr.isTTY === true;
-  let sampler: Sampler | undefined;
-  n.launch = {
-    reach: foreground ? 'leader' : 'group',
-    cgroupPath: cgroup,
-    backend,
-    waitForTree: true,
-    onStart: (started) => {
-      tree = started;
-      if (timeline !== undefined || progress) {
-        sampler = new Sampler(started, 100, progress ? (s) => process.stderr.write(progressLine(s)) : undefined);
-      }
-    },
-  };
 
   const running = createRunProcess(n, undefined);
   let result: Awaited<typeof running>;
@@ -312,6 +314,6 @@ export async function run(argv: string[]): Promise<number> {
   }
   // As timeout(1): 124 when the timeout ended CMD, but 137 (128 + SIGKILL) when it took a SIGKILL
   // (--kill-after, or --signal KILL), so that a forced end can be told from one CMD accepted.
-  if (result.timedOut) return status.signal === 'SIGKILL' ? 128 + 9 : 124;
+  if (result.timedOut) return status.signal === 'SIGKILL' ? 128 + SIGKILL : 124;
   return exitCodeOf(status);
 }

@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 
 import type { CgroupStats } from '../index.js';
-import { statFields, withProcess } from '../process/procfs.js';
+import { statOf, withProcess } from '../process/procfs.js';
 
 /** What a Sampler reads: the tree's pids, and its cgroup's figures where it has one. */
 export interface Sampled {
@@ -32,8 +32,8 @@ function fromMembers(pids: number[]): { cpuUs: number; rss: number } {
   let rss = 0;
   for (const pid of pids) {
     withProcess(pid, (_, dir) => {
-      const fields = statFields(dir);
-      cpuUs += ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100; // clock ticks (USER_HZ 100)
+      const { utime, stime } = statOf(dir);
+      cpuUs += ((utime + stime) * 1e6) / 100; // clock ticks (USER_HZ 100)
       rss += Number(dir.readFile('statm', 'latin1').split(' ')[1]) * PAGE;
     });
   }

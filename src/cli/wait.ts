@@ -1,7 +1,7 @@
 // `pidfd wait`: wait for processes that need not be our children, without polling.
 
 import { PidFd, type ExitStatus } from '../index.js';
-import { setLongTimeout } from '../internal/timers.js';
+import { setLongTimeout } from '../timers.js';
 import { CommandError, parseDuration, parsePidCommand } from './args.js';
 
 export const waitHelp = `Usage: pidfd wait [options] PID...

@@ -1,5 +1,7 @@
 // The errors of child_process, in Node's own words: the codes, classes, messages and fields that
 // Node's lib/internal/errors.js gives them, since programs (and Node's own tests) compare them.
+// The argument checks take their arguments in the order of src/errors.ts's namesakes: the name,
+// the value given, then what was expected (Node's own helpers put the value last).
 
 import { inspect, getSystemErrorName } from 'node:util';
 
@@ -65,7 +67,7 @@ function list(items: string[], many: string, one: string): string {
 }
 
 /** ERR_INVALID_ARG_TYPE: `The "options.uid" property must be int32. Received type string ('a')`. */
-export function invalidArgType(name: string, expected: string | string[], actual: unknown): TypeError & { code: string } {
+export function invalidArgType(name: string, actual: unknown, expected: string | string[]): TypeError & { code: string } {
   let message = name.endsWith(' argument') ? `The ${name} ` : `The "${name}" ${name.includes('.') ? 'property' : 'argument'} `;
   message += 'must be ';
   const types: string[] = [];
@@ -111,7 +113,7 @@ function withSeparators(digits: string): string {
 }
 
 /** ERR_OUT_OF_RANGE: `The value of "timeout" is out of range. It must be .... Received -1`. */
-export function outOfRange(name: string, range: string, input: unknown): RangeError & { code: string } {
+export function outOfRange(name: string, input: unknown, range: string): RangeError & { code: string } {
   let shown: string;
   if (Number.isInteger(input) && Math.abs(input as number) > 2 ** 32) shown = withSeparators(String(input));
   else if (typeof input === 'bigint') {

@@ -90,7 +90,7 @@ export const execSync = forward('execSync', 2);
 
 /**
  * `ChildProcess`: Node's prototype (so `instanceof` holds both ways, and a subclass inherits
- * Node's methods), the implementation's constructor (child-process.ts), which it calls on `this`.
+ * Node's methods), the implementation's constructor (child-process-class.ts), which it calls on `this`.
  */
 export const ChildProcess = function ChildProcess(this: object): void {
   (load().ChildProcess as unknown as (this: object) => void).call(this);

@@ -11,65 +11,18 @@
 import { binding, constants } from '../binding.js';
 import { errno as errnoTable, SpawnError } from '../errors.js';
 import { exitStatusFromRecord } from '../process/exit-status.js';
-import { onExit } from '../process/exits.js';
-import { buildPlan, type ChildSpec } from '../process/options.js';
+import { onExit } from '../process/exit-watcher.js';
 import { start } from '../process/start.js';
-import type { StdioEntry } from '../process/stdio.js';
-import { envPairsOf } from './normalize.js';
+import { engineStdio, nodeChildSpec, type NodeChild, type NodeStdio } from './child-spec.js';
 
-/** One entry of the `stdio` that Node's getValidStdio() makes. */
-export interface NodeStdio {
-  type: 'pipe' | 'overlapped' | 'ignore' | 'inherit' | 'fd' | 'wrap' | string;
-  fd?: number;
-  /** For pipe/overlapped/ipc: an unopened Pipe; for wrap: the stream's handle. */
-  handle?: { open?(fd: number): number | undefined; fd?: number; close?(): void };
-  ipc?: boolean;
-}
+export type { NodeStdio } from './child-spec.js';
 
 /** What ChildProcess.prototype.spawn() passes (Node 20 and 22: one object). */
-interface HandleOptions {
-  file: string;
-  args?: unknown;
-  cwd?: unknown;
-  envPairs?: unknown;
+interface HandleOptions extends NodeChild {
   stdio: NodeStdio[];
-  detached?: boolean;
-  uid?: unknown;
-  gid?: unknown;
 }
 
 const DETACHED = 1; // Node 24+'s flags argument: 1 detached, 2 windowsHide, 4 windowsVerbatimArguments
-
-/** The engine's stdio entries for Node's stdio, and the Pipes to open on the parent's ends. */
-function engineStdio(stdio: readonly NodeStdio[]): { entries: StdioEntry[]; pipes: (NodeStdio['handle'] | null)[] } {
-  const kind = constants().stdioKind;
-  const entries: StdioEntry[] = [];
-  const pipes: (NodeStdio['handle'] | null)[] = [];
-  for (let target = 0; target < stdio.length; target++) {
-    const s = stdio[target]!;
-    let entry: StdioEntry | null;
-    switch (s.type) {
-      case 'ignore':
-        // libuv: /dev/null for 0-2, nothing (closed) above.
-        entry = target < 3 ? { target, kind: kind.devnull, fd: -1 } : null;
-        break;
-      case 'pipe':
-      case 'overlapped':
-        // libuv makes every stdio pipe a socketpair; so does this, for a child that checks.
-        entry = { target, kind: kind.socket, fd: -1 };
-        break;
-      case 'wrap':
-        entry = { target, kind: kind.fd, fd: s.handle?.fd ?? -1 };
-        break;
-      default:
-        entry = { target, kind: kind.fd, fd: s.fd ?? -1 };
-    }
-    if (entry === null) continue;
-    entries.push(entry);
-    pipes.push(entry.kind === kind.socket ? s.handle ?? null : null);
-  }
-  return { entries, pipes };
-}
 
 /** The errors that Node reports with an 'error' event, after making the child's stdio streams
  * (libuv opens them even when exec failed); Node throws the others at once. EMFILE and ENFILE
@@ -100,28 +53,11 @@ function openEnded(pipes: readonly (NodeStdio['handle'] | null)[]): void {
   }
 }
 
-/** ChildSpec fields from what Node's spawn() resolved, read the way process_wrap reads them. */
-function childSpec(o: HandleOptions, stdio: StdioEntry[]): ChildSpec {
-  const argv = Array.isArray(o.args) ? o.args.map(String) : [o.file];
-  return {
-    file: o.file,
-    argv,
-    // Not an array: the child gets this process's environment, as from process_wrap.
-    env: envPairsOf(o.envPairs),
-    // A cwd that is not a non-empty string is not used (process_wrap reads only strings).
-    cwd: typeof o.cwd === 'string' && o.cwd.length > 0 ? o.cwd : undefined,
-    stdio,
-    setsid: !!o.detached,
-    uid: Number.isInteger(o.uid) && (o.uid as number) !== -1 ? (o.uid as number) >>> 0 : -1,
-    gid: Number.isInteger(o.gid) && (o.gid as number) !== -1 ? (o.gid as number) >>> 0 : -1,
-  };
-}
-
 /** What a ChildProcess does when its handle reports the exit (or a spawn error, as a negative
  * exitCode): Node's `_handle.onexit`. */
 export type ExitListener = (child: object, exitCode: number | null, signalCode: string) => void;
 
-/** Set once by child-process.ts (one function for every handle: no field per handle). */
+/** Set once by child-process-class.ts (one function for every handle: no field per handle). */
 let childExit: ExitListener = () => {};
 
 /** Sets what every handle calls at its child's exit. */
@@ -173,10 +109,13 @@ export class ProcessHandle {
             uid: rest[5],
             gid: rest[6],
           };
-    const { entries, pipes } = engineStdio(o.stdio);
+    const entries = engineStdio(o.stdio);
+    // The Pipes to open on the parent's ends, per entry.
+    const socket = constants().stdioKind.socket;
+    const pipes = entries.map((entry) => (entry.kind === socket ? o.stdio[entry.target]!.handle ?? null : null));
     let started;
     try {
-      started = start(buildPlan(childSpec(o, entries)), { ref: true });
+      started = start(nodeChildSpec(o, entries), { ref: true });
     } catch (error) {
       if (!(error instanceof SpawnError)) throw error;
       const err = error.errno < 0 ? error.errno : -errnoTable.EIO;

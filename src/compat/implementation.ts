@@ -2,7 +2,7 @@
 // define them. The module entry (child_process.ts) and pidfd/register reach it through the thin
 // functions of exports.ts; nothing else imports it.
 
-import { ChildProcess } from './child-process.js';
+import { ChildProcess } from './child-process-class.js';
 import { exec, execFile } from './exec.js';
 import { fork } from './fork.js';
 import { spawn } from './spawn.js';

@@ -3,7 +3,7 @@
 import * as events from 'node:events';
 import type { ChildProcess as NodeChildProcess } from 'node:child_process';
 
-import { ChildProcess } from './child-process.js';
+import { ChildProcess } from './child-process-class.js';
 import { AbortError } from './errors.js';
 import { normalizeSpawnArguments } from './normalize.js';
 import { sanitizeKillSignal, validateAbortSignal, validateTimeout } from './validate.js';

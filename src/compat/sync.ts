@@ -5,14 +5,15 @@
 
 import { isArrayBufferView } from 'node:util/types';
 
-import { binding, constants } from '../binding.js';
+import { SpawnError } from '../errors.js';
 import { exitStatusFromRecord } from '../process/exit-status.js';
-import { buildPlan } from '../process/options.js';
-import type { StdioEntry } from '../process/stdio.js';
+import { startSync } from '../process/start.js';
+import { constants, type NativeSyncResult } from '../binding.js';
+import { engineStdio, nodeChildSpec, type NodeChild } from './child-spec.js';
+import { SIGTERM } from '../signals.js';
 import { errnoException, genericNodeError, invalidArgType, invalidArgValue, ipcSyncFork } from './errors.js';
 import { MAX_BUFFER } from './exec.js';
 import {
-  envPairsOf,
   normalizeExecArgs,
   normalizeExecFileArgs,
   normalizeSpawnArguments,
@@ -38,8 +39,6 @@ export interface SpawnSyncResult {
   stdout: Buffer | string | null | undefined;
   stderr: Buffer | string | null | undefined;
 }
-
-const SIGTERM = 15;
 
 /** The fd of a stream's handle (a socket, a pipe, a TTY), for a stream given as a child's stdio. */
 function wrappedFd(value: object): number | undefined {
@@ -79,29 +78,6 @@ function validStdio(option: unknown): SyncStdio[] {
   return out;
 }
 
-/** The engine's stdio entries, and per entry the input to write (null: read its output). */
-function engineStdio(stdio: readonly SyncStdio[]): { entries: StdioEntry[]; input: (Uint8Array | null)[]; targets: number[] } {
-  const kind = constants().stdioKind;
-  const entries: StdioEntry[] = [];
-  const input: (Uint8Array | null)[] = [];
-  for (let target = 0; target < stdio.length; target++) {
-    const s = stdio[target]!;
-    if (s.type === 'ignore') {
-      if (target < 3) entries.push({ target, kind: kind.devnull, fd: -1 });
-      else continue;
-      input.push(null);
-    } else if (s.type === 'pipe' || s.type === 'overlapped') {
-      // A socketpair, as libuv makes it; the child reads fd 0 and writes the others.
-      entries.push({ target, kind: kind.socket, fd: -1 });
-      input.push(target === 0 ? toBytes(s.input) : null);
-    } else {
-      entries.push({ target, kind: kind.fd, fd: s.fd! });
-      input.push(null);
-    }
-  }
-  return { entries, input, targets: entries.map((e) => e.target) };
-}
-
 function toBytes(input: unknown): Uint8Array {
   if (input == null) return new Uint8Array(0);
   const view = input as ArrayBufferView;
@@ -126,29 +102,28 @@ export function spawnSync(file: unknown, args?: unknown, options?: unknown): Spa
     if (typeof input === 'string') {
       stdio[i] = { ...stdio[i]!, input: Buffer.from(input, o.encoding as BufferEncoding) };
     } else {
-      throw invalidArgType(`options.stdio[${i}]`, ['Buffer', 'TypedArray', 'DataView', 'string'], input);
+      throw invalidArgType(`options.stdio[${i}]`, input, ['Buffer', 'TypedArray', 'DataView', 'string']);
     }
   }
 
   const theFile = o.file as string;
   const argv = o.args as string[];
-  const { entries, input, targets } = engineStdio(stdio);
-  const n = buildPlan({
-    file: theFile,
-    argv,
-    env: envPairsOf(o.envPairs),
-    cwd: typeof o.cwd === 'string' && o.cwd.length > 0 ? o.cwd : undefined,
-    stdio: entries,
-    setsid: !!o.detached,
-    uid: Number.isInteger(o.uid) && o.uid !== -1 ? (o.uid as number) >>> 0 : -1,
-    gid: Number.isInteger(o.gid) && o.gid !== -1 ? (o.gid as number) >>> 0 : -1,
-  });
-  const native = binding().spawnSync(n.plan, {
-    input,
-    timeoutMs: typeof o.timeout === 'number' ? o.timeout : 0,
-    maxBuffer: typeof o.maxBuffer === 'number' ? o.maxBuffer : 0,
-    killSignal: killSignal ?? SIGTERM,
-  });
+  const entries = engineStdio(stdio);
+  // Per entry, the input to write (a socketpair's fd 0), or null: its output is read.
+  const socket = constants().stdioKind.socket;
+  const input = entries.map((entry) => (entry.target === 0 && entry.kind === socket ? toBytes(stdio[0]!.input) : null));
+  let native: NativeSyncResult | { errno: number };
+  try {
+    native = startSync(nodeChildSpec(o as unknown as NodeChild, entries), {
+      input,
+      timeoutMs: typeof o.timeout === 'number' ? o.timeout : 0,
+      maxBuffer: typeof o.maxBuffer === 'number' ? o.maxBuffer : 0,
+      killSignal: killSignal ?? SIGTERM,
+    });
+  } catch (error) {
+    if (!(error instanceof SpawnError)) throw error;
+    native = { errno: -error.errno };
+  }
 
   // Node's keys, in Node's order: error (only when there is one), status, signal, output, pid,
   // stdout, stderr.
@@ -161,7 +136,7 @@ export function spawnSync(file: unknown, args?: unknown, options?: unknown): Spa
     errno = native.error;
     const status = exitStatusFromRecord(native.pid, native.record, 0, 'child');
     const output: (Buffer | string | null)[] = new Array(stdio.length).fill(null);
-    for (let i = 0; i < targets.length; i++) output[targets[i]!] = native.output[i] ?? null;
+    for (let i = 0; i < entries.length; i++) output[entries[i]!.target] = native.output[i] ?? null;
     fields = { status: status.signal !== null ? null : status.code, signal: status.signal, output, pid: native.pid, stdout: null, stderr: null };
   }
   const encoding = o.encoding as string | undefined;

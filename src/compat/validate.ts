@@ -7,30 +7,30 @@ import { fileURLToPath } from 'node:url';
 import { invalidArgType, invalidArgValue, outOfRange, unknownSignal } from './errors.js';
 
 export function validateString(value: unknown, name: string): asserts value is string {
-  if (typeof value !== 'string') throw invalidArgType(name, 'string', value);
+  if (typeof value !== 'string') throw invalidArgType(name, value, 'string');
 }
 
 export function validateBoolean(value: unknown, name: string): asserts value is boolean {
-  if (typeof value !== 'boolean') throw invalidArgType(name, 'boolean', value);
+  if (typeof value !== 'boolean') throw invalidArgType(name, value, 'boolean');
 }
 
 /** An object, not null, not an array (Node's validateObject with its default options). */
 export function validateObject(value: unknown, name: string): asserts value is object {
-  if (value === null || Array.isArray(value) || typeof value !== 'object') throw invalidArgType(name, 'Object', value);
+  if (value === null || Array.isArray(value) || typeof value !== 'object') throw invalidArgType(name, value, 'Object');
 }
 
 export function validateArray(value: unknown, name: string): asserts value is unknown[] {
-  if (!Array.isArray(value)) throw invalidArgType(name, 'Array', value);
+  if (!Array.isArray(value)) throw invalidArgType(name, value, 'Array');
 }
 
 export function validateFunction(value: unknown, name: string): asserts value is (...args: unknown[]) => unknown {
-  if (typeof value !== 'function') throw invalidArgType(name, 'Function', value);
+  if (typeof value !== 'function') throw invalidArgType(name, value, 'Function');
 }
 
 /** Anything with an `aborted` property passes, as in Node. */
 export function validateAbortSignal(value: unknown, name: string): asserts value is AbortSignal | undefined {
   if (value !== undefined && (value === null || typeof value !== 'object' || !('aborted' in value))) {
-    throw invalidArgType(name, 'AbortSignal', value);
+    throw invalidArgType(name, value, 'AbortSignal');
   }
 }
 
@@ -68,30 +68,30 @@ const generalValidators = Number(process.versions.node.split('.')[0]) >= 26;
 export function validateId(value: unknown, name: string): void {
   if (value == null) return;
   if (!generalValidators) {
-    if (!isInt32(value)) throw invalidArgType(name, 'int32', value);
+    if (!isInt32(value)) throw invalidArgType(name, value, 'int32');
     return;
   }
-  if (typeof value !== 'number') throw invalidArgType(name, 'number', value);
-  if (!Number.isInteger(value)) throw outOfRange(name, 'an integer', value);
-  if (value < -(2 ** 31) || value > 2 ** 31 - 1) throw outOfRange(name, '>= -2147483648 && <= 2147483647', value);
+  if (typeof value !== 'number') throw invalidArgType(name, value, 'number');
+  if (!Number.isInteger(value)) throw outOfRange(name, value, 'an integer');
+  if (value < -(2 ** 31) || value > 2 ** 31 - 1) throw outOfRange(name, value, '>= -2147483648 && <= 2147483647');
 }
 
 export function validateTimeout(timeout: unknown): void {
   if (timeout == null) return;
   if (!generalValidators) {
-    if (!(Number.isInteger(timeout) && (timeout as number) >= 0)) throw outOfRange('timeout', 'an unsigned integer', timeout);
+    if (!(Number.isInteger(timeout) && (timeout as number) >= 0)) throw outOfRange('timeout', timeout, 'an unsigned integer');
     return;
   }
-  if (typeof timeout !== 'number') throw invalidArgType('timeout', 'number', timeout);
-  if (!Number.isInteger(timeout)) throw outOfRange('timeout', 'an integer', timeout);
-  if (timeout < 0 || timeout > Number.MAX_SAFE_INTEGER) throw outOfRange('timeout', `>= 0 && <= ${Number.MAX_SAFE_INTEGER}`, timeout);
+  if (typeof timeout !== 'number') throw invalidArgType('timeout', timeout, 'number');
+  if (!Number.isInteger(timeout)) throw outOfRange('timeout', timeout, 'an integer');
+  if (timeout < 0 || timeout > Number.MAX_SAFE_INTEGER) throw outOfRange('timeout', timeout, `>= 0 && <= ${Number.MAX_SAFE_INTEGER}`);
 }
 
 export function validateMaxBuffer(maxBuffer: unknown): void {
   if (maxBuffer == null || (typeof maxBuffer === 'number' && maxBuffer >= 0)) return;
-  if (!generalValidators) throw outOfRange('options.maxBuffer', 'a positive number', maxBuffer);
-  if (typeof maxBuffer !== 'number') throw invalidArgType('options.maxBuffer', 'number', maxBuffer);
-  throw outOfRange('options.maxBuffer', '>= 0', maxBuffer);
+  if (!generalValidators) throw outOfRange('options.maxBuffer', maxBuffer, 'a positive number');
+  if (typeof maxBuffer !== 'number') throw invalidArgType('options.maxBuffer', maxBuffer, 'number');
+  throw outOfRange('options.maxBuffer', maxBuffer, '>= 0');
 }
 
 const signalNumbers = constants.signals as Record<string, number>;
@@ -110,7 +110,7 @@ export function convertToValidSignal(signal: unknown): number {
 /** The `killSignal` option as a number, or undefined when not given. */
 export function sanitizeKillSignal(killSignal: unknown): number | undefined {
   if (typeof killSignal === 'string' || typeof killSignal === 'number') return convertToValidSignal(killSignal);
-  if (killSignal != null) throw invalidArgType('options.killSignal', ['string', 'number'], killSignal);
+  if (killSignal != null) throw invalidArgType('options.killSignal', killSignal, ['string', 'number']);
   return undefined;
 }
 
@@ -131,5 +131,5 @@ export function getValidatedPath(value: unknown, name: string): string | Uint8Ar
     if (path.includes(0)) throw invalidArgValue(name, path, 'must be a string, Uint8Array, or URL without null bytes');
     return path;
   }
-  throw invalidArgType(name, ['string', 'Buffer', 'URL'], path);
+  throw invalidArgType(name, path, ['string', 'Buffer', 'URL']);
 }

@@ -3,10 +3,10 @@
 
 import { binding, type NativeBinding } from '../binding.js';
 
-export { kTestFault } from './symbols.js';
-export { observeBatches } from '../process/exits.js';
+export { kTestFault } from '../symbols.js';
+export { observeBatches } from '../process/exit-watcher.js';
 export { forceFreezeKill } from '../cgroup/cgroup.js';
-export { forceMemberSignals } from '../run/tree.js';
+export { forceMemberSignals } from '../run/group-tree.js';
 
 /** The test-only part of the addon (native/js_test.c). */
 export interface NativeTestBinding {

@@ -2,11 +2,15 @@
 // not start, by walking parentage in /proc through pidfds: no signal can reach a recycled pid.
 //
 // The walk, in passes until one finds nobody new:
-//  - every member found is stopped (SIGSTOP through its pidfd) before its children are read, so
-//    that what has been read cannot grow: a fork either finished before the SIGSTOP was queued
-//    (the child is already on the parent's list) or is restarted after it, and the parent stops
-//    first (the kernel checks for a pending signal while it links the child, under the lock that
-//    sending takes);
+//  - every member found is stopped (SIGSTOP through its pidfd), and a pass begins only once every
+//    member is seen stopped (each of its threads in state T) or dead, so that what a pass reads
+//    cannot grow. A SIGSTOP that is merely pending is not enough: since Linux 4.20 (commit
+//    c3ad2c3b02e9) only a fatal signal aborts a fork under way, so a member inside fork() when
+//    the SIGSTOP came finishes it, links the child to its list, and stops after that. A pass that
+//    read its list before the link found nobody new, and the walk used to end there: the child,
+//    never seen, outlived the tree once its parent died (issue 19; on a loaded machine, where a
+//    fork can wait a long time for the CPU). A member that is exiting hands its children to a
+//    subreaper or init before it becomes a zombie: a dead member's list is final too;
 //  - a child pid read from /proc/<parent>/task/*/children (or, without CONFIG_PROC_CHILDREN, from
 //    the ppid of every /proc/*/stat) is trusted only once a pidfd for it is open, its stat read
 //    after that names the walked parent, the child was still unreaped after the read (so the
@@ -21,19 +25,21 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
 import { errno, pidfdError, systemError } from '../errors.js';
-import { signalName, signalNumber, signalNumberOf, treeSignalRule, type Signal } from '../signals.js';
+import { SIGCONT, SIGKILL, SIGSTOP, signalName, signalNumber, signalNumberOf, treeSignalRule, type Signal } from '../signals.js';
 import { PidFd } from './pidfd.js';
+import { PF_KTHREAD, processIds, readStat } from './procfs.js';
 
 const { ESRCH, EPERM } = errno;
-const SIGSTOP = signalNumberOf('SIGSTOP')!;
-const SIGCONT = signalNumberOf('SIGCONT')!;
-const SIGKILL = signalNumberOf('SIGKILL')!;
 /** Stop signals: after one of them the walk leaves the members it stopped as they are. */
 const STOPS = new Set(['SIGSTOP', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU'].map((name) => signalNumberOf(name)!));
-const PF_KTHREAD = 0x00200000;
 /** Passes after which a tree that still grows (under a member that cannot be stopped) is
  * signalled as far as it was found. */
 const MAX_PASSES = 64;
+/** How long the walk waits for a member to stop with no other member stopping meanwhile, before
+ * it signals the tree as far as it was found (complete: false): a member that cannot act on its
+ * SIGSTOP (a vfork() parent whose child the walk stopped before its exec, a process in
+ * uninterruptible sleep). Milliseconds. */
+const STOP_WAIT_MS = 2000;
 
 /** What PidFd.killTree() did. */
 export interface KillTreeResult {
@@ -45,7 +51,8 @@ export interface KillTreeResult {
   /** Walk passes made: a pass reads the children of every member; the last found nobody new. */
   passes: number;
   /** False if the tree still grew after the last pass (a member that cannot be stopped kept
-   * forking): what was found was signalled, what it started after that was not. */
+   * forking), or a member did not stop (STOP_WAIT_MS): what was found was signalled, what it
+   * started after that was not. */
   complete: boolean;
 }
 
@@ -57,18 +64,8 @@ interface Member {
   /** The walk's SIGSTOP reached it. */
   stoppedByWalk: boolean;
   denied: boolean;
-}
-
-/** state, ppid, flags of /proc/<pid>/stat, or undefined when the file cannot be read. */
-function readStat(pid: number): { state: string; ppid: number; flags: number } | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  } catch {
-    return undefined;
-  }
-  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { state: f[0]!, ppid: Number(f[1]), flags: Number(f[6]) };
+  /** Seen with every thread stopped, or dead: no fork of it can be under way. */
+  quiet: boolean;
 }
 
 let procChildren: boolean | undefined;
@@ -109,10 +106,9 @@ function childrenOf(pid: number): number[] {
 /** Every pid in /proc whose ppid is one of `parents`: [child, parent] pairs (the fallback). */
 function childrenByScan(parents: Set<number>): [number, number][] {
   const found: [number, number][] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const stat = readStat(Number(name));
-    if (stat !== undefined && parents.has(stat.ppid)) found.push([Number(name), stat.ppid]);
+  for (const pid of processIds() ?? []) {
+    const stat = readStat(pid);
+    if (stat !== undefined && parents.has(stat.ppid)) found.push([pid, stat.ppid]);
   }
   return found;
 }
@@ -134,6 +130,53 @@ function unreaped(pidfd: PidFd): boolean {
     return pidfd.sendSignal(0);
   } catch {
     return true;
+  }
+}
+
+/** Whether every thread of a member is stopped (T, or t under a debugger) or dead (Z, X, or
+ * gone): then no fork of it is under way, and its list of children is what it will stay. */
+function quiet(member: Member): boolean {
+  // Read by number: if the member has been reaped since, what was read was another process's,
+  // and the member itself is dead.
+  const stat = readStat(member.pid);
+  if (stat === undefined) return true; // reaped
+  if (!stoppedOrDead(stat.state)) return !unreaped(member.pidfd);
+  if (stat.threads <= 1) return true;
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${member.pid}/task`);
+  } catch {
+    return true; // reaped
+  }
+  for (const tid of tids) {
+    if (!stoppedOrDead(readStat(member.pid, Number(tid))?.state ?? 'X')) return !unreaped(member.pidfd);
+  }
+  return true;
+}
+
+function stoppedOrDead(state: string): boolean {
+  return state === 'T' || state === 't' || state === 'Z' || state === 'X';
+}
+
+/** Blocks this thread for `ms` milliseconds (killTree() is synchronous). */
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Waits until every member that the walk could stop is quiet(); false if one is not after
+ * STOP_WAIT_MS without any other becoming quiet meanwhile.
+ */
+function waitQuiet(members: Member[]): boolean {
+  let waiting = members.filter((m) => !m.quiet && !m.denied);
+  let deadline = Date.now() + STOP_WAIT_MS;
+  for (let wait = 0; ; wait = Math.min(wait + 1, 10)) {
+    const before = waiting.length;
+    waiting = waiting.filter((m) => !(m.quiet = quiet(m)));
+    if (waiting.length === 0) return true;
+    if (waiting.length < before) deadline = Date.now() + STOP_WAIT_MS;
+    else if (Date.now() >= deadline) return false;
+    pause(wait);
   }
 }
 
@@ -168,7 +211,7 @@ export function killTree(root: PidFd, signal: Signal, context: string): KillTree
     throw systemError(EPERM, 'pidfd_send_signal', { context: `${context}: pid ${rootPid} is a kernel thread, which has no tree to kill` });
   }
 
-  const rootMember: Member = { pidfd: root, pid: rootPid, stoppedBefore: false, stoppedByWalk: false, denied: false };
+  const rootMember: Member = { pidfd: root, pid: rootPid, stoppedBefore: false, stoppedByWalk: false, denied: false, quiet: false };
   const members: Member[] = [rootMember];
   const byPid = new Map<number, Member>([[rootPid, rootMember]]);
   const opened: PidFd[] = [];
@@ -206,7 +249,7 @@ export function killTree(root: PidFd, signal: Signal, context: string): KillTree
       return false;
     }
     opened.push(pidfd);
-    const member: Member = { pidfd, pid: child, stoppedBefore: false, stoppedByWalk: false, denied: false };
+    const member: Member = { pidfd, pid: child, stoppedBefore: false, stoppedByWalk: false, denied: false, quiet: false };
     members.push(member);
     byPid.set(child, member);
     stop(member, stat!.state);
@@ -220,6 +263,8 @@ export function killTree(root: PidFd, signal: Signal, context: string): KillTree
     }
     for (;;) {
       passes++;
+      // Every member found so far stopped (or dead) before its children are read again.
+      if (!waitQuiet(members)) complete = false;
       let found = 0;
       if (haveProcChildren()) {
         // Breadth first: members found in this pass are read in this pass too.
@@ -240,7 +285,7 @@ export function killTree(root: PidFd, signal: Signal, context: string): KillTree
           parents = next;
         }
       }
-      if (found === 0) break;
+      if (found === 0 || !complete) break;
       if (passes >= MAX_PASSES) {
         complete = false;
         break;

@@ -1,15 +1,15 @@
-// Validate spawn() arguments and turn them into the native plan, before any system call.
+// Validate spawn() arguments and turn them into a ChildSpec (./spec.ts), before any system call.
 //
 // Each option is declared once: its type in SpawnOptions and its parser in `parsers`, which the
-// compiler holds to the same keys; the list of known options is the parsers' keys.
+// compiler holds to the same keys; the list of known options is the parsers' keys, and
+// normalizeSpawn() runs the parsers in the table's order (the documented order of the checks).
+// A parser writes its option's fields of the spec.
 
 import { fileURLToPath } from 'node:url';
-import { isMainThread } from 'node:worker_threads';
 
-import { constants, nulList, type NativeSpawnPlan } from '../binding.js';
 import { describe, invalidArgType, invalidArgValue } from '../errors.js';
-import { kTestFault } from '../internal/symbols.js';
-import { signalNumber, type Signal } from '../signals.js';
+import { kTestFault } from '../symbols.js';
+import { SIGKILL, SIGTERM, signalNumber, type Signal } from '../signals.js';
 import {
   validateAbortSignal,
   validateBoolean,
@@ -19,8 +19,11 @@ import {
   validateOneOf,
   validateString,
 } from '../validate.js';
-import { parseCgroupSettings, type CgroupSettings, type ParsedCgroupSettings } from '../cgroup/settings.js';
+import { parseCgroupSettings, type CgroupSettings } from '../cgroup/settings.js';
+import { childSpec, noCgroup, nodeEnv, type Backend, type CgroupChoice, type ChildSpec } from './spec.js';
 import { normalizeStdio, type StdioEntry, type StdioOptions } from './stdio.js';
+
+export type { Backend } from './spec.js';
 
 /** Options of spawn(). Every option is checked before anything is created. */
 export interface SpawnOptions {
@@ -73,8 +76,6 @@ export interface SpawnOptions {
   backend?: Backend;
 }
 
-/** A way of creating children (see support()). */
-export type Backend = 'clone3' | 'clone' | 'fork';
 const backends: readonly Backend[] = ['clone3', 'clone', 'fork'];
 
 /** Options of child_process that mean something else here, with what to do instead. */
@@ -89,9 +90,9 @@ const foreignOptions: Record<string, string> = {
 
 const MAX_ID = 0xfffffffe; // (uid_t)-1 means "unchanged" to the kernel
 const NGROUPS_MAX = 65536;
-const PATH_MAX = 4096;
 
-function parseId(value: unknown, name: string): number {
+/** A user or group id, -1 for none: what the `uid` and `gid` options take (spawn() and run()). */
+export function parseId(value: unknown, name: string): number {
   return value === undefined ? -1 : validateInteger(value, name, 0, MAX_ID);
 }
 
@@ -103,13 +104,6 @@ export function parseCwd(value: unknown): string | undefined {
   }
   return validateString(value, 'cwd');
 }
-
-/**
- * Node's own process.env, when this module was loaded: an object of an internal class (its
- * prototype is not Object.prototype), whose assignments are setenv() calls. A program may replace
- * it with a plain object (`process.env = { ...process.env, X: '1' }`); that one is serialized.
- */
-const nodeEnv: object | null = isMainThread && Object.getPrototypeOf(process.env) !== Object.prototype ? process.env : null;
 
 /**
  * The child's environment as KEY=VALUE strings, and the PATH that spawn searches. envp is null
@@ -151,18 +145,6 @@ export function parseEnv(env: unknown, file?: string): { envp: string[] | null; 
   return { envp, path };
 }
 
-/** The paths execve tries, in execvp's order: the file itself if it has a '/', else each PATH
- * entry (an empty entry is the working directory). glibc's default PATH when none is set. */
-export function execCandidates(file: string, path: string | undefined): string[] {
-  if (file.includes('/')) return [file];
-  const candidates: string[] = [];
-  for (const dir of (path ?? '/bin:/usr/bin').split(':')) {
-    const candidate = dir === '' ? file : dir.endsWith('/') ? dir + file : `${dir}/${file}`;
-    if (Buffer.byteLength(candidate) < PATH_MAX) candidates.push(candidate);
-  }
-  return candidates.length > 0 ? candidates : [file];
-}
-
 function parseProcessGroup(value: unknown): number {
   if (value === undefined || value === false) return -1;
   if (value === true) return 0;
@@ -185,157 +167,86 @@ function isPlainObject(value: unknown): value is object {
   return proto === Object.prototype || proto === null;
 }
 
-function parseCgroup(value: unknown): { path: string | null; fd: number; run: ParsedCgroupSettings | null } {
-  if (value === undefined || value === false) return { path: null, fd: -1, run: null };
+function parseCgroup(value: unknown): CgroupChoice {
+  if (value === undefined || value === false) return noCgroup;
   const expected = 'true or cgroup settings (a cgroup of its own), or an existing cgroup v2 directory path or an fd open on one';
-  if (value === true || isPlainObject(value)) return { path: null, fd: -1, run: parseCgroupSettings(value as true | object) };
-  if (typeof value === 'number') return { path: null, fd: validateInteger(value, 'cgroup', 0, 0x7fffffff, { expected }), run: null };
+  if (value === true || isPlainObject(value)) return { kind: 'own', settings: parseCgroupSettings(value as true | object) };
+  if (typeof value === 'number') return { kind: 'fd', fd: validateInteger(value, 'cgroup', 0, 0x7fffffff, { expected }) };
   if (typeof value !== 'string') throw invalidArgType('cgroup', value, expected);
-  return { path: validateString(value, 'cgroup'), fd: -1, run: null };
+  return { kind: 'path', path: validateString(value, 'cgroup') };
 }
 
 function parsePdeathsig(value: unknown): number {
   if (value === undefined || value === false) return 0;
-  if (value === true) return 9;
+  if (value === true) return SIGKILL;
   return signalNumber(value, 'killOnParentExit');
 }
 
-/** One parser per option: the compiler checks that every option of SpawnOptions has one. */
-const parsers = {
-  cwd: parseCwd,
-  env: (value: unknown) => value,
-  argv0: (value: unknown) => (value === undefined ? undefined : validateString(value, 'argv0', { empty: true })),
-  stdio: normalizeStdio,
-  detached: (value: unknown) => (value === undefined ? false : validateBoolean(value, 'detached')),
-  processGroup: parseProcessGroup,
-  uid: (value: unknown) => parseId(value, 'uid'),
-  gid: (value: unknown) => parseId(value, 'gid'),
-  groups: parseGroups,
-  killOnParentExit: parsePdeathsig,
-  noNewPrivileges: (value: unknown) => (value === undefined ? false : validateBoolean(value, 'noNewPrivileges')),
-  autoReap: (value: unknown) => (value === undefined ? false : validateBoolean(value, 'autoReap')),
-  cgroup: parseCgroup,
-  signal: (value: unknown) => (value === undefined ? undefined : validateAbortSignal(value, 'signal')),
-  killSignal: (value: unknown) => (value === undefined ? 15 : signalNumber(value, 'killSignal')),
-  backend: (value: unknown) => (value === undefined ? undefined : validateOneOf(value, 'backend', backends)),
-} satisfies { [K in keyof Required<SpawnOptions>]: (value: unknown) => unknown };
-
-const knownOptions: ReadonlySet<string> = new Set(Object.keys(parsers));
-
-/** The plan for the addon (watching is the caller's choice: start()'s), plus what the layers
- * above need to know. */
-export interface NormalizedSpawn {
-  file: string;
-  argv: string[];
-  plan: NativeSpawnPlan;
-  stdio: StdioEntry[];
-  /** The cgroup as given, for error messages. */
-  cgroup: string | number | undefined;
-  cwd: string | undefined;
-  abortSignal: AbortSignal | undefined;
-  killSignal: number;
-  /** The backend the call asked for, if it did. */
-  backend: Backend | undefined;
-  /** A per-run cgroup to create for the child, or null. */
-  runCgroup: ParsedCgroupSettings | null;
-}
+const processGroupWithDetached =
+  'cannot be combined with `detached`: a detached child already leads its own session and process group';
 
 /**
- * A child as the layers above describe it, every value already checked in that layer's own
- * dialect (spawn()'s options, child_process's, run()'s): what buildPlan() turns into the native
- * plan. Only `file`, `argv` and `stdio` are required.
+ * One parser per option, in the documented order of the checks (the first bad option is the one
+ * named): each checks its value and writes its fields of the spec. The compiler checks that
+ * every option of SpawnOptions has one.
  */
-export interface ChildSpec {
-  file: string;
-  /** argv[0] included. */
-  argv: string[];
-  /** KEY=VALUE strings, or null for this process's environment (read natively in the main
-   * thread when it is Node's own process.env: see parseEnv). */
-  env?: string[] | null;
-  /** The PATH that `file` is looked up in (default: the one of `env`, else process.env's). */
-  path?: string | undefined;
-  cwd?: string | undefined;
-  stdio: StdioEntry[];
-  setsid?: boolean;
-  /** -1: leave; 0: a new group; > 0: join that group. */
-  pgid?: number;
-  /** -1: leave. */
-  uid?: number;
-  gid?: number;
-  groups?: Uint32Array | null;
-  /** 0: none. */
-  pdeathsig?: number;
-  noNewPrivs?: boolean;
-  autoReap?: boolean;
-  /** With pdeathsig SIGKILL: CLONE_PIDFD_AUTOKILL where the kernel has it (killOnParentExit). */
-  autoKill?: boolean;
-  cgroup?: { path: string | null; fd: number; run?: ParsedCgroupSettings | null; given: unknown };
-  abortSignal?: AbortSignal | undefined;
-  killSignal?: number;
-  backend?: Backend | undefined;
-  /** Test hooks' plan fields (src/internal/testing.ts). */
-  testHooks?: { fault: number; faultArg: number } | undefined;
-}
+const parsers = {
+  argv0: (value: unknown, spec: ChildSpec) => {
+    if (value !== undefined) spec.argv[0] = validateString(value, 'argv0', { empty: true });
+  },
+  cwd: (value: unknown, spec: ChildSpec) => {
+    spec.cwd = parseCwd(value);
+  },
+  env: (value: unknown, spec: ChildSpec) => {
+    const { envp, path } = parseEnv(value, spec.file);
+    spec.env = envp;
+    spec.path = path;
+  },
+  stdio: (value: unknown, spec: ChildSpec) => {
+    spec.stdio = normalizeStdio(value);
+  },
+  detached: (value: unknown, spec: ChildSpec) => {
+    spec.setsid = value === undefined ? false : validateBoolean(value, 'detached');
+  },
+  processGroup: (value: unknown, spec: ChildSpec) => {
+    spec.pgid = parseProcessGroup(value);
+    if (spec.setsid && spec.pgid >= 0) throw invalidArgValue('processGroup', value, processGroupWithDetached);
+  },
+  uid: (value: unknown, spec: ChildSpec) => {
+    spec.uid = parseId(value, 'uid');
+  },
+  gid: (value: unknown, spec: ChildSpec) => {
+    spec.gid = parseId(value, 'gid');
+  },
+  groups: (value: unknown, spec: ChildSpec) => {
+    spec.groups = parseGroups(value);
+  },
+  killOnParentExit: (value: unknown, spec: ChildSpec) => {
+    spec.pdeathsig = parsePdeathsig(value);
+    spec.autoKill = spec.pdeathsig === SIGKILL;
+  },
+  noNewPrivileges: (value: unknown, spec: ChildSpec) => {
+    spec.noNewPrivs = value === undefined ? false : validateBoolean(value, 'noNewPrivileges');
+  },
+  autoReap: (value: unknown, spec: ChildSpec) => {
+    spec.autoReap = value === undefined ? false : validateBoolean(value, 'autoReap');
+  },
+  cgroup: (value: unknown, spec: ChildSpec) => {
+    spec.cgroup = parseCgroup(value);
+  },
+  signal: (value: unknown, spec: ChildSpec) => {
+    spec.abortSignal = value === undefined ? undefined : validateAbortSignal(value, 'signal');
+  },
+  killSignal: (value: unknown, spec: ChildSpec) => {
+    spec.killSignal = value === undefined ? SIGTERM : signalNumber(value, 'killSignal');
+  },
+  backend: (value: unknown, spec: ChildSpec) => {
+    spec.backend = value === undefined ? undefined : validateOneOf(value, 'backend', backends);
+  },
+} satisfies { [K in keyof Required<SpawnOptions>]: (value: unknown, spec: ChildSpec) => void };
 
-/** The native plan of a child. Throws nothing: the values were checked by the caller. */
-export function buildPlan(spec: ChildSpec): NormalizedSpawn {
-  let envp = spec.env ?? null;
-  let path = spec.path;
-  if (envp === null && process.env !== nodeEnv) envp = parseEnv(undefined).envp;
-  // Only a file without a '/' is looked up in PATH (execCandidates).
-  if (path === undefined && !spec.file.includes('/')) {
-    path = envp === null ? process.env.PATH : envp.find((kv) => kv.startsWith('PATH='))?.slice(5);
-  }
-  const paths = execCandidates(spec.file, path);
-  const stdio = spec.stdio;
-  const triples = new Int32Array(stdio.length * 3);
-  for (let i = 0; i < stdio.length; i++) {
-    triples[3 * i] = stdio[i]!.target;
-    triples[3 * i + 1] = stdio[i]!.kind;
-    triples[3 * i + 2] = stdio[i]!.fd;
-  }
-  const table = constants().backend;
-  const n: NormalizedSpawn = {
-    file: spec.file,
-    argv: spec.argv,
-    stdio,
-    cgroup: typeof spec.cgroup?.given === 'string' || typeof spec.cgroup?.given === 'number' ? spec.cgroup.given : undefined,
-    runCgroup: spec.cgroup?.run ?? null,
-    cwd: spec.cwd,
-    abortSignal: spec.abortSignal,
-    killSignal: spec.killSignal ?? 15,
-    backend: spec.backend,
-    plan: {
-      paths: nulList(paths),
-      argv: nulList(spec.argv),
-      env: envp === null ? null : nulList(envp),
-      cwd: spec.cwd ?? null,
-      stdio: triples,
-      setsid: spec.setsid ?? false,
-      pgid: spec.pgid ?? -1,
-      uid: spec.uid ?? -1,
-      gid: spec.gid ?? -1,
-      groups: spec.groups ?? null,
-      pdeathsig: spec.pdeathsig ?? 0,
-      noNewPrivs: spec.noNewPrivs === true ? 1 : 0,
-      autoReap: spec.autoReap === true ? 1 : 0,
-      autoKill: spec.autoKill === true ? 1 : 0,
-      cgroupFd: spec.cgroup?.fd ?? -1,
-      cgroupPath: spec.cgroup?.path ?? null,
-      backend: spec.backend === undefined ? table.none : table[spec.backend],
-    },
-  };
-  // Only a test's plan carries the hooks: every other plan keeps one shape (no spread), which
-  // V8 does not have to rebuild on each spawn.
-  if (spec.testHooks !== undefined) n.plan = { ...n.plan, ...spec.testHooks };
-  return n;
-}
-
-/** The test hooks' plan fields (src/internal/testing.ts), when a test asked for a fault. */
-function testHooks(options: object): { fault: number; faultArg: number } | undefined {
-  const hook = (options as { [kTestFault]?: { kind: number; arg?: number } })[kTestFault];
-  return hook === undefined ? undefined : { fault: hook.kind, faultArg: hook.arg ?? 0 };
-}
+const optionNames = Object.keys(parsers) as (keyof typeof parsers)[];
+const knownOptions: ReadonlySet<string> = new Set(optionNames);
 
 /** validateString's options for an element of args. */
 const anArgument = { empty: true, what: 'argument' } as const;
@@ -355,57 +266,54 @@ export function parseCommand(file: unknown, args: unknown, options: unknown): { 
   return { file: theFile, args: theArgs };
 }
 
-/** The cgroup of a ChildSpec, built field by field (a spread would cost a new hidden class per
- * spawn). */
-function cgroupSpec(parsed: ReturnType<typeof parseCgroup>, given: unknown): NonNullable<ChildSpec['cgroup']> {
-  return { path: parsed.path, fd: parsed.fd, run: parsed.run, given };
+/** The stdio entries of 'pipe', 'ignore' and 'inherit' for fds 0-2, made once (frozen: a spec's
+ * stdio is never changed), for the fast path. */
+let commonStdio: Record<'pipe' | 'ignore' | 'inherit', readonly StdioEntry[]> | undefined;
+
+function stdioOf(value: unknown): readonly StdioEntry[] | undefined {
+  commonStdio ??= {
+    pipe: Object.freeze(normalizeStdio('pipe').map((e) => Object.freeze(e))),
+    ignore: Object.freeze(normalizeStdio('ignore').map((e) => Object.freeze(e))),
+    inherit: Object.freeze(normalizeStdio('inherit').map((e) => Object.freeze(e))),
+  };
+  return value === undefined ? commonStdio.pipe : value === 'pipe' || value === 'ignore' || value === 'inherit' ? commonStdio[value] : undefined;
 }
 
-/** Checks spawn()'s arguments and builds the native plan. Throws before any system call. */
-export function normalizeSpawn(file: unknown, args: unknown, options: unknown): NormalizedSpawn {
+/**
+ * The common call, without the general path's checks that it cannot fail: a file with a '/'
+ * (no PATH lookup), string arguments, Node's own process.env, and options with nothing but
+ * `stdio` as one word. null for any other call, which the general path checks (and refuses
+ * with its errors, in its order).
+ */
+function commonSpawn(file: unknown, args: unknown, options: unknown): ChildSpec | null {
+  if (typeof file !== 'string' || !file.includes('/') || file.includes('\0') || !Array.isArray(args)) return null;
+  if (options === null || typeof options !== 'object' || Array.isArray(options) || process.env !== nodeEnv) return null;
+  for (const key in options) if (key !== 'stdio') return null;
+  if ((options as { [kTestFault]?: unknown })[kTestFault] !== undefined) return null;
+  const stdio = stdioOf((options as SpawnOptions).stdio);
+  if (stdio === undefined) return null;
+  const argv: string[] = [file];
+  for (let i = 0; i < args.length; i++) {
+    const arg: unknown = args[i];
+    if (typeof arg !== 'string' || arg.includes('\0')) return null;
+    argv.push(arg);
+  }
+  return childSpec({ file, argv, stdio });
+}
+
+/** Checks spawn()'s arguments and builds the child's spec. Throws before any system call. */
+export function normalizeSpawn(file: unknown, args: unknown, options: unknown): ChildSpec {
+  const common = commonSpawn(file, args, options);
+  if (common !== null) return common;
   const { file: theFile, args: theArgs } = parseCommand(file, args, options);
   validateKnownOptions(options as object, knownOptions, 'spawn()', foreignOptions);
-  const o = options as SpawnOptions;
-
-  // The order of the checks is the order of SpawnOptions: the first bad option is the one named.
-  const argv0 = parsers.argv0(o.argv0);
-  const cwd = parsers.cwd(o.cwd);
-  const { envp, path } = parseEnv(o.env, theFile);
-  const stdio = parsers.stdio(o.stdio);
-  const setsid = parsers.detached(o.detached);
-  const pgid = parsers.processGroup(o.processGroup);
-  if (setsid && pgid >= 0) {
-    throw invalidArgValue(
-      'processGroup',
-      o.processGroup,
-      'cannot be combined with `detached`: a detached child already leads its own session and process group',
-    );
+  const o = options as Record<string, unknown>;
+  const spec = childSpec({ file: theFile, argv: [theFile, ...theArgs], stdio: [] });
+  for (const name of optionNames) parsers[name](o[name], spec);
+  const hook = (o as { [kTestFault]?: { kind: number; arg?: number } })[kTestFault];
+  if (hook !== undefined) {
+    spec.fault = hook.kind;
+    spec.faultArg = hook.arg ?? 0;
   }
-  // In the documented order of validation (uid, gid and groups before killOnParentExit).
-  const uid = parsers.uid(o.uid);
-  const gid = parsers.gid(o.gid);
-  const groups = parsers.groups(o.groups);
-  const pdeathsig = parsers.killOnParentExit(o.killOnParentExit);
-  return buildPlan({
-    file: theFile,
-    argv: [argv0 ?? theFile, ...theArgs],
-    env: envp,
-    path,
-    cwd,
-    stdio,
-    setsid,
-    pgid,
-    uid,
-    gid,
-    groups,
-    pdeathsig,
-    autoKill: pdeathsig === 9,
-    noNewPrivs: parsers.noNewPrivileges(o.noNewPrivileges),
-    autoReap: parsers.autoReap(o.autoReap),
-    cgroup: cgroupSpec(parsers.cgroup(o.cgroup), o.cgroup),
-    abortSignal: parsers.signal(o.signal),
-    killSignal: parsers.killSignal(o.killSignal),
-    backend: parsers.backend(o.backend),
-    testHooks: testHooks(o),
-  });
+  return spec;
 }

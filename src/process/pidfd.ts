@@ -7,7 +7,7 @@ import { errno, invalidArgValue, pidfdError, systemError } from '../errors.js';
 import { signalName, signalNumber, type Signal } from '../signals.js';
 import { validateBoolean, validateFd, validateInteger, validateObject } from '../validate.js';
 import { exitStatusFromRecord, exitStatusFromWaitStatus, unknownExitStatus, type ExitStatus } from './exit-status.js';
-import { ensureWatcher, forgetExit, onExit } from './exits.js';
+import { ensureWatcher, forgetExit, onExit } from './exit-watcher.js';
 import { killTree, type KillTreeResult } from './kill-tree.js';
 
 const { ESRCH, EBADF, EINVAL, ENOSYS, ENOTTY, EREMOTE } = errno;

@@ -2,6 +2,7 @@
 
 import { abortError, invalidArgValue } from '../errors.js';
 import { normalizeSpawn, type SpawnOptions } from './options.js';
+import type { ChildSpec } from './spec.js';
 import { start } from './start.js';
 import { handOver } from './stdio.js';
 import { createSubprocess, type Subprocess } from './subprocess.js';
@@ -42,8 +43,17 @@ export function spawn(
   const n = Array.isArray(argsOrOptions) && maybeOptions !== undefined
     ? normalizeSpawn(file, argsOrOptions, maybeOptions)
     : normalizeSpawn(file, ...spawnArguments(argsOrOptions, maybeOptions));
-  if (n.abortSignal?.aborted) throw abortError(n.abortSignal);
-  const subprocess = createSubprocess(start(n, { ref: true }), n);
-  handOver(n.stdio);
+  return startSubprocess(n);
+}
+
+/**
+ * The Subprocess of `spec` (spawn()'s, run()'s first process): the child started and watched,
+ * and the streams it was given handed over to it. Throws the abort error at once if its
+ * `abortSignal` has aborted already, and a SpawnError if the program could not start.
+ */
+export function startSubprocess(spec: ChildSpec): Subprocess {
+  if (spec.abortSignal?.aborted) throw abortError(spec.abortSignal);
+  const subprocess = createSubprocess(start(spec, { ref: true }), spec);
+  handOver(spec.stdio);
   return subprocess;
 }

@@ -1,17 +1,18 @@
-// The one start path beneath every layer: a normalized plan in; the child's pid, pidfd and the
+// The one start path beneath every layer: a ChildSpec in; the child's pid, pidfd and the
 // parent's ends of its pipes out, as raw numbers. The caller chooses whether the exit watcher
 // takes the child (Subprocess, the compat ChildProcess) or not (a blocking wait), and what the
-// fds become (streams, an IPC channel, or a native poll loop).
+// fds become (streams, an IPC channel, or a native poll loop). startSync() is the same door for
+// a child run to its end on this thread (the drop-in's spawnSync).
 
 import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { binding, constants, type NativeSpawnFailure } from '../binding.js';
+import { binding, constants, type NativeSpawnFailure, type NativeSyncOptions, type NativeSyncResult } from '../binding.js';
 import { createRunCgroup, discardCgroup, noteCgroupEvents, type Cgroup } from '../cgroup/cgroup.js';
 import { errno, errnoDescription, errnoName, SpawnError, systemError } from '../errors.js';
 import { describeSupport } from '../support.js';
-import { ensureWatcher, onExit } from './exits.js';
-import type { NormalizedSpawn } from './options.js';
+import { ensureWatcher, onExit } from './exit-watcher.js';
+import { spawnNative, spawnSyncNative, type ChildSpec } from './spec.js';
 
 /** A child that has started (its execve passed the point of no return). */
 export interface Started {
@@ -19,7 +20,7 @@ export interface Started {
   /** Owned by the exit watcher when the child is watched (closed at the reap), else by the
    * caller. */
   pidfd: number;
-  /** Per entry of `n.stdio`: the parent's end of its pipe or socket, or -1. The caller owns them. */
+  /** Per entry of `spec.stdio`: the parent's end of its pipe or socket, or -1. The caller owns them. */
   fds: Int32Array;
   /** The child's per-run cgroup (when the plan asked for one), watched in the event loop, and
    * the fd of that watch (the watcher's; -1 once the tree is empty). */
@@ -31,31 +32,42 @@ export interface Started {
 export type Watch = { ref: boolean } | null;
 
 /**
- * Starts the child of `n`. Throws a SpawnError when it could not start the program. A per-run
+ * Starts the child of `spec`. Throws a SpawnError when it could not start the program. A per-run
  * cgroup is created first (its limits written), the child placed in it from its first
  * instruction, and its tree watched, which needs the exit watcher.
  */
-export function start(n: NormalizedSpawn, watch: Watch): Started {
-  const native = binding();
+export function start(spec: ChildSpec, watch: Watch): Started {
   if (watch !== null) ensureWatcher();
-  if (n.runCgroup !== null && watch === null) throw new Error('pidfd: a per-run cgroup needs the exit watcher');
-  const cgroup = n.runCgroup === null ? null : createRunCgroup(n.runCgroup);
-  const plan = cgroup === null ? n.plan : { ...n.plan, cgroupPath: cgroup.path };
+  const own = spec.cgroup.kind === 'own' ? spec.cgroup.settings : null;
+  if (own !== null && watch === null) throw new Error('pidfd: a per-run cgroup needs the exit watcher');
+  const cgroup = own === null ? null : createRunCgroup(own);
   // watch and ref go as arguments, and the result comes in an Int32Array that the addon reuses
   // (copied out here): an object spread here made V8 build a new hidden class on every spawn
   // (docs/benchmarks.md, parent CPU).
-  const result = native.spawn(plan, watch !== null, watch?.ref ?? false);
+  const result = spawnNative(spec, cgroup === null ? null : cgroup.path, watch !== null, watch?.ref ?? false);
   if ('errno' in result) {
     if (cgroup !== null) discardCgroup(cgroup);
-    throw spawnError(cgroup === null ? n : { ...n, cgroup: cgroup.path }, result);
+    throw spawnError(spec, result, cgroup?.path);
   }
   return {
     pid: result[0]!,
     pidfd: result[1]!,
-    fds: result.slice(2, 2 + plan.stdio.length / 3),
+    fds: result.slice(2, 2 + spec.stdio.length),
     cgroup,
     cgroupWatch: cgroup === null ? null : watchTree(cgroup, watch!.ref),
   };
+}
+
+/**
+ * Starts the child of `spec`, not watched, and runs it to its end on this thread (native/sync.c):
+ * its input written, its output read, the limits of `sync` enforced, and reaped. Throws a
+ * SpawnError when it could not start the program. No per-run cgroup: that needs the watcher.
+ */
+export function startSync(spec: ChildSpec, sync: NativeSyncOptions): NativeSyncResult {
+  if (spec.cgroup.kind === 'own') throw new Error('pidfd: a per-run cgroup needs the exit watcher');
+  const result = spawnSyncNative(spec, sync);
+  if ('errno' in result) throw spawnError(spec, result);
+  return result;
 }
 
 /** Watches a tree's cgroup.events; the watch ends (and its fd is closed) when the tree is empty. */
@@ -77,8 +89,15 @@ function watchTree(cgroup: Cgroup, ref: boolean): { fd: number } {
   return watch;
 }
 
+/** The cgroup a spawn named, by path or fd, for error messages: `made`, the per-run cgroup's
+ * directory, for one of its own. */
+function namedCgroup(spec: ChildSpec, made: string | undefined): string | number | undefined {
+  const c = spec.cgroup;
+  return c.kind === 'path' ? c.path : c.kind === 'fd' ? c.fd : made;
+}
+
 /** The path a failing step worked on, and the fd, for the error's fields and message. */
-function failureSubject(n: NormalizedSpawn, f: NativeSpawnFailure): { path?: string; fd?: number } {
+function failureSubject(n: ChildSpec, f: NativeSpawnFailure, cgroup: string | number | undefined): { path?: string; fd?: number } {
   const fd = f.index >= 0 && f.index < n.stdio.length ? { fd: n.stdio[f.index]!.target } : {};
   switch (f.step) {
     case 'exec':
@@ -95,7 +114,7 @@ function failureSubject(n: NormalizedSpawn, f: NativeSpawnFailure): { path?: str
     case 'cgroup':
     case 'cgroupJoin':
     case 'clone':
-      return typeof n.cgroup === 'string' ? { path: n.cgroup } : {};
+      return typeof cgroup === 'string' ? { path: cgroup } : {};
   }
   return {};
 }
@@ -159,10 +178,10 @@ function cgroupHint(cgroup: string | number, f: NativeSpawnFailure): string {
 }
 
 /** Why a spawn failed, in words that say what to do. */
-function failureHint(n: NormalizedSpawn, f: NativeSpawnFailure, subject: { fd?: number }): string {
+function failureHint(n: ChildSpec, f: NativeSpawnFailure, subject: { fd?: number }, cgroup: string | number | undefined): string {
   if (f.step === 'backend') return describeSupport().reason;
-  if (n.cgroup !== undefined) {
-    const hint = cgroupHint(n.cgroup, f);
+  if (cgroup !== undefined) {
+    const hint = cgroupHint(cgroup, f);
     if (hint !== '') return hint;
   }
   if (f.step === 'stdioCheck' && subject.fd !== undefined) {
@@ -174,8 +193,9 @@ function failureHint(n: NormalizedSpawn, f: NativeSpawnFailure, subject: { fd?: 
   return '';
 }
 
-/** The SpawnError for a failure the addon reported. */
-export function spawnError(n: NormalizedSpawn, f: NativeSpawnFailure): SpawnError {
+/** The SpawnError for a failure the addon reported (`made`: the directory of the per-run cgroup
+ * the child was to start in). */
+export function spawnError(n: ChildSpec, f: NativeSpawnFailure, made?: string): SpawnError {
   if (f.step === 'report' && f.raw !== undefined) {
     return new SpawnError(
       `spawn ${n.file}: the child's failure report was malformed ` +
@@ -183,7 +203,8 @@ export function spawnError(n: NormalizedSpawn, f: NativeSpawnFailure): SpawnErro
       { code: 'ERR_PIDFD_CHILD_REPORT', errno: -errno.EPROTO, syscall: 'spawn', spawnfile: n.file, spawnargs: n.argv },
     );
   }
-  const subject = failureSubject(n, f);
+  const cgroup = namedCgroup(n, made);
+  const subject = failureSubject(n, f, cgroup);
   const code = errnoName(f.errno);
   const where =
     subject.path !== undefined
@@ -191,7 +212,7 @@ export function spawnError(n: NormalizedSpawn, f: NativeSpawnFailure): SpawnErro
       : subject.fd !== undefined
         ? `${f.syscall} (fd ${subject.fd})`
         : f.syscall;
-  const hint = failureHint(n, f, subject);
+  const hint = failureHint(n, f, subject, cgroup);
   return new SpawnError(`spawn ${n.file} ${code}: ${errnoDescription(f.errno)}, ${where}${hint ? ` (${hint})` : ''}`, {
     code,
     errno: -f.errno,

@@ -7,15 +7,15 @@ import { errno, systemError } from '../errors.js';
 import { signalNumber, type Signal } from '../signals.js';
 import { exitStatusFromRecord, statusLostError, type ExitStatus } from './exit-status.js';
 import { noteLeaderReaped, type Cgroup } from '../cgroup/cgroup.js';
-import { forgetExit, onExit } from './exits.js';
-import type { NormalizedSpawn } from './options.js';
+import { forgetExit, onExit } from './exit-watcher.js';
+import type { ChildSpec } from './spec.js';
 import { adoptChildPidfd, markPidfdClosed, type PidFd } from './pidfd.js';
 import type { Started } from './start.js';
 import { pipeStream } from './pipe-stream.js';
 import { subprocessStreams, type StdioEntry } from './stdio.js';
 
 /** Creates the Subprocess of a child that start() started with the watcher (spawn() only). */
-export let createSubprocess: (started: Started, n: NormalizedSpawn) => Subprocess;
+export let createSubprocess: (started: Started, spec: ChildSpec) => Subprocess;
 
 function streamFor(entry: StdioEntry, fd: number): Duplex {
   // The stream owns the fd: it is closed when the stream is destroyed.
@@ -25,8 +25,14 @@ function streamFor(entry: StdioEntry, fd: number): Duplex {
   return stream;
 }
 
+/** The stdio of a child without pipes: one array for all of them. */
+const noStreams: readonly null[] = Object.freeze([null, null, null]);
+
 /** The streams of the parent's ends, indexed by child fd (null where there is none). */
-function streamsFor(stdio: StdioEntry[], fds: Int32Array): (Duplex | null)[] {
+function streamsFor(stdio: readonly StdioEntry[], fds: Int32Array): readonly (Duplex | null)[] {
+  let any = false;
+  for (let i = 0; i < stdio.length; i++) if (fds[i]! >= 0) any = true;
+  if (!any && stdio.length <= 3) return noStreams;
   const streams: (Duplex | null)[] = [];
   for (let i = 0; i < stdio.length; i++) {
     const fd = fds[i]!;
@@ -65,8 +71,6 @@ class PidfdOwner {
 export class Subprocess {
   /** The child's pid. Use `pidfd` to act on it: a pid can be reused once the child is reaped. */
   readonly pid: number;
-  /** The child's pidfd, owned by this Subprocess and closed once the child has been reaped. */
-  readonly pidfd: PidFd;
   /** The child's stdin, when stdio[0] is 'pipe'. */
   readonly stdin: Writable | null;
   /** The child's stdout, when stdio[1] is 'pipe'. */
@@ -89,6 +93,9 @@ export class Subprocess {
    */
   readonly exited: Promise<ExitStatus>;
 
+  /** The child's pidfd while the watcher has it (-1 once reaped), and its PidFd once asked for. */
+  #fd: number;
+  #pidfd: PidFd | null = null;
   #status: ExitStatus | null = null;
   #ref = true;
   #resolve!: (status: ExitStatus) => void;
@@ -98,18 +105,18 @@ export class Subprocess {
   #cgroupWatch: { fd: number } | null;
 
   static {
-    createSubprocess = (started, n) => new Subprocess(started, n);
+    createSubprocess = (started, spec) => new Subprocess(started, spec);
     isReaped = (subprocess) => subprocess.#status !== null;
   }
 
-  private constructor(started: Started, n: NormalizedSpawn) {
+  private constructor(started: Started, n: ChildSpec) {
     const pidfd = started.pidfd;
+    this.#fd = pidfd;
     this.pid = started.pid;
     this.spawnfile = n.file;
     this.spawnargs = n.argv;
     this.cgroup = started.cgroup;
     this.#cgroupWatch = started.cgroupWatch;
-    this.pidfd = adoptChildPidfd(pidfd, started.pid, new PidfdOwner(this));
     this.exited = new Promise<ExitStatus>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -128,6 +135,17 @@ export class Subprocess {
     if (n.abortSignal !== undefined) this.#listenForAbort(n.abortSignal, n.killSignal);
   }
 
+  /** The child's pidfd, owned by this Subprocess and closed once the child has been reaped.
+   * (Made on first use: most callers never ask.) */
+  get pidfd(): PidFd {
+    if (this.#pidfd === null) {
+      // After the reap the fd is closed: a PidFd that says so (fd -1).
+      this.#pidfd = adoptChildPidfd(this.#fd < 0 ? -1 : this.#fd, this.pid, new PidfdOwner(this));
+      if (this.#fd < 0) markPidfdClosed(this.#pidfd);
+    }
+    return this.#pidfd;
+  }
+
   /** The exit status once the child has been reaped, else null. */
   get exitStatus(): ExitStatus | null {
     return this.#status;
@@ -140,7 +158,7 @@ export class Subprocess {
   kill(signal: Signal = 'SIGTERM'): boolean {
     const number = signalNumber(signal, 'signal', true, 'argument');
     if (this.#status !== null) return false;
-    const r = binding().sendSignal(this.pidfd.fd, number, 0);
+    const r = binding().sendSignal(this.#fd, number, 0);
     if (r === 0) return true;
     if (r === -errno.ESRCH) return false; // reaped by something else; our watcher will hear of it
     throw systemError(-r, 'pidfd_send_signal', { context: `kill pid ${this.pid}` });
@@ -178,7 +196,7 @@ export class Subprocess {
     const kind = constants().watchKind;
     // The child's watch until it is reaped; its tree's until the tree is empty.
     if (this.#status === null) {
-      const r = binding().watchRef(this.pidfd.fd, kind.child, this.#ref, ref);
+      const r = binding().watchRef(this.#fd, kind.child, this.#ref, ref);
       if (r < 0) throw systemError(-r, 'epoll_ctl', { context: `${ref ? 'ref' : 'unref'} pid ${this.pid}` });
     }
     const tree = this.#cgroupWatch;
@@ -189,7 +207,8 @@ export class Subprocess {
   #onExit(records: Float64Array, at: number): void {
     // The addon has reaped the child and closed the pidfd. Mark both, and settle `exited`,
     // before anything that could reach user code.
-    markPidfdClosed(this.pidfd);
+    this.#fd = -1;
+    if (this.#pidfd !== null) markPidfdClosed(this.#pidfd);
     const status = exitStatusFromRecord(this.pid, records, at, 'child');
     if (this.cgroup !== null) {
       // SIGKILL where the OOM killer acted in the tree (memory.events, with the memory controller).

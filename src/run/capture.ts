@@ -6,6 +6,10 @@
 // outputs, whose store is one resizable ArrayBuffer that grows in place, on huge pages where the
 // kernel has them. A gigabyte captured is then a gigabyte of memory touched once, as a C read
 // loop into a realloc'd buffer does, instead of the chunks and then their copy.
+//
+// Over 350 lines for that reason: the store (ByteStore), the line limit (LineLimit) and the
+// reader (Capture) are one mechanism around the shared read buffer, and decodeOutput() reads the
+// store's layout; they change together.
 
 import { Socket } from 'node:net';
 import type { Readable } from 'node:stream';

@@ -2,16 +2,21 @@
 //
 // As for spawn() (src/process/options.ts), each option is declared once: its type in RunOptions
 // and its parser in `parsers`, which the compiler holds to the same keys.
+//
+// Over 350 lines for that reason: about thirty options, each with its documented type, its parser
+// and its default side by side, and normalizeRun(), which checks how they combine. Split, an
+// option's type and its parser would live in two files that must change together.
 
 import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
 import { parseCgroupSettings } from '../cgroup/settings.js';
+import { portableEngine } from '../engine.js';
 import { invalidArgType, invalidArgValue } from '../errors.js';
-import { parseCommand, parseCwd, parseEnv } from '../process/options.js';
-import type { StreamWithFd } from '../process/stdio.js';
-import { signalNumber, type Signal } from '../signals.js';
+import { parseCommand, parseCwd, parseEnv, parseId } from '../process/options.js';
+import { normalizeStdio, type StdioEntry, type StdioOption, type StreamWithFd } from '../process/stdio.js';
+import { SIGTERM, signalNumber, type Signal } from '../signals.js';
 import {
   validateAbortSignal,
   validateBoolean,
@@ -100,6 +105,12 @@ export interface RunOptions {
   /** Default 'pipe': captured into the result. */
   stderr?: OutputOption;
   /**
+   * The child's fds above 2, by index: `stdio[3]` is its fd 3, as spawn()'s `stdio` takes them
+   * ('inherit', 'ignore', an fd number or a stream with a file descriptor; not 'pipe'). Indexes
+   * 0-2 stay undefined: they are `stdin`, `stdout` and `stderr`.
+   */
+  stdio?: readonly StdioOption[];
+  /**
    * How captured output is given: 'buffer' (Buffers), or strings in any encoding Node knows
    * (Buffer.isEncoding): text decoded as 'utf8' (the default), 'utf16le' ('ucs2'), 'latin1'
    * ('binary') or 'ascii'; bytes written out as 'hex', 'base64' or 'base64url'.
@@ -131,6 +142,12 @@ export interface RunOptions {
   node?: boolean;
   /** Run `file` as a command line of /bin/sh (true) or of this shell; args are quoted. */
   shell?: boolean | string;
+  /** argv[0] as the program sees it (default: the program as run). */
+  argv0?: string;
+  /** Run as this user id (setuid; supplementary groups are dropped, as spawn() does). */
+  uid?: number;
+  /** Run as this group id (setgid). */
+  gid?: number;
   /** Kill the tree when this process dies, even by SIGKILL. Default true. */
   cleanup?: boolean;
   /**
@@ -161,6 +178,11 @@ export interface NormalizedRun {
   resolvedCwd: string;
   env: string[] | null;
   path: string | undefined;
+  /** -1: leave. */
+  uid: number;
+  gid: number;
+  /** The child's fds above 2 (`stdio[3+]`). */
+  extraStdio: StdioEntry[];
   stdin: StdioSetting;
   stdout: StdioSetting;
   stderr: StdioSetting;
@@ -178,19 +200,16 @@ export interface NormalizedRun {
   reject: boolean;
   cleanup: boolean;
   tree: TreeSettings;
-  /** What `pidfd run` decides itself (set by it on the checked options; run() never does). */
+  /** What `pidfd run` decides itself (set by normalizeLaunch(), launch.ts, its entry; run() never does). */
   launch?: Launch;
 }
 
 /** execa's and child_process's options that mean something else here, with what to do. */
 const foreignOptions: Record<string, string> = {
   buffer: "use `stdout: 'stream'` (and `stderr`) to read the output yourself instead of capturing it",
-  stdio: 'use `stdin`, `stdout` and `stderr`',
   cancelSignal: 'use `signal`',
   detached: 'run() keeps its tree under control; for a process that outlives this one, use spawn() with `detached: true`',
-  uid: 'use spawn() for `uid`, `gid` and `groups`',
-  gid: 'use spawn() for `uid`, `gid` and `groups`',
-  argv0: 'use spawn() for `argv0`',
+  groups: 'use spawn() for `groups`',
   ipc: 'run() has no IPC channel: use spawn() with a socket at fd 3',
   ipcInput: 'run() has no IPC channel: use spawn() with a socket at fd 3',
   serialization: 'run() has no IPC channel: use spawn() with a socket at fd 3',
@@ -299,6 +318,58 @@ function parseTree(value: unknown): TreeSettings {
   return { enabled: true, cgroup: parseCgroupSettings(value, 'tree'), required: true };
 }
 
+const standardFds = ['stdin', 'stdout', 'stderr'] as const;
+
+/**
+ * The stdio[3+] entries of run() on this engine, checked without the addon (which off Linux does
+ * not exist): an fd number, 'inherit' (this process's fd of that number), 'ignore' or undefined
+ * (closed), or a stream with an fd. `kind` is -1: these entries go to Node's spawn as fd numbers
+ * (run/portable.ts), never to the addon. parseExtraStdio() has already refused 'pipe'.
+ */
+function portableExtraStdio(list: readonly unknown[]): StdioEntry[] {
+  const entries: StdioEntry[] = [];
+  for (const key of Object.keys(list)) {
+    const target = Number(key);
+    if (!Number.isInteger(target) || target < 3) continue;
+    const value = list[target];
+    if (value === undefined || value === 'ignore') continue;
+    if (value === 'inherit') {
+      entries.push({ target, kind: -1, fd: target });
+      continue;
+    }
+    if (typeof value === 'number') {
+      entries.push({ target, kind: -1, fd: validateFd(value, `stdio[${target}]`) });
+      continue;
+    }
+    const given = value as { fd?: unknown; _handle?: { fd?: unknown } | null } | null;
+    const fd = typeof given === 'object' && given !== null ? (typeof given.fd === 'number' ? given.fd : given._handle?.fd) : undefined;
+    if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0) {
+      throw invalidArgValue(`stdio[${target}]`, value, "must be 'pipe', 'inherit', 'ignore', an fd number or a stream with a file descriptor");
+    }
+    entries.push({ target, kind: -1, fd, stream: given! });
+  }
+  return entries;
+}
+
+/** `stdio`: the fds above 2, as spawn() checks them; 0-2 are given by their own options. */
+function parseExtraStdio(value: unknown): StdioEntry[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) {
+    throw invalidArgType('stdio', value, 'an array of the fds above 2, by index (stdio[3] is fd 3; fds 0-2 are `stdin`, `stdout` and `stderr`)');
+  }
+  for (let fd = 0; fd < 3 && fd < value.length; fd++) {
+    if (value[fd] !== undefined) {
+      throw invalidArgValue(`stdio[${fd}]`, value[fd], `must be undefined: fd ${fd} is given by \`${standardFds[fd]}\``);
+    }
+  }
+  for (const key of Object.keys(value)) {
+    if (Number(key) >= 3 && value[Number(key)] === 'pipe') {
+      throw invalidArgValue(`stdio[${key}]`, 'pipe', "cannot be 'pipe': run() has no stream above fd 2 (give the fd of a pipe you made, or use spawn())");
+    }
+  }
+  return portableEngine() ? portableExtraStdio(value) : normalizeStdio(value).filter((entry) => entry.target >= 3);
+}
+
 /** One parser per option: the compiler checks that every option of RunOptions has one. */
 const parsers = {
   cwd: (value: unknown) => parseCwd(value),
@@ -315,6 +386,7 @@ const parsers = {
   stdin: (value: unknown) => parseStdio(value, 'stdin', 'ignore'),
   stdout: (value: unknown) => parseStdio(value, 'stdout', 'pipe'),
   stderr: (value: unknown) => parseStdio(value, 'stderr', 'pipe'),
+  stdio: parseExtraStdio,
   encoding: parseEncoding,
   maxBuffer: parseMaxBuffer,
   stripFinalNewline: (value: unknown) => optionalBoolean(value, 'stripFinalNewline', true),
@@ -325,7 +397,7 @@ const parsers = {
     const expected = `a number of milliseconds from 0 (no timeout) to ${MAX_TIMER}`;
     return validateInteger(value, 'timeout', 0, MAX_TIMER, { expected });
   },
-  killSignal: (value: unknown) => (value === undefined ? 15 : signalNumber(value, 'killSignal')),
+  killSignal: (value: unknown) => (value === undefined ? SIGTERM : signalNumber(value, 'killSignal')),
   forceKillAfterDelay: parseForceKill,
   signal: (value: unknown) => (value === undefined ? undefined : validateAbortSignal(value, 'signal')),
   reject: (value: unknown) => optionalBoolean(value, 'reject', true),
@@ -337,6 +409,9 @@ const parsers = {
     if (typeof value !== 'string') throw invalidArgType('shell', value, 'true, false or the path of a shell');
     return validateString(value, 'shell');
   },
+  argv0: (value: unknown) => (value === undefined ? undefined : validateString(value, 'argv0', { empty: true })),
+  uid: (value: unknown) => parseId(value, 'uid'),
+  gid: (value: unknown) => parseId(value, 'gid'),
   cleanup: (value: unknown) => optionalBoolean(value, 'cleanup', true),
   tree: parseTree,
 } satisfies { [K in keyof Required<RunOptions>]: (value: unknown) => unknown };
@@ -391,6 +466,7 @@ export function normalizeRun(file: unknown, args: unknown, options: unknown): No
   let stdin = parsers.stdin(o.stdin);
   const stdout = parsers.stdout(o.stdout);
   const stderr = parsers.stderr(o.stderr);
+  const extraStdio = parsers.stdio(o.stdio);
   if (input !== undefined || inputFile !== undefined) {
     const given = input !== undefined ? 'input' : 'inputFile';
     if (input !== undefined && inputFile !== undefined) {
@@ -422,17 +498,24 @@ export function normalizeRun(file: unknown, args: unknown, options: unknown): No
   if (node) argv = [process.execPath, ...childNodeFlags(), theFile, ...theArgs];
   else if (shell !== undefined) argv = [shell, '-c', [theFile, ...theArgs.map(quoteForShell)].join(' ')];
   else argv = [theFile, ...theArgs];
+  const program = argv[0]!;
+  const shown = commandLines(argv); // the command as run, before argv0
+  const argv0 = parsers.argv0(o.argv0);
+  if (argv0 !== undefined) argv[0] = argv0;
   const preferLocal = parsers.preferLocal(o.preferLocal);
   const { env: envp, path } = environment(env, extendEnv, preferLocal ? localPath(resolvedCwd) : undefined);
 
   return {
-    file: argv[0]!,
+    file: program,
     argv,
-    ...commandLines(argv),
+    ...shown,
     cwd,
     resolvedCwd,
     env: envp,
     path,
+    uid: parsers.uid(o.uid),
+    gid: parsers.gid(o.gid),
+    extraStdio,
     stdin,
     stdout,
     stderr,

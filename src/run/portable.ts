@@ -18,7 +18,7 @@
 // Nothing here loads the addon.
 
 import { ChildProcess, execFile, execFileSync } from 'node:child_process';
-import { closeSync, constants as fs, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, constants as fs, openSync, statSync } from 'node:fs';
 import { constants as os } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { isatty } from 'node:tty';
@@ -27,43 +27,13 @@ import { getSystemErrorName } from 'node:util';
 import { engine } from '../engine.js';
 import { errnoDescription, pidfdError, SpawnError, systemError } from '../errors.js';
 import type { ExitStatus } from '../process/exit-status.js';
-import { signalName, treeSignalRule } from '../signals.js';
+import { groupMembers } from '../process/procfs.js';
+import { SIGKILL, signalName, signalTree } from '../signals.js';
+import { startedRun, type FirstProcess, type RunEngine } from './engine.js';
 import type { NormalizedRun, StdioSetting } from './options.js';
-import type { CgroupFigures, Reach } from './tree.js';
+import type { Reach, Tree } from './tree.js';
 import { taskkillArguments, windowsEndingSignals } from './windows.js';
 
-const SIGKILL = os.signals.SIGKILL;
-const SIGCONT = os.signals.SIGCONT as number | undefined; // none on Windows
-
-/** What a run needs of its first process, whichever engine started it (a Subprocess is one). */
-export interface RunChild {
-  readonly pid: number;
-  readonly stdin: Writable | null;
-  readonly stdout: Readable | null;
-  readonly stderr: Readable | null;
-  readonly exitStatus: ExitStatus | null;
-  readonly exited: Promise<ExitStatus>;
-}
-
-/** What a run needs of its tree, whichever engine started it (tree.ts's Tree is one). */
-export interface RunTree {
-  readonly hasCgroup: boolean;
-  kill(signal: number): boolean;
-  members(): number[];
-  alive(): boolean;
-  empty(limitMs: number): Promise<boolean>;
-  settled(): Promise<void>;
-  figures(): CgroupFigures | undefined;
-  release(killed: boolean): void;
-}
-
-/** A run started on the portable engine: its first process, its tree, and the streams to capture. */
-export interface PortableStart {
-  child: RunChild;
-  tree: PortableTree;
-  stdout: Readable | null;
-  stderr: Readable | null;
-}
 
 /** The platform in words, for errors. */
 function platformWords(): string {
@@ -221,12 +191,8 @@ function checkCwd(n: NormalizedRun): void {
   }
 }
 
-/**
- * Starts the first process of run `n` with Node's child_process; `stdinStream`, the stdout of the
- * command before it in a pipeline. Throws a SpawnError if the program could not start (at once,
- * as the pidfd engine does), and ERR_PIDFD_UNSUPPORTED for what this engine cannot do.
- */
-export function startPortable(n: NormalizedRun, stdinStream: Readable | null): PortableStart {
+/** Refuses what Node's child_process cannot do of run `n`'s options, before anything is opened. */
+function checkPortable(n: NormalizedRun): void {
   if (n.tree.required) {
     throw unsupportedError('`tree` with limits or a parent (a per-run cgroup)', "Linux's cgroup v2 and the pidfd engine");
   }
@@ -235,17 +201,43 @@ export function startPortable(n: NormalizedRun, stdinStream: Readable | null): P
     // run()'s `shell: true` is /bin/sh -c on every platform, with POSIX quoting.
     throw unsupportedError('`shell: true` (/bin/sh)', 'a POSIX shell: give `shell` the path of one (Git for Windows has bash.exe), or run cmd.exe yourself');
   }
+  for (const [name, id] of [['uid', n.uid], ['gid', n.gid]] as const) {
+    if (id < 0) continue;
+    if (process.platform === 'win32') throw unsupportedError(`\`${name}\``, 'POSIX user and group ids (Windows has none)');
+  }
+  if (n.extraStdio.length > 0 && process.platform === 'win32') {
+    throw unsupportedError('`stdio[3+]`', 'POSIX file descriptors (Windows passes only fds 0-2 to a program that is not Node)');
+  }
   checkCwd(n);
+}
+
+/**
+ * The portable engine (a RunEngine, as engine.ts's startRun): starts the first process of run `n`
+ * with Node's child_process; `stdinStream`, the stdout of the command before it in a pipeline
+ * (destroyed here once the child has it, or if it could not start). Throws a SpawnError if the
+ * program could not start (at once, as the pidfd engine does), and ERR_PIDFD_UNSUPPORTED for
+ * what this engine cannot do. `argv0` is argv[0] (Node's spawn takes the whole argv); `uid`,
+ * `gid` and `stdio[3+]` go to Node's spawn as they are.
+ */
+export const startPortable: RunEngine = (n, stdinStream, events) => {
   const opened: number[] = [];
+  let child: SpawnableChildProcess;
+  let tree: PortableTree;
+  let first: PortableChild;
   try {
+    checkPortable(n);
     const stdio: NodeStdio[] = [
       stdinStream ?? stdioValue(n.stdin, true, opened),
       stdioValue(n.stdout, false, opened),
       stdioValue(n.stderr, false, opened),
     ];
-    const windows = process.platform === 'win32';
     const reach: Reach = n.launch?.reach ?? (n.tree.enabled && !usesTerminal(stdio) ? 'group' : 'leader');
-    const child = new ChildProcess() as SpawnableChildProcess;
+    // Above fd 2: a hole is closed in the child, as spawn() does.
+    for (const entry of n.extraStdio) {
+      while (stdio.length < entry.target) stdio.push('ignore');
+      stdio[entry.target] = entry.fd;
+    }
+    child = new ChildProcess() as SpawnableChildProcess;
     if (typeof child.spawn !== 'function') {
       throw unsupportedError('run()', "Node's ChildProcess.prototype.spawn (this runtime's child_process has none)");
     }
@@ -257,11 +249,23 @@ export function startPortable(n: NormalizedRun, stdinStream: Readable | null): P
       cwd: n.cwd === undefined ? undefined : n.resolvedCwd,
       envPairs: envPairs(n.env),
       stdio,
-      detached: reach === 'group' && !windows,
+      detached: reach === 'group' && process.platform !== 'win32',
       windowsHide: true,
       windowsVerbatimArguments: false,
+      // Node's process wrap takes an int32 and casts it to uid_t: an id above 2^31 goes as its
+      // 32 bits (4294967294 as -2), which the cast gives back whole.
+      ...(n.uid >= 0 ? { uid: n.uid | 0 } : {}),
+      ...(n.gid >= 0 ? { gid: n.gid | 0 } : {}),
     };
-    const failed = child.spawn(options);
+    let failed: number | undefined;
+    try {
+      failed = child.spawn(options);
+    } catch (error) {
+      if ((error as { syscall?: string }).syscall === 'spawn' && !(error instanceof SpawnError)) {
+        throw spawnError((error as { errno?: number }).errno ?? -1, n);
+      }
+      throw error;
+    }
     if (typeof failed === 'number' && failed < 0) {
       // Node closes the parent's ends of the pipes it made only in a later turn: closed now,
       // as the pidfd engine leaves nothing open after a failed start. (spawn() replaced
@@ -271,27 +275,22 @@ export function startPortable(n: NormalizedRun, stdinStream: Readable | null): P
       }
       throw spawnError(failed, n);
     }
-    const portableChild = new PortableChild(child);
-    const tree = new PortableTree(portableChild, child, reach, n.cleanup);
-    return {
-      child: portableChild,
-      tree,
-      stdout: n.stdout.kind === 'pipe' ? child.stdout : null,
-      stderr: n.stderr.kind === 'pipe' ? child.stderr : null,
-    };
-  } catch (error) {
-    if ((error as { syscall?: string }).syscall === 'spawn' && !(error instanceof SpawnError)) {
-      const e = error as { errno?: number };
-      throw spawnError(e.errno ?? -1, n);
-    }
-    throw error;
+    first = new PortableChild(child);
+    tree = new PortableTree(first, child, reach);
+    if (n.cleanup) tree.guard();
   } finally {
     for (const fd of opened) closeSync(fd);
+    // The previous command of a pipeline now writes to this one (or, if this one could not
+    // start, must not wait for a reader that will never come): our end goes.
+    stdinStream?.destroy();
   }
-}
+  const stdout = n.stdout.kind === 'pipe' ? (child.stdout ?? undefined) : undefined;
+  const stderr = n.stderr.kind === 'pipe' ? (child.stderr ?? undefined) : undefined;
+  return startedRun(n, stdinStream, events, first, tree, stdout, stderr);
+};
 
 /** The first process of a portable run. */
-class PortableChild implements RunChild {
+class PortableChild implements FirstProcess {
   readonly pid: number;
   readonly stdin: Writable | null;
   readonly stdout: Readable | null;
@@ -317,29 +316,6 @@ class PortableChild implements RunChild {
   }
 }
 
-/** The process group `pgid`'s members that are more than zombies, from /proc; null without it
- * (macOS, Windows). */
-function groupMembers(pgid: number): number[] | null {
-  let names: string[];
-  try {
-    names = readdirSync('/proc');
-  } catch {
-    return null;
-  }
-  const found: number[] = [];
-  for (const name of names) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 3);
-      if (Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X') found.push(Number(name));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
-}
-
 /** process.kill that says whether the target existed (ESRCH: no; EPERM: not ours, which a
  * group number taken again by another user's group would be). */
 function signalled(pid: number, signal: number | string): boolean {
@@ -357,21 +333,25 @@ function signalled(pid: number, signal: number | string): boolean {
  * The tree of a portable run: its process group (Unix), what taskkill /T finds (Windows), or its
  * first process alone.
  */
-export class PortableTree implements RunTree {
+export class PortableTree implements Tree {
   readonly reach: Reach;
   readonly hasCgroup = false;
   readonly #first: PortableChild;
   readonly #child: ChildProcess;
   #guarded = false;
 
-  constructor(first: PortableChild, child: ChildProcess, reach: Reach, cleanup: boolean) {
+  constructor(first: PortableChild, child: ChildProcess, reach: Reach) {
     this.reach = reach;
     this.#first = first;
     this.#child = child;
-    if (cleanup) {
-      guardTree(this);
-      this.#guarded = true;
-    }
+  }
+
+  /** `cleanup`: the tree is killed when this process exits (its 'exit' event, or SIGINT, SIGTERM
+   * and SIGHUP that nothing else listens for); no watchdog here. */
+  guard(): void {
+    if (this.#guarded) return;
+    guardTree(this);
+    this.#guarded = true;
   }
 
   get #pid(): number {
@@ -389,9 +369,7 @@ export class PortableTree implements RunTree {
    */
   kill(signal: number): boolean {
     if (process.platform === 'win32') return this.#killWindows(signal);
-    const sent = this.#signal(signal);
-    if (sent && SIGCONT !== undefined && treeSignalRule(signal).continueStopped) this.#signal(SIGCONT);
-    return sent;
+    return signalTree((n) => this.#signal(n), signal);
   }
 
   #signal(signal: number): boolean {
@@ -441,7 +419,7 @@ export class PortableTree implements RunTree {
 
   async settled(): Promise<void> {}
 
-  figures(): CgroupFigures | undefined {
+  figures(): undefined {
     return undefined;
   }
 

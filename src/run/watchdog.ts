@@ -4,11 +4,12 @@
 
 import { binding, constants, watchdogPath } from '../binding.js';
 import { errno, pidfdError, systemError } from '../errors.js';
-import { forgetExit, onExit } from '../process/exits.js';
-import { buildPlan } from '../process/options.js';
+import { forgetExit, onExit } from '../process/exit-watcher.js';
+import { childSpec } from '../process/spec.js';
 import { PidFd } from '../process/pidfd.js';
 import { start } from '../process/start.js';
 import { normalizeStdio } from '../process/stdio.js';
+import { SIGKILL } from '../signals.js';
 
 /** What the watchdog is to kill: a process group (through its leader's pidfd), a lone process,
  * or (with the per-run cgroups of issue 9) a cgroup directory. */
@@ -51,13 +52,13 @@ function startWatchdog(): Running {
   const self = PidFd.self();
   let started;
   try {
-    const n = buildPlan({
+    const spec = childSpec({
       file: watchdogPath(),
       argv: ['pidfd-watchdog'],
       stdio: normalizeStdio(['ignore', 'ignore', 'ignore', 'pipe', self.fd]),
       setsid: true,
     });
-    started = start(n, { ref: false });
+    started = start(spec, { ref: false });
   } finally {
     self.close();
   }
@@ -163,7 +164,7 @@ function stop(wait: boolean): void {
   const native = binding();
   native.unwatch(r.pidfd, false);
   native.closeOwned(r.owned);
-  if (!wait || native.wait(r.pidfd, 1000) === -errno.ETIMEDOUT) native.sendSignal(r.pidfd, 9, 0);
+  if (!wait || native.wait(r.pidfd, 1000) === -errno.ETIMEDOUT) native.sendSignal(r.pidfd, SIGKILL, 0);
   native.wait(r.pidfd, -1);
   native.close(r.pidfd);
 }

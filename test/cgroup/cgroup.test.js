@@ -10,19 +10,11 @@ import { describe, test } from 'node:test';
 
 import { spawn, support } from '../../dist/index.js';
 import { forceFreezeKill } from '../../dist/internal/testing.js';
-import { eventually, fixtures, fdDiff, fdSnapshot, readAll, thrownNotStarted, withTimeout } from '../helpers/index.js';
+import { aliveNotZombie as alive, eventually, fixtures, fdDiff, fdSnapshot, procStat, readAll, thrownNotStarted, withTimeout } from '../helpers/index.js';
 
 const { perRunCgroup } = support().features;
 const skip = !perRunCgroup.available && `per-run cgroups cannot be made here: ${perRunCgroup.reason}`;
 const cgroups = support().cgroups;
-
-const alive = (pid) => {
-  try {
-    return !readFileSync(`/proc/${pid}/stat`, 'latin1').slice(readFileSync(`/proc/${pid}/stat`, 'latin1').lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return false;
-  }
-};
 
 /** Starts test/fixtures/tree.sh in a per-run cgroup; resolves with the members' pids once all run. */
 async function startTree(options = {}) {
@@ -103,7 +95,7 @@ describe('spawn(): cgroup: true', { skip }, () => {
     assert.ok(Number.isSafeInteger(pid) && pid > 0, `the member's pid, not ${JSON.stringify(line)}`);
     sub.stdout.resume();
     process.kill(pid, 'SIGSTOP');
-    await eventually(() => readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1].startsWith('T'), 'the member to stop');
+    await eventually(() => procStat(pid)[0] === 'T', 'the member to stop');
     await sub.cgroup.kill('SIGTERM');
     await withTimeout(Promise.all([sub.exited, sub.cgroup.empty]), 20_000, 'the tree to end');
     assert.equal(alive(pid), false);

@@ -10,20 +10,11 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
 import { support } from '../../dist/index.js';
-import { eventually, fixtures, root, withTimeout } from '../helpers/index.js';
+import { aliveNotZombie as alive, eventually, fixtures, root, withTimeout } from '../helpers/index.js';
 
 const cli = join(root, 'dist', 'cli', 'main.js');
 const { perRunCgroup } = support().features;
 const skip = !perRunCgroup.available && `per-run cgroups cannot be made here: ${perRunCgroup.reason}`;
-
-const alive = (pid) => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return false;
-  }
-};
 
 /** Runs `pidfd run ...args`; resolves with its exit code and output. `env` adds to ours. */
 function pidfdRun(args, { env = {}, onStdout } = {}) {

@@ -16,8 +16,8 @@ const nativeDir = join(here, '..', '..', 'native');
 export const binDir = join(here, 'bin');
 
 /** The native sources a core test program is linked with, and the headers they include. */
-const coreSources = ['spawn.c', 'child.c', 'clone.c', 'probe.c'].map((f) => join(nativeDir, f));
-const coreHeaders = ['spawn.h', 'child.h', 'clone.h', 'probe.h', 'pidfd.h', 'sys.h'].map((f) => join(nativeDir, f));
+const coreSources = ['spawn.c', 'create.c', 'child.c', 'clone.c', 'probe.c'].map((f) => join(nativeDir, f));
+const coreHeaders = ['spawn.h', 'create.h', 'child.h', 'clone.h', 'probe.h', 'pidfd.h', 'sys.h'].map((f) => join(nativeDir, f));
 
 /** Compiles `sources` into `out` unless `out` is newer than every file in `inputs`. */
 function compile(out, sources, inputs, flags) {

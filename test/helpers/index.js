@@ -113,20 +113,10 @@ export function fdDiff(before, after = fdSnapshot()) {
 
 /** This process's children, running or zombie, from /proc: [{ pid, state }], by pid. */
 function children() {
-  const found = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    let stat;
-    try {
-      stat = readFileSync(`/proc/${name}/stat`, 'latin1');
-    } catch {
-      continue;
-    }
-    // pid (comm) state ppid ...: comm may contain spaces and parentheses.
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(rest[1]) === process.pid) found.push({ pid: Number(name), state: rest[0] });
-  }
-  return found.sort((a, b) => a.pid - b.pid);
+  return processes()
+    .filter((p) => Number(p.stat[1]) === process.pid)
+    .map((p) => ({ pid: p.pid, state: p.stat[0] }))
+    .sort((a, b) => a.pid - b.pid);
 }
 
 /** Pids of this process's children, running or zombie. */
@@ -172,10 +162,48 @@ export function procStatus(pid) {
   return parseStatus(readFileSync(`/proc/${pid}/status`, 'latin1'));
 }
 
-/** Fields of /proc/<pid>/stat after the command name: [state, ppid, pgrp, session, ...]. */
+/** The text of a /proc/<pid>/stat file → its command name and the fields after it. `pid (comm)
+ * state ppid ...`: comm may hold spaces and parentheses. The tests' one stat parser. */
+function parseStat(text) {
+  return { comm: text.slice(text.indexOf('(') + 1, text.lastIndexOf(')')), fields: text.slice(text.lastIndexOf(')') + 2).split(' ') };
+}
+
+/** Fields of /proc/<pid>/stat after the command name: [state, ppid, pgrp, session, ...]. Throws
+ * once the process is gone. */
 export function procStat(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return parseStat(readFileSync(`/proc/${pid}/stat`, 'latin1')).fields;
+}
+
+/** procStat(pid), or null once the process is gone. */
+export function procStatOrNull(pid) {
+  try {
+    return procStat(pid);
+  } catch {
+    return null;
+  }
+}
+
+/** Whether a process is more than a zombie (false once it is gone). */
+export function aliveNotZombie(pid) {
+  const state = procStatOrNull(pid)?.[0];
+  return state !== undefined && state !== 'Z' && state !== 'X';
+}
+
+/** Every process in /proc now: [{ pid, comm, stat }] (stat: procStat's fields). */
+export function processes() {
+  const found = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let text;
+    try {
+      text = readFileSync(`/proc/${name}/stat`, 'latin1');
+    } catch {
+      continue; // gone meanwhile
+    }
+    const { comm, fields } = parseStat(text);
+    found.push({ pid: Number(name), comm, stat: fields });
+  }
+  return found;
 }
 
 /** Whether signal `sig` (a number) is in a /proc/<pid>/status mask (SigIgn, SigBlk, SigCgt). */

@@ -28,7 +28,7 @@ if (inTestFile) {
   // the process: the library's epoll set (with its uv_poll); libuv's signal pipes, opened by the
   // first child_process child; the /dev/null that libuv keeps in reserve for EMFILE, opened by
   // the first stream (here the child's stdout pipe); libuv's inotify fd, from the first fs.watch.
-  const { ensureWatcher } = await import('../../dist/process/exits.js');
+  const { ensureWatcher } = await import('../../dist/process/exit-watcher.js');
   ensureWatcher();
   const cp = cpSpawn('/bin/true', [], { stdio: ['ignore', 'pipe', 'ignore'] });
   cp.stdout.resume();

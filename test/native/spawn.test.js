@@ -387,3 +387,42 @@ describe('spawn.c: the fork backend\'s go-ahead byte to the child', () => {
     },
   );
 });
+
+describe('the plan array (native/js_plan.h): integers and stdio triples read in place', () => {
+  test('constants.planField names every field once, the stdio triples last', async () => {
+    const { constants } = await import('../../dist/binding.js');
+    const fields = constants().planField;
+    const names = ['pgid', 'uid', 'gid', 'pdeathsig', 'setsid', 'noNewPrivs', 'autoReap', 'autoKill', 'cgroupFd', 'backend', 'fault', 'faultArg', 'nstdio', 'stdio'];
+    assert.deepEqual(Object.keys(fields).sort(), [...names].sort());
+    assert.equal(new Set(Object.values(fields)).size, names.length, 'distinct indexes');
+    assert.equal(Math.max(...Object.values(fields)), fields.stdio, 'the triples come after every integer');
+  });
+
+  test('a plan with more fds than the first array holds gets a longer one', leakFree(async () => {
+    // 16 pipes: more triples than the plan array is made with at first.
+    const stdio = Array.from({ length: 16 }, () => 'pipe');
+    const sub = spawn('/bin/sh', ['-c', 'for fd in 3 9 15; do test -S /proc/self/fd/$fd || exit 1; done; echo ok >&9'], { stdio });
+    const out = readAll(sub.stdio[9]); // (sh names fds up to 9)
+    const status = await withTimeout(sub.exited, GUARD_MS, 'exit');
+    assert.equal(status.code, 0, 'fds 3, 9 and 15 are sockets in the child');
+    assert.equal(await withTimeout(out, GUARD_MS, 'fd 9'), 'ok\n');
+    for (const stream of sub.stdio) stream?.destroy();
+  }));
+
+  test('a stdio count beyond the array is refused as misuse of the binding, before anything starts', async () => {
+    const { native } = await import('../../dist/internal/testing.js');
+    const { constants } = await import('../../dist/binding.js');
+    const plan = native().planArray(1);
+    const F = constants().planField;
+    const saved = plan[F.nstdio];
+    plan[F.nstdio] = plan.length; // more triples than fit
+    const children = hasChildren();
+    try {
+      const error = thrown(() => native().spawn('/bin/true\0', '/bin/true\0', null, null, null, null, false, false));
+      assert.equal(error.code, 'ERR_PIDFD_BINDING');
+      assert.equal(hasChildren(), children, 'nothing was started');
+    } finally {
+      plan[F.nstdio] = saved;
+    }
+  });
+});

@@ -1,4 +1,4 @@
-// Exit watching (native/watch.c, src/process/exits.ts): every child's exit arrives exactly
+// Exit watching (native/watch.c, src/process/exit-watcher.ts): every child's exit arrives exactly
 // once with the right status, whichever of its threads leaves last, from any worker_thread,
 // alongside node:child_process, and no child is ever left as a zombie (case ids from
 // docs/reliability.md: A3-A7, A9-A11, C1, C3, J1, J5).

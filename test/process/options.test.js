@@ -209,6 +209,13 @@ describe('spawn(): uid, gid', () => {
     assert.deepEqual(out.trim().split('\n'), ['65534', '65534', '65534 4242']);
   });
 
+  test('F7: ids above 2^31 reach the kernel whole (the plan array holds them as their 32 bits)', async (t) => {
+    if (!isRoot) return t.skip('needs root to change uid/gid');
+    const high = 2 ** 32 - 2;
+    const out = await output('/bin/sh', ['-c', 'id -u; id -g; id -G'], { uid: high, gid: 2 ** 31, groups: [2 ** 31 + 1, high] });
+    assert.deepEqual(out.trim().split('\n'), [String(high), String(2 ** 31), `${2 ** 31} ${2 ** 31 + 1} ${high}`]);
+  });
+
   test('F7: uid and gid without groups drop the supplementary groups', async (t) => {
     if (!isRoot) return t.skip('needs root to change uid/gid');
     const out = await output('/bin/sh', ['-c', 'id -G'], { uid: NOBODY, gid: NOBODY });

@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 
 import { errno, SpawnError } from '../../dist/errors.js';
 import { exitStatusFromRecord } from '../../dist/process/exit-status.js';
-import { onExit } from '../../dist/process/exits.js';
+import { onExit } from '../../dist/process/exit-watcher.js';
 import { normalizeSpawn } from '../../dist/process/options.js';
 import { start } from '../../dist/process/start.js';
 import { native } from '../../dist/internal/testing.js';

@@ -194,6 +194,17 @@ describe('subprocess.pidfd', () => {
     sub.pidfd.close(); // closing a closed pidfd does nothing
   });
 
+  test('a pidfd first asked for after the reap is a closed one, whose exited() gives the status', async () => {
+    // The PidFd is made on first use (parent CPU per spawn): asked for late, it must say what an
+    // early one would.
+    const sub = spawn('/bin/sh', ['-c', 'exit 9'], quiet);
+    await sub.exited;
+    assert.equal(sub.pidfd.fd, -1);
+    sub.pidfd.close(); // closing a closed pidfd does nothing
+    assert.equal((await sub.pidfd.exited()).code, 9);
+    assert.equal(sub.kill('SIGKILL'), false, 'no signal after the reap');
+  });
+
   test("the Subprocess's pidfd reports the child's exit through exited()", async () => {
     const sub = spawn('/bin/sh', ['-c', 'exit 12'], quiet);
     const info = await sub.pidfd.exited();

@@ -3,25 +3,20 @@
 // runs are guarded, and is let go when the event loop empties).
 
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 import { run } from '../../dist/index.js';
-import { fdDiff, fdSnapshot, zombies } from '../helpers/index.js';
+import { fdDiff, fdSnapshot, processes, procStatOrNull, zombies } from '../helpers/index.js';
 
 export const runFixtures = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 export const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : null;
 
 /** A process's state letter ('S', 'R', 'Z', 'T', ...), or 'gone'. */
 export function stateOf(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0];
-  } catch {
-    return 'gone';
-  }
+  return procStatOrNull(pid)?.[0] ?? 'gone';
 }
 
 /** Whether a process is dead: a zombie (not reaped yet by its parent) or gone. */
@@ -50,18 +45,9 @@ export async function until(check, what, timeoutMs = 10_000) {
 
 /** This process's children by pid, with their command names. */
 export function children(parent = process.pid) {
-  const found = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(rest[1]) === parent) {
-        found.push({ pid: Number(name), comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), state: rest[0] });
-      }
-    } catch {}
-  }
-  return found;
+  return processes()
+    .filter((p) => Number(p.stat[1]) === parent)
+    .map((p) => ({ pid: p.pid, comm: p.comm, state: p.stat[0] }));
 }
 
 /** The pid of this process's watchdog, or null. */

@@ -68,7 +68,14 @@ describe('run() options: every bad value is refused before anything starts', () 
     [{ tree: { memory: 1 } }, TypeError, 'ERR_INVALID_ARG_VALUE', /`memory` option is not an option of the tree settings; the options are parent, memoryMax/],
     [{ buffer: false }, TypeError, 'ERR_INVALID_ARG_VALUE', /`buffer` option is not supported by run\(\): use `stdout: 'stream'`/],
     [{ cancelSignal: new AbortController().signal }, TypeError, 'ERR_INVALID_ARG_VALUE', /use `signal`/],
-    [{ stdio: 'inherit' }, TypeError, 'ERR_INVALID_ARG_VALUE', /use `stdin`, `stdout` and `stderr`/],
+    [{ stdio: 'inherit' }, TypeError, 'ERR_INVALID_ARG_TYPE', /`stdio` option must be an array of the fds above 2.*`stdin`, `stdout` and `stderr`/],
+    [{ stdio: ['pipe'] }, TypeError, 'ERR_INVALID_ARG_VALUE', /`stdio\[0\]` option must be undefined: fd 0 is given by `stdin`/],
+    [{ stdio: [undefined, undefined, undefined, 'pipe'] }, TypeError, 'ERR_INVALID_ARG_VALUE', /`stdio\[3\]` option cannot be 'pipe'/],
+    [{ stdio: [undefined, undefined, undefined, -1] }, RangeError, 'ERR_OUT_OF_RANGE', /`stdio\[3\]` option/],
+    [{ argv0: 1 }, TypeError, 'ERR_INVALID_ARG_TYPE', /`argv0` option must be a string/],
+    [{ uid: -2 }, RangeError, 'ERR_OUT_OF_RANGE', /`uid` option/],
+    [{ gid: 2 ** 32 - 1 }, RangeError, 'ERR_OUT_OF_RANGE', /`gid` option/],
+    [{ groups: [1] }, TypeError, 'ERR_INVALID_ARG_VALUE', /`groups` option is not supported by run\(\): use spawn\(\)/],
     [{ verbos: true }, TypeError, 'ERR_INVALID_ARG_VALUE', /`verbos` option is not an option of run\(\); the options are cwd, env/],
   ];
   for (const [options, type, code, message] of cases) {
@@ -84,6 +91,48 @@ describe('run() options: every bad value is refused before anything starts', () 
 });
 
 describe('run() options, each in use', () => {
+  test('argv0: what the program sees as its name; the command and the error name the program run', leakFree(async () => {
+    const result = await run('sh', ['-c', 'echo "$0"; tr "\\0" " " < /proc/$$/cmdline'], { argv0: 'renamed' });
+    const [name, cmdline] = result.stdout.split('\n');
+    assert.equal(name, 'renamed'); // $0
+    assert.equal(cmdline.split(' ')[0], 'renamed'); // /proc/PID/cmdline's first string
+    assert.match(result.command, /^sh -c/);
+    const error = await run(join(scratch, 'no-such-program'), { argv0: 'renamed' }).catch((e) => e);
+    assert.equal(error.code, 'ENOENT');
+    assert.equal(error.cause.path, join(scratch, 'no-such-program'));
+  }));
+
+  const isRoot = process.getuid?.() === 0;
+
+  test('uid and gid: the identity the program runs with (supplementary groups dropped)', { skip: !isRoot && 'needs root to change uid/gid' }, leakFree(async () => {
+    const result = await run('sh', ['-c', 'id -u; id -g; id -G'], { uid: 65534, gid: 65534 });
+    assert.deepEqual(result.stdout.split('\n'), ['65534', '65534', '65534']);
+  }));
+
+  test('uid and gid above 2^31 reach the kernel whole (up to 4294967294)', { skip: !isRoot && 'needs root to change uid/gid' }, leakFree(async () => {
+    const id = 2 ** 32 - 2;
+    const result = await run('sh', ['-c', 'id -u; id -g'], { uid: id, gid: 2 ** 31 });
+    assert.deepEqual(result.stdout.split('\n'), [String(id), String(2 ** 31)]);
+  }));
+
+  test('stdio[3+]: fds above 2 that the child reads and writes', leakFree(async () => {
+    const source = join(scratch, 'fd3-source');
+    const sink = join(scratch, 'fd4-sink');
+    writeFileSync(source, 'from fd 3');
+    const input = openSync(source, 'r');
+    const output = openSync(sink, 'w');
+    try {
+      const result = await run('sh', ['-c', 'cat <&3; echo to fd 4 >&4; test -e /proc/self/fd/5 || echo no fd 5'], {
+        stdio: [undefined, undefined, undefined, input, output, 'ignore'],
+      });
+      assert.equal(result.stdout, 'from fd 3no fd 5');
+    } finally {
+      closeSync(input);
+      closeSync(output);
+    }
+    assert.equal(readFileSync(sink, 'utf8'), 'to fd 4\n');
+  }));
+
   test('cwd: a path or a file: URL; result.cwd is absolute', leakFree(async () => {
     assert.equal((await run('pwd', { cwd: '/usr' })).stdout, '/usr');
     const url = await run('pwd', { cwd: pathToFileURL('/usr/bin') });

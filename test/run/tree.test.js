@@ -13,7 +13,7 @@ import { after, describe, test } from 'node:test';
 
 import { run, support } from '../../dist/index.js';
 import { forceMemberSignals } from '../../dist/internal/testing.js';
-import { childPids } from '../helpers/index.js';
+import { childPids, procStat, procStatOrNull } from '../helpers/index.js';
 import { isDead, killIfAlive, leakFree, runFixtures, stateOf, until, waitDead } from './helpers.js';
 
 const { perRunCgroup } = support().features;
@@ -53,12 +53,7 @@ function assertAllDead(members) {
 
 /** The process group of pid, or -1 when it is gone. */
 function groupOf(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-  } catch {
-    return -1;
-  }
+  return Number(procStatOrNull(pid)?.[2] ?? -1);
 }
 
 /** `sh` that starts `background` in the background, prints its pid, and waits for it. */
@@ -407,7 +402,7 @@ describe('the tree of a run when this process is SIGKILLed', { skip: noCgroup },
     const dir = /^cgroup (.*)$/m.exec(out)[1];
     try {
       assert.equal(existsSync(dir), true, `the run had a cgroup (${dir})`);
-      await until(() => readFileSync(`/proc/${grandchild}/stat`, 'latin1').split(' ')[5] === String(grandchild), 'the setsid');
+      await until(() => procStat(grandchild)[3] === String(grandchild), 'the setsid');
       child.kill('SIGKILL');
       await once(child, 'exit');
       await waitDead(grandchild, "the setsid'd grandchild of a SIGKILLed parent");

@@ -4,7 +4,7 @@
 // and pidfd_send_signal (424) ("unhandled amd64-linux syscall", answered ENOSYS), answers clone3
 // with ENOSYS, and runs clone(CLONE_VM | CLONE_VFORK) as a plain copy (memory not shared). The
 // probe then finds no backend. So the pass has two parts (docs/reliability.md):
-//  1. test/sanitize/c/spawn-loop.c, the native core (spawn.c, child.c, clone.c) without Node:
+//  1. test/sanitize/c/spawn-loop.c, the native core (spawn.c, create.c, probe.c, child.c, clone.c) without Node:
 //     100 iterations of four spawns with the clone backend, which valgrind runs as a copy that
 //     still gets its pidfd from the kernel (CLONE_PIDFD), the child's setup code checked by
 //     memcheck in the copy; and 20 with the fork backend, whose pidfd_open valgrind refuses, so
@@ -48,7 +48,7 @@ execFileSync(
     '-o',
     loop,
     join(here, 'c', 'spawn-loop.c'),
-    ...['spawn.c', 'child.c', 'clone.c'].map((f) => join(root, 'native', f)),
+    ...['spawn.c', 'create.c', 'probe.c', 'child.c', 'clone.c'].map((f) => join(root, 'native', f)),
   ],
   { stdio: 'inherit' },
 );

@@ -40,6 +40,7 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include "create.h"
 #include "pidfd.h"
 #include "probe.h"
 #include "spawn.h"

@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../../../native/create.h"
 #include "../../../native/pidfd.h"
 #include "../../../native/spawn.h"
 

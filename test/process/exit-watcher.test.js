@@ -1,4 +1,4 @@
-// Exit delivery (src/process/exits.ts): one batch of exit records from the addon, routed by pidfd
+// Exit delivery (src/process/exit-watcher.ts): one batch of exit records from the addon, routed by pidfd
 // to each child's handler. No user code reached from a handler can keep the other exits from
 // being delivered (issue 8, item 6).
 

@@ -1,0 +1,202 @@
+// Starting a command: the engine. Owns what a start does and what it leaves the run: each child
+// fd from its setting (a file opened here, a capture's pipe made here, the previous command's
+// stdout in a pipeline), the child spec, the tree's start (startTree()), the captures of stdout
+// and stderr (and `all`), and the feeding of stdin (`input`, `inputFile`, a FIFO). The rest of
+// the run sees only StartedRun and reports through RunEvents: another engine gives the same
+// shape, and RunProcess calls the engine in one place (its #start). The other engine is
+// portable.ts's startPortable (Node's child_process, where pidfds cannot be had: src/engine.ts
+// decides); both hand their streams to startedRun(), which makes the captures and feeds stdin.
+
+import { closeSync, createReadStream, constants as fs, openSync, statSync } from 'node:fs';
+import type { Readable, Writable } from 'node:stream';
+
+import { binding } from '../binding.js';
+import { systemError } from '../errors.js';
+import { normalizeStdio, type StdioOption } from '../process/stdio.js';
+import type { ExitStatus } from '../process/exit-status.js';
+import type { Subprocess } from '../process/subprocess.js';
+import { ByteStore, Capture, LineLimit, MAX_CAPTURE } from './capture.js';
+import { feedInput } from './input.js';
+import type { NormalizedRun, StdioSetting } from './options.js';
+import { startTree, type Tree } from './tree.js';
+
+/** What a run needs of its first process, whichever engine started it: a Subprocess here, or
+ * Node's ChildProcess as portable.ts presents it. */
+export interface FirstProcess {
+  readonly pid: number;
+  readonly stdin: Writable | null;
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
+  /** Null while it runs (and when its status was lost). */
+  readonly exitStatus: ExitStatus | null;
+  readonly exited: Promise<ExitStatus>;
+}
+
+/** What a start leaves the run. */
+export interface StartedRun {
+  /** The first process (a Subprocess on this engine). */
+  subprocess: FirstProcess;
+  /** Its tree: what the run's kills reach, and what the end of the run waits for. */
+  tree: Tree;
+  /** The captures (null where a stream is not captured), and `all`'s store. */
+  stdout: Capture | null;
+  stderr: Capture | null;
+  all: ByteStore | null;
+  /** Called once when the run has ended: lets go of what the start still holds (a FIFO's open
+   * that no writer came to). */
+  release(): void;
+}
+
+/** What the started command reports to the run (its kills: kill.ts). */
+export interface RunEvents {
+  /** A capture went past maxBuffer. */
+  overflow(): void;
+  /** The input failed: a Readable or an iterator given as `input` that threw, a FIFO's read. */
+  inputFailed(error: Error): void;
+}
+
+/**
+ * Starts the command `n` describes, with `stdin` as its stdin in a pipeline (the previous
+ * command's stdout, destroyed here once the child has it, or if it could not start). Throws why
+ * it could not start, having closed what it opened.
+ */
+export type RunEngine = (n: NormalizedRun, stdin: Readable | null, events: RunEvents) => StartedRun;
+
+/** Whether path is a FIFO (stat does not open it, so it never waits for the other end). */
+function isFifo(path: string): boolean {
+  try {
+    return statSync(path).isFIFO();
+  } catch {
+    return false; // the open that follows says why, with its path
+  }
+}
+
+/**
+ * The value of one child fd for normalizeStdio(). Files are opened here; a captured stream gets
+ * a pipe of our own, whose write end the child is given and whose read end goes to `captured`
+ * (the caller calls every closer in `opened` after the start, and closes the read ends if it
+ * failed). A pipe's fds are the addon's, closed by it: Deno's node:fs refuses an fd it did not
+ * open; a file's fd is node:fs's, closed by it.
+ */
+function stdioValue(n: NormalizedRun, setting: StdioSetting, opened: (() => void)[], captured?: number[]): StdioOption {
+  switch (setting.kind) {
+    case 'pipe': {
+      if (captured === undefined) return 'pipe'; // stdin: a pipe for `input` or for you
+      const ends = binding().pipe();
+      if (typeof ends === 'number') throw systemError(-ends, 'pipe2', { context: 'run() output capture' });
+      const readEnd = ends[0]!;
+      const writeEnd = ends[1]!;
+      captured.push(readEnd);
+      opened.push(() => binding().close(writeEnd));
+      return writeEnd;
+    }
+    case 'stream':
+      return 'pipe';
+    case 'inherit':
+    case 'ignore':
+      return setting.kind;
+    case 'fd':
+      return setting.fd;
+    case 'file': {
+      // O_NONBLOCK: opening a FIFO never waits for its other end, which would block this
+      // thread (and every timer, the timeout's included) for as long as nobody comes. Written,
+      // one with no reader fails here (ENXIO). Read, a FIFO is not opened here at all: its
+      // writer may come later (`cmd < fifo` waits for it), and a non-blocking open would give
+      // the child end of input at once; it is read on Node's thread pool and fed to a pipe
+      // (feedFifo()). The child gets a file's descriptor without the flag (native/spawn.c).
+      const input = setting === n.stdin;
+      if (input && isFifo(setting.path)) return 'pipe';
+      const flags = (input ? fs.O_RDONLY : fs.O_WRONLY | fs.O_CREAT | (setting.append ? fs.O_APPEND : fs.O_TRUNC)) | fs.O_NONBLOCK;
+      let fd: number;
+      try {
+        fd = openSync(setting.path, flags, 0o666); // libuv opens with O_CLOEXEC
+      } catch (error) {
+        const e = error as { code?: string; errno?: number };
+        if (e.code !== 'ENXIO' || input) throw error;
+        throw systemError(-e.errno!, 'open', { path: setting.path, context: 'a FIFO that no process has open for reading (run() does not wait for one)' });
+      }
+      opened.push(() => closeSync(fd));
+      return fd;
+    }
+  }
+}
+
+/** The engine of run(): the child starts through this library's own start (process/start.ts),
+ * in its tree (tree.ts). */
+export const startRun: RunEngine = (n, stdinStream, events) => {
+  const opened: (() => void)[] = [];
+  const stdoutEnd: number[] = [];
+  const stderrEnd: number[] = [];
+  let subprocess: Subprocess;
+  let tree: Tree;
+  try {
+    const stdio = normalizeStdio([
+      stdinStream ?? stdioValue(n, n.stdin, opened),
+      stdioValue(n, n.stdout, opened, stdoutEnd),
+      stdioValue(n, n.stderr, opened, stderrEnd),
+    ]);
+    const started = startTree(n, stdio, n.tree, n.cleanup, n.launch);
+    subprocess = started.subprocess;
+    tree = started.tree;
+  } catch (error) {
+    for (const fd of [...stdoutEnd, ...stderrEnd]) binding().close(fd);
+    throw error;
+  } finally {
+    for (const close of opened) close();
+    // The previous command of a pipeline now writes to this one (or, if this one could not
+    // start, must not wait for a reader that will never come): our end goes.
+    stdinStream?.destroy();
+  }
+  return startedRun(n, stdinStream, events, subprocess, tree, stdoutEnd[0], stderrEnd[0]);
+};
+
+/**
+ * What a start leaves the run, once the first process runs: the captures of its stdout and
+ * stderr (from the read end of our pipe, or the stream an engine made), `all`'s store, and stdin
+ * fed from `input` or a FIFO. Either engine ends its start here.
+ */
+export function startedRun(
+  n: NormalizedRun,
+  stdinStream: Readable | null,
+  events: RunEvents,
+  subprocess: FirstProcess,
+  tree: Tree,
+  stdoutSource: number | Readable | undefined,
+  stderrSource: number | Readable | undefined,
+): StartedRun {
+  // With `lines`, maxBuffer counts lines: bytes are bounded by what a Buffer holds.
+  const maxBytes = n.lines ? MAX_CAPTURE : n.maxBuffer;
+  const all = n.all ? new ByteStore(2 * Math.min(maxBytes, MAX_CAPTURE), true) : null;
+  const overflow = (): void => events.overflow();
+  const inputFailed = (error: Error): void => events.inputFailed(error);
+  const lineLimit = (): LineLimit | null => (n.lines ? new LineLimit(n.maxBuffer, n.encoding) : null);
+  const stdout = stdoutSource !== undefined ? new Capture(stdoutSource, maxBytes, all, overflow, lineLimit(), 1) : null;
+  const stderr = stderrSource !== undefined ? new Capture(stderrSource, maxBytes, all, overflow, lineLimit(), 2) : null;
+  let release = (): void => {};
+  if (n.input !== undefined) feedInput(subprocess.stdin!, n.input, inputFailed);
+  else if (n.stdin.kind === 'file' && stdinStream === null && subprocess.stdin !== null) release = feedFifo(subprocess.stdin, n.stdin.path, inputFailed);
+  return { subprocess, tree, stdout, stderr, all, release };
+};
+
+/**
+ * Feeds the FIFO at `path` to the child's stdin. createReadStream opens it on Node's thread
+ * pool, where the open waits for a writer without blocking this thread. If the run ends first
+ * (a timeout, a cancel, a command that did not read), that waiting open is let go by opening
+ * the FIFO's write end once, without blocking, and closing it: the open then returns, and the
+ * stream reads end of input (without that, the pending open would keep Node's event loop
+ * alive until some writer came). Returns what lets it go.
+ */
+function feedFifo(stdin: Writable, path: string, onError: (error: Error) => void): () => void {
+  const source = createReadStream(path);
+  let opened = false;
+  source.once('open', () => (opened = true));
+  feedInput(stdin, source, onError);
+  return () => {
+    if (!opened) {
+      try {
+        closeSync(openSync(path, fs.O_WRONLY | fs.O_NONBLOCK));
+      } catch {} // ENXIO: the open has not begun; it then sees this stream destroyed
+    }
+    source.destroy();
+  };
+}

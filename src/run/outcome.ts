@@ -1,0 +1,198 @@
+// The outcome of one command: its RunResult, or its RunError and the words of its message (how it
+// ended: its exit, its timeout, its cancel, maxBuffer, its input, SIGKILL after
+// forceKillAfterDelay, the OOM killer). Owns RunState, the record a run fills in while it runs,
+// and outcomeOf(), a pure function of it: it starts nothing, waits for nothing and reads no
+// clock. A run that ends synchronously builds the same record and gets the same result and the
+// same message; the tests check every ending on a record, without a process
+// (test/run/outcome.test.js).
+
+import type { ExitStatus } from '../process/exit-status.js';
+import { abortError } from '../errors.js';
+import { signalName } from '../signals.js';
+import { decodeOutput, MAX_CAPTURE, type ByteStore, type Output } from './capture.js';
+import { RunError } from './error.js';
+import { isTextEncoding, type NormalizedRun, type RunOptions } from './options.js';
+import type { RunFields, RunResult } from './result.js';
+import type { CgroupFigures } from './tree.js';
+
+/** A finished command: its result, or its error. */
+export type Outcome = RunResult<RunOptions> | RunError;
+
+/** The options the outcome reads. */
+export type OutcomeOptions = Pick<
+  NormalizedRun,
+  | 'command'
+  | 'escapedCommand'
+  | 'resolvedCwd'
+  | 'encoding'
+  | 'lines'
+  | 'stripFinalNewline'
+  | 'maxBuffer'
+  | 'timeout'
+  | 'killSignal'
+  | 'forceKillAfterDelay'
+  | 'signal'
+>;
+
+/** Why the tree was killed, and what the kill did: what the killing concern records (kill.ts). */
+export interface KillState {
+  /** The `timeout` expired. */
+  timedOut: boolean;
+  /** The `signal` option aborted (before the start, too). */
+  canceled: boolean;
+  /** A capture went past maxBuffer. */
+  maxBuffer: boolean;
+  /** The SIGKILL of forceKillAfterDelay reached a process of the tree. */
+  forced: boolean;
+  /** The input failed (the first error). */
+  inputError: Error | undefined;
+  /** The first process had exited when the tree was first killed. */
+  exitedBeforeKill: boolean;
+}
+
+/** How a capture went past maxBuffer: not at all, in bytes, or in lines (`lines: true`). */
+export type Exceeded = false | 'bytes' | 'lines';
+
+/** Everything the outcome of one command depends on. */
+export interface RunState {
+  n: OutcomeOptions;
+  /** Why it did not start; undefined if it did. */
+  startError: unknown;
+  pid: number | undefined;
+  /** How the first process ended; undefined if it did not start, or if its status is unknown. */
+  status: ExitStatus | undefined;
+  /** The error of a status that could not be had. */
+  statusError: unknown;
+  kills: KillState;
+  /** The captured bytes: undefined where a stream was not captured (or stdout was taken by pipe()
+   * or an iteration). */
+  stdout: ByteStore | undefined;
+  stderr: ByteStore | undefined;
+  all: ByteStore | undefined;
+  /** Which capture went past maxBuffer, and how (stdout's even when it was taken). */
+  exceeded: { stdout: Exceeded; stderr: Exceeded };
+  durationMs: number;
+  /** The whole tree's figures, from its per-run cgroup. */
+  cgroup: CgroupFigures | undefined;
+}
+
+/** A failure in words (the message's "Command <how>: <command>") and the error behind it. */
+interface Failure {
+  how: string;
+  cause?: unknown;
+}
+
+/** How a killed command's first process ended, for its message: after the kill, or before it
+ * (`before`: it had exited, and what it left running, which held its output open or was
+ * waited for, was killed). */
+function killedWith(status: ExitStatus | undefined, before: boolean): string {
+  if (status?.signal) {
+    return before ? ` (it had been killed with ${status.signal} before that; what it left running was killed)` : ` and was killed with ${status.signal}`;
+  }
+  if (status?.code == null) return '';
+  return before ? ` (it had exited with code ${status.code} before that; what it left running was killed)` : ` (it then exited with code ${status.code})`;
+}
+
+/** The result of one command, or its RunError. */
+export function outcomeOf(s: RunState): Outcome {
+  const { n, status } = s;
+  let decodeError: unknown;
+  const decode = (store: ByteStore | undefined): Output | undefined => {
+    if (store === undefined) return undefined;
+    try {
+      return decodeOutput(store, n);
+    } catch (error) {
+      decodeError ??= error;
+      return undefined;
+    }
+  };
+  const stdout = decode(s.stdout);
+  const stderr = decode(s.stderr);
+  const fields: RunFields<RunOptions> = {
+    command: n.command,
+    escapedCommand: n.escapedCommand,
+    cwd: n.resolvedCwd,
+    pid: s.pid,
+    exitCode: status?.code ?? undefined,
+    signal: status?.signal ?? undefined,
+    stdout,
+    stderr,
+    all: decode(s.all),
+    stdio: [undefined, stdout, stderr],
+    durationMs: s.durationMs,
+    rusage: status?.rusage ?? undefined,
+    cgroup: s.cgroup,
+    failed: false,
+    timedOut: s.kills.timedOut,
+    isCanceled: s.kills.canceled,
+    isMaxBuffer: s.kills.maxBuffer,
+    isTerminated: status?.signal != null,
+    isForcefullyTerminated: s.kills.forced,
+    pipedFrom: [],
+  };
+  const failure = failureWithOom(s, decodeError);
+  if (failure === undefined) return fields;
+  fields.failed = true;
+  // The message quotes text: what 'hex', 'base64' (or 'buffer') write out is read as utf8.
+  const text = (store: ByteStore | undefined, decoded: Output | undefined): Output | undefined =>
+    isTextEncoding(n.encoding) || store === undefined ? decoded : store.bytes();
+  const quoted = s.all !== undefined ? [text(s.all, fields.all)] : [text(s.stderr, stderr), text(s.stdout, stdout)];
+  return new RunError(fields, failure.how, failure.cause, quoted);
+}
+
+/** How the command failed, in words (with what the OOM killer did in its tree), and the error
+ * behind it; undefined if it did not. */
+function failureWithOom(s: RunState, decodeError: unknown): Failure | undefined {
+  const failure = failureOf(s, decodeError);
+  const oomKills = s.cgroup?.oomKills ?? 0;
+  if (failure === undefined || oomKills === 0 || s.status?.oomKilled) return failure;
+  const processes = oomKills === 1 ? 'a process' : `${oomKills} processes`;
+  return { ...failure, how: `${failure.how} (the OOM killer ended ${processes} of its tree)` };
+}
+
+/** How a killed command ended, for its message (killedWith()), and whether SIGKILL had to
+ * follow killSignal. */
+function killedWithForced(s: RunState): string {
+  return `${killedWith(s.status, s.kills.exitedBeforeKill)}${forcedWith(s)}`;
+}
+
+function forcedWith(s: RunState): string {
+  if (!s.kills.forced) return '';
+  const n = s.n;
+  return ` (${signalName(n.killSignal)} had not ended its tree within forceKillAfterDelay, ${n.forceKillAfterDelay} ms: it was sent SIGKILL)`;
+}
+
+function failureOf(s: RunState, decodeError: unknown): Failure | undefined {
+  const { n, status, statusError, kills } = s;
+  const start = s.startError as (Error & { code?: string }) | undefined;
+  if (kills.canceled && status === undefined) return { how: 'was canceled before it started', cause: start };
+  if (start !== undefined) return { how: `could not start (${start.message})`, cause: start };
+  if (kills.timedOut) return { how: `timed out after ${n.timeout} ms${killedWithForced(s)}` };
+  if (kills.canceled) {
+    const reason = n.signal?.reason as { message?: unknown } | undefined;
+    const why = typeof reason?.message === 'string' ? ` (${reason.message})` : '';
+    return { how: `was canceled${why}${killedWithForced(s)}`, cause: abortError(n.signal!) };
+  }
+  if (kills.maxBuffer) {
+    const which = s.exceeded.stdout ? 'stdout' : 'stderr';
+    const exceeded = s.exceeded[which];
+    const limit =
+      exceeded === 'lines'
+        ? `maxBuffer (${n.maxBuffer} line${n.maxBuffer === 1 ? '' : 's'})`
+        : n.lines || n.maxBuffer > MAX_CAPTURE
+          ? `${MAX_CAPTURE} bytes, the most a Buffer holds`
+          : `maxBuffer (${n.maxBuffer} bytes)`;
+    return { how: `wrote more than ${limit} to ${which}${killedWithForced(s)}` };
+  }
+  if (kills.inputError !== undefined) {
+    return { how: `failed: its input failed (${kills.inputError.message})${killedWithForced(s)}`, cause: kills.inputError };
+  }
+  if (statusError !== undefined) return { how: `ended with an unknown status (${(statusError as Error).message})`, cause: statusError };
+  if (status?.oomKilled) return { how: `was killed with ${status.signal} by the OOM killer (its tree reached memory.max)` };
+  if (status?.signal) return { how: `was killed with ${status.signal}${forcedWith(s)}` };
+  if (status !== undefined && status.code !== 0) return { how: `failed with exit code ${status.code}` };
+  if (decodeError !== undefined) {
+    return { how: `wrote output that could not be decoded (${(decodeError as Error).message}; use \`encoding: 'buffer'\`)`, cause: decodeError };
+  }
+  return undefined;
+}
