@@ -1,4 +1,8 @@
 // PidFd: an owned process file descriptor, for any process.
+//
+// Over 350 lines on purpose: one public class, each method with the documentation users read in
+// their editor, and the private helpers its methods share (#liveFd, #observe, #infoFromProc).
+// ProcDir, its companion, is 50 lines of it; the rest cannot be split without splitting the class.
 
 import { readFileSync } from 'node:fs';
 

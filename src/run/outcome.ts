@@ -93,8 +93,9 @@ function killedWith(status: ExitStatus | undefined, before: boolean): string {
   return before ? ` (it had exited with code ${status.code} before that; what it left running was killed)` : ` (it then exited with code ${status.code})`;
 }
 
-/** The result of one command, or its RunError. */
-export function outcomeOf(s: RunState): Outcome {
+/** The result of one command (its fields, as a plain object: the run gives it text(), json() and
+ * lines() with withFormats()), or its RunError. */
+export function outcomeOf(s: RunState): RunFields<RunOptions> | RunError {
   const { n, status } = s;
   let decodeError: unknown;
   const decode = (store: ByteStore | undefined): Output | undefined => {

@@ -89,6 +89,8 @@ function stdioValue(setting: StdioSetting, input: boolean, opened: number[]): No
     case 'pipe':
     case 'stream':
       return 'pipe';
+    case 'stdout':
+      throw new Error("unreachable: stderr as stdout is set by startPortable()");
     case 'inherit':
     case 'ignore':
       return setting.kind;
@@ -205,6 +207,10 @@ function checkPortable(n: NormalizedRun): void {
     if (id < 0) continue;
     if (process.platform === 'win32') throw unsupportedError(`\`${name}\``, 'POSIX user and group ids (Windows has none)');
   }
+  if (n.stderr.kind === 'stdout' && n.stdout.kind === 'pipe') {
+    // Node's child_process makes a pipe per fd, and two pipes are not merged in JavaScript.
+    throw unsupportedError("`stderr: 'stdout'` with a captured stdout", "one pipe for both fds, which the pidfd engine makes (Node's child_process gives each fd its own): send both to a file, or capture them apart with `all`");
+  }
   if (n.extraStdio.length > 0 && process.platform === 'win32') {
     throw unsupportedError('`stdio[3+]`', 'POSIX file descriptors (Windows passes only fds 0-2 to a program that is not Node)');
   }
@@ -226,11 +232,11 @@ export const startPortable: RunEngine = (n, stdinStream, events) => {
   let first: PortableChild;
   try {
     checkPortable(n);
-    const stdio: NodeStdio[] = [
-      stdinStream ?? stdioValue(n.stdin, true, opened),
-      stdioValue(n.stdout, false, opened),
-      stdioValue(n.stderr, false, opened),
-    ];
+    const stdout = stdioValue(n.stdout, false, opened);
+    // `stderr: 'stdout'` (2>&1): the same file or fd as stdout, this process's stdout where
+    // stdout is inherited. (A captured stdout was refused: checkPortable().)
+    const stderr = n.stderr.kind === 'stdout' ? (stdout === 'inherit' ? 1 : stdout) : stdioValue(n.stderr, false, opened);
+    const stdio: NodeStdio[] = [stdinStream ?? stdioValue(n.stdin, true, opened), stdout, stderr];
     const reach: Reach = n.launch?.reach ?? (n.tree.enabled && !usesTerminal(stdio) ? 'group' : 'leader');
     // Above fd 2: a hole is closed in the child, as spawn() does.
     for (const entry of n.extraStdio) {

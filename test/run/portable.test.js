@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { spawn as cpSpawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
@@ -66,6 +67,21 @@ describe('the portable engine: the tree is a process group', onPortable, () => {
     assert.equal(error.pid, undefined, 'nothing ran');
     assert.equal(error.cause.code, 'ERR_PIDFD_UNSUPPORTED');
     assert.match(error.cause.message, /per-run cgroup.*the portable engine/);
+  }));
+
+  test("stderr: 'stdout' (2>&1): into stdout's file; with a captured stdout refused (Node makes a pipe per fd), before anything runs", leakFree(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pidfd-portable-'));
+    try {
+      const file = join(dir, 'both');
+      await run('sh', ['-c', 'echo out; echo err >&2'], { stdout: { file }, stderr: 'stdout' });
+      assert.equal(readFileSync(file, 'utf8'), 'out\nerr\n');
+      const error = await run('sh', ['-c', 'echo out'], { stderr: 'stdout' }).catch((e) => e);
+      assert.equal(error.pid, undefined, 'nothing ran');
+      assert.equal(error.cause.code, 'ERR_PIDFD_UNSUPPORTED');
+      assert.match(error.cause.message, /`stderr: 'stdout'` with a captured stdout.*the portable engine/);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
   }));
 
   test('a program that cannot start: a SpawnError at once, as on the pidfd engine', leakFree(async () => {
