@@ -2,7 +2,7 @@
 
 import { binding, type NativeFeature, type NativeSupport } from './binding.js';
 import { cgroupHierarchy, probeCgroups } from './cgroup/hierarchy.js';
-import { engine, type EngineChoice } from './engine.js';
+import { engine, type EngineChoice } from './engine-choice.js';
 import { errnoName } from './errors.js';
 import { runtime, watcherChoice, type Runtime, type WatcherChoice } from './runtime.js';
 

@@ -12,7 +12,7 @@ import { SpawnError, support, type CgroupSettings, type CgroupStats, type ExitSt
 import type { RunError } from '../run/error.js';
 import { normalizeLaunch } from '../run/launch.js';
 import { createRunProcess, exitStatusOf, startedOf } from '../run/run-process.js';
-import { portableEngine } from '../engine.js';
+import { portableEngine } from '../engine-choice.js';
 import type { Tree } from '../run/tree.js';
 import { SIGKILL, SIGTERM, signalNumberOf } from '../signals.js';
 import { parseDuration, parseSignal, parseWithCommand, UsageError } from './args.js';

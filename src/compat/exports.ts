@@ -17,7 +17,7 @@
 
 import { createRequire } from 'node:module';
 
-import { portableEngine } from '../engine.js';
+import { portableEngine } from '../engine-choice.js';
 
 type Implementation = typeof import('./implementation.js');
 

@@ -21,7 +21,7 @@
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { debuglog } from 'node:util';
 
-import { portableWithoutProbe } from '../engine.js';
+import { portableWithoutProbe } from '../engine-choice.js';
 import * as compat from './exports.js';
 
 const debug = debuglog('pidfd');

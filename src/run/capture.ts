@@ -16,7 +16,7 @@ import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 
 import { binding } from '../binding.js';
-import { portableEngine } from '../engine.js';
+import { portableEngine } from '../engine-choice.js';
 import { runtime } from '../runtime.js';
 import { fsPipeStream, readsItsFd, socketsMayReadFds } from '../process/pipe-stream.js';
 import { isTextEncoding, type CanonicalEncoding } from './options.js';

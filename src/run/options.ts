@@ -12,7 +12,7 @@ import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
 import { parseCgroupSettings } from '../cgroup/settings.js';
-import { portableEngine } from '../engine.js';
+import { portableEngine } from '../engine-choice.js';
 import { invalidArgType, invalidArgValue } from '../errors.js';
 import { parseCommand, parseCwd, parseEnv, parseId } from '../process/options.js';
 import { normalizeStdio, type StdioEntry, type StdioOption, type StreamWithFd } from '../process/stdio.js';

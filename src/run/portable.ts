@@ -24,7 +24,7 @@ import type { Readable, Writable } from 'node:stream';
 import { isatty } from 'node:tty';
 import { getSystemErrorName } from 'node:util';
 
-import { engine } from '../engine.js';
+import { engine } from '../engine-choice.js';
 import { errnoDescription, pidfdError, SpawnError, systemError } from '../errors.js';
 import type { ExitStatus } from '../process/exit-status.js';
 import { groupMembers } from '../process/procfs.js';

@@ -15,7 +15,7 @@ import type { Readable, Writable } from 'node:stream';
 import { abortError, invalidArgType, invalidArgValue, pidfdError } from '../errors.js';
 import type { ExitStatus } from '../process/exit-status.js';
 import { Subprocess } from '../process/subprocess.js';
-import { portableEngine } from '../engine.js';
+import { portableEngine } from '../engine-choice.js';
 import { signalNumber, type Signal } from '../signals.js';
 import { readLines, type Capture } from './capture.js';
 import { startRun, type StartedRun } from './engine.js';

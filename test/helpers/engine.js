@@ -1,5 +1,5 @@
 // The engine the run()/`$`/drop-in tests run on, and the skip of a test whose guarantee only the
-// pidfd engine gives (src/engine.ts). The portable pass of test/run.js sets PIDFD_ENGINE=portable;
+// pidfd engine gives (src/engine-choice.ts). The portable pass of test/run.js sets PIDFD_ENGINE=portable;
 // the seccomp-nopidfd pass leaves no pidfd backend working, so the library picks the portable
 // engine by itself.
 
