@@ -5,8 +5,8 @@
 // killed run waits for its tree (treeWait()) and for its output (outputClosed()).
 
 import { setLongTimeout } from '../timers.js';
-import type { Subprocess } from '../process/subprocess.js';
 import { SIGKILL, treeSignalRule } from '../signals.js';
+import type { FirstProcess } from './engine.js';
 import type { IpcChannel } from './ipc.js';
 import type { NormalizedRun } from './options.js';
 import type { KillState } from './outcome.js';
@@ -40,7 +40,7 @@ export class Killer {
   };
   readonly #n: NormalizedRun;
   #tree: Tree | undefined;
-  #subprocess: Subprocess | undefined;
+  #subprocess: FirstProcess | undefined;
   #ipc: IpcChannel | null = null;
   #cancelGraceTimer: (() => void) | undefined;
   #cancelTimer: (() => void) | undefined;
@@ -62,7 +62,7 @@ export class Killer {
 
   /** The tree has started: the timeout runs from now, and the `signal` option is listened to
    * (with `gracefulCancel`, its abort is a message on `ipc`). */
-  arm(subprocess: Subprocess, tree: Tree, ipc: IpcChannel | null): void {
+  arm(subprocess: FirstProcess, tree: Tree, ipc: IpcChannel | null): void {
     const n = this.#n;
     this.#subprocess = subprocess;
     this.#tree = tree;

@@ -12,7 +12,7 @@ import { Worker } from 'node:worker_threads';
 
 import { run, runSync, RunError } from '../../dist/index.js';
 import { thrown } from '../helpers/index.js';
-import { isDead, leakFree, runFixtures } from './helpers.js';
+import { isDead, leakFree, runFixtures, until } from './helpers.js';
 
 const child = join(runFixtures, 'ipc-child.mjs');
 const ipcRun = (mode, options = {}, extra = []) => run(child, [mode, ...extra], { node: true, ipc: true, ...options });
@@ -73,7 +73,7 @@ describe('run() ipc: messages both ways', () => {
 
   test('getEachMessage gives every message (none lost before it listened) and ends when the child exits', leakFree(async () => {
     const p = ipcRun('burst');
-    await p.subprocess.exited; // every message was sent before anyone listened
+    await until(() => isDead(p.pid), 'the child to exit'); // every message was sent before anyone listened
     const seen = [];
     for await (const message of p.getEachMessage()) seen.push(message);
     assert.deepEqual(seen, [1, 2, 3, 4, 5]);

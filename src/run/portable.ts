@@ -1,0 +1,514 @@
+// The portable engine of run() and `$`: the first process of a run started with Node's own
+// child_process, where the pidfd engine cannot work (src/engine.ts: another platform, or a Linux
+// where no pidfd backend works). Same options, RunResult and RunError (run-process.ts builds
+// them for either engine); what differs is the tree and its guarantees (docs/runtimes.md):
+//
+// - the tree is a process group on Linux, macOS and other Unixes: the first process starts
+//   detached (Node calls setsid(): a session and process group of its own) and the group is
+//   signalled with kill(-pgid), by number; on Windows it is what `taskkill /T /F` finds (the
+//   processes whose parent chain leads back to the first one); with `tree: false`, or when the
+//   first process uses this process's terminal, it is the first process alone;
+// - `cleanup` kills the tree from this process's 'exit' event and on SIGINT, SIGTERM and SIGHUP
+//   when nothing else listens for them (the signal is then raised again): a SIGKILL of this
+//   process, or a crash of Node itself, leaves the tree running (no watchdog: that needs pidfds);
+// - there is no per-run cgroup: a `tree` object (limits) is refused with ERR_PIDFD_UNSUPPORTED;
+// - no rusage (Node does not give it), and a status lost to another reaper cannot happen (Node
+//   reaps its own children).
+//
+// Nothing here loads the addon.
+
+import { ChildProcess, execFile, execFileSync } from 'node:child_process';
+import { closeSync, constants as fs, openSync, statSync } from 'node:fs';
+import { constants as os } from 'node:os';
+import type { Readable, Writable } from 'node:stream';
+import { isatty } from 'node:tty';
+import { getSystemErrorName } from 'node:util';
+
+import { engine } from '../engine-choice.js';
+import { errnoDescription, pidfdError, SpawnError, systemError } from '../errors.js';
+import type { ExitStatus } from '../process/exit-status.js';
+import { groupMembers } from '../process/procfs.js';
+import { SIGKILL, signalName, signalTree } from '../signals.js';
+import { startedRun, type FirstProcess, type RunEngine } from './engine.js';
+import { IpcChannel } from './ipc.js';
+import type { NormalizedRun, StdioSetting } from './options.js';
+import type { Reach, Tree } from './tree.js';
+import { taskkillArguments, windowsEndingSignals } from './windows.js';
+
+
+/** The platform in words, for errors. */
+function platformWords(): string {
+  const p = process.platform;
+  return p === 'linux' ? 'this Linux' : p === 'darwin' ? 'macOS (darwin)' : p === 'win32' ? 'Windows (win32)' : p;
+}
+
+/** The error of an option or operation that the portable engine cannot honour. */
+export function unsupportedError(what: string, needs: string): Error & { code: string } {
+  return pidfdError(
+    'ERR_PIDFD_UNSUPPORTED',
+    `pidfd: ${what} needs ${needs}; on ${platformWords()} run() uses Node's child_process (the portable engine: ${engine().reason})`,
+  );
+}
+
+/** Whether path is a FIFO (stat does not open it). */
+function isFifo(path: string): boolean {
+  try {
+    return statSync(path).isFIFO();
+  } catch {
+    return false;
+  }
+}
+
+const O_NONBLOCK = (fs as { O_NONBLOCK?: number }).O_NONBLOCK ?? 0;
+
+/** Opens a `{ file }` output as the pidfd engine does: never waiting for a FIFO's reader (one
+ * with no reader fails with ENXIO). A FIFO is then opened again without O_NONBLOCK, which the
+ * child would otherwise share (a reader is there: the open returns at once). */
+function openOutput(setting: { path: string; append: boolean }): number {
+  const flags = fs.O_WRONLY | fs.O_CREAT | (setting.append ? fs.O_APPEND : fs.O_TRUNC);
+  let fd: number;
+  try {
+    fd = openSync(setting.path, flags | O_NONBLOCK, 0o666);
+  } catch (error) {
+    const e = error as { code?: string; errno?: number };
+    if (e.code !== 'ENXIO') throw error;
+    throw systemError(-e.errno!, 'open', { path: setting.path, context: 'a FIFO that no process has open for reading (run() does not wait for one)' });
+  }
+  if (O_NONBLOCK !== 0 && isFifo(setting.path)) {
+    const blocking = openSync(setting.path, flags, 0o666);
+    closeSync(fd);
+    fd = blocking;
+  }
+  return fd;
+}
+
+type NodeStdio = 'pipe' | 'inherit' | 'ignore' | 'ipc' | number | Readable;
+
+/** One child fd as Node's spawn takes it; files are opened here (their fds go to `opened`). */
+function stdioValue(setting: StdioSetting, input: boolean, opened: number[]): NodeStdio {
+  switch (setting.kind) {
+    case 'pipe':
+    case 'stream':
+      return 'pipe';
+    case 'stdout':
+      throw new Error("unreachable: stderr as stdout is set by startPortable()");
+    case 'inherit':
+    case 'ignore':
+      return setting.kind;
+    case 'fd': {
+      const given = setting.fd as number | { fd?: number | null; _handle?: { fd?: number } };
+      if (typeof given === 'number') return given;
+      const fd = given.fd ?? given._handle?.fd;
+      if (typeof fd === 'number' && fd >= 0) return fd;
+      return given as unknown as Readable;
+    }
+    case 'file': {
+      // A FIFO to read is fed by the run (run-process.ts), through a pipe: its writer may come later.
+      if (input && isFifo(setting.path)) return 'pipe';
+      const fd = input ? openSync(setting.path, fs.O_RDONLY) : openOutput(setting);
+      opened.push(fd);
+      return fd;
+    }
+  }
+}
+
+/** Whether a child given these fds would use this process's terminal (then it stays in this
+ * process's group and session, as the pidfd engine keeps it: a new session has no terminal). */
+function usesTerminal(stdio: NodeStdio[]): boolean {
+  return stdio.some((value, i) => (value === 'inherit' ? isatty(i) : typeof value === 'number' && isatty(value)));
+}
+
+/** The environment as Node's ChildProcess takes it: NAME=value strings. */
+function envPairs(env: string[] | null): string[] {
+  if (env !== null) return env;
+  const pairs: string[] = [];
+  for (const [name, value] of Object.entries(process.env)) if (value !== undefined) pairs.push(`${name}=${value}`);
+  return pairs;
+}
+
+interface SpawnableChildProcess extends ChildProcess {
+  /** Node's own (lib/internal/child_process.js), undocumented but there since Node 0.x: starts
+   * the child of already normalized options, and returns libuv's error for the failures that
+   * spawn() reports only in a later tick (ENOENT, EACCES, EAGAIN, EMFILE, ENFILE); throws others. */
+  spawn(options: {
+    file: string;
+    args: string[];
+    cwd?: string;
+    envPairs: string[];
+    stdio: NodeStdio[];
+    detached: boolean;
+    windowsHide: boolean;
+    windowsVerbatimArguments: boolean;
+  }): number | undefined;
+}
+
+/** The SpawnError of a start that Node's spawn refused, from libuv's (negative) error number.
+ * libuv reports the child's failed execvp (ENOENT, EACCES, ...) as the spawn's error: `syscall`
+ * says 'execve' for those, as the pidfd engine does; 'fork' for EAGAIN, 'pipe' for EMFILE and
+ * ENFILE. */
+function spawnError(uvErrno: number, n: NormalizedRun): SpawnError {
+  let code: string;
+  try {
+    code = getSystemErrorName(uvErrno);
+  } catch {
+    code = `E${-uvErrno}`;
+  }
+  const syscall = code === 'EAGAIN' ? 'fork' : code === 'EMFILE' || code === 'ENFILE' ? 'pipe' : 'execve';
+  const where = syscall === 'execve' ? `execve '${n.file}'` : syscall;
+  return new SpawnError(`spawn ${n.file} ${code}: ${errnoDescription(-uvErrno)}, ${where}`, {
+    code,
+    errno: uvErrno,
+    syscall,
+    ...(syscall === 'execve' ? { path: n.file } : {}),
+    spawnfile: n.file,
+    spawnargs: n.argv,
+  });
+}
+
+/** Checks `cwd` first: libuv's spawn says ENOENT for a missing cwd as for a missing program. */
+function checkCwd(n: NormalizedRun): void {
+  if (n.cwd === undefined) return;
+  let directory: boolean;
+  try {
+    directory = statSync(n.resolvedCwd).isDirectory();
+  } catch (error) {
+    const e = error as { errno?: number; code?: string };
+    throw new SpawnError(`spawn ${n.file}: cwd ${n.resolvedCwd}: ${e.code}`, {
+      code: e.code ?? 'ENOENT',
+      errno: e.errno ?? -2,
+      syscall: 'chdir',
+      path: n.resolvedCwd,
+      spawnfile: n.file,
+      spawnargs: n.argv,
+    });
+  }
+  if (!directory) {
+    throw new SpawnError(`spawn ${n.file}: cwd ${n.resolvedCwd}: ENOTDIR`, {
+      code: 'ENOTDIR',
+      errno: -(os.errno.ENOTDIR ?? 20),
+      syscall: 'chdir',
+      path: n.resolvedCwd,
+      spawnfile: n.file,
+      spawnargs: n.argv,
+    });
+  }
+}
+
+/** Refuses what Node's child_process cannot do of run `n`'s options, before anything is opened. */
+function checkPortable(n: NormalizedRun): void {
+  if (n.tree.required) {
+    throw unsupportedError('`tree` with limits or a parent (a per-run cgroup)', "Linux's cgroup v2 and the pidfd engine");
+  }
+  if (n.launch?.cgroupPath !== undefined) throw unsupportedError('--cgroup', "Linux's cgroup v2 and the pidfd engine");
+  if (process.platform === 'win32' && n.file === '/bin/sh') {
+    // run()'s `shell: true` is /bin/sh -c on every platform, with POSIX quoting.
+    throw unsupportedError('`shell: true` (/bin/sh)', 'a POSIX shell: give `shell` the path of one (Git for Windows has bash.exe), or run cmd.exe yourself');
+  }
+  for (const [name, id] of [['uid', n.uid], ['gid', n.gid]] as const) {
+    if (id < 0) continue;
+    if (process.platform === 'win32') throw unsupportedError(`\`${name}\``, 'POSIX user and group ids (Windows has none)');
+  }
+  if (n.stderr.kind === 'stdout' && n.stdout.kind === 'pipe') {
+    // Node's child_process makes a pipe per fd, and two pipes are not merged in JavaScript.
+    throw unsupportedError("`stderr: 'stdout'` with a captured stdout", "one pipe for both fds, which the pidfd engine makes (Node's child_process gives each fd its own): send both to a file, or capture them apart with `all`");
+  }
+  if (n.extraStdio.length > 0 && process.platform === 'win32') {
+    throw unsupportedError('`stdio[3+]`', 'POSIX file descriptors (Windows passes only fds 0-2 to a program that is not Node)');
+  }
+  checkCwd(n);
+}
+
+/**
+ * The portable engine (a RunEngine, as engine.ts's startRun): starts the first process of run `n`
+ * with Node's child_process; `stdinStream`, the stdout of the command before it in a pipeline
+ * (destroyed here once the child has it, or if it could not start). Throws a SpawnError if the
+ * program could not start (at once, as the pidfd engine does), and ERR_PIDFD_UNSUPPORTED for
+ * what this engine cannot do. `argv0` is argv[0] (Node's spawn takes the whole argv); `uid`,
+ * `gid` and `stdio[3+]` go to Node's spawn as they are.
+ */
+export const startPortable: RunEngine = (n, stdinStream, events) => {
+  const opened: number[] = [];
+  let child: SpawnableChildProcess;
+  let tree: PortableTree;
+  let first: PortableChild;
+  try {
+    checkPortable(n);
+    const stdout = stdioValue(n.stdout, false, opened);
+    // `stderr: 'stdout'` (2>&1): the same file or fd as stdout, this process's stdout where
+    // stdout is inherited. (A captured stdout was refused: checkPortable().)
+    const stderr = n.stderr.kind === 'stdout' ? (stdout === 'inherit' ? 1 : stdout) : stdioValue(n.stderr, false, opened);
+    const stdio: NodeStdio[] = [stdinStream ?? stdioValue(n.stdin, true, opened), stdout, stderr];
+    const reach: Reach = n.launch?.reach ?? (n.tree.enabled && !usesTerminal(stdio) ? 'group' : 'leader');
+    // Above fd 2: a hole is closed in the child, as spawn() does.
+    for (const entry of n.extraStdio) {
+      while (stdio.length < entry.target) stdio.push('ignore');
+      stdio[entry.target] = entry.fd;
+    }
+    // `ipc`: Node's own channel, at the fd the pidfd engine gives it (Node sets NODE_CHANNEL_FD
+    // and the serialization mode itself).
+    if (n.ipc !== null) {
+      while (stdio.length < n.ipc.fd) stdio.push('ignore');
+      stdio[n.ipc.fd] = 'ipc';
+    }
+    child = new ChildProcess() as SpawnableChildProcess;
+    if (typeof child.spawn !== 'function') {
+      throw unsupportedError('run()', "Node's ChildProcess.prototype.spawn (this runtime's child_process has none)");
+    }
+    // Node emits the error of a failed start in a later tick as well: it is ours, thrown now.
+    child.on('error', () => {});
+    const options = {
+      file: n.file,
+      args: n.argv,
+      cwd: n.cwd === undefined ? undefined : n.resolvedCwd,
+      envPairs: n.ipc === null ? envPairs(n.env) : envPairs(n.env).filter((pair) => !/^NODE_CHANNEL_(FD|SERIALIZATION_MODE)=/.test(pair)),
+      stdio,
+      ...(n.ipc !== null ? { serialization: n.ipc.serialization } : {}),
+      detached: reach === 'group' && process.platform !== 'win32',
+      windowsHide: true,
+      windowsVerbatimArguments: false,
+      // Node's process wrap takes an int32 and casts it to uid_t: an id above 2^31 goes as its
+      // 32 bits (4294967294 as -2), which the cast gives back whole.
+      ...(n.uid >= 0 ? { uid: n.uid | 0 } : {}),
+      ...(n.gid >= 0 ? { gid: n.gid | 0 } : {}),
+    };
+    let failed: number | undefined;
+    try {
+      failed = child.spawn(options);
+    } catch (error) {
+      if ((error as { syscall?: string }).syscall === 'spawn' && !(error instanceof SpawnError)) {
+        throw spawnError((error as { errno?: number }).errno ?? -1, n);
+      }
+      throw error;
+    }
+    if (typeof failed === 'number' && failed < 0) {
+      // Node closes the parent's ends of the pipes it made only in a later turn: closed now,
+      // as the pidfd engine leaves nothing open after a failed start. (spawn() replaced
+      // options.stdio with its own entries: { type: 'pipe', handle } for each pipe.)
+      for (const entry of options.stdio as unknown as { type?: string; handle?: { close(): void } }[]) {
+        if (entry.type === 'pipe') entry.handle?.close();
+      }
+      throw spawnError(failed, n);
+    }
+    first = new PortableChild(child);
+    tree = new PortableTree(first, child, reach);
+    if (n.cleanup) tree.guard();
+  } finally {
+    for (const fd of opened) closeSync(fd);
+    // The previous command of a pipeline now writes to this one (or, if this one could not
+    // start, must not wait for a reader that will never come): our end goes.
+    stdinStream?.destroy();
+  }
+  const stdout = n.stdout.kind === 'pipe' ? (child.stdout ?? undefined) : undefined;
+  const stderr = n.stderr.kind === 'pipe' ? (child.stderr ?? undefined) : undefined;
+  return startedRun(n, stdinStream, events, first, tree, stdout, stderr, n.ipc === null ? null : IpcChannel.of(child, n.ipc.serialization));
+};
+
+/** The first process of a portable run. */
+class PortableChild implements FirstProcess {
+  readonly pid: number;
+  readonly stdin: Writable | null;
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
+  readonly exited: Promise<ExitStatus>;
+  #status: ExitStatus | null = null;
+
+  constructor(child: ChildProcess) {
+    this.pid = child.pid!;
+    this.stdin = child.stdin;
+    this.stdout = child.stdout;
+    this.stderr = child.stderr;
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        this.#status = { pid: this.pid, code, signal, coreDumped: false, rusage: null, reason: null, oomKilled: false };
+        resolve(this.#status);
+      });
+    });
+  }
+
+  get exitStatus(): ExitStatus | null {
+    return this.#status;
+  }
+}
+
+/** process.kill that says whether the target existed (ESRCH: no; EPERM: not ours, which a
+ * group number taken again by another user's group would be). */
+function signalled(pid: number, signal: number | string): boolean {
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'ESRCH' || code === 'EPERM') return false;
+    throw error;
+  }
+}
+
+/**
+ * The tree of a portable run: its process group (Unix), what taskkill /T finds (Windows), or its
+ * first process alone.
+ */
+export class PortableTree implements Tree {
+  readonly reach: Reach;
+  readonly hasCgroup = false;
+  readonly #first: PortableChild;
+  readonly #child: ChildProcess;
+  #guarded = false;
+
+  constructor(first: PortableChild, child: ChildProcess, reach: Reach) {
+    this.reach = reach;
+    this.#first = first;
+    this.#child = child;
+  }
+
+  /** `cleanup`: the tree is killed when this process exits (its 'exit' event, or SIGINT, SIGTERM
+   * and SIGHUP that nothing else listens for); no watchdog here. */
+  guard(): void {
+    if (this.#guarded) return;
+    guardTree(this);
+    this.#guarded = true;
+  }
+
+  get #pid(): number {
+    return this.#first.pid;
+  }
+
+  get #leaderRuns(): boolean {
+    return this.#first.exitStatus === null;
+  }
+
+  /**
+   * Sends `signal` to the tree, with treeSignalRule()'s SIGCONT after a signal that would end a
+   * process. On Windows only a signal that ends a process can be sent (the tree is ended with
+   * taskkill /T /F); another throws ERR_PIDFD_UNSUPPORTED. Returns whether any process got it.
+   */
+  kill(signal: number): boolean {
+    if (process.platform === 'win32') return this.#killWindows(signal);
+    return signalTree((n) => this.#signal(n), signal);
+  }
+
+  #signal(signal: number): boolean {
+    if (this.reach === 'leader') return this.#leaderRuns && signalled(this.#pid, signal);
+    // By number: once the group is empty its number may be another's (docs/runtimes.md).
+    return signalled(-this.#pid, signal);
+  }
+
+  #killWindows(signal: number): boolean {
+    if (signal === 0) return this.alive();
+    const name = signalName(signal);
+    if (!windowsEndingSignals.has(name)) {
+      throw unsupportedError(`sending ${name} to a run's tree`, 'POSIX signals (Windows can only end a process)');
+    }
+    if (!this.#leaderRuns) return false;
+    if (this.reach === 'leader') return this.#child.kill('SIGKILL');
+    execFile('taskkill', taskkillArguments(this.#pid), { windowsHide: true }, () => {});
+    return true;
+  }
+
+  /** The pids of the tree now, as far as this platform shows them. */
+  members(): number[] {
+    if (this.reach === 'group' && process.platform !== 'win32') {
+      const members = groupMembers(this.#pid);
+      if (members !== null) return members;
+    }
+    return this.#leaderRuns ? [this.#pid] : [];
+  }
+
+  /** Whether any process of the tree is left (zombies aside where /proc shows them). */
+  alive(): boolean {
+    if (this.reach === 'leader' || process.platform === 'win32') return this.#leaderRuns;
+    if (!signalled(-this.#pid, 0)) return false;
+    return (groupMembers(this.#pid)?.length ?? 1) > 0;
+  }
+
+  /** Resolves with true once the tree is empty, or false after `limitMs`: checked at growing
+   * intervals, 5 ms to 50 ms (no platform gives an event for a group). */
+  async empty(limitMs: number): Promise<boolean> {
+    const deadline = Date.now() + limitMs;
+    for (let pause = 5; this.alive(); pause = Math.min(pause * 2, 50)) {
+      if (Date.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+    return true;
+  }
+
+  async settled(): Promise<void> {}
+
+  figures(): undefined {
+    return undefined;
+  }
+
+  /** The run is over: a tree that was not killed is on its own; a killed one that still has
+   * members stays under `cleanup` until it is empty. */
+  release(killed: boolean): void {
+    if (!this.#guarded) return;
+    if (killed && this.alive()) {
+      const check = setInterval(() => {
+        if (this.alive()) return;
+        clearInterval(check);
+        this.#unguard();
+      }, 100);
+      check.unref();
+      return;
+    }
+    this.#unguard();
+  }
+
+  #unguard(): void {
+    this.#guarded = false;
+    unguardTree(this);
+  }
+
+  /** SIGKILL to the whole tree, synchronously: this process is exiting. */
+  killNow(): void {
+    try {
+      if (process.platform === 'win32') {
+        if (this.#leaderRuns) execFileSync('taskkill', taskkillArguments(this.#pid), { stdio: 'ignore', windowsHide: true });
+      } else if (this.reach === 'group') {
+        signalled(-this.#pid, SIGKILL);
+      } else if (this.#leaderRuns) {
+        signalled(this.#pid, SIGKILL);
+      }
+    } catch {
+      // exiting anyway: nothing more can be done
+    }
+  }
+}
+
+// ---- cleanup: the trees to kill when this process exits ----
+
+const guarded = new Set<PortableTree>();
+const exitSignals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+function killGuarded(): void {
+  for (const tree of guarded) tree.killNow();
+  guarded.clear();
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  // Another listener means the program handles the signal itself (and may not exit): its exit,
+  // if it comes, kills the trees.
+  if (process.listenerCount(signal) > 1) return;
+  killGuarded();
+  removeHandlers();
+  process.kill(process.pid, signal); // the default action, now that no listener is left
+}
+
+function installHandlers(): void {
+  process.on('exit', killGuarded);
+  for (const signal of exitSignals) process.on(signal, onSignal);
+}
+
+function removeHandlers(): void {
+  process.off('exit', killGuarded);
+  for (const signal of exitSignals) process.off(signal, onSignal);
+}
+
+function guardTree(tree: PortableTree): void {
+  if (guarded.size === 0) installHandlers();
+  guarded.add(tree);
+}
+
+function unguardTree(tree: PortableTree): void {
+  if (!guarded.delete(tree)) return;
+  if (guarded.size === 0) removeHandlers();
+}
