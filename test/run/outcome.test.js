@@ -145,6 +145,26 @@ describe('the outcome of a command, from its record', () => {
     assert.equal(notFound.pid, undefined);
   });
 
+  test('canceled gracefully (gracefulCancel): ended on its own, or killed once forceKillAfterDelay had passed', () => {
+    const controller = new AbortController();
+    controller.abort(new Error('user left'));
+    const options = { node: true, ipc: true, gracefulCancel: true, signal: controller.signal, forceKillAfterDelay: 300 };
+    const clean = outcomeOf(state(['job.mjs'], options, { kills: { canceled: true, gracefullyCanceled: true } }));
+    assert.ok(clean instanceof RunError);
+    assert.deepEqual([clean.isCanceled, clean.isGracefullyCanceled, clean.isTerminated, clean.exitCode], [true, true, false, 0]);
+    assert.match(clean.shortMessage, /^Command was canceled gracefully \(user left\): it was sent a cancel message and exited with code 0: /);
+    const killed = outcomeOf(
+      state(['job.mjs'], options, { status: exited(null, 'SIGTERM'), kills: { canceled: true, gracefullyCanceled: true, gracePassed: true } }),
+    );
+    assert.deepEqual([killed.isGracefullyCanceled, killed.isTerminated, killed.signal], [true, true, 'SIGTERM']);
+    assert.match(
+      killed.shortMessage,
+      /^Command was canceled gracefully \(user left\): it had not ended 300 ms \(forceKillAfterDelay\) after the cancel message and was sent SIGTERM and was killed with SIGTERM: /,
+    );
+    const plain = outcomeOf(state(['sleep', '9'], { signal: controller.signal }, { status: exited(null, 'SIGTERM'), kills: { canceled: true } }));
+    assert.equal(plain.isGracefullyCanceled, false);
+  });
+
   test('the OOM killer: the first process, or others of its tree', () => {
     const cgroup = { oomKills: 2 };
     const first = outcomeOf(state(['hog'], {}, { status: exited(null, 'SIGKILL', { oomKilled: true }), cgroup }));
