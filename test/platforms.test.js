@@ -25,7 +25,7 @@ function pretending(platform, env = {}) {
 
 describe('a process that believes it is on another platform', () => {
   for (const platform of ['darwin', 'win32']) {
-    test(`on ${platform}: run(), $ and the drop-in work on Node's child_process; spawn() and PidFd refuse with ENOSYS; nothing reaches the addon`, () => {
+    test(`on ${platform}: run(), $, runSync(), $.sync and the drop-in work on Node's child_process; spawn() and PidFd refuse with ENOSYS; nothing reaches the addon`, () => {
       const seen = pretending(platform);
       assert.equal(seen.platform, platform);
       assert.deepEqual(seen.dlopens, [], 'no native addon was loaded');
@@ -36,6 +36,10 @@ describe('a process that believes it is on another platform', () => {
       assert.equal(seen.support.backend, null);
       assert.deepEqual(seen.run, { stdout: 'ran x', exitCode: 0, subprocess: true });
       assert.equal(seen.dollar, 3);
+      assert.deepEqual(seen.runSync, { stdout: 'ran y', exitCode: 2, message: 'Command failed with exit code 2: node -e process.stdout.write("ran " + process.argv[1]); process.exit(2) y' }, 'runSync() runs through spawnSync');
+      assert.equal(seen.dollarSync, 'sync', '$.sync too');
+      assert.equal(seen.syncTimeout, true, "runSync()'s timeout is spawnSync's");
+      assert.equal(seen.syncAll, 'ERR_PIDFD_UNSUPPORTED', "`all` in runSync() is refused: spawnSync cannot interleave the two streams");
       assert.equal(seen.limits, 'ERR_PIDFD_UNSUPPORTED', 'tree limits need a per-run cgroup: refused, not ignored');
       assert.equal(seen.shell, platform === 'win32' ? 'ERR_PIDFD_UNSUPPORTED' : 'ran', '`shell: true` is /bin/sh, which Windows lacks');
       assert.equal(seen.extraFd, platform === 'win32' ? 'ERR_PIDFD_UNSUPPORTED' : 'fd 3 renamed', 'stdio[3+] and argv0 reach the child (Windows passes no fd above 2)');

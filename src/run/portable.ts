@@ -128,7 +128,7 @@ interface SpawnableChildProcess extends ChildProcess {
  * libuv reports the child's failed execvp (ENOENT, EACCES, ...) as the spawn's error: `syscall`
  * says 'execve' for those, as the pidfd engine does; 'fork' for EAGAIN, 'pipe' for EMFILE and
  * ENFILE. */
-function spawnError(uvErrno: number, n: NormalizedRun): SpawnError {
+export function spawnError(uvErrno: number, n: NormalizedRun): SpawnError {
   let code: string;
   try {
     code = getSystemErrorName(uvErrno);
@@ -177,7 +177,7 @@ function checkCwd(n: NormalizedRun): void {
 }
 
 /** Refuses what Node's child_process cannot do of run `n`'s options, before anything is opened. */
-function checkPortable(n: NormalizedRun): void {
+export function checkPortable(n: NormalizedRun): void {
   if (n.tree.required) {
     throw unsupportedError('`tree` with limits or a parent (a per-run cgroup)', "Linux's cgroup v2 and the pidfd engine");
   }

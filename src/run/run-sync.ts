@@ -1,9 +1,10 @@
-// runSync() and `$.sync`: run() to its end on this thread. The child is started by the library's
-// engine and run in native code (native/sync.c, the loop under the drop-in's spawnSync): its
-// input written, its output read, `timeout` and `maxBuffer` enforced by killing its tree (its
+// runSync() and `$.sync`: run() to its end on this thread. On the pidfd engine the child is
+// started by the library's engine and run in native code (native/sync.c, the loop under the
+// drop-in's spawnSync): its input written, its output read, `timeout` and `maxBuffer` enforced by killing its tree (its
 // cgroup, or its process group, as run()'s), and its exit reaped through its pidfd. No event
 // loop runs meanwhile, no second one is made, and this process is never forked: the latency does
-// not grow with this process's heap.
+// not grow with this process's heap. On the portable engine (src/engine-choice.ts) the run goes
+// through Node's spawnSync instead: portable-sync.ts, which says what differs there.
 
 import { closeSync, constants as fs, openSync, rmdirSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -11,6 +12,7 @@ import { Readable } from 'node:stream';
 import { isMainThread } from 'node:worker_threads';
 
 import { constants, type NativeSyncResult } from '../binding.js';
+import { portableEngine } from '../engine-choice.js';
 import { createRunCgroup, disownCgroup, discardCgroup, type Cgroup } from '../cgroup/cgroup.js';
 import { probeCgroups } from '../cgroup/hierarchy.js';
 import { errno as errnos, invalidArgValue, systemError } from '../errors.js';
@@ -24,6 +26,7 @@ import { RunError } from './error.js';
 import { normalizeRun, type NormalizedRun, type RunInput, type RunOptions, type StdioSetting } from './options.js';
 import { withFormats } from './formats.js';
 import { outcomeOf, type Exceeded, type KillState } from './outcome.js';
+import { runSyncPortable } from './portable-sync.js';
 import { cgroupUnavailable, usesTerminal, type CgroupFigures } from './tree.js';
 import type { RunResult } from './result.js';
 import { ensureWatchdog, guard, unguard } from './watchdog.js';
@@ -194,6 +197,8 @@ function releaseTree(tree: SyncTree): CgroupFigures | undefined {
 /** runSync(): run() to its end on this thread; its RunResult, or its RunError (thrown unless
  * `reject: false`). */
 export function runSyncNormalized(n: NormalizedRun, startedAt = performance.now()): RunResult<any> | RunError {
+  // The engine (src/engine-choice.ts): Node's spawnSync where pidfds cannot be had, or forced.
+  if (portableEngine()) return runSyncPortable(n, inputBytes, startedAt);
   const opened: number[] = [];
   let tree: SyncTree | undefined;
   let native: NativeSyncResult | undefined;
