@@ -5,7 +5,7 @@
 // stdin (`input`, `inputFile`, a FIFO). The rest of the run sees only StartedRun and reports
 // through RunEvents: another engine gives the same shape, and RunProcess calls the engine in one
 // place (its #start). The other engine is portable.ts's startPortable (Node's child_process,
-// where pidfds cannot be had: src/engine.ts decides); both hand their streams to startedRun(),
+// where pidfds cannot be had: src/engine-choice.ts decides); both hand their streams to startedRun(),
 // which makes the captures and feeds stdin.
 
 import { closeSync, createReadStream, constants as fs, openSync, statSync } from 'node:fs';
