@@ -11,7 +11,7 @@
 // `this` and its arguments on as they are, and returns what the implementation returns.
 // `util.promisify(exec)` and `util.promisify(execFile)` find the implementation's promise form.
 //
-// Where the pidfd engine cannot work (src/engine.ts: another platform, or a Linux where no pidfd
+// Where the pidfd engine cannot work (src/engine-choice.ts: another platform, or a Linux where no pidfd
 // backend works), the implementation is Node's own child_process, as it was before pidfd/register
 // replaced it: every export then behaves exactly as Node's, and the addon is never loaded.
 

@@ -11,7 +11,7 @@
 // millisecond), not the whole of pidfd/child_process (about 26 ms; docs/compat.md).
 
 //
-// Where the pidfd engine cannot work (src/engine.ts), register changes nothing, so that a
+// Where the pidfd engine cannot work (src/engine-choice.ts), register changes nothing, so that a
 // NODE_OPTIONS shared by a team is harmless on every machine: off Linux (or with
 // PIDFD_ENGINE=portable) nothing is installed at all; on a Linux where no pidfd backend works,
 // which is known only once the addon has probed (at the first call, not at start-up), the

@@ -100,7 +100,7 @@ function killGroupLeft(pgid: number): void {
 
 /** runSync() on the portable engine: its RunResult, or its RunError. */
 export function runSyncPortable(n: NormalizedRun, inputBytes: InputBytes, startedAt = performance.now()): RunResult<any> | RunError {
-  const kills: KillState = { timedOut: false, canceled: false, maxBuffer: false, forced: false, inputError: undefined, exitedBeforeKill: false };
+  const kills: KillState = { timedOut: false, canceled: false, maxBuffer: false, forced: false, inputError: undefined, exitedBeforeKill: false, gracefullyCanceled: false, gracePassed: false };
   const exceeded: { stdout: Exceeded; stderr: Exceeded } = { stdout: false, stderr: false };
   const stores: [ByteStore | undefined, ByteStore | undefined] = [undefined, undefined];
   let startError: unknown;

@@ -332,7 +332,7 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
   /** Starts the command (through the engine), then its kills, then `pidfd run`'s hook. */
   #start(stdinStream: Readable | null): void {
     const killer = this.#killer;
-    // The one place where the engines part (src/engine.ts decides): this library's own start,
+    // The one place where the engines part (src/engine-choice.ts decides): this library's own start,
     // or Node's child_process (portable.ts).
     const engine = portableEngine() ? startPortable : startRun;
     let started: StartedRun;
