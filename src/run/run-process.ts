@@ -248,7 +248,8 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
       statusError = error;
       status = (error as { status?: ExitStatus }).status;
     }
-    await killer.outputClosed(tree, [started.stdout, started.stderr].filter((c): c is Capture => c !== null));
+    const tees = started.tees ?? [];
+    await killer.outputClosed(tree, [started.stdout, started.stderr, ...tees.map((t) => t.capture)].filter((c): c is Capture => c !== null));
     const wait = killer.treeWait(tree);
     if (wait > 0) await tree.empty(wait);
     await tree.settled();
@@ -275,6 +276,7 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
       exceeded: { stdout: started?.stdout?.exceeded ?? false, stderr: started?.stderr?.exceeded ?? false },
       durationMs: performance.now() - this.#startedAt,
       cgroup,
+      outputError: started?.tees?.map((t) => t.error()).find((e) => e !== undefined),
     });
   }
 
