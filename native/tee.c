@@ -52,14 +52,17 @@ static void pf_tee_close(int fd) {
   if (fd >= 0) (void)close(fd);
 }
 
+/* Closes everything; the status pipe last: its end of input tells the run that every place has
+ * been written and that none of this thread's fds is open any more. */
 static void pf_tee_free(struct pf_tee *t) {
+  int status = t->status;
   pf_tee_close(t->source);
-  pf_tee_close(t->status);
   pf_tee_close(t->scratch[0]);
   pf_tee_close(t->scratch[1]);
   for (int i = 0; i < t->n; i++) pf_tee_close(t->fd[i]);
   free(t->buffer);
   free(t);
+  pf_tee_close(status);
 }
 
 /* Waits until fd is ready for `events`: 1, or 0 if the status pipe's reader is gone (stop). */
@@ -154,6 +157,7 @@ static int pf_tee_move(struct pf_tee *t, int from, int i, size_t count) {
 
 static void *pf_tee_main(void *arg) {
   struct pf_tee *t = arg;
+  (void)pthread_setname_np(pthread_self(), "pidfd-tee"); /* seen in /proc/<pid>/task/<tid>/comm */
   for (;;) {
     int last = -1, alive = 0;
     for (int i = 0; i < t->n; i++) {
