@@ -34,14 +34,14 @@ export type CapturedAs<O, K extends 'stdout' | 'stderr'> = K extends keyof O
   : Decoded<O>;
 
 /** The array form (`['pipe', { file }, 'inherit']`): captured where 'pipe' or a transform is in
- * it. */
-type CapturedInList<O, E> = 'pipe' extends E
-  ? Decoded<O>
-  : Extract<E, (line: string) => unknown> extends never
-    ? string extends E
-      ? Decoded<O> | undefined
-      : undefined
-    : Decoded<O>;
+ * it (`E`: the type of its elements). */
+type CapturedInList<O, E> = string extends E
+  ? Decoded<O> | undefined // widened to string: which words it holds is not known
+  : 'pipe' extends E
+    ? Decoded<O>
+    : [Extract<E, (line: string) => unknown>] extends [never]
+      ? undefined
+      : Decoded<O>;
 
 /** `all` in the result: present when the `all` option is on. */
 export type AllAs<O> =
