@@ -22,7 +22,7 @@ import { renderTables, writeReport } from './report.js';
 import { full, MEMORY_MARGIN_GIB, quick } from './settings.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const SCENARIOS = ['sequential', 'inflight', 'memory', 'reaping', 'footprint', 'trees', 'compat', 'compat-stdio', 'run-rate', 'run-capture', 'run-tee', 'run-pipeline', 'run-footprint', 'register-startup'];
+const SCENARIOS = ['sequential', 'inflight', 'memory', 'reaping', 'footprint', 'trees', 'compat', 'compat-stdio', 'run-rate', 'run-capture', 'run-tee', 'run-pipeline', 'run-footprint', 'register-startup', 'run-sync'];
 
 const { values: args } = parseArgs({
   options: {
@@ -132,6 +132,41 @@ async function runFootprintOfRun(bins) {
   return { k, repeats, samples };
 }
 
+/** runSync against execaSync: the rate and latency with a small heap, then the latency with `gib`
+ * GiB resident (each level in a fresh worker). */
+async function runSyncScenario() {
+  const { n, rounds, levels } = settings['run-sync'];
+  const out = { rounds, levels: [] };
+  for (const { gib, n: counts } of [{ gib: 0, n }, ...levels]) {
+    const need = gib + MEMORY_MARGIN_GIB;
+    const available = await availableGiB();
+    if (gib > 0 && available < need) {
+      const reason = `needs ${need.toFixed(1)} GiB (${gib} + ${MEMORY_MARGIN_GIB}), ${available.toFixed(1)} GiB available`;
+      log(`run-sync ${gib} GiB: skipped, ${reason}`);
+      out.levels.push({ gib, skipped: reason });
+      continue;
+    }
+    out.levels.push(await inWorker('run-sync', { gib, n: counts, rounds }));
+  }
+  return out;
+}
+
+/** The run-sync table: rate, median latency per level, and its ratio to the small heap's. */
+function runSyncTable(r) {
+  const base = r.levels.find((l) => l.gib === 0);
+  const names = Object.keys(base.contenders);
+  const lines = ['| contender | runs/s (small heap) | ' + r.levels.map((l) => `median ms, ${l.gib} GiB`).join(' | ') + ' | latency × (largest / small) |'];
+  lines.push(`|${' --- |'.repeat(3 + r.levels.length)}`);
+  const last = r.levels.filter((l) => !l.skipped).at(-1);
+  for (const name of names) {
+    const cells = r.levels.map((l) => (l.skipped ? 'skipped' : l.contenders[name].latencyMs.median.toFixed(3)));
+    const ratio = last.contenders[name].latencyMs.median / base.contenders[name].latencyMs.median;
+    lines.push(`| ${name} | ${base.contenders[name].rate.median.toFixed(0)} | ${cells.join(' | ')} | ${ratio.toFixed(2)} |`);
+  }
+  const x = base.contenders['pidfd runSync'].rate.median / base.contenders.execaSync.rate.median;
+  return `${lines.join('\n')}\n\nrunSync / execaSync rate: ${x.toFixed(2)}×`;
+}
+
 const started = Date.now();
 process.env.BENCH_T0 ??= String(started);
 const bins = buildC();
@@ -161,6 +196,7 @@ for (const name of only) {
   if (name === 'run-pipeline') results.scenarios['run-pipeline'] = await inWorker('run-pipeline', settings['run-pipeline']);
   if (name === 'run-footprint') results.scenarios['run-footprint'] = await runFootprintOfRun(bins);
   if (name === 'register-startup') results.scenarios['register-startup'] = await inWorker('register-startup', settings['register-startup']);
+  if (name === 'run-sync') results.scenarios['run-sync'] = await runSyncScenario();
   log(`${name}: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 }
 
@@ -171,6 +207,7 @@ const file = join(here, 'results', `${mode}-${stamp}.json`);
 writeFileSync(file, `${JSON.stringify(results, null, 1)}\n`);
 
 process.stdout.write(`\n${renderTables(results)}\n`);
+if (results.scenarios['run-sync']) process.stdout.write(`\n### runSync('/bin/true') against execaSync\n\n${runSyncTable(results.scenarios['run-sync'])}\n`);
 log(`results: ${relative(process.cwd(), file)} (${results.durationS.toFixed(0)} s)`);
 if (mode === 'full' && only.length === SCENARIOS.length && !args['no-docs']) {
   const written = writeReport(results, file);

@@ -41,6 +41,9 @@ export const full = {
   'run-footprint': { k: 500, repeats: 3, contenders: ['pidfd run', 'execa', 'nano-spawn', 'tinyexec', 'child_process.execFile'] },
   // `node -e 0` with and without `--import pidfd/register`: pairs, alternating which goes first.
   'register-startup': { n: 20, warmup: 3 },
+  // runSync('/bin/true') against execaSync: calls per contender with a small heap, then with 4 GiB
+  // resident (execaSync forks: fewer calls there).
+  'run-sync': { n: 1000, rounds: 10, levels: [{ gib: 4, n: { 'pidfd runSync': 500, 'pidfd runSync, tree: false': 500, execaSync: 100 } }] },
 };
 
 export const quick = {
@@ -65,6 +68,7 @@ export const quick = {
   'run-pipeline': { mib: 256, rounds: 2 },
   'run-footprint': { k: 100, repeats: 1, contenders: ['pidfd run', 'execa'] },
   'register-startup': { n: 20, warmup: 2 },
+  'run-sync': { n: 200, rounds: 2, levels: [{ gib: 4, n: { 'pidfd runSync': 200, 'pidfd runSync, tree: false': 200, execaSync: 30 } }] },
 };
 
 /** Memory a level needs besides its ballast (Node, the C server's copy is counted apart), GiB. */

@@ -10,6 +10,7 @@
 #include "js_api.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -246,6 +247,8 @@ napi_value js_spawn_sync(napi_env env, napi_callback_info info) {
 
   memset(&m, 0, sizeof m);
   memset(&req, 0, sizeof req);
+  memset(&r, 0, sizeof r);
+  memset(&limits, 0, sizeof limits);
   if (!pf_get_args(env, info, PF_PLAN_ARGS + 1, argv)) return NULL;
   /* The environment's state holds the child's stack; the exit watcher is not needed. */
   struct pf_env *e = pf_env_get(env);
@@ -258,6 +261,29 @@ napi_value js_spawn_sync(napi_env env, napi_callback_info info) {
     goto done;
   limits.timeout_ms = timeout_ms > 0x7fffffff ? 0x7fffffff : (long)timeout_ms;
   limits.kill_signal = kill_signal;
+  limits.tree = PF_SYNC_CHILD;
+  limits.cgroup_fd = -1;
+  limits.force_kill_ms = -1;
+  limits.max_lines = -1;
+  /* run()'s runSync: sync.run says how the tree is killed and how output is limited. */
+  napi_value run;
+  napi_valuetype run_type = napi_undefined;
+  if (napi_get_named_property(env, sync, "run", &run) == napi_ok) napi_typeof(env, run, &run_type);
+  if (run_type == napi_object) {
+    int32_t tree, cont, runs, unit;
+    double force, lines;
+    if (!pf_prop_int(env, run, "tree", &tree) || !pf_prop_int(env, run, "continueStopped", &cont) ||
+        !pf_prop_double(env, run, "forceKillMs", &force) || !pf_prop_double(env, run, "maxLines", &lines) ||
+        !pf_prop_int(env, run, "lineUnit", &unit) || !pf_prop_int(env, run, "recordRuns", &runs))
+      goto done;
+    limits.tree = tree;
+    limits.continue_stopped = cont;
+    limits.force_kill_ms = force < 0 ? -1 : force > 0x7fffffff ? 0x7fffffff : (long)force;
+    limits.per_pipe = 1;
+    limits.max_lines = lines;
+    limits.line_unit = unit;
+    limits.record_runs = runs;
+  }
   pipes = calloc((size_t)req.nstdio + 1, sizeof *pipes);
   if (pipes == NULL) {
     pf_throw_nomem(env);
@@ -272,16 +298,36 @@ napi_value js_spawn_sync(napi_env env, napi_callback_info info) {
     pf_start_abandon(&out, m.parent_fds, req.nstdio);
     goto done;
   }
+  limits.pid = out.pid;
+  if (limits.tree == PF_SYNC_CGROUP && req.cgroup_path != NULL)
+    limits.cgroup_fd = open(req.cgroup_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (limits.cgroup_fd < 0 && limits.tree == PF_SYNC_CGROUP) limits.tree = PF_SYNC_GROUP;
   int ran = pf_sync_run(out.pidfd, pipes, req.nstdio, &limits, &r);
   close(out.pidfd);
+  if (limits.cgroup_fd >= 0) close(limits.cgroup_fd);
   if (ran < 0) {
     struct pf_failure f = {.err = -ran, .syscall = "poll", .step = "wait", .index = -1};
     result = pf_failure_value(env, &f);
     goto done;
   }
   result = pf_sync_value(env, out.pid, &r, pipes, m.parent_fds, req.nstdio);
+  if (result != NULL && run_type == napi_object) {
+    napi_value runs;
+    void *data;
+    napi_value ab;
+    pf_set_int(env, result, "exceededPipe", r.exceeded_pipe);
+    pf_set_int(env, result, "exceededLines", r.exceeded_lines);
+    pf_set_int(env, result, "killed", r.killed);
+    pf_set_int(env, result, "exitedBefore", r.exited_before);
+    pf_set_int(env, result, "forced", r.forced);
+    napi_create_arraybuffer(env, (size_t)r.nruns * 2 * sizeof(int32_t), &data, &ab);
+    if (r.nruns > 0) memcpy(data, r.runs, (size_t)r.nruns * 2 * sizeof(int32_t));
+    napi_create_typedarray(env, napi_int32_array, (size_t)r.nruns * 2, ab, 0, &runs);
+    napi_set_named_property(env, result, "runs", runs);
+  }
 
 done:
+  free(r.runs);
   if (pipes != NULL) {
     for (int i = 0; i < req.nstdio; i++) free(pipes[i].buf);
     free(pipes);

@@ -13,6 +13,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -20,6 +22,7 @@
 #include <unistd.h>
 
 #include "pidfd.h"
+#include "sys.h"
 
 /* Node's read size (libuv's): a read never asks for more than this. */
 #define PF_SYNC_CHUNK 65536
@@ -48,17 +51,157 @@ struct pf_sync_state {
   struct pf_sync_result *out;
   int exited, killed;
   double total; /* output bytes read over all pipes */
+  int events_fd; /* PF_SYNC_CGROUP, once killed: the cgroup's cgroup.events, or -1 */
+  int emptied;   /* the cgroup was seen empty, or given up on */
 };
 
-/* A limit was hit: signal the child (unless it has exited) and stop reading and writing. */
+/* Signals every process of the cgroup, one by one through a pidfd (cgroup.procs read once). */
+static void pf_sync_signal_members(int cgroup_fd, int sig, int cont) {
+  int fd = openat(cgroup_fd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  char buf[4096];
+  size_t have = 0;
+  for (;;) {
+    ssize_t n = read(fd, buf + have, sizeof buf - 1 - have);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0 && have == 0) break;
+    have += n > 0 ? (size_t)n : 0;
+    buf[have] = '\0';
+    /* Whole lines only: a number cut at the buffer's end waits for the next read. */
+    char *end = n > 0 ? strrchr(buf, '\n') : buf + have;
+    if (end == NULL) end = buf + have;
+    for (char *p = buf; p < end;) {
+      char *stop;
+      long pid = strtol(p, &stop, 10);
+      if (stop == p) break;
+      int pidfd = pf_pidfd_open((pid_t)pid, 0);
+      if (pidfd >= 0) {
+        pf_pidfd_send_signal(pidfd, sig, 0);
+        if (cont) pf_pidfd_send_signal(pidfd, SIGCONT, 0);
+        close(pidfd);
+      }
+      p = stop + 1;
+    }
+    size_t used = (size_t)(end - buf) + (end < buf + have ? 1 : 0);
+    memmove(buf, buf + used, have - used);
+    have -= used;
+    if (n <= 0) break;
+  }
+  close(fd);
+}
+
+/* Sends sig to the tree: the child, its process group, or its cgroup. */
+static void pf_sync_signal_tree(struct pf_sync_state *s, int sig) {
+  const struct pf_sync_limits *l = s->limits;
+  int cont = sig != SIGKILL && l->continue_stopped;
+  int r = 0;
+  switch (l->tree) {
+    case PF_SYNC_CGROUP: {
+      if (sig == SIGKILL) {
+        int fd = openat(l->cgroup_fd, "cgroup.kill", O_WRONLY | O_CLOEXEC);
+        if (fd >= 0) {
+          ssize_t w = write(fd, "1", 1);
+          close(fd);
+          if (w == 1) return;
+        }
+      }
+      pf_sync_signal_members(l->cgroup_fd, sig, cont);
+      return;
+    }
+    case PF_SYNC_GROUP:
+      /* The group through its leader's pidfd (6.9), which reaches it after the leader's reap
+       * too. Before 6.9, kill(-pgid) only while the leader is not reaped: the number is then
+       * its group's for sure. */
+      r = pf_pidfd_send_signal(s->pidfd, sig, PF_PIDFD_SIGNAL_PROCESS_GROUP);
+      if (r == -EINVAL && !s->exited && s->limits->pid > 0) r = kill(-(pid_t)s->limits->pid, sig) == 0 ? 0 : -errno;
+      if (r == 0 && cont) pf_pidfd_send_signal(s->pidfd, SIGCONT, PF_PIDFD_SIGNAL_PROCESS_GROUP);
+      break;
+    default:
+      if (s->exited) return;
+      r = pf_pidfd_send_signal(s->pidfd, sig, 0);
+      if (r == 0 && cont) pf_pidfd_send_signal(s->pidfd, SIGCONT, 0);
+  }
+  if (r < 0 && r != -ESRCH && r != -EINVAL) pf_sync_set(&s->out->error, r);
+}
+
+/* A limit was hit: signal the tree and stop reading and writing. */
 static void pf_sync_kill(struct pf_sync_state *s) {
   if (s->killed) return;
   s->killed = 1;
-  if (!s->exited) {
-    int r = pf_pidfd_send_signal(s->pidfd, s->limits->kill_signal, 0);
-    if (r < 0 && r != -ESRCH) pf_sync_set(&s->out->error, r);
+  s->out->killed = 1;
+  s->out->exited_before = s->exited;
+  if (s->limits->tree == PF_SYNC_CHILD) {
+    if (!s->exited) {
+      int r = pf_pidfd_send_signal(s->pidfd, s->limits->kill_signal, 0);
+      if (r < 0 && r != -ESRCH) pf_sync_set(&s->out->error, r);
+    }
+  } else {
+    pf_sync_signal_tree(s, s->limits->kill_signal);
+    if (s->limits->tree == PF_SYNC_CGROUP) {
+      s->events_fd = openat(s->limits->cgroup_fd, "cgroup.events", O_RDONLY | O_CLOEXEC);
+      if (s->events_fd < 0) s->emptied = 1;
+    }
   }
   for (int i = 0; i < s->npipes; i++) pf_sync_close(&s->pipes[i]);
+}
+
+/* Whether the killed cgroup is empty now (cgroup.events). */
+static void pf_sync_check_empty(struct pf_sync_state *s) {
+  double rec[PF_EXIT_FIELDS];
+  if (s->events_fd < 0 || s->emptied) return;
+  if (pf_exit_from_cgroup_events(s->events_fd, rec) != 1 || rec[PF_EXIT_CODE] == 0) s->emptied = 1;
+}
+
+/* How many of the n new bytes of p are within max_lines newlines (n if all are): a line is
+ * beyond the limit as soon as its first byte arrives. Newlines are the byte 0x0a, or with
+ * line_unit 2 the utf16le code unit 0x000a at an even offset. */
+static size_t pf_sync_keep_lines(struct pf_sync_pipe *p, const unsigned char *b, size_t n, double max, int unit) {
+  size_t i = 0;
+  if (n == 0) return 0;
+  if (p->newlines >= max) return 0;
+  if (unit != 2) {
+    for (; i < n; i++) {
+      if (b[i] == 0x0a && ++p->newlines >= max) return i + 1;
+    }
+    return n;
+  }
+  if (p->odd) {
+    p->odd = 0;
+    i = 1;
+    if (p->odd_byte == 0x0a && b[0] == 0 && ++p->newlines >= max) return 1;
+  }
+  for (; i + 1 < n; i += 2) {
+    if (b[i] == 0x0a && b[i + 1] == 0 && ++p->newlines >= max) return i + 2;
+  }
+  if (i < n) {
+    p->odd = 1;
+    p->odd_byte = b[i];
+  }
+  return n;
+}
+
+/* Notes that n bytes of pipe i were read, in order (for `all`). */
+static void pf_sync_note_run(struct pf_sync_state *s, int i, size_t n) {
+  struct pf_sync_result *o = s->out;
+  if (n == 0) return;
+  if (o->nruns > 0 && o->runs[2 * (o->nruns - 1)] == i && o->runs[2 * o->nruns - 1] < 0x40000000 - (int)n) {
+    o->runs[2 * o->nruns - 1] += (int)n;
+    return;
+  }
+  if (o->nruns == o->runs_cap) {
+    int cap = o->runs_cap == 0 ? 64 : o->runs_cap * 2;
+    int *grown = realloc(o->runs, (size_t)cap * 2 * sizeof *grown);
+    if (grown == NULL) {
+      pf_sync_set(&o->error, -ENOMEM);
+      pf_sync_kill(s);
+      return;
+    }
+    o->runs = grown;
+    o->runs_cap = cap;
+  }
+  o->runs[2 * o->nruns] = i;
+  o->runs[2 * o->nruns + 1] = (int)n;
+  o->nruns++;
 }
 
 /* Reads what the pipe has (one chunk). */
@@ -86,9 +229,32 @@ static void pf_sync_read(struct pf_sync_state *s, struct pf_sync_pipe *p) {
     pf_sync_close(p);
     return;
   }
+  const struct pf_sync_limits *l = s->limits;
+  if (l->per_pipe) {
+    /* run()'s rule: each pipe alone, and what is kept stops at the limit. */
+    size_t kept = (size_t)n;
+    int lines = 0;
+    if (l->max_lines >= 0) {
+      kept = pf_sync_keep_lines(p, p->buf + p->buf_len, (size_t)n, l->max_lines, l->line_unit);
+      lines = kept < (size_t)n;
+    }
+    if (l->max_buffer >= 0 && (double)(p->buf_len + kept) > l->max_buffer) {
+      kept = l->max_buffer > (double)p->buf_len ? (size_t)(l->max_buffer - (double)p->buf_len) : 0;
+      lines = 0;
+    }
+    p->buf_len += kept;
+    if (l->record_runs) pf_sync_note_run(s, (int)(p - s->pipes), kept);
+    if (kept < (size_t)n) {
+      s->out->exceeded_pipe = (int)(p - s->pipes);
+      s->out->exceeded_lines = lines;
+      pf_sync_set(&s->out->error, -ENOBUFS);
+      pf_sync_kill(s);
+    }
+    return;
+  }
   p->buf_len += (size_t)n;
   s->total += (double)n;
-  if (s->limits->max_buffer > 0 && s->total > s->limits->max_buffer) {
+  if (l->max_buffer > 0 && s->total > l->max_buffer) {
     pf_sync_set(&s->out->error, -ENOBUFS);
     pf_sync_kill(s);
   }
@@ -127,14 +293,25 @@ static void pf_sync_write(struct pf_sync_state *s, struct pf_sync_pipe *p) {
   pf_sync_end_input(p);
 }
 
+/* After a killed tree got SIGKILL, how long its cgroup may take to empty before it is given up
+ * on (run()'s EMPTY_GRACE_MS). */
+#define PF_SYNC_EMPTY_GRACE_MS 2000
+
+static int pf_sync_wait_for(long at) {
+  long left = at - pf_sync_now_ms();
+  return left < 0 ? 0 : left > 0x7fffffff ? 0x7fffffff : (int)left;
+}
+
 int pf_sync_run(int pidfd, struct pf_sync_pipe *pipes, int npipes, const struct pf_sync_limits *limits,
                 struct pf_sync_result *out) {
-  struct pf_sync_state s = {pidfd, pipes, npipes, limits, out, 0, 0, 0};
-  struct pollfd *fds = calloc((size_t)npipes + 1, sizeof *fds);
+  struct pf_sync_state s = {pidfd, pipes, npipes, limits, out, 0, 0, 0, -1, 0};
+  struct pollfd *fds = calloc((size_t)npipes + 2, sizeof *fds);
   long deadline = limits->timeout_ms > 0 ? pf_sync_now_ms() + limits->timeout_ms : 0;
+  long force_at = 0, give_up_at = 0;
   int result = 0;
 
   memset(out, 0, sizeof *out);
+  out->exceeded_pipe = -1;
   for (int i = 0; i < npipes; i++) {
     if (pipes[i].fd < 0) continue;
     int flags = fcntl(pipes[i].fd, F_GETFL);
@@ -151,7 +328,11 @@ int pf_sync_run(int pidfd, struct pf_sync_pipe *pipes, int npipes, const struct 
   for (;;) {
     int open = 0;
     for (int i = 0; i < npipes; i++) open += pipes[i].fd >= 0 && !pipes[i].ended;
-    if (s.exited && open == 0) break;
+    /* A killed cgroup is waited for until it is empty, as run() waits for its tree. */
+    if (s.exited && open == 0 && (s.events_fd < 0 || s.emptied)) break;
+    if (s.killed && force_at == 0 && limits->tree != PF_SYNC_CHILD && limits->force_kill_ms >= 0) {
+      force_at = pf_sync_now_ms() + limits->force_kill_ms;
+    }
 
     /* Without the array (ENOMEM) only the pidfd is waited on. */
     struct pollfd single = {.fd = pidfd, .events = POLLIN};
@@ -164,12 +345,13 @@ int pf_sync_run(int pidfd, struct pf_sync_pipe *pipes, int npipes, const struct 
         if (pipes[i].fd < 0 || pipes[i].ended) continue;
         fds[n++] = (struct pollfd){.fd = pipes[i].fd, .events = pipes[i].input ? POLLOUT : POLLIN};
       }
+      /* cgroup.events says a change with POLLPRI. */
+      if (s.events_fd >= 0 && !s.emptied) fds[n++] = (struct pollfd){.fd = s.events_fd, .events = POLLPRI};
     }
     int wait = -1;
-    if (deadline != 0 && !s.killed) {
-      long left = deadline - pf_sync_now_ms();
-      wait = left < 0 ? 0 : left > 0x7fffffff ? 0x7fffffff : (int)left;
-    }
+    if (deadline != 0 && !s.killed) wait = pf_sync_wait_for(deadline);
+    else if (force_at > 0 && !out->forced) wait = pf_sync_wait_for(force_at);
+    else if (give_up_at > 0) wait = pf_sync_wait_for(give_up_at);
     int r = poll(set, (nfds_t)n, wait);
     if (r < 0 && errno != EINTR) {
       result = -errno;
@@ -180,6 +362,22 @@ int pf_sync_run(int pidfd, struct pf_sync_pipe *pipes, int npipes, const struct 
       pf_sync_set(&out->error, -ETIMEDOUT);
       pf_sync_kill(&s);
       continue;
+    }
+    pf_sync_check_empty(&s);
+    if (force_at > 0 && !out->forced && pf_sync_now_ms() >= force_at) {
+      /* Forced only where something was left for SIGKILL to end. */
+      int left = limits->tree == PF_SYNC_CGROUP ? !s.emptied : !s.exited;
+      force_at = -1;
+      if (left) {
+        out->forced = 1;
+        pf_sync_signal_tree(&s, SIGKILL);
+        give_up_at = pf_sync_now_ms() + PF_SYNC_EMPTY_GRACE_MS;
+      }
+      continue;
+    }
+    if (give_up_at > 0 && pf_sync_now_ms() >= give_up_at) {
+      s.emptied = 1; /* a member out of SIGKILL's reach for now: the run ends anyway */
+      give_up_at = 0;
     }
     if (r <= 0) continue;
 
@@ -211,6 +409,7 @@ int pf_sync_run(int pidfd, struct pf_sync_pipe *pipes, int npipes, const struct 
     }
   }
   for (int i = 0; i < npipes; i++) pf_sync_close(&pipes[i]);
+  if (s.events_fd >= 0) close(s.events_fd);
   free(fds);
   return result;
 }

@@ -20,12 +20,28 @@ struct pf_sync_pipe {
   size_t len, done;
   unsigned char *buf; /* malloc'd output, buf_len bytes of it used; the caller frees it */
   size_t buf_len, buf_cap;
+  double newlines; /* with max_lines: the newlines kept so far */
+  int odd;         /* line_unit 2: the bytes so far are odd in number; odd_byte is the last */
+  unsigned char odd_byte;
 };
+
+/* What a limit's kill reaches: the child alone (spawnSync), its process group, or its cgroup. */
+enum pf_sync_tree { PF_SYNC_CHILD = 0, PF_SYNC_GROUP = 1, PF_SYNC_CGROUP = 2 };
 
 struct pf_sync_limits {
   long timeout_ms;   /* <= 0: none */
-  double max_buffer; /* output bytes over all pipes before the child is killed; <= 0: none */
+  double max_buffer; /* output bytes over all pipes before the kill, <= 0: none; with per_pipe, of each, < 0: none */
   int kill_signal;
+  /* The rest is run()'s (runSync); spawnSync leaves it zero. */
+  int tree;            /* enum pf_sync_tree */
+  int pid;             /* the child's pid (PF_SYNC_GROUP: its group's id) */
+  int cgroup_fd;       /* PF_SYNC_CGROUP: the cgroup's directory (O_PATH is enough), the caller's */
+  int continue_stopped; /* after kill_signal, stopped members get SIGCONT (treeSignalRule) */
+  long force_kill_ms;  /* after the kill, SIGKILL to the tree if it has not ended by then; < 0: never */
+  int per_pipe;        /* max_buffer (and max_lines) count each output pipe alone; what is kept stops there */
+  double max_lines;    /* per_pipe: >= 0: the most lines of each output pipe (line_unit 2: utf16le newlines); < 0: none */
+  int line_unit;
+  int record_runs;     /* keep the order of the reads (out->runs), for `all` */
 };
 
 struct pf_sync_result {
@@ -34,6 +50,13 @@ struct pf_sync_result {
   /* 0, or -errno of the first failed write or read (EPIPE: the child closed its input early) */
   int pipe_error;
   double rec[PF_EXIT_FIELDS]; /* the child's exit record */
+  int exceeded_pipe;  /* with per_pipe: the pipe that went beyond the limit, else -1 */
+  int exceeded_lines; /* ... in lines (1) or in bytes (0) */
+  int killed;         /* a limit killed the tree */
+  int exited_before;  /* the child had exited when it was killed */
+  int forced;         /* force_kill_ms passed with the tree still there: it got SIGKILL */
+  int *runs;          /* record_runs: (pipe, bytes) pairs in the order read, malloc'd, the caller frees */
+  int nruns, runs_cap;
 };
 
 /*

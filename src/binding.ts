@@ -108,6 +108,8 @@ export interface NativeSyncOptions {
   /** Output bytes over all pipes before the child is killed; 0: no limit. */
   maxBuffer: number;
   killSignal: number;
+  /** runSync (run()'s rules): how the tree is killed and how output is limited (native/sync.h). */
+  run?: { tree: number; continueStopped: number; forceKillMs: number; maxLines: number; lineUnit: number; recordRuns: number };
 }
 
 /** A child run to its end by spawnSync. */
@@ -120,6 +122,15 @@ export interface NativeSyncResult {
   record: Float64Array;
   /** Per stdio entry: what was read from its pipe, or null (no pipe, or an input pipe). */
   output: (Buffer | null)[];
+  /** With `run`: the entry that went beyond maxBuffer (-1: none), in lines (1) or bytes (0). */
+  exceededPipe?: number;
+  exceededLines?: number;
+  /** With `run`: a limit killed the tree; the child had exited by then; SIGKILL had to follow. */
+  killed?: number;
+  exitedBefore?: number;
+  forced?: number;
+  /** With `run` and `recordRuns`: (entry, bytes) pairs in the order they were read. */
+  runs?: Int32Array;
 }
 
 export interface NativeFeature {

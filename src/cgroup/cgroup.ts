@@ -363,19 +363,30 @@ export class Cgroup {
   /** The tree's figures now (after the tree is gone: its final figures). */
   stats(): CgroupStats {
     if (this.#final !== null) return this.#final;
-    const cpu = readKeyed(join(this.path, 'cpu.stat'));
-    const memoryCurrent = readNumber(join(this.path, 'memory.current'));
-    const pidsCurrent = readNumber(join(this.path, 'pids.current'));
-    const events = readKeyed(join(this.path, 'memory.events'));
-    let io: CgroupStats['io'] = null;
+    // A controller's files exist only where it is enabled (cgroup.controllers): the others are
+    // not tried (a failed read costs an exception; runSync pays this on every call).
+    let enabled: ReadonlySet<string> | null = null;
     try {
-      io = { readBytes: 0, writeBytes: 0 };
-      for (const line of readFileSync(join(this.path, 'io.stat'), 'latin1').split('\n')) {
-        io.readBytes += Number(/\brbytes=(\d+)/.exec(line)?.[1] ?? 0);
-        io.writeBytes += Number(/\bwbytes=(\d+)/.exec(line)?.[1] ?? 0);
-      }
+      enabled = new Set(readFileSync(join(this.path, 'cgroup.controllers'), 'latin1').trim().split(/\s+/));
     } catch {
-      io = null;
+      // unreadable: every file is tried
+    }
+    const has = (controller: string): boolean => enabled === null || enabled.has(controller);
+    const cpu = readKeyed(join(this.path, 'cpu.stat'));
+    const memoryCurrent = has('memory') ? readNumber(join(this.path, 'memory.current')) : null;
+    const pidsCurrent = has('pids') ? readNumber(join(this.path, 'pids.current')) : null;
+    const events = has('memory') ? readKeyed(join(this.path, 'memory.events')) : null;
+    let io: CgroupStats['io'] = null;
+    if (has('io')) {
+      try {
+        io = { readBytes: 0, writeBytes: 0 };
+        for (const line of readFileSync(join(this.path, 'io.stat'), 'latin1').split('\n')) {
+          io.readBytes += Number(/\brbytes=(\d+)/.exec(line)?.[1] ?? 0);
+          io.writeBytes += Number(/\bwbytes=(\d+)/.exec(line)?.[1] ?? 0);
+        }
+      } catch {
+        io = null;
+      }
     }
     return {
       cpu: { usageUs: cpu?.get('usage_usec') ?? 0, userUs: cpu?.get('user_usec') ?? 0, systemUs: cpu?.get('system_usec') ?? 0 },

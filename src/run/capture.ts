@@ -219,11 +219,22 @@ export class Capture {
   #fsReading = false;
 
   readonly #source: number;
+  /** Sees every read as it comes (`verbose: 'full'`). */
+  readonly #tap: ((bytes: Uint8Array) => void) | undefined;
 
   /** `max` bytes at most, and, with `lines`, as many lines as it says; what is kept also goes to
-   * `all` (as stream `source`). */
-  constructor(fd: number, max: number, all: ByteStore | null, onExceed: () => void, lines: LineLimit | null = null, source = 0) {
+   * `all` (as stream `source`); `tap` sees every read. */
+  constructor(
+    fd: number,
+    max: number,
+    all: ByteStore | null,
+    onExceed: () => void,
+    lines: LineLimit | null = null,
+    source = 0,
+    tap?: (bytes: Uint8Array) => void,
+  ) {
     this.#max = Math.min(max, MAX_CAPTURE);
+    this.#tap = tap;
     this.#source = source;
     this.#lines = lines;
     this.store = new ByteStore(this.#max);
@@ -269,6 +280,7 @@ export class Capture {
   }
 
   #read(bytes: Uint8Array): boolean {
+    this.#tap?.(bytes);
     if (this.#sink !== null) return this.#sink(Buffer.from(bytes));
     if (this.exceeded) return true; // read on and drop: the tree is being killed
     const lines = this.#lines?.keep(bytes) ?? bytes.length;

@@ -1,9 +1,10 @@
 // Starting a command: the engine. Owns what a start does and what it leaves the run: each child
-// fd from its setting (a file opened here, a capture's pipe made here, the previous command's
-// stdout in a pipeline), the child spec, the tree's start (startTree()), the captures of stdout
-// and stderr (and `all`), and the feeding of stdin (`input`, `inputFile`, a FIFO). The rest of
-// the run sees only StartedRun and reports through RunEvents: another engine gives the same
-// shape, and RunProcess calls the engine in one place (its #start).
+// fd from its setting (a file opened here, a capture's pipe made here, stderr where stdout goes
+// with `stderr: 'stdout'`, the previous command's output in a pipeline), the child spec, the
+// tree's start (startTree()), the captures of stdout and stderr (and `all`), and the feeding of
+// stdin (`input`, `inputFile`, a FIFO). The rest of the run sees only StartedRun and reports
+// through RunEvents: another engine gives the same shape, and RunProcess calls the engine in one
+// place (its #start).
 
 import { closeSync, createReadStream, constants as fs, openSync, statSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
@@ -41,6 +42,9 @@ export interface RunEvents {
   overflow(): void;
   /** The input failed: a Readable or an iterator given as `input` that threw, a FIFO's read. */
   inputFailed(error: Error): void;
+  /** What sees each chunk of captured stdout (1) or stderr (2) as it is read, if anything (the
+   * `verbose: 'full'` log); asked once per capture, when it is made. */
+  output?(source: 1 | 2): ((bytes: Uint8Array) => void) | undefined;
 }
 
 /**
@@ -82,6 +86,8 @@ function stdioValue(n: NormalizedRun, setting: StdioSetting, opened: (() => void
     }
     case 'stream':
       return 'pipe';
+    case 'stdout':
+      throw new Error('unreachable: stderr as stdout is set by startRun()');
     case 'inherit':
     case 'ignore':
       return setting.kind;
@@ -232,11 +238,11 @@ export const startRun: RunEngine = (n, stdinStream, events) => {
   let subprocess: Subprocess;
   let tree: Tree;
   try {
-    const stdio = normalizeStdio([
-      stdinStream ?? stdioValue(n, n.stdin, opened),
-      stdioValue(n, n.stdout, opened, stdoutEnd, tees),
-      stdioValue(n, n.stderr, opened, stderrEnd, tees),
-    ]);
+    const stdout = stdioValue(n, n.stdout, opened, stdoutEnd, tees);
+    // `stderr: 'stdout'` (2>&1): the same pipe, file or fd as stdout; this process's stdout
+    // where stdout is inherited.
+    const stderr = n.stderr.kind === 'stdout' ? (stdout === 'inherit' ? 1 : stdout) : stdioValue(n, n.stderr, opened, stderrEnd, tees);
+    const stdio = normalizeStdio([stdinStream ?? stdioValue(n, n.stdin, opened), stdout, stderr]);
     const started = startTree(n, stdio, n.tree, n.cleanup, n.launch);
     subprocess = started.subprocess;
     tree = started.tree;
@@ -257,8 +263,8 @@ export const startRun: RunEngine = (n, stdinStream, events) => {
   const overflow = (): void => events.overflow();
   const inputFailed = (error: Error): void => events.inputFailed(error);
   const lineLimit = (): LineLimit | null => (n.lines ? new LineLimit(n.maxBuffer, n.encoding) : null);
-  const stdout = stdoutEnd.length > 0 ? new Capture(stdoutEnd[0]!, maxBytes, all, overflow, lineLimit(), 1) : null;
-  const stderr = stderrEnd.length > 0 ? new Capture(stderrEnd[0]!, maxBytes, all, overflow, lineLimit(), 2) : null;
+  const stdout = stdoutEnd.length > 0 ? new Capture(stdoutEnd[0]!, maxBytes, all, overflow, lineLimit(), 1, events.output?.(1)) : null;
+  const stderr = stderrEnd.length > 0 ? new Capture(stderrEnd[0]!, maxBytes, all, overflow, lineLimit(), 2, events.output?.(2)) : null;
   let release = (): void => {};
   if (n.input !== undefined) feedInput(subprocess.stdin!, n.input, inputFailed);
   else if (n.stdin.kind === 'file' && stdinStream === null && subprocess.stdin !== null) release = feedFifo(subprocess.stdin, n.stdin.path, inputFailed);

@@ -2,6 +2,7 @@
 
 import type { Rusage } from '../process/exit-status.js';
 import type { Output } from './capture.js';
+import { formats, type OutputFormats } from './formats.js';
 import type { RunOptions } from './options.js';
 import type { RunFields, RunResult } from './result.js';
 import type { CgroupFigures } from './tree.js';
@@ -59,7 +60,7 @@ export function quoteOutput(outputs: readonly (Output | undefined)[]): string {
  * `shortMessage` is the first line; `cause` is the original error where there is one (the
  * SpawnError, the AbortSignal's AbortError, the input's error).
  */
-export class RunError extends Error implements RunFields<RunOptions> {
+export class RunError extends Error implements RunFields<RunOptions>, OutputFormats {
   /** The first line of the message: the command and how it ended. */
   shortMessage: string;
   /** The errno name when the program could not start ('ENOENT'). */
@@ -96,5 +97,20 @@ export class RunError extends Error implements RunFields<RunOptions> {
     const code = (cause as { code?: unknown } | undefined)?.code;
     if (typeof code === 'string') this.code = code;
     Object.assign(this, fields);
+  }
+
+  /** stdout as text (see RunResult). */
+  text(): string {
+    return formats.text(this);
+  }
+
+  /** stdout parsed as JSON (see RunResult). */
+  json<T = any>(): T {
+    return formats.json(this) as T;
+  }
+
+  /** stdout as lines (see RunResult). */
+  lines(): string[] {
+    return formats.lines(this);
   }
 }

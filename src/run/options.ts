@@ -25,6 +25,8 @@ import {
   validateString,
 } from '../validate.js';
 import { commandLines, quoteForShell } from './command.js';
+import { scoped } from './scope.js';
+import { parseVerbose, type VerboseOption } from './verbose.js';
 import type { Launch, TreeLimits, TreeSettings } from './tree.js';
 
 /** A file for a child's stdin (`{ file }`), or its stdout or stderr (`{ file, append }`). */
@@ -120,8 +122,9 @@ export interface RunOptions {
   stdin?: StdinOption;
   /** Default 'pipe': captured into the result. */
   stdout?: OutputOption;
-  /** Default 'pipe': captured into the result. */
-  stderr?: OutputOption;
+  /** Default 'pipe': captured into the result. 'stdout': the shell's `2>&1`, the child's stderr
+   * goes where its stdout goes (the same pipe, file or fd): captured with it, piped with it. */
+  stderr?: OutputOption | 'stdout';
   /**
    * The child's fds above 2, by index: `stdio[3]` is its fd 3, as spawn()'s `stdio` takes them
    * ('inherit', 'ignore', an fd number or a stream with a file descriptor; not 'pipe'). Indexes
@@ -176,11 +179,19 @@ export interface RunOptions {
    * cannot be made or a limit cannot be applied. false: the command alone.
    */
   tree?: boolean | TreeLimits;
+  /** Log the command on stderr when it starts and when it ends ('short'), with its captured
+   * output's lines between ('full'); 'none' logs nothing. Default: PIDFD_VERBOSE from the
+   * environment ('short' or 'full'), else 'none'. */
+  verbose?: VerboseOption;
+  /** Log nothing, whatever `verbose` or PIDFD_VERBOSE say (zx's `quiet`). Default false. */
+  quiet?: boolean;
 }
 
 /** A child fd setting, checked. `file` is opened when the run starts. */
 export type StdioSetting =
   | { kind: 'pipe' | 'stream' | 'inherit' | 'ignore' }
+  /** stderr only: where stdout goes (2>&1). */
+  | { kind: 'stdout' }
   | { kind: 'fd'; fd: number | StreamWithFd }
   | { kind: 'file'; path: string; append: boolean }
   /** Several places at once: the capture (with `capture`) and each of `targets`, in order. */
@@ -225,6 +236,8 @@ export interface NormalizedRun {
   reject: boolean;
   cleanup: boolean;
   tree: TreeSettings;
+  /** What to log (`verbose`, `quiet` and PIDFD_VERBOSE together). */
+  verbose: VerboseOption;
   /** What `pidfd run` decides itself (set by normalizeLaunch(), launch.ts, its entry; run() never does). */
   launch?: Launch;
 }
@@ -243,7 +256,7 @@ const foreignOptions: Record<string, string> = {
   execPath: '`node` and `preferLocal` use process.execPath',
   nodePath: '`node` uses process.execPath',
   nodeOptions: '`node` passes process.execArgv (without --inspect flags)',
-  verbose: 'run() does not log; the result has `command` and `durationMs`',
+  nothrow: "use `reject: false`, or `.nothrow()` on the run: `await $`…`.nothrow()`",
   windowsHide: 'pidfd runs only on Linux',
   windowsVerbatimArguments: 'pidfd runs only on Linux',
 };
@@ -265,10 +278,14 @@ function parsePathOption(value: unknown, name: string): string {
   return validateString(value, name);
 }
 
-const stdioWords = { stdin: ['pipe', 'inherit', 'ignore'], output: ['pipe', 'stream', 'inherit', 'ignore'] } as const;
+const stdioWords = {
+  stdin: ['pipe', 'inherit', 'ignore'],
+  stdout: ['pipe', 'stream', 'inherit', 'ignore'],
+  stderr: ['pipe', 'stream', 'inherit', 'ignore', 'stdout'],
+} as const;
 
 function parseStdio(value: unknown, name: 'stdin' | 'stdout' | 'stderr', fallback: StdioSetting['kind']): StdioSetting {
-  const words: readonly string[] = name === 'stdin' ? stdioWords.stdin : stdioWords.output;
+  const words: readonly string[] = stdioWords[name];
   const expected =
     `${words.map((w) => `'${w}'`).join(', ')}, an fd number, a stream with a file descriptor, or ` +
     (name === 'stdin' ? '{ file }' : '{ file, append }');
@@ -320,7 +337,7 @@ function parseOutput(value: unknown, name: 'stdout' | 'stderr'): { setting: Stdi
       transforms.push(item as LineTransform);
       return;
     }
-    if (item === 'stream' || item === 'ignore') {
+    if (item === 'stream' || item === 'ignore' || item === 'stdout') {
       throw invalidArgValue(at, item, `cannot be one of several places: give \`${name}: '${item}'\` alone`);
     }
     if (Array.isArray(item)) throw invalidArgValue(at, item, 'must not be an array: list every place in one array');
@@ -446,6 +463,8 @@ const parsers = {
   gid: (value: unknown) => parseId(value, 'gid'),
   cleanup: (value: unknown) => optionalBoolean(value, 'cleanup', true),
   tree: parseTree,
+  verbose: (value: unknown) => value,
+  quiet: (value: unknown) => optionalBoolean(value, 'quiet', false),
 } satisfies { [K in keyof Required<RunOptions>]: (value: unknown) => unknown };
 
 const knownOptions: ReadonlySet<string> = new Set(Object.keys(parsers));
@@ -486,6 +505,7 @@ function environment(
 /** Checks run()'s arguments and options. Throws a TypeError or RangeError before anything. */
 export function normalizeRun(file: unknown, args: unknown, options: unknown): NormalizedRun {
   const { file: theFile, args: theArgs } = parseCommand(file, args, options);
+  options = scoped(options); // the defaults of within(), under these
   validateKnownOptions(options as object, knownOptions, 'run()', foreignOptions);
   const o = options as RunOptions;
 
@@ -521,6 +541,9 @@ export function normalizeRun(file: unknown, args: unknown, options: unknown): No
   if (stdoutTransforms.length + stderrTransforms.length > 0 && !isTextEncoding(encoding)) {
     const name = stdoutTransforms.length > 0 ? 'stdout' : 'stderr';
     throw invalidArgValue(name, o[name], `cannot transform lines with \`encoding: '${o.encoding}'\`: lines are text ('utf8', 'utf16le', 'latin1' or 'ascii')`);
+  }
+  if (stderr.kind === 'stdout' && stdout.kind === 'stream') {
+    throw invalidArgValue('stderr', 'stdout', "cannot be combined with `stdout: 'stream'`: read both with `runProcess.iterable({ from: 'all' })`");
   }
   const all = parsers.all(o.all);
   const captured = (s: StdioSetting): boolean => s.kind === 'pipe' || (s.kind === 'tee' && s.capture);
@@ -574,6 +597,7 @@ export function normalizeRun(file: unknown, args: unknown, options: unknown): No
     reject: parsers.reject(o.reject),
     cleanup: parsers.cleanup(o.cleanup),
     tree: parsers.tree(o.tree),
+    verbose: parseVerbose(parsers.verbose(o.verbose), parsers.quiet(o.quiet)),
   };
 }
 

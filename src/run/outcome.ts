@@ -125,8 +125,9 @@ export function transformLines(lines: string[], transforms: LineTransform[], n: 
   return n.stripFinalNewline || current.length === 0 ? text : `${text}\n`;
 }
 
-/** The result of one command, or its RunError. */
-export function outcomeOf(s: RunState): Outcome {
+/** The result of one command (its fields, as a plain object: the run gives it text(), json() and
+ * lines() with withFormats()), or its RunError. */
+export function outcomeOf(s: RunState): RunFields<RunOptions> | RunError {
   const { n, status } = s;
   let decodeError: unknown;
   let transformError: unknown;

@@ -2,6 +2,7 @@
 
 import type { Rusage } from '../process/exit-status.js';
 import type { Output } from './capture.js';
+import type { OutputFormats } from './formats.js';
 import type { RunOptions } from './options.js';
 import type { CgroupFigures } from './tree.js';
 
@@ -95,5 +96,6 @@ export interface RunFields<O extends RunOptions = {}> {
   pipedFrom: RunResult<RunOptions>[];
 }
 
-/** What a run gives when it ends: `await run(...)`. */
-export interface RunResult<O extends RunOptions = {}> extends RunFields<O> {}
+/** What a run gives when it ends: `await run(...)`. Its methods text(), json() and lines() give
+ * stdout as text, parsed, or as lines. */
+export interface RunResult<O extends RunOptions = {}> extends RunFields<O>, OutputFormats {}

@@ -1,36 +1,75 @@
 // RunProcess: a running command, or the last command of a pipeline. Awaiting it gives its
 // RunResult (or its RunError); while it runs it has its pid, its subprocess, the streams that
-// are not captured, kill(), pipe() and the lines of its stdout.
+// are not captured, kill(), pipe() and the lines of its stdout and stderr.
 //
 // It owns the order of a run and nothing else: the start (#start: the engine, engine.ts), its
 // kills (kill.ts), the end (#complete: the exit, the output, the tree), the outcome (#outcomeNow:
-// a RunState handed to outcome.ts) and, in a pipeline, the joined outcome (pipe.ts).
+// a RunState handed to outcome.ts) and, in a pipeline, the joined outcome (pipe.ts). What watches
+// a run hooks in around that order: the `verbose` log (verbose.ts) opens in the constructor and
+// logs its end when the command's own outcome settles; a result gets text()/json()/lines()
+// (formats.ts) in #outcomeNow.
 
 import { performance } from 'node:perf_hooks';
 import type { Readable, Writable } from 'node:stream';
 
-import { abortError, invalidArgValue, pidfdError } from '../errors.js';
+import { abortError, invalidArgType, invalidArgValue, pidfdError } from '../errors.js';
 import type { ExitStatus } from '../process/exit-status.js';
 import type { Subprocess } from '../process/subprocess.js';
 import { signalNumber, type Signal } from '../signals.js';
 import { readLines, type Capture } from './capture.js';
 import { startRun, type StartedRun } from './engine.js';
 import { RunError } from './error.js';
+import { formats, withFormats } from './formats.js';
 import { Killer } from './kill.js';
 import type { NormalizedRun, RunOptions } from './options.js';
 import { outcomeOf, type Outcome } from './outcome.js';
-import { checkPipeable, joinPipeline, pipeArguments, type PipedOptions } from './pipe.js';
+import {
+  brokenPipe,
+  checkPipeable,
+  joinPipeline,
+  parseFrom,
+  pipeArguments,
+  pipeSource,
+  pipeTemplate,
+  type FromOptions,
+  type OutputSource,
+  type PipeCall,
+  type PipedOptions,
+  type PipeOptions,
+} from './pipe.js';
 import type { RunFields, RunResult } from './result.js';
 import type { TemplateValue } from './template.js';
+import { startVerbose, type VerboseLog } from './verbose.js';
 
-export type { PipedOptions } from './pipe.js';
+export type { PipedOptions, OutputSource, FromOptions, PipeOptions } from './pipe.js';
 
 /** Creates a RunProcess (run(), `$`, pipe()). */
 export let createRunProcess: (
   n: NormalizedRun,
   bound: RunOptions | undefined,
   source?: RunProcess<any, any>,
+  from?: OutputSource,
 ) => RunProcess<any, any>;
+
+/** The lines of several streams as each arrives (each stream's in its order). */
+async function* mergeLines(sources: AsyncGenerator<string>[]): AsyncGenerator<string> {
+  const next = (i: number) => sources[i]!.next().then((result) => ({ i, result }));
+  const pending = new Map(sources.map((_, i) => [i, next(i)]));
+  try {
+    while (pending.size > 0) {
+      const { i, result } = await Promise.race(pending.values());
+      if (result.done) {
+        pending.delete(i);
+        continue;
+      }
+      pending.set(i, next(i));
+      yield result.value;
+    }
+  } finally {
+    // Left early: each source ends once its pending read has settled (the run is being killed).
+    for (const [i, read] of pending) void read.then(() => sources[i]!.return(undefined));
+  }
+}
 
 /**
  * A running command. Awaitable: `await run(...)` gives its RunResult. `O` is its options (they
@@ -47,31 +86,43 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
   #startError: unknown;
   /** stdout was handed to pipe() or to an iteration: the result has none. */
   #stdoutTaken = false;
+  /** The same for stderr. */
+  #stderrTaken = false;
   readonly #own: Promise<Outcome>;
   readonly #outcome: Promise<Outcome>;
-  #promise: Promise<RunResult<O>> | undefined;
+  /** The log of `verbose`, if any. */
+  readonly #verbose: VerboseLog | undefined;
+  /** .nothrow() was called: a failure resolves. */
+  #nothrow = false;
 
   static {
-    createRunProcess = (n, bound, source) => new RunProcess(n, bound, source);
+    createRunProcess = (n, bound, source, from) => new RunProcess(n, bound, source, from);
   }
 
-  private constructor(n: NormalizedRun, bound: RunOptions | undefined, source: RunProcess<any, any> | undefined) {
+  private constructor(n: NormalizedRun, bound: RunOptions | undefined, source: RunProcess<any, any> | undefined, from: OutputSource = 'stdout') {
     this.#n = n;
     this.#bound = bound;
     this.#source = source;
     this.#killer = new Killer(n);
+    // Before the start: a command that cannot start is logged too, and with 'full' the captures
+    // made by the start feed the log (RunEvents.output).
+    this.#verbose = startVerbose(n, source !== undefined);
     if (n.signal?.aborted) {
       this.#killer.state.canceled = true;
       this.#startError = abortError(n.signal);
-      if (source !== undefined) source.#takeStdout('pipe')?.destroy();
+      if (source !== undefined) source.#takeOutput(pipeSource(source.#n, from), 'pipe')?.destroy();
     } else if (source === undefined) {
       this.#start(null);
     } else {
-      const stream = source.#takeStdout('pipe');
+      const stream = source.#takeOutput(pipeSource(source.#n, from), 'pipe');
       if (stream === null) this.#startError = pidfdError('ERR_PIDFD_PIPE_SOURCE', 'the command before it in the pipeline did not start');
       else this.#start(stream);
     }
     this.#own = this.#complete();
+    // The end is logged once the outcome has settled rather than in #outcomeNow: a command that
+    // could not start has its outcome within this constructor, before a .nothrow() after it
+    // decides between ✘ and ⚠.
+    if (this.#verbose !== undefined) void this.#own.then((outcome) => this.#logEnd(outcome));
     this.#outcome = source === undefined ? this.#own : this.#joinPipeline();
   }
 
@@ -97,7 +148,7 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
 
   /** The child's stderr, with `stderr: 'stream'` (uncaptured); else null. */
   get stderr(): Readable | null {
-    return this.#n.stderr.kind === 'stream' ? (this.#started?.subprocess.stderr ?? null) : null;
+    return this.#n.stderr.kind === 'stream' && !this.#stderrTaken ? (this.#started?.subprocess.stderr ?? null) : null;
   }
 
   /**
@@ -114,39 +165,103 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
   }
 
   /**
-   * Starts a command whose stdin is this command's stdout: one kernel pipe between the two, no
-   * byte through this process. Call it in the same tick as run(), before anything has read the
+   * Starts a command whose stdin is this command's stdout (or, with `from`, its stderr, or both
+   * where `stderr: 'stdout'` put them in one pipe): one kernel pipe between the two, no byte
+   * through this process. Call it in the same tick as run(), before anything has read the
    * output. Returns the new command; awaiting it gives the last command's result, or the error
    * of the first command that failed.
    */
-  pipe<P extends RunOptions = {}>(file: string, args?: readonly string[], options?: P): RunProcess<P>;
-  pipe<P extends RunOptions = {}>(file: string, options?: P): RunProcess<P>;
+  pipe<P extends RunOptions = {}>(file: string, args?: readonly string[], options?: P & FromOptions): RunProcess<P>;
+  pipe<P extends RunOptions = {}>(file: string, options?: P & FromOptions): RunProcess<P>;
   pipe(strings: TemplateStringsArray, ...values: TemplateValue[]): RunProcess<PipedOptions<B>, PipedOptions<B>>;
-  pipe(first: string | TemplateStringsArray, ...rest: unknown[]): RunProcess<any, any> {
-    const { n, bound } = pipeArguments(this.#bound, first, rest);
-    // Something has read stdout already: its capture, or whoever has its `stream`.
-    const sub = this.#started?.subprocess;
-    const read = this.#started?.stdout?.started || (sub?.stdout as { bytesRead?: number } | null | undefined)?.bytesRead;
-    checkPipeable(this.#n, this.#stdoutTaken, Boolean(read));
-    return createRunProcess(n, bound, this);
+  /** `.pipe({ from: 'stderr' })\`grep error\``: the template form, reading the output `from` says
+   * (and with other options, for the piped command, over those it inherits). */
+  pipe<P extends RunOptions = {}>(
+    options: P & FromOptions,
+  ): (strings: TemplateStringsArray, ...values: TemplateValue[]) => RunProcess<Omit<PipedOptions<B>, keyof P> & P, Omit<PipedOptions<B>, keyof P> & P>;
+  pipe(first: string | TemplateStringsArray | PipeOptions, ...rest: unknown[]): any {
+    const call = pipeArguments(this.#bound, first, rest);
+    if ('template' in call) {
+      const options = call.template;
+      return (strings: TemplateStringsArray, ...values: TemplateValue[]) => this.#pipeInto(pipeTemplate(this.#bound, options, strings, values));
+    }
+    return this.#pipeInto(call);
+  }
+
+  /** Starts the next command of a pipeline, once the output it reads is checked. */
+  #pipeInto(call: PipeCall): RunProcess<any, any> {
+    const which = pipeSource(this.#n, call.from);
+    // Something has read that output already: its capture, or whoever has its `stream`.
+    const capture = which === 'stdout' ? this.#started?.stdout : this.#started?.stderr;
+    const stream = this.#started?.subprocess[which] as { bytesRead?: number } | null | undefined;
+    const read = capture?.started || stream?.bytesRead;
+    checkPipeable(this.#n, which, which === 'stdout' ? this.#stdoutTaken : this.#stderrTaken, Boolean(read));
+    return createRunProcess(call.n, call.bound, this, call.from);
+  }
+
+  /**
+   * The lines of an output as they arrive (without their newline): `from` 'stdout' (the
+   * default, as `for await (const line of run(...))`), 'stderr', or 'all' (the lines of both, each
+   * in its stream's order, as they arrive); then, if the run failed, its RunError is thrown. The
+   * output iterated is taken: the result does not have it. Leaving the loop early kills the tree
+   * with `killSignal` and waits for the run to end. Throws at once for a bad `from`, an output
+   * that is not 'pipe' or 'stream', or one already piped or iterated.
+   */
+  iterable(options?: FromOptions): AsyncIterableIterator<string> {
+    if (options !== undefined && (options === null || typeof options !== 'object')) throw invalidArgType('options', options, 'an object', 'argument');
+    const from = parseFrom(options?.from);
+    this.#iterated(from); // refused here and now, as a bad argument is
+    return this.#lines(from);
   }
 
   /** The lines of stdout as they arrive (without their newline); then, if the run failed, its
    * RunError is thrown. Iterating takes stdout: the result has none. Leaving the loop early
    * kills the tree with `killSignal` and waits for the run to end. */
   [Symbol.asyncIterator](): AsyncIterator<string> {
-    return this.#lines();
+    return this.#lines('stdout');
   }
 
   then<A = RunResult<O>, B = never>(
     onFulfilled?: ((result: RunResult<O>) => A | PromiseLike<A>) | null,
     onRejected?: ((error: RunError) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
-    // Made on first use: a run that nobody awaits never raises an unhandled rejection.
-    this.#promise ??= this.#outcome.then((outcome) =>
-      outcome instanceof RunError && this.#n.reject ? Promise.reject(outcome) : (outcome as unknown as RunResult<O>),
+    // Made at each use (a run that nobody awaits never raises an unhandled rejection), after
+    // any .nothrow().
+    const promise = this.#outcome.then((outcome) =>
+      outcome instanceof RunError && this.#rejects() ? Promise.reject(outcome) : (outcome as unknown as RunResult<O>),
     );
-    return this.#promise.then(onFulfilled, onRejected);
+    return promise.then(onFulfilled, onRejected);
+  }
+
+  /** Whether a failure rejects: `reject`, unless .nothrow() was called. */
+  #rejects(): boolean {
+    return this.#n.reject && !this.#nothrow;
+  }
+
+  /**
+   * Makes a failure resolve with its RunError (as `reject: false` does), as zx's nothrow():
+   * `const { exitCode } = await $`grep -q x file`.nothrow()`. Returns this RunProcess; call it
+   * before awaiting.
+   */
+  nothrow(): this {
+    this.#nothrow = true;
+    return this;
+  }
+
+  /** Awaits the run and gives its stdout as text (RunResult's text()). */
+  async text(): Promise<string> {
+    return formats.text(await this);
+  }
+
+  /** Awaits the run and gives its stdout parsed as JSON (RunResult's json()). */
+  async json<T = any>(): Promise<T> {
+    return formats.json(await this) as T;
+  }
+
+  /** Awaits the run and gives its stdout as lines (RunResult's lines()). For the lines as they
+   * come, iterate instead: `for await (const line of run(...))`. */
+  async lines(): Promise<string[]> {
+    return formats.lines(await this);
   }
 
   catch<B = never>(onRejected?: ((error: RunError) => B | PromiseLike<B>) | null): Promise<RunResult<O> | B> {
@@ -173,6 +288,7 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
       started = startRun(this.#n, stdinStream, {
         overflow: () => killer.overflow(),
         inputFailed: (error) => killer.inputFailed(error),
+        output: (source) => this.#verbose?.output(source),
       });
     } catch (error) {
       this.#startError = error;
@@ -183,49 +299,64 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
     this.#n.launch?.onStart?.(started.tree);
   }
 
-  // ---- stdout for pipe() and iteration ----
+  // ---- stdout and stderr for pipe() and iteration ----
 
-  /** Hands stdout over: the stream, for the next command of a pipeline; or its chunks (the
+  /** Hands an output over: the stream, for the next command of a pipeline; or its chunks (the
    * captured ones first), for an iteration. Null if the command never started. */
-  #takeStdout(purpose: 'pipe'): Readable | null;
-  #takeStdout(purpose: 'iterate'): AsyncIterable<Buffer> | null;
-  #takeStdout(purpose: 'pipe' | 'iterate'): Readable | AsyncIterable<Buffer> | null {
+  #takeOutput(which: 'stdout' | 'stderr', purpose: 'pipe'): Readable | null;
+  #takeOutput(which: 'stdout' | 'stderr', purpose: 'iterate'): AsyncIterable<Buffer> | null;
+  #takeOutput(which: 'stdout' | 'stderr', purpose: 'pipe' | 'iterate'): Readable | AsyncIterable<Buffer> | null {
     const started = this.#started;
     if (started === undefined) return null;
-    const capture = started.stdout;
-    const stream = capture?.socket ?? started.subprocess.stdout;
+    const capture = started[which];
+    const stream = capture?.socket ?? started.subprocess[which];
     if (stream === null) return null;
-    this.#stdoutTaken = true;
+    if (which === 'stdout') this.#stdoutTaken = true;
+    else this.#stderrTaken = true;
     if (purpose === 'pipe') return stream;
     return capture !== null ? capture.take() : (stream as AsyncIterable<Buffer>);
   }
 
-  async *#lines(): AsyncGenerator<string> {
-    const kind = this.#n.stdout.kind;
-    if (kind !== 'pipe' && kind !== 'stream') {
-      throw invalidArgValue('stdout', kind, `must be 'pipe' or 'stream' to iterate over the lines of \`${this.#n.command}\``);
+  /** The streams an iteration `from` reads: both for 'all' (stdout alone where stderr goes
+   * there), each checked. */
+  #iterated(from: OutputSource): ('stdout' | 'stderr')[] {
+    const which: ('stdout' | 'stderr')[] =
+      from === 'all' ? (this.#n.stderr.kind === 'stdout' ? ['stdout'] : ['stdout', 'stderr']) : [from];
+    for (const name of which) {
+      const kind = this.#n[name].kind;
+      if (kind !== 'pipe' && kind !== 'stream') {
+        throw invalidArgValue(name, kind, `must be 'pipe' or 'stream' to iterate over the lines of \`${this.#n.command}\``);
+      }
+      if (name === 'stdout' ? this.#stdoutTaken : this.#stderrTaken) {
+        throw pidfdError('ERR_PIDFD_STDOUT_TAKEN', `the ${name} of \`${this.#n.command}\` is already piped or iterated`);
+      }
     }
-    if (this.#stdoutTaken) throw pidfdError('ERR_PIDFD_STDOUT_TAKEN', `the stdout of \`${this.#n.command}\` is already piped or iterated`);
-    const taken = this.#takeStdout('iterate');
+    return which;
+  }
+
+  async *#lines(from: OutputSource): AsyncGenerator<string> {
+    const which = this.#iterated(from);
+    const taken = which.map((name) => this.#takeOutput(name, 'iterate')).filter((t): t is AsyncIterable<Buffer> => t !== null);
     let complete = false;
     try {
-      if (taken !== null) yield* readLines(taken, this.#n.encoding);
+      if (taken.length === 1) yield* readLines(taken[0]!, this.#n.encoding);
+      else if (taken.length > 1) yield* mergeLines(taken.map((chunks) => readLines(chunks, this.#n.encoding)));
       complete = true;
     } finally {
       // Left early: nobody reads the output any more. The command is stopped, and the loop is
       // left once it has ended, so that nothing of it outlives the loop. Its output is read on
       // and dropped meanwhile: a command that ignores killSignal and keeps writing must not
       // block on a full pipe, and a stream being read keeps the event loop alive until the run
-      // has ended (a paused one does not: Node would exit inside the loop). A `stream` stdout
+      // has ended (a paused one does not: Node would exit inside the loop). A `stream` output
       // was destroyed by the loop's end; its command writes into a closed pipe.
       if (!complete) {
         this.kill();
-        this.#started?.stdout?.drain();
+        for (const name of which) this.#started?.[name]?.drain();
         await this.#outcome;
       }
     }
     const outcome = await this.#outcome;
-    if (outcome instanceof RunError && this.#n.reject) throw outcome;
+    if (outcome instanceof RunError && this.#rejects()) throw outcome;
   }
 
   // ---- the end ----
@@ -260,10 +391,11 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
     return this.#outcomeNow(status, statusError, figures);
   }
 
-  /** The outcome of this command alone, from what the run has gathered. */
+  /** The outcome of this command alone, from what the run has gathered; a result with its
+   * text(), json() and lines(). */
   #outcomeNow(status: ExitStatus | undefined, statusError: unknown, cgroup?: RunFields['cgroup']): Outcome {
     const started = this.#started;
-    return outcomeOf({
+    const outcome = outcomeOf({
       n: this.#n,
       startError: this.#startError,
       pid: started?.subprocess.pid,
@@ -271,13 +403,21 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
       statusError,
       kills: this.#killer.state,
       stdout: this.#stdoutTaken ? undefined : started?.stdout?.store,
-      stderr: started?.stderr?.store,
+      stderr: this.#stderrTaken ? undefined : started?.stderr?.store,
       all: started?.all ?? undefined,
       exceeded: { stdout: started?.stdout?.exceeded ?? false, stderr: started?.stderr?.exceeded ?? false },
       durationMs: performance.now() - this.#startedAt,
       cgroup,
       outputError: started?.tees?.map((t) => t.error()).find((e) => e !== undefined),
     });
+    return outcome instanceof RunError ? outcome : withFormats(outcome);
+  }
+
+  /** Logs the end of this command (`verbose`). A command before the last of a pipeline that
+   * only SIGPIPE ended did not fail there. */
+  #logEnd(outcome: Outcome): void {
+    const sigpipe = outcome instanceof RunError && this.#stdoutTaken && brokenPipe(outcome);
+    this.#verbose!.ended(outcome, this.#rejects(), sigpipe);
   }
 
   /** The outcomes of every command of the pipeline up to this one, first to last. */

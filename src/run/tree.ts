@@ -75,7 +75,7 @@ export interface Launch {
  * the terminal from a process group of its own is stopped (SIGTTIN), as is one that sets its
  * modes (SIGTTOU): such a child stays in this process's group, as under a shell's `time`.
  */
-function usesTerminal(stdio: readonly StdioEntry[]): boolean {
+export function usesTerminal(stdio: readonly StdioEntry[]): boolean {
   const fdKind = constants().stdioKind.fd;
   return stdio.some((entry) => entry.target <= 2 && entry.kind === fdKind && isatty(entry.fd));
 }
@@ -132,7 +132,7 @@ export interface StartedTree {
 
 /** Whether an error of a start with a per-run cgroup came from making the cgroup (no cgroup v2,
  * a parent this process cannot write or make directories in), before any child existed. */
-function cgroupUnavailable(error: unknown): boolean {
+export function cgroupUnavailable(error: unknown): boolean {
   if (error instanceof SpawnError) return false;
   const e = error as { code?: string; syscall?: string };
   return e.code === 'ERR_PIDFD_CGROUP_UNAVAILABLE' || e.syscall === 'mkdir';

@@ -107,3 +107,59 @@ describe('async iteration over the lines of stdout', () => {
     });
   }
 });
+
+describe("iterable({ from: 'stdout' | 'stderr' | 'all' })", () => {
+  test("from: 'stderr' gives the lines of stderr and takes it; stdout is still captured", leakFree(async () => {
+    const running = run('sh', ['-c', 'echo o1; echo e1 >&2; echo o2; printf e2 >&2']);
+    const lines = [];
+    for await (const line of running.iterable({ from: 'stderr' })) lines.push(line);
+    assert.deepEqual(lines, ['e1', 'e2']);
+    const result = await running;
+    assert.equal(result.stdout, 'o1\no2');
+    assert.equal(result.stderr, undefined, 'iterated, not captured');
+  }));
+
+  test("from: 'all' gives the lines of both, each stream in its order, as they arrive", leakFree(async () => {
+    // Each line waits for the one before it to have been seen (a FIFO of lines written back):
+    // the order across the streams is the order they were written.
+    const running = run('sh', ['-c', 'for i in 1 2 3; do echo out$i; read x; echo err$i >&2; read x; done'], { stdin: 'pipe' });
+    const lines = [];
+    for await (const line of running.iterable({ from: 'all' })) {
+      lines.push(line);
+      running.stdin.write('next\n');
+    }
+    assert.deepEqual(lines, ['out1', 'err1', 'out2', 'err2', 'out3', 'err3']);
+    const result = await running;
+    assert.equal(result.stdout, undefined);
+    assert.equal(result.stderr, undefined);
+  }));
+
+  test("from: 'all' with stderr: 'stdout' reads the one pipe; from: 'stdout' is the default", leakFree(async () => {
+    const lines = [];
+    for await (const line of run('sh', ['-c', 'echo a; echo b >&2'], { stderr: 'stdout' }).iterable({ from: 'all' })) lines.push(line);
+    assert.deepEqual(lines, ['a', 'b']);
+    const plain = [];
+    for await (const line of run('sh', ['-c', 'echo a; echo b >&2']).iterable()) plain.push(line);
+    assert.deepEqual(plain, ['a']);
+  }));
+
+  test('leaving a loop over both early kills the tree and waits for its end', leakFree(async () => {
+    const running = run('sh', ['-c', 'while :; do echo out; echo err >&2; done']);
+    let n = 0;
+    for await (const _ of running.iterable({ from: 'all' })) if (++n === 100) break;
+    const error = await running.catch((e) => e);
+    assert.equal(error.signal, 'SIGTERM');
+    assert.equal(isDead(running.pid), true);
+  }));
+
+  test("refused: a bad `from`, an output that is not a pipe, an output already taken", leakFree(async () => {
+    const running = run('sh', ['-c', 'echo x'], { stderr: 'inherit' });
+    assert.throws(() => running.iterable({ from: 'fd3' }), { code: 'ERR_INVALID_ARG_VALUE' });
+    assert.throws(() => running.iterable({ from: 'stderr' }), /The `stderr` option must be 'pipe' or 'stream'/);
+    assert.throws(() => running.iterable({ from: 'all' }), /The `stderr` option must be 'pipe' or 'stream'/);
+    const lines = [];
+    for await (const line of running.iterable({ from: 'stdout' })) lines.push(line);
+    assert.deepEqual(lines, ['x']);
+    assert.throws(() => running.iterable(), { code: 'ERR_PIDFD_STDOUT_TAKEN' });
+  }));
+});

@@ -138,3 +138,72 @@ describe('pipe()', () => {
     assert.match(error.message, /call pipe\(\) in the same tick as run\(\)/);
   }));
 });
+
+describe("pipe() from stderr, or from both (`stderr: 'stdout'`, 2>&1)", () => {
+  /** The kernel pipe behind fd `fd` of process `pid`. */
+  const pipeOf = (pid, fd) => readlinkSync(`/proc/${pid}/fd/${fd}`);
+  const ourPipes = async () =>
+    (await import('node:fs')).readdirSync('/proc/self/fd').map((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        return '';
+      }
+    });
+
+  test("{ from: 'stderr' }: the writer's stderr is the reader's stdin, one kernel pipe that this process holds no end of", leakFree(async () => {
+    const first = run('sh', ['-c', 'echo to-stdout; echo to-stderr >&2; exec sleep 30']);
+    const second = first.pipe('cat', [], { from: 'stderr' });
+    const written = pipeOf(first.pid, 2);
+    assert.match(written, /^pipe:\[\d+\]$/);
+    assert.equal(pipeOf(second.pid, 0), written);
+    assert.notEqual(pipeOf(first.pid, 1), written, 'stdout stays apart (captured)');
+    assert.equal((await ourPipes()).includes(written), false, 'no fd of this process is on that pipe');
+    second.kill();
+    const error = await second.catch((e) => e);
+    assert.equal(error.command, 'sh -c echo to-stdout; echo to-stderr >&2; exec sleep 30');
+    assert.equal(error.stdout, 'to-stdout', 'stdout captured as usual');
+    assert.equal(error.stderr, undefined, 'stderr was piped, not captured');
+  }));
+
+  test("{ from: 'stderr' } carries stderr alone; the template form .pipe({ from })`…` too", leakFree(async () => {
+    const script = ['-c', 'for i in 1 2 3; do echo out$i; echo err$i >&2; done'];
+    const result = await run('sh', script).pipe('cat', { from: 'stderr' });
+    assert.equal(result.stdout, 'err1\nerr2\nerr3');
+    assert.equal(result.pipedFrom[0].stdout, 'out1\nout2\nout3');
+    const viaTemplate = await $`sh ${script}`.pipe({ from: 'stderr' })`wc -l`;
+    assert.equal(viaTemplate.stdout.trim(), '3');
+  }));
+
+  test("stderr: 'stdout' (2>&1): both through the same kernel pipe, and { from: 'all' } pipes it", leakFree(async () => {
+    const first = run('sh', ['-c', 'echo out; echo err >&2; exec sleep 30'], { stderr: 'stdout' });
+    const second = first.pipe('cat', [], { from: 'all' });
+    assert.equal(pipeOf(first.pid, 2), pipeOf(first.pid, 1), "the child's fd 2 is its fd 1");
+    assert.equal(pipeOf(second.pid, 0), pipeOf(first.pid, 1));
+    assert.equal((await ourPipes()).includes(pipeOf(first.pid, 1)), false);
+    second.kill();
+    await second.catch(() => {});
+    const result = await run('sh', ['-c', 'echo out; echo err >&2'], { stderr: 'stdout' }).pipe('sort', [], { from: 'all' });
+    assert.equal(result.stdout, 'err\nout');
+    const captured = await run('sh', ['-c', 'echo out; echo err >&2'], { stderr: 'stdout' });
+    assert.equal(captured.stdout, 'out\nerr', 'captured: both, in the order written');
+    assert.equal(captured.stderr, undefined);
+  }));
+
+  test("refused: { from: 'all' } without stderr: 'stdout' (two pipes are not merged in JavaScript), a bad `from`, a stderr that is not a pipe", leakFree(async () => {
+    const source = run('echo', ['x']);
+    const error = thrown(() => source.pipe('cat', [], { from: 'all' }));
+    assert.equal(error.code, 'ERR_INVALID_ARG_VALUE');
+    assert.match(error.message, /start it with `stderr: 'stdout'`/);
+    assert.equal(thrown(() => source.pipe('cat', [], { from: 'fd3' })).code, 'ERR_INVALID_ARG_VALUE');
+    assert.equal((await source.pipe('cat')).stdout, 'x', 'stdout still pipeable after the refusals');
+    const ignored = run('true', { stderr: 'ignore' });
+    assert.match(thrown(() => ignored.pipe('cat', [], { from: 'stderr' })).message, /The `stderr` option must be 'pipe' or 'stream'/);
+    await ignored;
+    const taken = run('sh', ['-c', 'echo e >&2']);
+    const piped = taken.pipe('cat', [], { from: 'stderr' });
+    assert.equal(thrown(() => taken.pipe('cat', [], { from: 'stderr' })).code, 'ERR_PIDFD_STDOUT_TAKEN');
+    assert.equal((await piped).stdout, 'e');
+    assert.equal(thrown(() => run('true', { stdout: 'stream', stderr: 'stdout' })).code, 'ERR_INVALID_ARG_VALUE');
+  }));
+});

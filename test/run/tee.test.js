@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 
-import { run, RunError } from '../../dist/index.js';
+import { run, RunError, runSync } from '../../dist/index.js';
 import { leakFree, runFixtures, until } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pidfd-tee-'));
@@ -118,4 +118,17 @@ describe('transforms of captured lines', () => {
     assert.throws(() => run('true', { stdout: (l) => l, encoding: 'buffer' }), { code: 'ERR_INVALID_ARG_VALUE', message: /cannot transform lines/ });
     assert.throws(() => run('true', { stdout: (l) => l, all: true }), { code: 'ERR_INVALID_ARG_VALUE' });
   });
+});
+
+describe('runSync', () => {
+  test('several places are refused before anything starts; a transform works', leakFree(async () => {
+    const marker = join(dir, 'sync-started');
+    assert.throws(() => runSync('touch', [marker], { stdout: ['pipe', { file: join(dir, 'sync.log') }] }), {
+      code: 'ERR_INVALID_ARG_VALUE',
+      message: /cannot be several places in runSync\(\)/,
+    });
+    assert.equal(existsSync(marker), false, 'the command never started');
+    assert.equal(existsSync(join(dir, 'sync.log')), false, 'the file was not opened');
+    assert.equal(runSync('printf', ['a\\nb\\n'], { stdout: (line) => `${line}!` }).stdout, 'a!\nb!');
+  }));
 });

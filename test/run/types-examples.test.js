@@ -47,7 +47,7 @@ function codeBlocks(markdown) {
 
 /** The types of results that the examples rely on, exactly (not `any`, not a union). */
 const precise = `
-import { run, $, type RunProcess, type RunResult } from 'pidfd';
+import { run, runSync, $, type RunProcess, type RunResult } from 'pidfd';
 
 type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 type Stdout<P> = P extends PromiseLike<infer R> ? (R extends RunResult<any> ? R['stdout'] : never) : never;
@@ -71,6 +71,20 @@ function fromPipeFile() { return $\`ls\`.pipe('cat', { encoding: 'buffer' }); }
 check<Same<Stdout<ReturnType<typeof mixed>>, string>>(true);
 function mixed() { return $({ encoding: 'buffer' })\`ls\`.pipe('cat').pipe\`sort\`; }
 export const kept: RunProcess = run('true');
+// runSync() and \`$.sync\` give the RunResult itself, typed by their options as run()'s.
+check<Same<ReturnType<typeof syncPlain>, string>>(true);
+function syncPlain() { return runSync('ls').stdout; }
+check<Same<ReturnType<typeof syncLines>, string[]>>(true);
+function syncLines() { return runSync('ls', { lines: true }).stdout; }
+check<Same<ReturnType<typeof dollarSync>, string>>(true);
+function dollarSync() { return $.sync\`ls\`.stdout; }
+check<Same<ReturnType<typeof dollarSyncBuffer>, Buffer>>(true);
+function dollarSyncBuffer() { return $({ encoding: 'buffer' }).sync\`ls\`.stdout; }
+check<Same<ReturnType<typeof dollarSyncBound>, string[]>>(true);
+function dollarSyncBound() { return $.sync({ lines: true })\`ls\`.stdout; }
+// \`stderr: 'stdout'\` (2>&1): nothing captured as stderr.
+check<Same<Awaited<ReturnType<typeof merged>>, undefined>>(true);
+async function merged() { return (await run('ls', { stderr: 'stdout' })).stderr; }
 `;
 
 describe('the examples of README.md and docs/run.md', () => {

@@ -12,17 +12,20 @@ import { children, isDead, killIfAlive, runFixtures, stateOf, until, waitDead } 
 
 test('a worker runs a command; when it ends, its watchdog exits and is reaped', async () => {
   const worker = new Worker(join(runFixtures, 'worker-run.mjs'));
+  // Listened for from the start: a worker that posts and ends can emit both in one turn.
+  const exited = once(worker, 'exit');
   const [message] = await once(worker, 'message');
   assert.equal(message, 'from a worker');
-  await once(worker, 'exit');
+  await exited;
   await until(() => children().length === 0, 'no child left (the watchdog gone and reaped)');
 });
 
 test('a worker runs a command that leaves a daemon on purpose: the daemon outlives the worker, and no cgroup is left', async () => {
   const worker = new Worker(join(runFixtures, 'worker-daemon.mjs'));
+  const exited = once(worker, 'exit');
   const [{ daemon, cgroup }] = await once(worker, 'message');
   try {
-    await once(worker, 'exit');
+    await exited;
     await until(() => children().length === 0, 'no child left (the watchdog gone and reaped)');
     assert.equal(isDead(daemon), false, `the daemon is ${stateOf(daemon)}`);
     if (cgroup !== null) await until(() => !existsSync(cgroup), "the run's cgroup to be removed");
