@@ -28,9 +28,9 @@ export interface StartedRun {
   stdout: Capture | null;
   stderr: Capture | null;
   all: ByteStore | null;
-  /** The tees of stdout and stderr to several places (empty without): the run waits for them
-   * as for its captures, then asks each whether a place failed. */
-  tees: Tee[];
+  /** The tees of stdout and stderr to several places (none without; this engine's only): the
+   * run waits for them as for its captures, then asks each whether a place failed. */
+  tees?: Tee[];
   /** Called once when the run has ended: lets go of what the start still holds (a FIFO's open
    * that no writer came to). */
   release(): void;
