@@ -323,4 +323,39 @@ CPU under emulation, possibly nothing. Resolving it needs a 7.1+ kernel on real 
 \`PIDFDVM_ACCEL=kvm\` on a host with real KVM) and larger N; the extra wake-up \`native/exit.c\`
 allows for (an auto-reaped child's pidfd is readable a moment before its status is) is the first
 thing to look at there.
-`;
+
+
+### The drop-in's own cost over spawn() (issue 22, item 4)
+
+The target: \`pidfd/child_process\`'s \`spawn('/bin/true', { stdio: 'ignore' })\` + \`'exit'\` within
+1.3× of \`spawn()\`'s parent CPU per spawn, warmed up. The drop-in runs Node's own
+\`ChildProcess.prototype.spawn()\` (getValidStdio, the \`'spawn'\` tick, the EventEmitter) over
+\`ProcessHandle\`, so part of its cost is Node's and stays. \`strace -c -f\` of 1,000 spawns of each:
+the same system calls, the same counts; the difference is all user-space CPU on the main thread
+(\`perf record -t\` on it, 6 s of a warmed-up loop: about 70 µs per spawn more than \`spawn()\` at a
+load of 5–8, mostly in \`node\` itself: ICs on dictionary-mode option objects, baseline code, Node's
+ChildProcess work).
+
+Found and cut (2026-12-07):
+- **An Array subclass kept the argument normalization unoptimized.** The envPairs that mean
+  "this process's environment" were an \`InheritedEnv extends Array\`; V8 aborted every attempt to
+  optimize its constructor and \`normalizeSpawnArguments()\`, which inlines it ("dependency change":
+  an unstable map), so that function ran as baseline code on every spawn. A plain array marked with
+  a symbol does the same job: its share on the main thread went from 15.3 to 7.3 µs per spawn.
+- **A copied argv deoptimized \`start()\`.** \`args.map(String)\` made an array of another elements
+  kind than the first spawns' once \`nodeChildSpec()\` was optimized: \`start()\` deoptimized (wrong map
+  in \`nulList\`) and stayed baseline code. Node's args are used as they are when they are all
+  strings already.
+- No array per spawn for the stdio: \`'ignore'\` on fds 0–2 is one frozen entry per fd, and the
+  Pipes to open are an array only when the child has a pipe; no \`flushStdio\` tick for a child
+  without streams.
+
+Node's \`ChildProcess.spawn()\` (with getValidStdio inlined) costs about 6 µs of the main thread per
+spawn, the exit's routing (\`routeExit\`, the status object, \`onChildExit\`, two emits) about 5 µs,
+the normalization about 3–7 µs; each of the rest is below 2 µs. What is left between the two is
+mostly Node's ChildProcess itself and V8's generic paths on the null-prototype option objects that
+Node's semantics ask for (\`{ __proto__: null, ...options }\` is a dictionary-mode object: every
+read of it in Node's code is a generic IC; a fast-mode copy through \`Object.create(null)\` +
+\`Object.assign\` is half the cost in a micro-benchmark, not tried in the drop-in yet). Figures from
+a machine at a load of 5–18 are within ±10% per run; the before/after table is in the closing note
+of issue 22.`;

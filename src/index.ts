@@ -1,4 +1,5 @@
-// pidfd: race-free process control for Node.js on Linux, through process file descriptors.
+// pidfd: race-free process control for Node.js on Linux, through process file descriptors; run(), $ and the
+// drop-in also on Node's own child_process where pidfds are not (src/engine-choice.ts).
 
 export { spawn } from './process/spawn.js';
 export { Subprocess } from './process/subprocess.js';
@@ -16,7 +17,8 @@ export type { CgroupSubtree } from './cgroup/subtree.js';
 export { SpawnError } from './errors.js';
 export type { SystemErrorFields } from './errors.js';
 export { support } from './support.js';
-export type { Support, Features, Feature, CgroupSupport } from './support.js';
+export type { Support, Features, Feature, CgroupSupport, Engines } from './support.js';
+export type { EngineChoice, EngineName } from './engine-choice.js';
 export type { Signal } from './signals.js';
 export { run, runSync, $ } from './run/run.js';
 export type { Dollar, DollarSync } from './run/run.js';

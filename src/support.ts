@@ -2,6 +2,7 @@
 
 import { binding, type NativeFeature, type NativeSupport } from './binding.js';
 import { cgroupHierarchy, probeCgroups } from './cgroup/hierarchy.js';
+import { engine, type EngineChoice } from './engine-choice.js';
 import { errnoName } from './errors.js';
 import { runtime, watcherChoice, type Runtime, type WatcherChoice } from './runtime.js';
 
@@ -63,8 +64,21 @@ export interface CgroupSupport {
   controllers: string[];
 }
 
+/** Which engine each layer of the library uses here, and why (docs/runtimes.md). */
+export interface Engines {
+  /** run(), `$` and `pidfd run`: the pidfd engine, or the portable one (Node's child_process). */
+  run: EngineChoice;
+  /** pidfd/child_process and pidfd/register: the same engine as run(); on the portable one
+   * they are Node's own child_process, and register changes nothing. */
+  childProcess: EngineChoice;
+  /** spawn(), Subprocess and PidFd: pidfd only. `available` false: they throw (ENOSYS off Linux). */
+  spawn: { name: 'pidfd'; available: boolean; reason: string };
+}
+
 /** The library's view of this system. */
 export interface Support {
+  /** Which engine each layer uses, and why. */
+  engines: Engines;
   platform: NodeJS.Platform;
   /** The kernel release, e.g. '6.18.2', or null off Linux. */
   kernel: string | null;
@@ -148,7 +162,8 @@ function newFlag(s: NativeSupport, f: NativeFeature, flag: string): Feature {
   }
 }
 
-function backendReason(s: NativeSupport): string {
+/** Why the backend of `s` was chosen, or why none works. */
+export function backendReason(s: NativeSupport): string {
   if (s.forced && s.probedBackend === 'none') {
     if (!['clone3', 'clone', 'fork'].includes(s.forcedName)) {
       return `PIDFD_BACKEND=${s.forcedName} is not one of clone3, clone, fork`;
@@ -196,31 +211,46 @@ const unavailableOffLinux: Feature = {
   since: '',
 };
 
+/** support() where nothing can be probed: off Linux, or without the addon. */
+function nothingProbed(reason: string, each: Feature): Support {
+  const features = Object.fromEntries(
+    ['pidfdOpen', 'waitidPidfd', 'clone3', 'vmShared', 'closeRange', 'pidfdThread', 'pidfs', 'pidfdGetInfo', 'pidfdInfoExit', 'perRunCgroup', 'cgroupKill', 'autoReap', 'pidfdAutoKill', 'cloneNnp'].map(
+      (name) => [name, { ...each }],
+    ),
+  ) as unknown as Features;
+  return {
+    engines: engines(null, reason),
+    platform: process.platform,
+    kernel: null,
+    backend: null,
+    reason,
+    forced: null,
+    features,
+    cgroups: null,
+    runtime,
+    watcher: null,
+  };
+}
+
 /** Reports which kernel features work, which backend spawns children, and why. Probes once. */
 export function support(): Support {
   if (process.platform !== 'linux') {
-    const features = Object.fromEntries(
-      ['pidfdOpen', 'waitidPidfd', 'clone3', 'vmShared', 'closeRange', 'pidfdThread', 'pidfs', 'pidfdGetInfo', 'pidfdInfoExit', 'perRunCgroup', 'cgroupKill', 'autoReap', 'pidfdAutoKill', 'cloneNnp'].map(
-        (name) => [name, { ...unavailableOffLinux }],
-      ),
-    ) as unknown as Features;
-    return {
-      platform: process.platform,
-      kernel: null,
-      backend: null,
-      reason: `pidfd works only on Linux (this is ${process.platform})`,
-      forced: null,
-      features,
-      cgroups: null,
-      runtime,
-      watcher: null,
-    };
+    return nothingProbed(`pidfd works only on Linux (this is ${process.platform})`, unavailableOffLinux);
   }
-  const s = binding().support();
+  let s: NativeSupport;
+  try {
+    s = binding().support();
+  } catch (error) {
+    // An addon that does not load (not built, no prebuild for this system): run() and the
+    // drop-in use the portable engine, and this says why.
+    const reason = `the native addon could not be loaded: ${(error as Error).message}`;
+    return nothingProbed(reason, { available: false, reason: 'not probed: the native addon could not be loaded', since: '' });
+  }
   const cg = probeCgroups();
   const unprobedClone3 = s.forced ? `not probed: PIDFD_BACKEND=${s.forcedName}` : 'not probed';
   const clone3: NativeFeature = s.clone3.ok && s.clone3Spawn.probed ? s.clone3Spawn : s.clone3;
   return {
+    engines: engines(s.backend === 'none' ? null : s.backend, backendReason(s)),
     platform: process.platform,
     kernel: s.kernel,
     backend: s.backend === 'none' ? null : s.backend,
@@ -251,6 +281,15 @@ export function support(): Support {
     cgroups: { mount: cgroupHierarchy()?.mount ?? null, parent: cg.parent, parentFrom: cg.from, controllers: cg.controllers },
     runtime,
     watcher: watcherChoice(),
+  };
+}
+
+function engines(backend: string | null, reason: string): Engines {
+  const chosen = engine();
+  return {
+    run: { ...chosen },
+    childProcess: { ...chosen },
+    spawn: { name: 'pidfd', available: backend !== null, reason: backend !== null ? `the ${backend} backend: ${reason}` : reason },
   };
 }
 

@@ -1,7 +1,9 @@
 // `npm test`: builds the C test helpers, then runs the whole suite five times: with the default
 // backend, with each forced backend, under a seccomp filter that makes clone3 fail with ENOSYS
 // as Docker's default profile does (case I1), and with the thread exit watcher that Bun and Deno
-// get (native/watch_thread.c) in place of Node's uv_poll. Any failing pass fails the run. Every
+// get (native/watch_thread.c) in place of Node's uv_poll; then the run()/`$`/drop-in files twice
+// more on the portable engine (Node's child_process): forced, and under a seccomp filter that
+// leaves no pidfd backend (clone3, pidfd_open and CLONE_PIDFD refused). Any failing pass fails the run. Every
 // test is bounded (helpers/test-timeout.js): one that hangs fails by name, and its file ends.
 
 import { spawnSync } from 'node:child_process';
@@ -55,19 +57,34 @@ if (files.length === 0) {
   process.exit(1);
 }
 
+// The run()/`$` and drop-in files that the portable engine (src/engine-choice.ts) runs too: its own
+// passes take only these (tests of what only the pidfd engine guarantees skip there, saying so).
+const portableFiles = ['run/run.test', 'run/capture', 'run/endings', 'run/iterate', 'run/options', 'run/pipe', 'run/template', 'run/worker', 'run/dollar', 'run/portable', 'platforms'];
 const passes = [
   { name: 'default', env: {}, prefix: [] },
   { name: 'clone', env: { PIDFD_BACKEND: 'clone' }, prefix: [] },
   { name: 'fork', env: { PIDFD_BACKEND: 'fork' }, prefix: [] },
   { name: 'seccomp-enosys', env: {}, prefix: [join(bin, 'seccomp-launcher'), 'clone3=38', '--'] },
   { name: 'thread', env: { PIDFD_WATCHER: 'thread' }, prefix: [] },
+  // run(), `$` and the drop-in on Node's child_process, forced.
+  { name: 'portable', env: { PIDFD_ENGINE: 'portable' }, prefix: [], only: portableFiles },
+  // A Linux without pidfds: clone3, pidfd_open and clone with CLONE_PIDFD all fail with ENOSYS,
+  // so no backend works, and run() picks the portable engine by itself.
+  {
+    name: 'seccomp-nopidfd',
+    env: {},
+    prefix: [join(bin, 'seccomp-launcher'), 'clone3=38', 'pidfd_open=38', 'clone:pidfd=38', '--'],
+    only: portableFiles,
+  },
 ];
 const selected = process.env.PIDFD_TEST_PASSES?.split(',') ?? passes.map((p) => p.name);
 
 const failed = [];
 for (const pass of passes.filter((p) => selected.includes(p.name))) {
+  const passFiles = pass.only === undefined ? files : files.filter((f) => pass.only.some((o) => relative(here, f).includes(o)));
+  if (passFiles.length === 0) continue;
   console.log(`\n=== pass: ${pass.name} ===\n`);
-  const command = [...pass.prefix, process.execPath, '--import', invariants, '--import', bound, '--test', '--test-reporter=spec', ...files];
+  const command = [...pass.prefix, process.execPath, '--import', invariants, '--import', bound, '--test', '--test-reporter=spec', ...passFiles];
   const r = spawnSync(command[0], command.slice(1), {
     stdio: 'inherit',
     env: { ...process.env, ...pass.env, PIDFD_TEST_PASS: pass.name },

@@ -47,7 +47,8 @@ export function reportText(r: RunReport): string {
   rows.push(['Elapsed (wall clock) time (s)', (r.elapsedMs / 1000).toFixed(3)]);
   const u = status.rusage;
   if (u === null) {
-    rows.push(['Resource usage', 'unavailable (the child was reaped by another waiter)']);
+    // With no backend, the portable engine ran the command: Node's child_process gives no rusage.
+    rows.push(['Resource usage', r.backend === null ? "unavailable (Node's child_process gives none: the portable engine)" : 'unavailable (the child was reaped by another waiter)']);
   } else {
     rows.push(
       ['User time (s)', seconds(u.userCPUTime)],

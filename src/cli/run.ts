@@ -11,7 +11,8 @@ import { resolve } from 'node:path';
 import { SpawnError, support, type CgroupSettings, type CgroupStats, type ExitStatus } from '../index.js';
 import type { RunError } from '../run/error.js';
 import { normalizeLaunch } from '../run/launch.js';
-import { createRunProcess } from '../run/run-process.js';
+import { createRunProcess, exitStatusOf, startedOf } from '../run/run-process.js';
+import { portableEngine } from '../engine-choice.js';
 import type { Tree } from '../run/tree.js';
 import { SIGKILL, SIGTERM, signalNumberOf } from '../signals.js';
 import { parseDuration, parseSignal, parseWithCommand, UsageError } from './args.js';
@@ -295,8 +296,8 @@ export async function run(argv: string[]): Promise<number> {
       }
     }
   }
-  const status = running.subprocess?.exitStatus ?? null;
-  if (running.subprocess === undefined) return startFailure((result as RunError).cause, cgroup);
+  const status = exitStatusOf(running);
+  if (!startedOf(running)) return startFailure((result as RunError).cause, cgroup);
   if (status === null) {
     // The exit status was lost (see ExitStatus in docs/api.md): how the command ended is unknown.
     process.stderr.write(`pidfd run: ${(result as RunError).shortMessage}\n`);
@@ -308,7 +309,7 @@ export async function run(argv: string[]): Promise<number> {
       const { path: _removed, ...stats } = result.cgroup;
       figures = stats;
     }
-    const r = { command, status, elapsedMs: result.durationMs, timedOut: result.timedOut, backend: backend ?? support().backend, tree: figures };
+    const r = { command, status, elapsedMs: result.durationMs, timedOut: result.timedOut, backend: portableEngine() ? null : (backend ?? support().backend), tree: figures };
     process.stderr.write(report === 'json' ? reportJson(r) : reportText(r));
   }
   // As timeout(1): 124 when the timeout ended CMD, but 137 (128 + SIGKILL) when it took a SIGKILL

@@ -74,6 +74,14 @@ function flushStdio(child: ChildFields): void {
   }
 }
 
+/** Whether the child has any stdio stream (flushStdio's work). */
+function hasStreams(child: ChildFields): boolean {
+  const stdio = child.stdio;
+  if (stdio == null) return false;
+  for (let i = 0; i < stdio.length; i++) if (stdio[i]) return true;
+  return false;
+}
+
 /** One more of the things 'close' waits for (the exit, each output stream, the IPC channel). */
 function maybeClose(child: ChildFields): void {
   child._closesGot++;
@@ -98,7 +106,8 @@ setExitListener(function onChildExit(object: object, exitCode: number | null, si
     child.emit('exit', child.exitCode, child.signalCode);
   }
   // Output nobody reads is drained on the next tick, so that the user can still start reading
-  // now that the child has exited; then its streams end, and 'close' follows.
-  process.nextTick(flushStdio, child);
+  // now that the child has exited; then its streams end, and 'close' follows. A child without
+  // streams (every stdio 'ignore', 'inherit' or an fd) has nothing to drain: no tick for it.
+  if (hasStreams(child)) process.nextTick(flushStdio, child);
   maybeClose(child);
 });

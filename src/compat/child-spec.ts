@@ -26,6 +26,24 @@ export interface NodeChild {
   gid?: unknown;
 }
 
+/** /dev/null on fds 0, 1 and 2: the same frozen entries for every spawn (nothing writes to an
+ * entry), made at the first. */
+let devnull: readonly StdioEntry[] | undefined;
+
+function devnullEntries(kind: number): readonly StdioEntry[] {
+  return Object.freeze([0, 1, 2].map((target) => Object.freeze({ target, kind, fd: -1 })));
+}
+
+/** Node's args as the engine's argv: the same array when every element is a string already (as
+ * Node's normalizeSpawnArguments leaves them, and nothing changes it during the spawn), else a
+ * copy with each made a string, as process_wrap does. */
+function argvOf(args: unknown[]): string[] {
+  for (let i = 0; i < args.length; i++) {
+    if (typeof args[i] !== 'string') return args.map(String);
+  }
+  return args as string[];
+}
+
 /** The engine's stdio entries for Node's stdio, indexed as Node's list (entry.target is the
  * index): 'ignore' is /dev/null for 0-2 and nothing (closed) above, as in libuv; every pipe a
  * socketpair, as libuv makes it, for a child that checks. */
@@ -36,7 +54,7 @@ export function engineStdio(stdio: readonly NodeStdio[]): StdioEntry[] {
     const s = stdio[target]!;
     switch (s.type) {
       case 'ignore':
-        if (target < 3) entries.push({ target, kind: kind.devnull, fd: -1 });
+        if (target < 3) entries.push((devnull ??= devnullEntries(kind.devnull))[target]!);
         break;
       case 'pipe':
       case 'overlapped':
@@ -61,7 +79,7 @@ function idOf(value: unknown): number {
 export function nodeChildSpec(o: NodeChild, stdio: StdioEntry[]): ChildSpec {
   return childSpec({
     file: o.file,
-    argv: Array.isArray(o.args) ? o.args.map(String) : [o.file],
+    argv: Array.isArray(o.args) ? argvOf(o.args) : [o.file],
     // Not an array: the child gets this process's environment, as from process_wrap.
     env: envPairsOf(o.envPairs),
     // A cwd that is not a non-empty string is not used (process_wrap reads only strings).

@@ -10,24 +10,49 @@
 // Each function has the name and the length of Node's (and of the implementation's), passes
 // `this` and its arguments on as they are, and returns what the implementation returns.
 // `util.promisify(exec)` and `util.promisify(execFile)` find the implementation's promise form.
+//
+// Where the pidfd engine cannot work (src/engine.ts: another platform, or a Linux where no pidfd
+// backend works), the implementation is Node's own child_process, as it was before pidfd/register
+// replaced it: every export then behaves exactly as Node's, and the addon is never loaded.
 
 import { createRequire } from 'node:module';
+
+import { portableEngine } from '../engine-choice.js';
 
 type Implementation = typeof import('./implementation.js');
 
 const require = createRequire(import.meta.url);
 const builtin = require('node:child_process') as typeof import('node:child_process');
 
-let implementation: Implementation | null = null;
+/** Node's own exports, taken before pidfd/register replaces them (register.ts imports this
+ * module first): the implementation where the pidfd engine cannot work. */
+const nodeOwn = Object.fromEntries(
+  ['ChildProcess', 'exec', 'execFile', 'execFileSync', 'execSync', 'fork', 'spawn', 'spawnSync'].map((name) => [
+    name,
+    (builtin as unknown as Record<string, unknown>)[name],
+  ]),
+) as unknown as Implementation;
 
-/** The implementation, loaded at the first call of any export unless provide() gave it. */
+let implementation: Implementation | null = null;
+let provided: Implementation | null = null;
+
+/** The implementation, loaded at the first call of any export unless provide() gave it; Node's
+ * own where the portable engine is chosen (decided at this first call). */
 function load(): Implementation {
-  return (implementation ??= require('./implementation.js') as Implementation);
+  if (implementation !== null) return implementation;
+  implementation = portableEngine() ? nodeOwn : (provided ?? (require('./implementation.js') as Implementation));
+  return implementation;
 }
 
 /** Hands over the implementation that the module entry imported (no load at the first call). */
 export function provide(loaded: Implementation): void {
-  implementation ??= loaded;
+  provided ??= loaded;
+}
+
+/** Whether the exports pass calls to Node's own here (the portable engine); decides the engine,
+ * without loading the implementation. */
+export function usesNodeOwn(): boolean {
+  return implementation !== null ? implementation === nodeOwn : portableEngine();
 }
 
 type FunctionName = 'exec' | 'execFile' | 'execFileSync' | 'execSync' | 'fork' | 'spawn' | 'spawnSync';

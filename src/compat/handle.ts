@@ -13,6 +13,7 @@ import { errno as errnoTable, SpawnError } from '../errors.js';
 import { exitStatusFromRecord } from '../process/exit-status.js';
 import { onExit } from '../process/exit-watcher.js';
 import { start } from '../process/start.js';
+import type { StdioEntry } from '../process/stdio.js';
 import { engineStdio, nodeChildSpec, type NodeChild, type NodeStdio } from './child-spec.js';
 
 export type { NodeStdio } from './child-spec.js';
@@ -39,6 +40,19 @@ function openPipe(pipe: NodeStdio['handle'] | null, fd: number): void {
     opened = false;
   }
   if (!opened) binding().close(fd);
+}
+
+/** The Pipes to open on the parent's ends, per entry; null when no entry is a pipe (no array
+ * per spawn then). */
+function pipesOf(stdio: readonly NodeStdio[], entries: readonly StdioEntry[]): (NodeStdio['handle'] | null)[] | null {
+  const socket = constants().stdioKind.socket;
+  let pipes: (NodeStdio['handle'] | null)[] | null = null;
+  for (let i = 0; i < entries.length; i++) {
+    if (entries[i]!.kind !== socket) continue;
+    pipes ??= new Array<NodeStdio['handle'] | null>(entries.length).fill(null);
+    pipes[i] = stdio[entries[i]!.target]!.handle ?? null;
+  }
+  return pipes;
 }
 
 /** For a child that did not start: each Pipe on a socket whose other end is closed, so that its
@@ -110,19 +124,17 @@ export class ProcessHandle {
             gid: rest[6],
           };
     const entries = engineStdio(o.stdio);
-    // The Pipes to open on the parent's ends, per entry.
-    const socket = constants().stdioKind.socket;
-    const pipes = entries.map((entry) => (entry.kind === socket ? o.stdio[entry.target]!.handle ?? null : null));
+    const pipes = pipesOf(o.stdio, entries);
     let started;
     try {
       started = start(nodeChildSpec(o, entries), { ref: true });
     } catch (error) {
       if (!(error instanceof SpawnError)) throw error;
       const err = error.errno < 0 ? error.errno : -errnoTable.EIO;
-      if (asyncErrors.has(-err)) openEnded(pipes);
+      if (asyncErrors.has(-err) && pipes !== null) openEnded(pipes);
       return err;
     }
-    for (let i = 0; i < entries.length; i++) {
+    for (let i = 0; pipes !== null && i < entries.length; i++) {
       const fd = started.fds[i]!;
       if (fd >= 0) openPipe(pipes[i], fd);
     }

@@ -34,16 +34,21 @@ export interface SpawnRequest extends Options {
 const empty: Options = Object.freeze(Object.create(null));
 
 /**
- * The envPairs of a child that gets this process's environment as it is: empty, so that the
- * engine reads the C environment itself instead of a copy of every variable being made in
- * JavaScript on every spawn (the largest cost of a spawn's JavaScript, and garbage that grows the
- * heap). Node's ChildProcess.spawn() may push the IPC channel's variables onto it; envPairsOf()
- * then gives the whole list.
+ * The envPairs of a child that gets this process's environment as it is: an empty array marked
+ * with `inherited`, so that the engine reads the C environment itself instead of a copy of every
+ * variable being made in JavaScript on every spawn (the largest cost of a spawn's JavaScript, and
+ * garbage that grows the heap). Node's ChildProcess.spawn() may push the IPC channel's variables
+ * onto it; envPairsOf() then gives the whole list. A plain array with a symbol property rather
+ * than a subclass of Array: V8 never optimized a subclass's constructor nor the functions that
+ * inline it (each attempt aborted on an unstable map), which left normalizeSpawnArguments()
+ * running unoptimized on every spawn.
  */
-export class InheritedEnv extends Array<string> {
-  static override get [Symbol.species]() {
-    return Array;
-  }
+const inherited = Symbol('pidfd.inheritedEnv');
+
+function inheritedEnv(): string[] {
+  const pairs: string[] = [];
+  (pairs as unknown as Record<symbol, boolean>)[inherited] = true;
+  return pairs;
 }
 
 /** Node's own process.env, whose variables are the C environment (the main thread's, not a
@@ -69,7 +74,7 @@ function pairsOf(env: Options): string[] {
 /** The child's environment for the engine: KEY=VALUE strings, or null for this process's own. */
 export function envPairsOf(envPairs: unknown): string[] | null {
   if (!Array.isArray(envPairs)) return null;
-  if (!(envPairs instanceof InheritedEnv)) return envPairs.map(String);
+  if ((envPairs as unknown as Record<symbol, unknown>)[inherited] !== true) return envPairs.map(String);
   return envPairs.length === 0 ? null : [...pairsOf(process.env as Options), ...envPairs];
 }
 
@@ -135,7 +140,7 @@ export function normalizeSpawnArguments(file: unknown, args: unknown, options: u
   const env = (o.env || process.env) as Options;
   let envPairs: string[];
   if (isNativeEnv(env)) {
-    envPairs = new InheritedEnv();
+    envPairs = inheritedEnv();
   } else {
     // NODE_V8_COVERAGE always reaches the child, so that coverage works with a custom env.
     copyProcessEnv(env, 'NODE_V8_COVERAGE', o.env);

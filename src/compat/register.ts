@@ -10,9 +10,21 @@
 // of any of them: what every process pays at start-up is this module and that one (well under a
 // millisecond), not the whole of pidfd/child_process (about 26 ms; docs/compat.md).
 
-import { createRequire, syncBuiltinESMExports } from 'node:module';
+//
+// Where the pidfd engine cannot work (src/engine.ts), register changes nothing, so that a
+// NODE_OPTIONS shared by a team is harmless on every machine: off Linux (or with
+// PIDFD_ENGINE=portable) nothing is installed at all; on a Linux where no pidfd backend works,
+// which is known only once the addon has probed (at the first call, not at start-up), the
+// installed functions pass every call to Node's own. isRegistered() says false in both cases,
+// and NODE_DEBUG=pidfd prints why.
 
+import { createRequire, syncBuiltinESMExports } from 'node:module';
+import { debuglog } from 'node:util';
+
+import { portableWithoutProbe } from '../engine-choice.js';
 import * as compat from './exports.js';
+
+const debug = debuglog('pidfd');
 
 const require = createRequire(import.meta.url);
 const builtin = require('node:child_process') as Record<string, unknown>;
@@ -26,7 +38,12 @@ let saved: Record<string, unknown> | null = null;
 
 /** Puts pidfd's child_process in place of the built-in one (again, after unregister()). */
 export function register(): void {
-  if (isRegistered()) return;
+  const portable = portableWithoutProbe();
+  if (portable !== null) {
+    debug('register: child_process stays Node\'s own: %s', portable);
+    return;
+  }
+  if (installed()) return;
   saved ??= Object.fromEntries(names.map((name) => [name, builtin[name]]));
   for (const name of names) builtin[name] = compat[name];
   syncBuiltinESMExports();
@@ -50,9 +67,23 @@ export function unregister(): boolean {
   return restored;
 }
 
-/** Whether the built-in child_process is pidfd's now (every one of its exports). */
-export function isRegistered(): boolean {
+/** Whether pidfd's functions are in the built-in module (every one of its exports). */
+function installed(): boolean {
   return names.every((name) => builtin[name] === compat[name]);
+}
+
+/**
+ * Whether the built-in child_process is pidfd's now: every one of its exports, on the pidfd
+ * engine. False where the portable engine is used (then children are Node's own); on Linux this
+ * decides the engine (the addon is loaded and probes, once).
+ */
+export function isRegistered(): boolean {
+  if (!installed()) return false;
+  if (compat.usesNodeOwn()) {
+    debug('register: the installed functions pass every call to Node\'s own child_process (the portable engine)');
+    return false;
+  }
+  return true;
 }
 
 register();

@@ -81,6 +81,28 @@ export function processIds(): number[] | null {
 }
 
 /**
+ * The processes of group `pgid` that are more than zombies, from /proc (null without /proc);
+ * with `first`, only the first one found. Signal 0 reaches zombies too, and the orphans of a
+ * killed tree are zombies until their new parent reaps them, which some container inits do late
+ * or never. The number names that group while any process has it as its group id (a pid stays
+ * allocated); group-tree.ts also holds a pidfd of the leader, the portable engine (run/portable.ts)
+ * only the number.
+ */
+export function groupMembers(pgid: number, first = false): number[] | null {
+  const pids = processIds();
+  if (pids === null) return null;
+  const found: number[] = [];
+  for (const pid of pids) {
+    const stat = readStat(pid);
+    if (stat !== undefined && stat.pgrp === pgid && stat.state !== 'Z' && stat.state !== 'X') {
+      found.push(pid);
+      if (first) break;
+    }
+  }
+  return found;
+}
+
+/**
  * Calls fn with a pidfd of `pid` and its /proc directory, opened race-free (a recycled pid
  * cannot answer), and closes both; undefined when the process is gone.
  */

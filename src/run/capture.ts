@@ -16,6 +16,7 @@ import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 
 import { binding } from '../binding.js';
+import { portableEngine } from '../engine-choice.js';
 import { runtime } from '../runtime.js';
 import { fsPipeStream, readsItsFd, socketsMayReadFds } from '../process/pipe-stream.js';
 import { isTextEncoding, type CanonicalEncoding } from './options.js';
@@ -88,7 +89,7 @@ export class ByteStore {
     // it grows: huge pages there make a large capture take a page fault per 2 MiB instead of per
     // 4 KiB, which is most of its cost on a VM (docs/benchmarks.md). Only where that layout is
     // known: the advice covers `reserved` bytes from the buffer's start.
-    if (runtime === 'node') binding().adviseHugePages(this.#buffer, reserved);
+    if (runtime === 'node' && !portableEngine()) binding().adviseHugePages(this.#buffer, reserved);
     this.#view = new Uint8Array(this.#buffer); // tracks the buffer's length as it grows
     const chunks = this.#chunks;
     this.#chunks = [];
@@ -223,9 +224,10 @@ export class Capture {
   readonly #tap: ((bytes: Uint8Array) => void) | undefined;
 
   /** `max` bytes at most, and, with `lines`, as many lines as it says; what is kept also goes to
-   * `all` (as stream `source`); `tap` sees every read. */
+   * `all` (as stream `source`); `tap` sees every read. `fd`: the read end of the pipe, or (the
+   * portable engine) the stream Node's child_process made on it. */
   constructor(
-    fd: number,
+    fd: number | Readable,
     max: number,
     all: ByteStore | null,
     onExceed: () => void,
@@ -248,11 +250,18 @@ export class Capture {
       onread: { buffer: sharedReadBuffer(), callback: (n: number, buffer: Uint8Array) => this.#read(buffer.subarray(0, n)) },
     };
     let socket: Socket | null = null;
-    if (socketsMayReadFds()) {
+    if (typeof fd === 'number' && socketsMayReadFds()) {
       socket = new Socket(options as ConstructorParameters<typeof Socket>[0]);
       if (!readsItsFd(socket)) socket = null;
     }
-    if (socket !== null) {
+    if (typeof fd !== 'number') {
+      const stream = fd as Readable & { bytesRead: number };
+      stream.on('data', (chunk: Buffer) => {
+        if (!this.#read(chunk)) stream.pause();
+      });
+      this.#socket = stream;
+      this.#resume = () => stream.resume();
+    } else if (socket !== null) {
       this.#socket = socket;
       this.#resume = () => socket.read(0);
     } else {

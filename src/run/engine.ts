@@ -4,7 +4,9 @@
 // tree's start (startTree()), the captures of stdout and stderr (and `all`), and the feeding of
 // stdin (`input`, `inputFile`, a FIFO). The rest of the run sees only StartedRun and reports
 // through RunEvents: another engine gives the same shape, and RunProcess calls the engine in one
-// place (its #start).
+// place (its #start). The other engine is portable.ts's startPortable (Node's child_process,
+// where pidfds cannot be had: src/engine.ts decides); both hand their streams to startedRun(),
+// which makes the captures and feeds stdin.
 
 import { closeSync, createReadStream, constants as fs, openSync, statSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
@@ -12,16 +14,29 @@ import type { Readable, Writable } from 'node:stream';
 import { binding } from '../binding.js';
 import { systemError } from '../errors.js';
 import { normalizeStdio, type StdioOption, type StreamWithFd } from '../process/stdio.js';
+import type { ExitStatus } from '../process/exit-status.js';
 import type { Subprocess } from '../process/subprocess.js';
 import { ByteStore, Capture, LineLimit, MAX_CAPTURE } from './capture.js';
 import { feedInput } from './input.js';
 import type { NormalizedRun, StdioSetting } from './options.js';
 import { startTree, type Tree } from './tree.js';
 
+/** What a run needs of its first process, whichever engine started it: a Subprocess here, or
+ * Node's ChildProcess as portable.ts presents it. */
+export interface FirstProcess {
+  readonly pid: number;
+  readonly stdin: Writable | null;
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
+  /** Null while it runs (and when its status was lost). */
+  readonly exitStatus: ExitStatus | null;
+  readonly exited: Promise<ExitStatus>;
+}
+
 /** What a start leaves the run. */
 export interface StartedRun {
-  /** The first process. */
-  subprocess: Subprocess;
+  /** The first process (a Subprocess on this engine). */
+  subprocess: FirstProcess;
   /** Its tree: what the run's kills reach, and what the end of the run waits for. */
   tree: Tree;
   /** The captures (null where a stream is not captured), and `all`'s store. */
@@ -257,18 +272,35 @@ export const startRun: RunEngine = (n, stdinStream, events) => {
     // start, must not wait for a reader that will never come): our end goes.
     stdinStream?.destroy();
   }
+  return { ...startedRun(n, stdinStream, events, subprocess, tree, stdoutEnd[0], stderrEnd[0]), tees };
+};
+
+/**
+ * What a start leaves the run, once the first process runs: the captures of its stdout and
+ * stderr (from the read end of our pipe, or the stream an engine made), `all`'s store, and stdin
+ * fed from `input` or a FIFO. Either engine ends its start here.
+ */
+export function startedRun(
+  n: NormalizedRun,
+  stdinStream: Readable | null,
+  events: RunEvents,
+  subprocess: FirstProcess,
+  tree: Tree,
+  stdoutSource: number | Readable | undefined,
+  stderrSource: number | Readable | undefined,
+): StartedRun {
   // With `lines`, maxBuffer counts lines: bytes are bounded by what a Buffer holds.
   const maxBytes = n.lines ? MAX_CAPTURE : n.maxBuffer;
   const all = n.all ? new ByteStore(2 * Math.min(maxBytes, MAX_CAPTURE), true) : null;
   const overflow = (): void => events.overflow();
   const inputFailed = (error: Error): void => events.inputFailed(error);
   const lineLimit = (): LineLimit | null => (n.lines ? new LineLimit(n.maxBuffer, n.encoding) : null);
-  const stdout = stdoutEnd.length > 0 ? new Capture(stdoutEnd[0]!, maxBytes, all, overflow, lineLimit(), 1, events.output?.(1)) : null;
-  const stderr = stderrEnd.length > 0 ? new Capture(stderrEnd[0]!, maxBytes, all, overflow, lineLimit(), 2, events.output?.(2)) : null;
+  const stdout = stdoutSource !== undefined ? new Capture(stdoutSource, maxBytes, all, overflow, lineLimit(), 1, events.output?.(1)) : null;
+  const stderr = stderrSource !== undefined ? new Capture(stderrSource, maxBytes, all, overflow, lineLimit(), 2, events.output?.(2)) : null;
   let release = (): void => {};
   if (n.input !== undefined) feedInput(subprocess.stdin!, n.input, inputFailed);
   else if (n.stdin.kind === 'file' && stdinStream === null && subprocess.stdin !== null) release = feedFifo(subprocess.stdin, n.stdin.path, inputFailed);
-  return { subprocess, tree, stdout, stderr, all, tees, release };
+  return { subprocess, tree, stdout, stderr, all, release };
 };
 
 /**

@@ -7,7 +7,7 @@
 
 import { signalTree } from '../signals.js';
 import type { PidFd } from '../process/pidfd.js';
-import { processIds, readStat, signalEach } from '../process/procfs.js';
+import { groupMembers, signalEach } from '../process/procfs.js';
 import type { Subprocess } from '../process/subprocess.js';
 import type { Reach, Tree } from './tree.js';
 import { guard, unguard } from './watchdog.js';
@@ -18,27 +18,6 @@ let groupSignals = true;
 /** Test hook (src/internal/testing.ts): signal a group's members one by one, as before 6.9. */
 export let forceMemberSignals: (on: boolean) => void;
 let memberSignalsForced = false;
-
-/**
- * The processes of group `pgid` that are more than zombies, from /proc (null without /proc);
- * with `first`, only the first one found. Signal 0 reaches zombies too, and the orphans of a
- * killed tree are zombies until their new parent reaps them, which some container inits do late
- * or never. The number cannot name another group meanwhile: a pid stays allocated while any
- * process has it as its group id.
- */
-function groupMembers(pgid: number, first = false): number[] | null {
-  const pids = processIds();
-  if (pids === null) return null;
-  const found: number[] = [];
-  for (const pid of pids) {
-    const stat = readStat(pid);
-    if (stat !== undefined && stat.pgrp === pgid && stat.state !== 'Z' && stat.state !== 'X') {
-      found.push(pid);
-      if (first) break;
-    }
-  }
-  return found;
-}
 
 export class GroupTree implements Tree {
   readonly reach: Reach;

@@ -5,9 +5,9 @@
 // killed run waits for its tree (treeWait()) and for its output (outputClosed()).
 
 import { setLongTimeout } from '../timers.js';
-import type { Subprocess } from '../process/subprocess.js';
 import { SIGKILL, treeSignalRule } from '../signals.js';
 import type { Capture } from './capture.js';
+import type { FirstProcess } from './engine.js';
 import type { NormalizedRun } from './options.js';
 import type { KillState } from './outcome.js';
 import type { Tree } from './tree.js';
@@ -31,7 +31,7 @@ export class Killer {
   };
   readonly #n: NormalizedRun;
   #tree: Tree | undefined;
-  #subprocess: Subprocess | undefined;
+  #subprocess: FirstProcess | undefined;
   #cancelTimer: (() => void) | undefined;
   #cancelForceTimer: (() => void) | undefined;
   #onAbort: (() => void) | undefined;
@@ -50,7 +50,7 @@ export class Killer {
   }
 
   /** The tree has started: the timeout runs from now, and the `signal` option is listened to. */
-  arm(subprocess: Subprocess, tree: Tree): void {
+  arm(subprocess: FirstProcess, tree: Tree): void {
     const n = this.#n;
     this.#subprocess = subprocess;
     this.#tree = tree;

@@ -12,6 +12,7 @@ import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
 import { parseCgroupSettings } from '../cgroup/settings.js';
+import { portableEngine } from '../engine-choice.js';
 import { invalidArgType, invalidArgValue } from '../errors.js';
 import { parseCommand, parseCwd, parseEnv, parseId } from '../process/options.js';
 import { normalizeStdio, type StdioEntry, type StdioOption, type StreamWithFd } from '../process/stdio.js';
@@ -257,8 +258,8 @@ const foreignOptions: Record<string, string> = {
   nodePath: '`node` uses process.execPath',
   nodeOptions: '`node` passes process.execArgv (without --inspect flags)',
   nothrow: "use `reject: false`, or `.nothrow()` on the run: `await $`…`.nothrow()`",
-  windowsHide: 'pidfd runs only on Linux',
-  windowsVerbatimArguments: 'pidfd runs only on Linux',
+  windowsHide: 'run() hides the console window on Windows (the portable engine), and there is none elsewhere',
+  windowsVerbatimArguments: "run() quotes each argument as Windows' C runtime splits them (Node's rules), and there is nothing to quote elsewhere",
 };
 
 const MAX_TIMER = 2 ** 31 - 1;
@@ -400,6 +401,37 @@ function parseTree(value: unknown): TreeSettings {
 
 const standardFds = ['stdin', 'stdout', 'stderr'] as const;
 
+/**
+ * The stdio[3+] entries of run() on this engine, checked without the addon (which off Linux does
+ * not exist): an fd number, 'inherit' (this process's fd of that number), 'ignore' or undefined
+ * (closed), or a stream with an fd. `kind` is -1: these entries go to Node's spawn as fd numbers
+ * (run/portable.ts), never to the addon. parseExtraStdio() has already refused 'pipe'.
+ */
+function portableExtraStdio(list: readonly unknown[]): StdioEntry[] {
+  const entries: StdioEntry[] = [];
+  for (const key of Object.keys(list)) {
+    const target = Number(key);
+    if (!Number.isInteger(target) || target < 3) continue;
+    const value = list[target];
+    if (value === undefined || value === 'ignore') continue;
+    if (value === 'inherit') {
+      entries.push({ target, kind: -1, fd: target });
+      continue;
+    }
+    if (typeof value === 'number') {
+      entries.push({ target, kind: -1, fd: validateFd(value, `stdio[${target}]`) });
+      continue;
+    }
+    const given = value as { fd?: unknown; _handle?: { fd?: unknown } | null } | null;
+    const fd = typeof given === 'object' && given !== null ? (typeof given.fd === 'number' ? given.fd : given._handle?.fd) : undefined;
+    if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0) {
+      throw invalidArgValue(`stdio[${target}]`, value, "must be 'pipe', 'inherit', 'ignore', an fd number or a stream with a file descriptor");
+    }
+    entries.push({ target, kind: -1, fd, stream: given! });
+  }
+  return entries;
+}
+
 /** `stdio`: the fds above 2, as spawn() checks them; 0-2 are given by their own options. */
 function parseExtraStdio(value: unknown): StdioEntry[] {
   if (value === undefined) return [];
@@ -416,7 +448,7 @@ function parseExtraStdio(value: unknown): StdioEntry[] {
       throw invalidArgValue(`stdio[${key}]`, 'pipe', "cannot be 'pipe': run() has no stream above fd 2 (give the fd of a pipe you made, or use spawn())");
     }
   }
-  return normalizeStdio(value).filter((entry) => entry.target >= 3);
+  return portableEngine() ? portableExtraStdio(value) : normalizeStdio(value).filter((entry) => entry.target >= 3);
 }
 
 /** One parser per option: the compiler checks that every option of RunOptions has one. */

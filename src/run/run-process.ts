@@ -14,7 +14,8 @@ import type { Readable, Writable } from 'node:stream';
 
 import { abortError, invalidArgType, invalidArgValue, pidfdError } from '../errors.js';
 import type { ExitStatus } from '../process/exit-status.js';
-import type { Subprocess } from '../process/subprocess.js';
+import { Subprocess } from '../process/subprocess.js';
+import { portableEngine } from '../engine-choice.js';
 import { signalNumber, type Signal } from '../signals.js';
 import { readLines, type Capture } from './capture.js';
 import { startRun, type StartedRun } from './engine.js';
@@ -37,11 +38,17 @@ import {
   type PipedOptions,
   type PipeOptions,
 } from './pipe.js';
+import { startPortable } from './portable.js';
 import type { RunFields, RunResult } from './result.js';
 import type { TemplateValue } from './template.js';
 import { startVerbose, type VerboseLog } from './verbose.js';
 
 export type { PipedOptions, OutputSource, FromOptions, PipeOptions } from './pipe.js';
+
+/** The exit status of a run's first process (null: not started, running, or lost), and whether
+ * it started, whichever engine started it (`pidfd run`). */
+export let exitStatusOf: (running: RunProcess<any, any>) => ExitStatus | null;
+export let startedOf: (running: RunProcess<any, any>) => boolean;
 
 /** Creates a RunProcess (run(), `$`, pipe()). */
 export let createRunProcess: (
@@ -97,6 +104,8 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
 
   static {
     createRunProcess = (n, bound, source, from) => new RunProcess(n, bound, source, from);
+    exitStatusOf = (running) => running.#started?.subprocess.exitStatus ?? null;
+    startedOf = (running) => running.#started !== undefined;
   }
 
   private constructor(n: NormalizedRun, bound: RunOptions | undefined, source: RunProcess<any, any> | undefined, from: OutputSource = 'stdout') {
@@ -131,9 +140,11 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
     return this.#started?.subprocess.pid;
   }
 
-  /** The first process, as spawn() would have given it; undefined if it did not start. */
+  /** The first process, as spawn() would have given it; undefined if it did not start, and on
+   * the portable engine (a Subprocess is a pidfd's: docs/run.md, "Platforms"). */
   get subprocess(): Subprocess | undefined {
-    return this.#started?.subprocess;
+    const sub = this.#started?.subprocess;
+    return sub instanceof Subprocess ? sub : undefined;
   }
 
   /** The child's stdin, with `stdin: 'pipe'`; else null. End it when you are done writing. */
@@ -283,9 +294,12 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
   /** Starts the command (through the engine), then its kills, then `pidfd run`'s hook. */
   #start(stdinStream: Readable | null): void {
     const killer = this.#killer;
+    // The one place where the engines part (src/engine.ts decides): this library's own start,
+    // or Node's child_process (portable.ts).
+    const engine = portableEngine() ? startPortable : startRun;
     let started: StartedRun;
     try {
-      started = startRun(this.#n, stdinStream, {
+      started = engine(this.#n, stdinStream, {
         overflow: () => killer.overflow(),
         inputFailed: (error) => killer.inputFailed(error),
         output: (source) => this.#verbose?.output(source),

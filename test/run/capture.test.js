@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
 import { run, RunError } from '../../dist/index.js';
+import { pidfdOnly } from '../helpers/engine.js';
 import { leakFree, python, runFixtures } from './helpers.js';
 
 /** Checks that `bytes` is seq -f '%09.0f' 0 (n - 1): record i is i in nine digits and a newline. */
@@ -32,7 +33,7 @@ describe('output capture', () => {
     assert.equal(asText.stdout.slice(-9), '009999999');
   }));
 
-  test('a large capture lives on memory advised for huge pages (VmFlags hg): a fault per 2 MiB, not per 4 KiB', (t) => {
+  test('a large capture lives on memory advised for huge pages (VmFlags hg): a fault per 2 MiB, not per 4 KiB', pidfdOnly('the advice is the addon\'s (madvise)'), (t) => {
     if (/\[never\]/.test(readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'))) {
       return t.skip('transparent huge pages are off here');
     }
@@ -49,7 +50,7 @@ describe('output capture', () => {
     assert.ok(after > before, `the capture's mapping is advised (MADV_HUGEPAGE): ${before} advised mappings before, ${after} after`);
   });
 
-  test('all: stdout and stderr interleaved in the order they arrived', { skip: python === null && 'no /usr/bin/python3' }, leakFree(async () => {
+  test('all: stdout and stderr interleaved in the order they arrived', { skip: python === null && 'no /usr/bin/python3', ...pidfdOnly("the fixture waits on its pipes' FIONREAD, and Node's child_process gives socketpairs") }, leakFree(async () => {
     const n = 40;
     const result = await run(python, [join(runFixtures, 'alternate.py'), String(n)], { all: true, lines: true });
     assert.deepEqual(result.all, Array.from({ length: n }, (_, i) => String(i)));

@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 
 import { run, RunError, SpawnError } from '../../dist/index.js';
+import { firstExited } from '../helpers/engine.js';
 import { leakFree, until } from './helpers.js';
 
 const flags = (r) => ({
@@ -121,7 +122,7 @@ const endings = [
     start: async () => {
       const controller = new AbortController();
       const p = run('sh', ['-c', 'sleep 1000 & exit 4'], { signal: controller.signal });
-      await p.subprocess.exited;
+      await firstExited(p);
       controller.abort();
       return p;
     },

@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 
 import { run, RunError } from '../../dist/index.js';
+import { firstExited, pidfdOnly } from '../helpers/engine.js';
 import { isDead, leakFree, runFixtures, waitDead } from './helpers.js';
 
 describe('async iteration over the lines of stdout', () => {
@@ -37,7 +38,7 @@ describe('async iteration over the lines of stdout', () => {
 
   test('lines already captured before the loop started are given too', leakFree(async () => {
     const running = run('seq', ['1', '3']);
-    await running.subprocess.exited;
+    await firstExited(running);
     const lines = [];
     for await (const line of running) lines.push(line);
     assert.deepEqual(lines, ['1', '2', '3']);
@@ -134,7 +135,7 @@ describe("iterable({ from: 'stdout' | 'stderr' | 'all' })", () => {
     assert.equal(result.stderr, undefined);
   }));
 
-  test("from: 'all' with stderr: 'stdout' reads the one pipe; from: 'stdout' is the default", leakFree(async () => {
+  test("from: 'all' with stderr: 'stdout' reads the one pipe; from: 'stdout' is the default", pidfdOnly("one pipe for fds 1 and 2, which Node's child_process does not make"), leakFree(async () => {
     const lines = [];
     for await (const line of run('sh', ['-c', 'echo a; echo b >&2'], { stderr: 'stdout' }).iterable({ from: 'all' })) lines.push(line);
     assert.deepEqual(lines, ['a', 'b']);

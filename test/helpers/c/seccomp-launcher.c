@@ -3,7 +3,11 @@
  * container's seccomp profile makes them fail (Docker's default profile answers ENOSYS for
  * clone3). The filter is inherited by every thread and across execve, and needs no privileges.
  *
- *   seccomp-launcher clone3=38 [close_range=38 ...] -- node --test ...
+ *   seccomp-launcher clone3=38 [close_range=38 ...] [clone:pidfd=38] -- node --test ...
+ *
+ * `clone:pidfd=ERRNO` fails only the clone calls whose flags hold CLONE_PIDFD (a Linux without
+ * pidfds, where fork and the clone of posix_spawn still work); with clone3=38 and
+ * pidfd_open=38 it leaves the library no pidfd backend (the seccomp-nopidfd pass).
  *
  * Test helper only; see docs/reliability.md (the seccomp-enosys pass).
  */
@@ -19,6 +23,10 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
 
 #if defined(__x86_64__)
 #define ARCH AUDIT_ARCH_X86_64
@@ -46,8 +54,19 @@ int main(int argc, char **argv) {
   for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
     char *eq = strchr(argv[i], '=');
     int nr = -1;
-    if (eq == NULL || n > 58) goto usage;
+    if (eq == NULL || n > 54) goto usage;
     *eq = '\0';
+    if (strcmp(argv[i], "clone:pidfd") == 0) {
+      /* clone's flags are its first argument (the low 32 bits hold CLONE_PIDFD); the syscall
+       * number is loaded again after, for the rules that follow. */
+      int err = atoi(eq + 1);
+      prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)SYS_clone, 0, 4);
+      prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0]));
+      prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_PIDFD, 0, 1);
+      prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (err & SECCOMP_RET_DATA));
+      prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+      continue;
+    }
     for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
       if (strcmp(known[k].name, argv[i]) == 0) nr = known[k].nr;
     if (nr < 0) {
