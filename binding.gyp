@@ -16,6 +16,7 @@
         "native/create.c",
         "native/spawn.c",
         "native/sync.c",
+        "native/tee.c",
         "native/child.c",
         "native/clone.c",
         "native/probe.c",
@@ -30,7 +31,7 @@
         ["OS!='linux'", { "sources!": [
           "native/addon.c", "native/env.c", "native/js_api.c", "native/js_fds.c", "native/js_plan.c", "native/js_test.c",
           "native/js_util.c", "native/exit.c", "native/fdops.c", "native/owned.c", "native/create.c",
-          "native/spawn.c", "native/sync.c", "native/child.c", "native/clone.c",
+          "native/spawn.c", "native/sync.c", "native/tee.c", "native/child.c", "native/clone.c",
           "native/probe.c", "native/watch.c", "native/watch_thread.c", "native/watch_uv.c"
         ], "sources": ["native/unsupported.c"] }]
       ]

@@ -17,6 +17,7 @@ import {
   runCaptureTable,
   runFootprintTable,
   runPipelineTable,
+  runTeeTable,
   runRateTable,
   sequentialTable,
   treesTables,
@@ -55,6 +56,7 @@ function runSections(s, level) {
   const size = (mib) => (mib >= 1024 ? `${mib / 1024} GiB` : `${mib} MiB`);
   if (s['run-rate']) parts.push(`${level} run('/bin/true'), one after another (N = ${s['run-rate'].n})\n\n${runRateTable(s['run-rate'])}`);
   if (s['run-capture']) parts.push(`${level} Capturing ${size(s['run-capture'].mib)} of stdout\n\n${runCaptureTable(s['run-capture'])}`);
+  if (s['run-tee']) parts.push(`${level} One stdout to a capture and a file at once (${size(s['run-tee'].mib)})\n\n${runTeeTable(s['run-tee'])}`);
   if (s['run-pipeline']) parts.push(`${level} A two-command pipeline moving ${size(s['run-pipeline'].mib)}\n\n${runPipelineTable(s['run-pipeline'])}`);
   if (s['run-footprint']) parts.push(`${level} Memory per running command (K = ${s['run-footprint'].k})\n\n${runFootprintTable(s['run-footprint'])}`);
   return parts;

@@ -22,7 +22,7 @@ import { renderTables, writeReport } from './report.js';
 import { full, MEMORY_MARGIN_GIB, quick } from './settings.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const SCENARIOS = ['sequential', 'inflight', 'memory', 'reaping', 'footprint', 'trees', 'compat', 'compat-stdio', 'run-rate', 'run-capture', 'run-pipeline', 'run-footprint', 'register-startup', 'run-sync'];
+const SCENARIOS = ['sequential', 'inflight', 'memory', 'reaping', 'footprint', 'trees', 'compat', 'compat-stdio', 'run-rate', 'run-capture', 'run-tee', 'run-pipeline', 'run-footprint', 'register-startup', 'run-sync'];
 
 const { values: args } = parseArgs({
   options: {
@@ -192,6 +192,7 @@ for (const name of only) {
   if (name === 'compat-stdio') results.scenarios['compat-stdio'] = await inWorker('compat-stdio', settings['compat-stdio']);
   if (name === 'run-rate') results.scenarios['run-rate'] = await inWorker('run-rate', settings['run-rate']);
   if (name === 'run-capture') results.scenarios['run-capture'] = await inWorker('run-capture', { ...settings['run-capture'], bins }, { nodeFlags: ['--expose-gc'] });
+  if (name === 'run-tee') results.scenarios['run-tee'] = await inWorker('run-tee', settings['run-tee'], { nodeFlags: ['--expose-gc'] });
   if (name === 'run-pipeline') results.scenarios['run-pipeline'] = await inWorker('run-pipeline', settings['run-pipeline']);
   if (name === 'run-footprint') results.scenarios['run-footprint'] = await runFootprintOfRun(bins);
   if (name === 'register-startup') results.scenarios['register-startup'] = await inWorker('register-startup', settings['register-startup']);

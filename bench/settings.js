@@ -35,6 +35,8 @@ export const full = {
   // run(): runs of /bin/true; MiB captured and piped (1 GiB); running commands held at once.
   'run-rate': { n: 1000, rounds: 10 },
   'run-capture': { mib: 1024, rounds: 5 },
+  // One stdout to a capture and a file at once (`stdout: ['pipe', { file }]`), against execa's.
+  'run-tee': { mib: 1024, rounds: 5 },
   'run-pipeline': { mib: 1024, rounds: 5 },
   'run-footprint': { k: 500, repeats: 3, contenders: ['pidfd run', 'execa', 'nano-spawn', 'tinyexec', 'child_process.execFile'] },
   // `node -e 0` with and without `--import pidfd/register`: pairs, alternating which goes first.
@@ -62,6 +64,7 @@ export const quick = {
   'compat-stdio': { mib: 256, rounds: 2 },
   'run-rate': { n: 200, rounds: 2 },
   'run-capture': { mib: 256, rounds: 2 },
+  'run-tee': { mib: 256, rounds: 2 },
   'run-pipeline': { mib: 256, rounds: 2 },
   'run-footprint': { k: 100, repeats: 1, contenders: ['pidfd run', 'execa'] },
   'register-startup': { n: 20, warmup: 2 },

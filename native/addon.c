@@ -98,6 +98,7 @@ static napi_value pf_init(napi_env env, napi_value exports) {
       PF_FN("pidfdGetInfo", js_pidfd_get_info),
       PF_FN("sendWithFd", js_send_with_fd),
       PF_FN("pipe", js_pipe),
+      PF_FN("tee", js_tee),
       PF_FN("adviseHugePages", js_advise_huge_pages),
       PF_VALUE("constants", pf_constants(env)),
       PF_VALUE("test", pf_test_api(env)),

@@ -12,6 +12,7 @@
 #include "env.h"
 #include "exit.h"
 #include "fdops.h"
+#include "tee.h"
 #include "js_api.h"
 #include "js_util.h"
 #include "pidfd.h"
@@ -307,6 +308,23 @@ napi_value js_pipe(napi_env env, napi_callback_info info) {
   (void)info;
   int r = pf_fd_pipe(fds);
   return r < 0 ? pf_int(env, r) : pf_fd_pair(env, fds);
+}
+
+/* tee(source, targets, status): copies everything of pipe `source` to each fd of `targets` (an
+ * Int32Array, in order) on a thread of its own (tee.c), failures reported on pipe `status`,
+ * closed when it ends. Every fd is duplicated: the caller closes its own. 0 or -errno. */
+napi_value js_tee(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  int32_t source, status;
+  void *data = NULL;
+  size_t length = 0;
+  int present = 0;
+  if (!pf_get_args(env, info, 3, argv) || !pf_to_int(env, argv[0], "source", &source) ||
+      !pf_value_typed(env, argv[1], "targets", napi_int32_array, &data, &length, &present) ||
+      !pf_to_int(env, argv[2], "status", &status))
+    return NULL;
+  if (!present) return pf_int(env, -EINVAL);
+  return pf_int(env, pf_tee_start(source, data, (int)length, status));
 }
 
 /* adviseHugePages(buffer, reserved): asks the kernel to back the first `reserved` bytes of an

@@ -265,6 +265,11 @@ export interface NativeBinding {
   sendWithFd(socket: number, bytes: Uint8Array, fd: number): number;
   /** A new pipe, both ends close-on-exec and blocking: [readFd, writeFd], or -errno. */
   pipe(): Int32Array | number;
+  /** Copies everything of pipe `source` to each fd of `targets`, in order, on a thread of its
+   * own (tee(2)/splice(2): native/tee.c); each failed target is written to pipe `status` as two
+   * int32s [index, errno], and `status` is closed when it ends. Every fd is duplicated: the
+   * caller closes its own. 0 or -errno. */
+  tee(source: number, targets: Int32Array, status: number): number;
   /** madvise(MADV_HUGEPAGE) over the first `reserved` bytes of the buffer's memory: 0 or -errno. */
   adviseHugePages(buffer: ArrayBuffer, reserved: number): number;
 }

@@ -284,6 +284,19 @@ export function runRateTable(s) {
 }
 
 /** run() scenario 2: capturing a large stdout. */
+/** run-tee: MiB/s through a capture and a file at once, against execa's array form. */
+export function runTeeTable(s) {
+  const c = s.contenders;
+  const rows = Object.keys(c).map((name) => [
+    runBold(name),
+    num(c[name].mibPerS.median),
+    `${num(c[name].mibPerS.p10)}–${num(c[name].mibPerS.p90)}`,
+    times(c[name].mibPerS.median / c.execa.mibPerS.median),
+    num(c[name].cpuS.median),
+  ]);
+  return table(['contender', 'MiB/s (median of rounds)', 'p10–p90', 'throughput vs execa', 'CPU of the running process, s'], rows);
+}
+
 export function runCaptureTable(s) {
   const c = s.contenders;
   const C = c['C read loop'];

@@ -14,7 +14,7 @@ import type { Readable, Writable } from 'node:stream';
 import { binding, constants } from '../binding.js';
 import { systemError } from '../errors.js';
 import type { ExitStatus } from '../process/exit-status.js';
-import { normalizeStdio, type StdioEntry, type StdioOption } from '../process/stdio.js';
+import { normalizeStdio, type StdioEntry, type StdioOption, type StreamWithFd } from '../process/stdio.js';
 import type { Subprocess } from '../process/subprocess.js';
 import { ByteStore, Capture, LineLimit, MAX_CAPTURE } from './capture.js';
 import { feedInput } from './input.js';
@@ -46,6 +46,9 @@ export interface StartedRun {
   all: ByteStore | null;
   /** The IPC channel, with `ipc`; else null. */
   ipc: IpcChannel | null;
+  /** The tees of stdout and stderr to several places (none without; this engine's only): the
+   * run waits for them as for its captures, then asks each whether a place failed. */
+  tees?: Tee[];
   /** Called once when the run has ended: lets go of what the start still holds (a FIFO's open
    * that no writer came to). */
   release(): void;
@@ -85,8 +88,10 @@ function isFifo(path: string): boolean {
  * failed). A pipe's fds are the addon's, closed by it: Deno's node:fs refuses an fd it did not
  * open; a file's fd is node:fs's, closed by it.
  */
-function stdioValue(n: NormalizedRun, setting: StdioSetting, opened: (() => void)[], captured?: number[]): StdioOption {
+function stdioValue(n: NormalizedRun, setting: StdioSetting, opened: (() => void)[], captured?: number[], tees?: Tee[]): StdioOption {
   switch (setting.kind) {
+    case 'tee':
+      return startTee(setting, setting === n.stdout ? 'stdout' : 'stderr', opened, captured!, tees!);
     case 'pipe': {
       if (captured === undefined) return 'pipe'; // stdin: a pipe for `input` or for you
       const ends = binding().pipe();
@@ -130,6 +135,117 @@ function stdioValue(n: NormalizedRun, setting: StdioSetting, opened: (() => void
   }
 }
 
+/** A place of a tee, for messages. */
+interface TeePlace {
+  label: string;
+  path?: string;
+}
+
+/**
+ * A tee of one stream (`stdout: ['pipe', { file }, 'inherit']`): the native thread (native/tee.c)
+ * copies the child's pipe to every place; its status pipe, read here, says which place failed,
+ * and reaches end of input when the thread has ended, every place written.
+ */
+export class Tee {
+  readonly #status: Capture;
+  readonly #names: TeePlace[];
+  readonly #stream: 'stdout' | 'stderr';
+
+  constructor(statusFd: number, names: TeePlace[], stream: 'stdout' | 'stderr') {
+    this.#status = new Capture(statusFd, 64 * 1024, null, () => {});
+    this.#names = names;
+    this.#stream = stream;
+  }
+
+  /** What the run waits for (killer.outputClosed()). */
+  get capture(): Capture {
+    return this.#status;
+  }
+
+  /** The first place that could not be written, as an error; undefined if none. */
+  error(): Error | undefined {
+    const bytes = this.#status.store.bytes();
+    if (bytes.length < 8) return undefined;
+    const index = bytes.readInt32LE(0);
+    const errno = bytes.readInt32LE(4);
+    const place = this.#names[index] ?? { label: `place ${index}` };
+    const details = place.path !== undefined ? { path: place.path } : {};
+    return systemError(errno, 'write', { ...details, context: `${this.#stream} to ${place.label}` });
+  }
+}
+
+/** Opens a tee's places and starts its thread (native/tee.c) on a new pipe, whose write end is
+ * returned for the child. Pushes the capture's read end to `captured` and the Tee to `tees`;
+ * every fd of this side is closed by a closer in `opened` or by the caller (captured, tees). */
+function startTee(
+  setting: Extract<StdioSetting, { kind: 'tee' }>,
+  stream: 'stdout' | 'stderr',
+  opened: (() => void)[],
+  captured: number[],
+  tees: Tee[],
+): number {
+  const targets: number[] = [];
+  const names: TeePlace[] = [];
+  const pipe = (context: string): [number, number] => {
+    const ends = binding().pipe();
+    if (typeof ends === 'number') throw systemError(-ends, 'pipe2', { context });
+    return [ends[0]!, ends[1]!];
+  };
+  for (const target of setting.targets) {
+    if (target.kind === 'file') {
+      // Opened as `{ file }` alone is (see stdioValue): O_NONBLOCK, never waiting for a FIFO's
+      // reader; the thread waits for a full one with poll().
+      let fd: number;
+      const flags = fs.O_WRONLY | fs.O_CREAT | (target.append ? fs.O_APPEND : fs.O_TRUNC) | fs.O_NONBLOCK;
+      try {
+        fd = openSync(target.path, flags, 0o666);
+      } catch (error) {
+        const e = error as { code?: string; errno?: number };
+        if (e.code !== 'ENXIO') throw error;
+        throw systemError(-e.errno!, 'open', { path: target.path, context: 'a FIFO that no process has open for reading (run() does not wait for one)' });
+      }
+      opened.push(() => closeSync(fd));
+      targets.push(fd);
+      names.push({ label: 'a file', path: target.path });
+    } else if (target.kind === 'inherit') {
+      targets.push(stream === 'stdout' ? 1 : 2);
+      names.push({ label: `this process's ${stream}` });
+    } else {
+      const fd = typeof target.fd === 'number' ? target.fd : fdOf(target.fd);
+      targets.push(fd);
+      names.push({ label: `fd ${fd}` });
+    }
+  }
+  if (setting.capture) {
+    const [read, write] = pipe('run() output capture');
+    captured.push(read);
+    opened.push(() => binding().close(write));
+    targets.push(write); // last: the one the source's bytes are moved to, with no tee
+    names.push({ label: 'the capture' });
+  }
+  const [statusRead, statusWrite] = pipe('run() output tee');
+  opened.push(() => binding().close(statusWrite));
+  let statusOwned = false;
+  try {
+    const [source, sink] = pipe(`run() ${stream} tee`);
+    opened.push(() => binding().close(sink));
+    const r = binding().tee(source, Int32Array.from(targets), statusWrite);
+    binding().close(source); // the thread has its own copy
+    if (r < 0) throw systemError(-r, 'tee', { context: `run() ${stream} to several places` });
+    tees.push(new Tee(statusRead, names, stream));
+    statusOwned = true;
+    return sink;
+  } finally {
+    if (!statusOwned) binding().close(statusRead);
+  }
+}
+
+/** The fd of a stream given as a place (parseStdio checked it has one). */
+function fdOf(stream: StreamWithFd): number {
+  const s = stream as { fd?: unknown; _handle?: { fd?: unknown } | null };
+  return (typeof s.fd === 'number' ? s.fd : s._handle?.fd) as number;
+}
+
 /** The engine of run(): the child starts through this library's own start (process/start.ts),
  * in its tree (tree.ts). */
 export const startRun: RunEngine = (n, stdinStream, events) => {
@@ -137,20 +253,23 @@ export const startRun: RunEngine = (n, stdinStream, events) => {
   const stdoutEnd: number[] = [];
   const stderrEnd: number[] = [];
   const channelEnd: number[] = [];
+  const tees: Tee[] = [];
   let subprocess: Subprocess;
   let tree: Tree;
   try {
     const child = n.ipc === null ? n : { ...n, extraStdio: channelStdio(n, opened, channelEnd) };
-    const stdout = stdioValue(n, n.stdout, opened, stdoutEnd);
+    const stdout = stdioValue(n, n.stdout, opened, stdoutEnd, tees);
     // `stderr: 'stdout'` (2>&1): the same pipe, file or fd as stdout; this process's stdout
     // where stdout is inherited.
-    const stderr = n.stderr.kind === 'stdout' ? (stdout === 'inherit' ? 1 : stdout) : stdioValue(n, n.stderr, opened, stderrEnd);
+    const stderr = n.stderr.kind === 'stdout' ? (stdout === 'inherit' ? 1 : stdout) : stdioValue(n, n.stderr, opened, stderrEnd, tees);
     const stdio = normalizeStdio([stdinStream ?? stdioValue(n, n.stdin, opened), stdout, stderr]);
     const started = startTree(child, stdio, n.tree, n.cleanup, n.launch);
     subprocess = started.subprocess;
     tree = started.tree;
   } catch (error) {
     for (const fd of [...stdoutEnd, ...stderrEnd, ...channelEnd]) binding().close(fd);
+    // The tees' threads see their status pipe's reader go, and end (closing their copies).
+    for (const tee of tees) tee.capture.abandon();
     throw error;
   } finally {
     for (const close of opened) close();
@@ -167,7 +286,7 @@ export const startRun: RunEngine = (n, stdinStream, events) => {
       events.inputFailed(error as Error);
     }
   }
-  return startedRun(n, stdinStream, events, subprocess, tree, stdoutEnd[0], stderrEnd[0], ipc);
+  return { ...startedRun(n, stdinStream, events, subprocess, tree, stdoutEnd[0], stderrEnd[0], ipc), tees };
 };
 
 /**

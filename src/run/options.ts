@@ -40,9 +40,28 @@ export interface FileTarget {
 /** Where the child's stdin comes from. */
 export type StdinOption = 'pipe' | 'inherit' | 'ignore' | number | StreamWithFd | FileTarget;
 
+/** One place among several for stdout or stderr (the array form of OutputOption). */
+export type OutputTarget = 'pipe' | 'inherit' | number | StreamWithFd | FileTarget;
+
+/** A transform of captured lines: each line (without its newline) gives the line that replaces
+ * it, or undefined to drop it; a generator function yields 0 or more lines for each. */
+export type LineTransform = ((line: string) => string | undefined) | ((line: string) => Iterable<string>);
+
 /** Where the child's stdout or stderr goes: 'pipe' captures it into the result; 'stream' gives
- * it to you as `runProcess.stdout` (or `stderr`), uncaptured. */
-export type OutputOption = 'pipe' | 'stream' | 'inherit' | 'ignore' | number | StreamWithFd | FileTarget;
+ * it to you as `runProcess.stdout` (or `stderr`), uncaptured. An array sends it to several
+ * places at once (`['pipe', { file: 'build.log' }, 'inherit']`), copied by the kernel; a
+ * function (or generator function), alone or with 'pipe' in an array, transforms the captured
+ * lines. */
+export type OutputOption =
+  | 'pipe'
+  | 'stream'
+  | 'inherit'
+  | 'ignore'
+  | number
+  | StreamWithFd
+  | FileTarget
+  | LineTransform
+  | readonly (OutputTarget | LineTransform)[];
 
 /** What `input` accepts. */
 export type RunInput = string | Uint8Array | Readable | AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>;
@@ -185,7 +204,12 @@ export type StdioSetting =
   /** stderr only: where stdout goes (2>&1). */
   | { kind: 'stdout' }
   | { kind: 'fd'; fd: number | StreamWithFd }
-  | { kind: 'file'; path: string; append: boolean };
+  | { kind: 'file'; path: string; append: boolean }
+  /** Several places at once: the capture (with `capture`) and each of `targets`, in order. */
+  | { kind: 'tee'; capture: boolean; targets: TeeTarget[] };
+
+/** One place of a tee besides the capture. */
+export type TeeTarget = { kind: 'inherit' } | { kind: 'fd'; fd: number | StreamWithFd } | { kind: 'file'; path: string; append: boolean };
 
 /** run()'s options, checked, and the argv that will run. */
 export interface NormalizedRun {
@@ -207,6 +231,8 @@ export interface NormalizedRun {
   stdin: StdioSetting;
   stdout: StdioSetting;
   stderr: StdioSetting;
+  /** The transforms of captured lines (run in order), per stream; empty: none. */
+  transforms: { stdout: LineTransform[]; stderr: LineTransform[] };
   input: RunInput | undefined;
   encoding: CanonicalEncoding;
   maxBuffer: number;
@@ -314,6 +340,44 @@ function parseStdio(value: unknown, name: 'stdin' | 'stdout' | 'stderr', fallbac
   return { kind: 'fd', fd: value as StreamWithFd };
 }
 
+/** stdout or stderr: one setting (parseStdio), a transform, or an array of places and
+ * transforms. */
+function parseOutput(value: unknown, name: 'stdout' | 'stderr'): { setting: StdioSetting; transforms: LineTransform[] } {
+  if (typeof value === 'function') return { setting: { kind: 'pipe' }, transforms: [value as LineTransform] };
+  if (!Array.isArray(value)) return { setting: parseStdio(value, name, 'pipe'), transforms: [] };
+  if (value.length === 0) throw invalidArgValue(name, value, "must not be empty: give one place or more ('pipe', 'inherit', { file }, an fd)");
+  const transforms: LineTransform[] = [];
+  const targets: TeeTarget[] = [];
+  let capture = false;
+  value.forEach((item: unknown, i) => {
+    const at = `${name}[${i}]`;
+    if (typeof item === 'function') {
+      transforms.push(item as LineTransform);
+      return;
+    }
+    if (item === 'stream' || item === 'ignore' || item === 'stdout') {
+      throw invalidArgValue(at, item, `cannot be one of several places: give \`${name}: '${item}'\` alone`);
+    }
+    if (Array.isArray(item)) throw invalidArgValue(at, item, 'must not be an array: list every place in one array');
+    const setting = parseStdio(item, name, 'pipe');
+    if (setting.kind === 'pipe') capture = true;
+    else if (setting.kind === 'inherit') targets.push({ kind: 'inherit' });
+    else if (setting.kind === 'fd' || setting.kind === 'file') targets.push(setting);
+  });
+  // A transform changes the lines that are captured; the kernel copies bytes to every other place.
+  if (transforms.length > 0 && targets.length > 0) {
+    throw invalidArgValue(
+      name,
+      value,
+      "cannot combine a transform with 'inherit', a file or an fd: a transform changes only the captured lines, and the other places would get the bytes as written (write the transformed lines yourself)",
+    );
+  }
+  if (targets.length === 0) return { setting: { kind: 'pipe' }, transforms };
+  if (!capture && targets.length === 1) return { setting: targets[0]!, transforms };
+  if (targets.length + (capture ? 1 : 0) > 16) throw invalidArgValue(name, value, 'has more than 16 places');
+  return { setting: { kind: 'tee', capture, targets }, transforms };
+}
+
 function parseInput(value: unknown): RunInput | undefined {
   if (value === undefined || typeof value === 'string' || value instanceof Uint8Array) return value;
   if (value !== null && typeof value === 'object') {
@@ -418,8 +482,8 @@ const parsers = {
   input: parseInput,
   inputFile: (value: unknown) => (value === undefined ? undefined : parsePathOption(value, 'inputFile')),
   stdin: (value: unknown) => parseStdio(value, 'stdin', 'ignore'),
-  stdout: (value: unknown) => parseStdio(value, 'stdout', 'pipe'),
-  stderr: (value: unknown) => parseStdio(value, 'stderr', 'pipe'),
+  stdout: (value: unknown) => parseOutput(value, 'stdout'),
+  stderr: (value: unknown) => parseOutput(value, 'stderr'),
   stdio: parseExtraStdio,
   encoding: parseEncoding,
   maxBuffer: parseMaxBuffer,
@@ -508,8 +572,8 @@ export function normalizeRun(file: unknown, args: unknown, options: unknown): No
   const input = parsers.input(o.input);
   const inputFile = parsers.inputFile(o.inputFile);
   let stdin = parsers.stdin(o.stdin);
-  const stdout = parsers.stdout(o.stdout);
-  const stderr = parsers.stderr(o.stderr);
+  const { setting: stdout, transforms: stdoutTransforms } = parsers.stdout(o.stdout);
+  const { setting: stderr, transforms: stderrTransforms } = parsers.stderr(o.stderr);
   const extraStdio = parsers.stdio(o.stdio);
   if (input !== undefined || inputFile !== undefined) {
     const given = input !== undefined ? 'input' : 'inputFile';
@@ -530,11 +594,19 @@ export function normalizeRun(file: unknown, args: unknown, options: unknown): No
       `cannot be combined with \`encoding: '${o.encoding}'\`: lines are text ('utf8', 'utf16le', 'latin1' or 'ascii'; split the bytes yourself)`,
     );
   }
+  if (stdoutTransforms.length + stderrTransforms.length > 0 && !isTextEncoding(encoding)) {
+    const name = stdoutTransforms.length > 0 ? 'stdout' : 'stderr';
+    throw invalidArgValue(name, o[name], `cannot transform lines with \`encoding: '${o.encoding}'\`: lines are text ('utf8', 'utf16le', 'latin1' or 'ascii')`);
+  }
   if (stderr.kind === 'stdout' && stdout.kind === 'stream') {
     throw invalidArgValue('stderr', 'stdout', "cannot be combined with `stdout: 'stream'`: read both with `runProcess.iterable({ from: 'all' })`");
   }
   const all = parsers.all(o.all);
-  if (all && stdout.kind !== 'pipe' && stderr.kind !== 'pipe') {
+  const captured = (s: StdioSetting): boolean => s.kind === 'pipe' || (s.kind === 'tee' && s.capture);
+  if (all && stdoutTransforms.length + stderrTransforms.length > 0) {
+    throw invalidArgValue('all', true, 'cannot be combined with a transform of stdout or stderr: `all` keeps the bytes as they arrived');
+  }
+  if (all && !captured(stdout) && !captured(stderr)) {
     throw invalidArgValue('all', true, "needs `stdout` or `stderr` to be captured ('pipe')");
   }
   const node = parsers.node(o.node);
@@ -568,6 +640,7 @@ export function normalizeRun(file: unknown, args: unknown, options: unknown): No
     stdin,
     stdout,
     stderr,
+    transforms: { stdout: stdoutTransforms, stderr: stderrTransforms },
     input,
     encoding,
     maxBuffer: parsers.maxBuffer(o.maxBuffer),

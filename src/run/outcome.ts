@@ -7,11 +7,11 @@
 // (test/run/outcome.test.js).
 
 import type { ExitStatus } from '../process/exit-status.js';
-import { abortError } from '../errors.js';
+import { abortError, invalidArgType } from '../errors.js';
 import { signalName } from '../signals.js';
 import { decodeOutput, MAX_CAPTURE, type ByteStore, type Output } from './capture.js';
 import { RunError } from './error.js';
-import { isTextEncoding, type NormalizedRun, type RunOptions } from './options.js';
+import { isTextEncoding, type LineTransform, type NormalizedRun, type RunOptions } from './options.js';
 import type { RunFields, RunResult } from './result.js';
 import type { CgroupFigures } from './tree.js';
 
@@ -32,7 +32,7 @@ export type OutcomeOptions = Pick<
   | 'killSignal'
   | 'forceKillAfterDelay'
   | 'signal'
->;
+> & { transforms?: NormalizedRun['transforms'] };
 
 /** Why the tree was killed, and what the kill did: what the killing concern records (kill.ts). */
 export interface KillState {
@@ -78,6 +78,8 @@ export interface RunState {
   durationMs: number;
   /** The whole tree's figures, from its per-run cgroup. */
   cgroup: CgroupFigures | undefined;
+  /** A place of a tee that could not be written (a file on a full disk). */
+  outputError?: unknown;
 }
 
 /** A failure in words (the message's "Command <how>: <command>") and the error behind it. */
@@ -97,22 +99,61 @@ function killedWith(status: ExitStatus | undefined, before: boolean): string {
   return before ? ` (it had exited with code ${status.code} before that; what it left running was killed)` : ` (it then exited with code ${status.code})`;
 }
 
+/** Captured lines through the stream's transforms, in order: each line gives a string, undefined
+ * (dropped) or, from a generator, 0 or more strings. As lines with `lines: true`, else joined
+ * with '\n' (and one final newline where stripFinalNewline is off). */
+export function transformLines(lines: string[], transforms: LineTransform[], n: Pick<OutcomeOptions, 'lines' | 'stripFinalNewline'>): Output {
+  let current = lines;
+  for (const transform of transforms) {
+    const next: string[] = [];
+    for (const line of current) {
+      const out = (transform as (line: string) => unknown)(line);
+      if (out === undefined) continue;
+      if (typeof out === 'string') {
+        next.push(out);
+        continue;
+      }
+      if (out !== null && typeof out === 'object' && typeof (out as Iterable<unknown>)[Symbol.iterator] === 'function') {
+        for (const item of out as Iterable<unknown>) {
+          if (typeof item !== 'string') throw invalidArgType('a transform\'s line', item, 'a string (lines are text)');
+          next.push(item);
+        }
+        continue;
+      }
+      throw invalidArgType('a transform\'s result', out, 'a string, undefined (drop the line), or what a generator function yields (strings)');
+    }
+    current = next;
+  }
+  if (n.lines) return current;
+  const text = current.join('\n');
+  return n.stripFinalNewline || current.length === 0 ? text : `${text}\n`;
+}
+
 /** The result of one command (its fields, as a plain object: the run gives it text(), json() and
  * lines() with withFormats()), or its RunError. */
 export function outcomeOf(s: RunState): RunFields<RunOptions> | RunError {
   const { n, status } = s;
   let decodeError: unknown;
-  const decode = (store: ByteStore | undefined): Output | undefined => {
+  let transformError: unknown;
+  const decode = (store: ByteStore | undefined, transforms: LineTransform[] = []): Output | undefined => {
     if (store === undefined) return undefined;
+    let output: Output;
     try {
-      return decodeOutput(store, n);
+      output = decodeOutput(store, transforms.length > 0 ? { ...n, lines: true } : n);
     } catch (error) {
       decodeError ??= error;
       return undefined;
     }
+    if (transforms.length === 0) return output;
+    try {
+      return transformLines(output as string[], transforms, n);
+    } catch (error) {
+      transformError ??= error;
+      return undefined;
+    }
   };
-  const stdout = decode(s.stdout);
-  const stderr = decode(s.stderr);
+  const stdout = decode(s.stdout, n.transforms?.stdout);
+  const stderr = decode(s.stderr, n.transforms?.stderr);
   const fields: RunFields<RunOptions> = {
     command: n.command,
     escapedCommand: n.escapedCommand,
@@ -136,7 +177,7 @@ export function outcomeOf(s: RunState): RunFields<RunOptions> | RunError {
     isForcefullyTerminated: s.kills.forced,
     pipedFrom: [],
   };
-  const failure = failureWithOom(s, decodeError);
+  const failure = failureWithOom(s, decodeError, transformError);
   if (failure === undefined) return fields;
   fields.failed = true;
   // The message quotes text: what 'hex', 'base64' (or 'buffer') write out is read as utf8.
@@ -148,8 +189,8 @@ export function outcomeOf(s: RunState): RunFields<RunOptions> | RunError {
 
 /** How the command failed, in words (with what the OOM killer did in its tree), and the error
  * behind it; undefined if it did not. */
-function failureWithOom(s: RunState, decodeError: unknown): Failure | undefined {
-  const failure = failureOf(s, decodeError);
+function failureWithOom(s: RunState, decodeError: unknown, transformError?: unknown): Failure | undefined {
+  const failure = failureOf(s, decodeError, transformError);
   const oomKills = s.cgroup?.oomKills ?? 0;
   if (failure === undefined || oomKills === 0 || s.status?.oomKilled) return failure;
   const processes = oomKills === 1 ? 'a process' : `${oomKills} processes`;
@@ -179,7 +220,7 @@ function gracefulEnd(s: RunState): string {
   return status?.code == null ? ': it was sent a cancel message' : `: it was sent a cancel message and exited with code ${status.code}`;
 }
 
-function failureOf(s: RunState, decodeError: unknown): Failure | undefined {
+function failureOf(s: RunState, decodeError: unknown, transformError?: unknown): Failure | undefined {
   const { n, status, statusError, kills } = s;
   const start = s.startError as (Error & { code?: string }) | undefined;
   if (kills.canceled && status === undefined) return { how: 'was canceled before it started', cause: start };
@@ -209,6 +250,12 @@ function failureOf(s: RunState, decodeError: unknown): Failure | undefined {
   if (status?.oomKilled) return { how: `was killed with ${status.signal} by the OOM killer (its tree reached memory.max)` };
   if (status?.signal) return { how: `was killed with ${status.signal}${forcedWith(s)}` };
   if (status !== undefined && status.code !== 0) return { how: `failed with exit code ${status.code}` };
+  if (s.outputError !== undefined) {
+    return { how: `failed: its output could not be written (${(s.outputError as Error).message})`, cause: s.outputError };
+  }
+  if (transformError !== undefined) {
+    return { how: `failed: a transform of its output threw (${(transformError as Error)?.message ?? String(transformError)})`, cause: transformError };
+  }
   if (decodeError !== undefined) {
     return { how: `wrote output that could not be decoded (${(decodeError as Error).message}; use \`encoding: 'buffer'\`)`, cause: decodeError };
   }

@@ -73,6 +73,7 @@ function syncStdio(setting: StdioSetting, target: number, opened: number[]): 'pi
     }
     case 'stream':
     case 'stdout':
+    case 'tee': // refused by normalizeRunSync() before anything opens
       throw new Error('unreachable: refused or handled before');
   }
 }

@@ -74,6 +74,8 @@ function stdioValue(setting: StdioSetting, input: boolean, opened: number[]): No
       return 'pipe';
     case 'stdout':
       throw new Error("unreachable: stderr as stdout is set by startPortable()");
+    case 'tee':
+      throw new Error('unreachable: refused by startPortable()');
     case 'inherit':
     case 'ignore':
       return setting.kind;
@@ -193,6 +195,14 @@ export function checkPortable(n: NormalizedRun): void {
   if (n.stderr.kind === 'stdout' && n.stdout.kind === 'pipe') {
     // Node's child_process makes a pipe per fd, and two pipes are not merged in JavaScript.
     throw unsupportedError("`stderr: 'stdout'` with a captured stdout", "one pipe for both fds, which the pidfd engine makes (Node's child_process gives each fd its own): send both to a file, or capture them apart with `all`");
+  }
+  for (const name of ['stdout', 'stderr'] as const) {
+    if (n[name].kind === 'tee') {
+      throw unsupportedError(
+        `\`${name}\` to several places at once (an array of places)`,
+        "the pidfd engine (a thread of its addon copies the child's pipe with tee(2)/splice(2)): give one place, or capture it and write it yourself",
+      );
+    }
   }
   if (n.extraStdio.length > 0 && process.platform === 'win32') {
     throw unsupportedError('`stdio[3+]`', 'POSIX file descriptors (Windows passes only fds 0-2 to a program that is not Node)');

@@ -25,12 +25,24 @@ export type Decoded<O> =
 /** stdout or stderr in the result: decoded output where it is captured ('pipe', the default),
  * else undefined. */
 export type CapturedAs<O, K extends 'stdout' | 'stderr'> = K extends keyof O
-  ? O[K] extends 'pipe' | undefined
+  ? O[K] extends 'pipe' | undefined | ((line: string) => unknown)
     ? Decoded<O>
-    : 'pipe' extends O[K]
-      ? Decoded<O> | undefined
-      : undefined
+    : O[K] extends readonly unknown[]
+      ? CapturedInList<O, O[K][number]>
+      : 'pipe' extends O[K]
+        ? Decoded<O> | undefined
+        : undefined
   : Decoded<O>;
+
+/** The array form (`['pipe', { file }, 'inherit']`): captured where 'pipe' or a transform is in
+ * it (`E`: the type of its elements). */
+type CapturedInList<O, E> = string extends E
+  ? Decoded<O> | undefined // widened to string: which words it holds is not known
+  : 'pipe' extends E
+    ? Decoded<O>
+    : [Extract<E, (line: string) => unknown>] extends [never]
+      ? undefined
+      : Decoded<O>;
 
 /** `all` in the result: present when the `all` option is on. */
 export type AllAs<O> =

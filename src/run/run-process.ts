@@ -432,7 +432,7 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
       status = (error as { status?: ExitStatus }).status;
     }
     // The channel too: what the child sent before it exited is read before the run ends.
-    const closing: Closing[] = [started.stdout, started.stderr].filter((c): c is Capture => c !== null);
+    const closing: Closing[] = [started.stdout, started.stderr, ...(started.tees ?? []).map((t) => t.capture)].filter((c): c is Capture => c !== null);
     const ipc = started.ipc;
     if (ipc !== null) closing.push({ done: ipc.closed, abandon: () => ipc.disconnect() });
     await killer.outputClosed(tree, closing);
@@ -464,6 +464,7 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
       exceeded: { stdout: started?.stdout?.exceeded ?? false, stderr: started?.stderr?.exceeded ?? false },
       durationMs: performance.now() - this.#startedAt,
       cgroup,
+      outputError: started?.tees?.map((t) => t.error()).find((e) => e !== undefined),
     });
     return outcome instanceof RunError ? outcome : withFormats(outcome);
   }

@@ -121,6 +121,7 @@ function syncFd(setting: StdioSetting, target: number, n: NormalizedRun, opened:
     }
     case 'stream':
     case 'stdout':
+    case 'tee':
       throw new Error('unreachable: refused or handled before');
   }
 }
@@ -314,6 +315,15 @@ function outcome(n: NormalizedRun, native: NativeSyncResult | undefined, startEr
 export function normalizeRunSync(file: unknown, args: unknown, options: unknown, call: string): NormalizedRun {
   refuseAsyncOptions(options, call);
   const n = normalizeRun(file, args, options);
+  for (const name of ['stdout', 'stderr'] as const) {
+    if (n[name].kind === 'tee') {
+      throw invalidArgValue(
+        name,
+        (options as RunOptions)[name],
+        `cannot be several places in ${call}: the copies are made on a thread that the run waits for with the event loop (use run(), or one place: 'pipe', a file or an fd)`,
+      );
+    }
+  }
   if (n.stderr.kind === 'stdout' && n.stdout.kind === 'pipe') {
     // The native loop reads the pipes the engine made, one per fd.
     throw invalidArgValue('stderr', 'stdout', `cannot be combined with a captured stdout in ${call} (yet): capture both with \`all: true\`, or give stdout a file or an fd`);

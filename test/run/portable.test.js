@@ -84,6 +84,23 @@ describe('the portable engine: the tree is a process group', onPortable, () => {
     }
   }));
 
+  test('stdout to several places at once is refused with ERR_PIDFD_UNSUPPORTED, before anything runs (no file made)', leakFree(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pidfd-portable-'));
+    try {
+      const file = join(dir, 'build.log');
+      const error = await run('echo', ['hi'], { stdout: ['pipe', { file }, 'inherit'] }).catch((e) => e);
+      assert.ok(error instanceof RunError);
+      assert.equal(error.pid, undefined, 'nothing ran');
+      assert.equal(error.cause.code, 'ERR_PIDFD_UNSUPPORTED');
+      assert.match(error.cause.message, /`stdout` to several places at once.*the portable engine/);
+      assert.throws(() => readFileSync(file), { code: 'ENOENT' });
+      // A transform alone is no tee: it works here too.
+      assert.equal((await run('printf', ['a\\nb\\n'], { stdout: (line) => line.toUpperCase() })).stdout, 'A\nB');
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  }));
+
   test('a program that cannot start: a SpawnError at once, as on the pidfd engine', leakFree(async () => {
     const error = await run('no-such-program-here').catch((e) => e);
     assert.equal(error.cause.code, 'ENOENT');
