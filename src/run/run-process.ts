@@ -8,6 +8,11 @@
 // a run hooks in around that order: the `verbose` log (verbose.ts) opens in the constructor and
 // logs its end when the command's own outcome settles; a result gets text()/json()/lines()
 // (formats.ts) in #outcomeNow.
+//
+// Over 350 lines on purpose: RunProcess is the object users hold, and each of its public methods
+// (the streams, kill, pipe, the iterations, the IPC methods, nothrow and the formats, the promise's
+// own) is here with the documentation their editor shows; each is a few lines that hand the work
+// to the file of its concern.
 
 import { performance } from 'node:perf_hooks';
 import type { Readable, Writable } from 'node:stream';

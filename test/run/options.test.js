@@ -197,11 +197,13 @@ describe('run() options, each in use', () => {
     // In a process of its own: before, the open waited for the FIFO's other end inside run(),
     // and nothing (the timeout included) could end that wait.
     const fifo = join(scratch, 'fifo');
-    execFileSync('mkfifo', [fifo]);
+    const lonely = join(scratch, 'fifo-without-reader');
+    execFileSync('mkfifo', [fifo, lonely]);
     const script = `
       import { closeSync, constants, openSync, readSync, writeSync } from 'node:fs';
       import { run } from ${JSON.stringify(join(runFixtures, '..', '..', '..', 'dist', 'index.js'))};
       const fifo = ${JSON.stringify(fifo)};
+      const lonely = ${JSON.stringify(lonely)};
       const out = [];
       // No writer: the run waits for one as \`cat < fifo\` does, and its timeout still fires;
       // the wait (on the thread pool) is let go, or this process could not exit.
@@ -211,9 +213,10 @@ describe('run() options, each in use', () => {
       const late = run('cat', { inputFile: fifo, timeout: 60_000 });
       setTimeout(() => { const w = openSync(fifo, constants.O_WRONLY); writeSync(w, 'late\\n'); closeSync(w); }, 200);
       out.push((await late).stdout);
-      // No reader: the run fails at once, saying why.
-      const error = await run('echo', ['x'], { stdout: { file: fifo }, timeout: 60_000 }).catch((e) => e);
-      out.push(error.code, error.cause.syscall, error.cause.path === fifo, /no process has open for reading/.test(error.shortMessage));
+      // No reader: the run fails at once, saying why. A FIFO of its own: the reads above close
+      // their ends of the first one asynchronously, so it may still have a reader for a moment.
+      const error = await run('echo', ['x'], { stdout: { file: lonely }, timeout: 60_000 }).catch((e) => e);
+      out.push(error.code, error.cause?.syscall, error.cause?.path === lonely, /no process has open for reading/.test(error.shortMessage));
       // stdin: { file } is the same source: a writer that comes, and its data arrives.
       const writing = run('cat', { stdin: { file: fifo } });
       setTimeout(() => { const w = openSync(fifo, constants.O_WRONLY); writeSync(w, 'through the fifo\\n'); closeSync(w); }, 100);
