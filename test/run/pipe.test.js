@@ -143,6 +143,11 @@ describe('pipe()', () => {
 describe("pipe() from stderr, or from both (`stderr: 'stdout'`, 2>&1)", () => {
   /** The kernel pipe behind fd `fd` of process `pid`. */
   const pipeOf = (pid, fd) => readlinkSync(`/proc/${pid}/fd/${fd}`);
+  /** Waits for `pid` to be running `name`: until sh has exec'd it, its fd 1 may be fd 2 for a
+   * moment (dash redirects `echo … >&2` by moving fd 1 aside and back). */
+  const running = async (pid, name) => {
+    while ((await import('node:fs')).readFileSync(`/proc/${pid}/comm`, 'utf8') !== `${name}\n`) await new Promise((resolve) => setTimeout(resolve, 5));
+  };
   const ourPipes = async () =>
     (await import('node:fs')).readdirSync('/proc/self/fd').map((fd) => {
       try {
@@ -155,6 +160,7 @@ describe("pipe() from stderr, or from both (`stderr: 'stdout'`, 2>&1)", () => {
   test("{ from: 'stderr' }: the writer's stderr is the reader's stdin, one kernel pipe that this process holds no end of", pidfdOnly("Node's child_process joins them with a socketpair"), leakFree(async () => {
     const first = run('sh', ['-c', 'echo to-stdout; echo to-stderr >&2; exec sleep 30']);
     const second = first.pipe('cat', [], { from: 'stderr' });
+    await running(first.pid, 'sleep');
     const written = pipeOf(first.pid, 2);
     assert.match(written, /^pipe:\[\d+\]$/);
     assert.equal(pipeOf(second.pid, 0), written);
@@ -179,6 +185,7 @@ describe("pipe() from stderr, or from both (`stderr: 'stdout'`, 2>&1)", () => {
   test("stderr: 'stdout' (2>&1): both through the same kernel pipe, and { from: 'all' } pipes it", pidfdOnly("one pipe for fds 1 and 2, which Node's child_process does not make (refused there: test/run/portable.test.js)"), leakFree(async () => {
     const first = run('sh', ['-c', 'echo out; echo err >&2; exec sleep 30'], { stderr: 'stdout' });
     const second = first.pipe('cat', [], { from: 'all' });
+    await running(first.pid, 'sleep');
     assert.equal(pipeOf(first.pid, 2), pipeOf(first.pid, 1), "the child's fd 2 is its fd 1");
     assert.equal(pipeOf(second.pid, 0), pipeOf(first.pid, 1));
     assert.equal((await ourPipes()).includes(pipeOf(first.pid, 1)), false);
