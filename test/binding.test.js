@@ -98,8 +98,9 @@ parentPort.postMessage({ code: spawned.code, stdout: ran.stdout });\n`,
       dir,
       `import { Worker } from 'node:worker_threads';
 const w = new Worker(${JSON.stringify(join(dir, 'worker.mjs'))}, { execArgv: [] });
+const exited = new Promise((resolve) => w.once('exit', resolve)); // first: 'message' and 'exit' can come in one turn
 const message = await new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
-await new Promise((resolve) => w.once('exit', resolve));
+await exited;
 console.log(JSON.stringify({ ...message, mapped: mapped() }));`,
     );
     assert.equal(r.code, 4);

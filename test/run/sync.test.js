@@ -251,12 +251,14 @@ describe('runSync(file, args?, options?)', () => {
   test('runs in a worker thread', leakFree(async () => {
     const url = new URL('../../dist/index.js', import.meta.url).href;
     const worker = new Worker(`import('${url}').then(({ runSync }) => require('node:worker_threads').parentPort.postMessage(runSync('echo', ['from a worker']).stdout))`, { eval: true });
+    // Listening for the exit from the start: a worker that posts and ends can emit both in one turn.
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
     const [message] = await new Promise((resolve, reject) => {
       worker.once('message', (m) => resolve([m]));
       worker.once('error', reject);
     });
     assert.equal(message, 'from a worker');
-    await new Promise((resolve) => worker.once('exit', resolve));
+    await exited;
   }));
 });
 
