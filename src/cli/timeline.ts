@@ -64,7 +64,11 @@ export class Sampler {
   }
 
   #sample(first: boolean): Sample {
-    const t = performance.now() - this.#started;
+    // The first sample is the timeline's zero (a thread descheduled between the Sampler's
+    // creation and its first sample would otherwise start the timeline at a few ms).
+    const now = performance.now();
+    if (first) this.#started = now;
+    const t = now - this.#started;
     const pids = this.#tree.members();
     const stats = this.#tree.figures() ?? null;
     const members = stats === null || stats.memory === null ? fromMembers(pids) : null;
