@@ -208,7 +208,38 @@ thread and a hop through the threadsafe function to the loop), and the sequentia
 higher with it in every pair; exits that come together, in batches, cost about the same. So
 uv_poll stays Node's watcher, and the thread is used where there is no real libuv (Bun, Deno).
 
-### Where a spawn's CPU goes (issue 11)
+### Where a spawn's CPU goes (measured 2026-12-07)
+
+The decomposition of 2026-12-02 (the next section) multiplied each share of a profile by a
+per-spawn figure taken on a loaded machine, and its µs column does not hold. Measured directly
+(CPU time of the thread and of the process, interleaved rounds, paired differences: the method of
+the study in \`../shared/SPAWN-CPU.md\`, at a load of about 1.4):
+
+| | parent CPU per spawn | × the C posix_spawn loop's |
+|---|---:|---:|
+| C posix_spawn loop | 21.6 µs | 1.00× |
+| C making exactly the library's system calls (clone3, nested epoll, waitid, close), from a process shaped like Node | 25.5 µs | 1.14× |
+| that plus one bare Node event-loop round trip (4.4 µs): the ideal floor | ≈30 µs | ≈1.35–1.40× |
+| the floor of this design: one N-API call with no property reads, the uv_poll watcher, one promise per exit | 45.7 µs | 2.13× |
+| a synchronous spawn and blocking wait, no event loop at all | 38.8 µs | 1.80× |
+| pidfd before the changes below, warmed up (after 2,000 spawns) | 67.2 µs | 3.08× |
+
+So: the kernel's clone3 costs 16–18 µs of thread CPU from Node (14 from C), not ~85; Node's own
+work per exit is 4.4 µs as a whole path and at most ~15 µs inside the real loop, not 55–85; the
+process's size (RSS, threads, mappings) does not matter, and an open fd costs ~7 ns. The 1.3×
+target of DESIGN.md is below the ideal floor; even a spawn that skips the event loop is 1.80×.
+
+What the library removed (2026-12-07): the plan passed without property reads (strings as
+arguments; the integers and stdio triples in one off-heap Int32Array per environment, since
+\`napi_get_typedarray_info\` on an on-heap array allocates a backing store per call), a fast path in
+\`normalizeSpawn()\` for the common call, and a Subprocess's PidFd made on first use. Measured with
+\`bench/compare.js\` (5 rounds, fresh workers, the two builds alternating; load 3.4–5.6): parent CPU
+per spawn 183 → 141 µs warmed up (0.82×, per round 0.74–0.91×) and 226 → 167 µs cold (0.82×);
+against the C loop of the same rounds 2.24× → 1.87× warmed up and 2.72× → 2.20× cold; 64 in
+flight 1,031 → 1,144 spawns/s. What is left above this design's floor is a few µs warmed up and
+V8's not-yet-optimized JavaScript cold.
+
+### Where a spawn's CPU goes (issue 11, 2026-12-02: its µs column is corrected above)
 
 \`perf record -g\` with \`node --perf-basic-prof\` of the parent's main thread during sequential
 spawn-and-await of /bin/true (\`stdio: 'ignore'\`), shares of its samples, and what they come to at
