@@ -186,14 +186,26 @@ function cgroupPathOf(spec: ChildSpec, own: string | null): string | null {
 /** Starts the child of `spec` (native/js_api.c, js_spawn). `own`: the path of the cgroup start()
  * made for it. */
 export function spawnNative(spec: ChildSpec, own: string | null, watch: boolean, ref: boolean): NativeSpawnSuccess | NativeSpawnFailure {
-  writePlan(spec);
+  // The strings first: reading the environment can run code of the caller's (a replaced
+  // process.env with getters), which may spawn and so rewrite this environment's plan array.
+  // Nothing but the addon runs between writePlan() and its read of the array.
   const env = envOf(spec);
-  return binding().spawn(pathsOf(spec, env), nulList(spec.argv), env === null ? null : nulList(env), spec.cwd ?? null, cgroupPathOf(spec, own), spec.groups, watch, ref);
+  const paths = pathsOf(spec, env);
+  const argv = nulList(spec.argv);
+  const envp = env === null ? null : nulList(env);
+  const b = binding();
+  writePlan(spec);
+  return b.spawn(paths, argv, envp, spec.cwd ?? null, cgroupPathOf(spec, own), spec.groups, watch, ref);
 }
 
 /** Starts the child of `spec` and runs it to its end on this thread (native/sync.c). */
 export function spawnSyncNative(spec: ChildSpec, sync: NativeSyncOptions): NativeSyncResult | NativeSpawnFailure {
-  writePlan(spec);
+  // As spawnNative(): the strings first, the plan array last.
   const env = envOf(spec);
-  return binding().spawnSync(pathsOf(spec, env), nulList(spec.argv), env === null ? null : nulList(env), spec.cwd ?? null, cgroupPathOf(spec, null), spec.groups, sync);
+  const paths = pathsOf(spec, env);
+  const argv = nulList(spec.argv);
+  const envp = env === null ? null : nulList(env);
+  const b = binding();
+  writePlan(spec);
+  return b.spawnSync(paths, argv, envp, spec.cwd ?? null, cgroupPathOf(spec, null), spec.groups, sync);
 }
