@@ -301,7 +301,10 @@ napi_value js_spawn_sync(napi_env env, napi_callback_info info) {
   limits.pid = out.pid;
   if (limits.tree == PF_SYNC_CGROUP && req.cgroup_path != NULL)
     limits.cgroup_fd = open(req.cgroup_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (limits.cgroup_fd < 0 && limits.tree == PF_SYNC_CGROUP) limits.tree = PF_SYNC_GROUP;
+  /* Without the cgroup's directory the tree is the child's process group, if the child leads one;
+   * otherwise (it stayed in this process's group, for the terminal) only the child: never our group. */
+  if (limits.cgroup_fd < 0 && limits.tree == PF_SYNC_CGROUP)
+    limits.tree = req.plan.setsid || req.plan.pgid == 0 ? PF_SYNC_GROUP : PF_SYNC_CHILD;
   int ran = pf_sync_run(out.pidfd, pipes, req.nstdio, &limits, &r);
   close(out.pidfd);
   if (limits.cgroup_fd >= 0) close(limits.cgroup_fd);
