@@ -119,6 +119,7 @@ export function spawnSync(file: unknown, args?: unknown, options?: unknown): Spa
       timeoutMs: typeof o.timeout === 'number' ? o.timeout : 0,
       maxBuffer: typeof o.maxBuffer === 'number' ? o.maxBuffer : 0,
       killSignal: killSignal ?? SIGTERM,
+      run: undefined, // an own property: the addon's read of `run` never reaches Object.prototype
     });
   } catch (error) {
     if (!(error instanceof SpawnError)) throw error;

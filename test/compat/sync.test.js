@@ -128,3 +128,16 @@ process.stdout.write('[' + execSync('echo out; echo err >&2', { encoding: 'utf8'
     assert.equal(r.stderr, 'err\n');
   });
 });
+
+describe('spawnSync: what other code did to the prototypes', () => {
+  test('an Object.prototype.run does not change what spawnSync does (the addon reads only the options it was given)', () => {
+    // In a process of its own: the pollution must not reach this file's other tests.
+    const script = (polluted) => `
+      ${polluted ? 'Object.prototype.run = { tree: 1, continueStopped: 0, forceKillMs: 0, maxLines: 1, lineUnit: 1, recordRuns: 1 };' : ''}
+      const { spawnSync } = await import(${JSON.stringify(new URL('../../dist/compat/child_process.js', import.meta.url).href)});
+      const r = spawnSync('sh', ['-c', 'echo a; echo b; echo c']);
+      console.log(JSON.stringify([String(r.stdout), r.status, r.signal, r.error?.code]));`;
+    const outcome = (polluted) => node.execFileSync(process.execPath, ['--input-type=module', '-e', script(polluted)], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(outcome(true), outcome(false));
+  });
+});
