@@ -11,9 +11,9 @@
 // portable engine existed). Unset, or `auto`, decides.
 
 import { createRequire } from 'node:module';
-import { debuglog } from 'node:util';
 
 import type { NativeSupport } from './binding.js';
+import { debug } from './debug.js';
 
 // The addon's loader and support()'s words are loaded at the decision, not with this module:
 // pidfd/register imports it in every process that a shared NODE_OPTIONS starts, where loading
@@ -31,7 +31,6 @@ export interface EngineChoice {
   forced: string | null;
 }
 
-const debug = debuglog('pidfd');
 
 let chosen: EngineChoice | undefined;
 

@@ -19,12 +19,11 @@
 // and NODE_DEBUG=pidfd prints why.
 
 import { createRequire, syncBuiltinESMExports } from 'node:module';
-import { debuglog } from 'node:util';
 
 import { portableWithoutProbe } from '../engine-choice.js';
 import * as compat from './exports.js';
+import { debug } from '../debug.js';
 
-const debug = debuglog('pidfd');
 
 const require = createRequire(import.meta.url);
 const builtin = require('node:child_process') as Record<string, unknown>;
