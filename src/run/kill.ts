@@ -9,7 +9,7 @@ import { SIGKILL, treeSignalRule } from '../signals.js';
 import type { FirstProcess } from './engine.js';
 import type { IpcChannel } from './ipc.js';
 import type { NormalizedRun } from './options.js';
-import type { KillState } from './outcome.js';
+import { noKills, type KillState } from './outcome.js';
 import type { Tree } from './tree.js';
 
 
@@ -28,16 +28,7 @@ export interface Closing {
 
 /** The kills of one run: made with its options, armed once its tree has started, ended with it. */
 export class Killer {
-  readonly state: KillState = {
-    timedOut: false,
-    canceled: false,
-    maxBuffer: false,
-    forced: false,
-    inputError: undefined,
-    exitedBeforeKill: false,
-    gracefullyCanceled: false,
-    gracePassed: false,
-  };
+  readonly state: KillState = noKills();
   readonly #n: NormalizedRun;
   #tree: Tree | undefined;
   #subprocess: FirstProcess | undefined;

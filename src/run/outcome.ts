@@ -54,6 +54,11 @@ export interface KillState {
   gracePassed: boolean;
 }
 
+/** The KillState of a run that nothing has killed (yet). */
+export function noKills(): KillState {
+  return { timedOut: false, canceled: false, maxBuffer: false, forced: false, inputError: undefined, exitedBeforeKill: false, gracefullyCanceled: false, gracePassed: false };
+}
+
 /** How a capture went past maxBuffer: not at all, in bytes, or in lines (`lines: true`). */
 export type Exceeded = false | 'bytes' | 'lines';
 

@@ -22,20 +22,21 @@
 // Nothing here loads the addon.
 
 import { spawnSync, type SpawnSyncOptions, type StdioOptions } from 'node:child_process';
-import { closeSync, constants as fs, openSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { isatty } from 'node:tty';
 
-import { systemError } from '../errors.js';
+
 import type { ExitStatus } from '../process/exit-status.js';
 import { SIGKILL } from '../signals.js';
 import { ByteStore, LineLimit, MAX_CAPTURE } from './capture.js';
 import { RunError } from './error.js';
 import { withFormats } from './formats.js';
 import type { NormalizedRun, StdioSetting } from './options.js';
-import { outcomeOf, type Exceeded, type KillState } from './outcome.js';
+import { noKills, outcomeOf, type Exceeded, type KillState } from './outcome.js';
 import { checkPortable, spawnError, unsupportedError } from './portable.js';
 import type { RunResult } from './result.js';
+import { openSyncFile } from './run-sync.js';
 
 /** The bytes of runSync()'s `input`, read whole (run-sync.ts's). */
 type InputBytes = (input: NonNullable<NormalizedRun['input']>) => Uint8Array;
@@ -56,18 +57,7 @@ function syncStdio(setting: StdioSetting, target: number, opened: number[]): 'pi
       return fd;
     }
     case 'file': {
-      // As run-sync.ts opens them: a FIFO as stdin waits for its writer; an output FIFO with no
-      // reader fails at once (ENXIO).
-      const nonblock = (fs as { O_NONBLOCK?: number }).O_NONBLOCK ?? 0;
-      const flags = target === 0 ? fs.O_RDONLY : fs.O_WRONLY | fs.O_CREAT | (setting.append ? fs.O_APPEND : fs.O_TRUNC) | nonblock;
-      let fd: number;
-      try {
-        fd = openSync(setting.path, flags, 0o666);
-      } catch (error) {
-        const e = error as { code?: string; errno?: number };
-        if (e.code !== 'ENXIO' || target === 0) throw error;
-        throw systemError(-e.errno!, 'open', { path: setting.path, context: 'a FIFO that no process has open for reading (runSync() does not wait for one)' });
-      }
+      const fd = openSyncFile(setting, target); // as run-sync.ts opens them
       opened.push(fd);
       return fd;
     }
@@ -101,7 +91,7 @@ function killGroupLeft(pgid: number): void {
 
 /** runSync() on the portable engine: its RunResult, or its RunError. */
 export function runSyncPortable(n: NormalizedRun, inputBytes: InputBytes, startedAt = performance.now()): RunResult<any> | RunError {
-  const kills: KillState = { timedOut: false, canceled: false, maxBuffer: false, forced: false, inputError: undefined, exitedBeforeKill: false, gracefullyCanceled: false, gracePassed: false };
+  const kills: KillState = noKills();
   const exceeded: { stdout: Exceeded; stderr: Exceeded } = { stdout: false, stderr: false };
   const stores: [ByteStore | undefined, ByteStore | undefined] = [undefined, undefined];
   let startError: unknown;

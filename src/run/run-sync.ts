@@ -25,7 +25,7 @@ import { runChildSpec, type TreePlacement } from './child-spec.js';
 import { RunError } from './error.js';
 import { normalizeRun, type NormalizedRun, type RunInput, type RunOptions, type StdioSetting } from './options.js';
 import { withFormats } from './formats.js';
-import { outcomeOf, type Exceeded, type KillState } from './outcome.js';
+import { noKills, outcomeOf, type Exceeded, type KillState } from './outcome.js';
 import { runSyncPortable } from './portable-sync.js';
 import { cgroupUnavailable, usesTerminal, type CgroupFigures } from './tree.js';
 import type { RunResult } from './result.js';
@@ -105,17 +105,7 @@ function syncFd(setting: StdioSetting, target: number, n: NormalizedRun, opened:
       return { entry: { target, kind: kind.fd, fd }, input: null };
     }
     case 'file': {
-      // A FIFO as stdin is opened as `cmd < fifo` opens it: this waits for its writer. An output
-      // FIFO without a reader fails at once (ENXIO), as with run().
-      const flags = target === 0 ? fs.O_RDONLY : fs.O_WRONLY | fs.O_CREAT | (setting.append ? fs.O_APPEND : fs.O_TRUNC) | fs.O_NONBLOCK;
-      let fd: number;
-      try {
-        fd = openSync(setting.path, flags, 0o666);
-      } catch (error) {
-        const e = error as { code?: string; errno?: number };
-        if (e.code !== 'ENXIO' || target === 0) throw error;
-        throw systemError(-e.errno!, 'open', { path: setting.path, context: 'a FIFO that no process has open for reading (runSync() does not wait for one)' });
-      }
+      const fd = openSyncFile(setting, target);
       opened.push(fd);
       return { entry: { target, kind: kind.fd, fd }, input: null };
     }
@@ -249,16 +239,7 @@ function outcome(n: NormalizedRun, native: NativeSyncResult | undefined, startEr
   let status: ExitStatus | undefined;
   const stores: (ByteStore | undefined)[] = [undefined, undefined, undefined];
   let all: ByteStore | undefined;
-  const kills: KillState = {
-    timedOut: false,
-    canceled: false,
-    maxBuffer: false,
-    forced: false,
-    inputError: undefined,
-    exitedBeforeKill: false,
-    gracefullyCanceled: false,
-    gracePassed: false,
-  };
+  const kills: KillState = noKills();
   const exceeded: { stdout: Exceeded; stderr: Exceeded } = { stdout: false, stderr: false };
   if (native !== undefined) {
     status = exitStatusFromRecord(native.pid, native.record, 0, 'child');
@@ -329,4 +310,21 @@ export function normalizeRunSync(file: unknown, args: unknown, options: unknown,
     throw invalidArgValue('stderr', 'stdout', `cannot be combined with a captured stdout in ${call} (yet): capture both with \`all: true\`, or give stdout a file or an fd`);
   }
   return n;
+}
+
+/**
+ * Opens a `{ file }` stdio setting of runSync() (either engine). A FIFO as stdin is opened as
+ * `cmd < fifo` opens it: this waits for its writer. An output FIFO without a reader fails at once
+ * (ENXIO), as with run().
+ */
+export function openSyncFile(setting: { path: string; append: boolean }, target: number): number {
+  const nonblock = (fs as { O_NONBLOCK?: number }).O_NONBLOCK ?? 0;
+  const flags = target === 0 ? fs.O_RDONLY : fs.O_WRONLY | fs.O_CREAT | (setting.append ? fs.O_APPEND : fs.O_TRUNC) | nonblock;
+  try {
+    return openSync(setting.path, flags, 0o666);
+  } catch (error) {
+    const e = error as { code?: string; errno?: number };
+    if (e.code !== 'ENXIO' || target === 0) throw error;
+    throw systemError(-e.errno!, 'open', { path: setting.path, context: 'a FIFO that no process has open for reading (runSync() does not wait for one)' });
+  }
 }
