@@ -6,6 +6,7 @@ import { footprintSummary, ORDER } from './tables.js';
 /** One colour per contender, pidfd in red; the C limits grey and dashed. */
 export const STYLE = {
   pidfd: { color: '#d62728', bold: true },
+  'pidfd/child_process': { color: '#e377c2' },
   child_process: { color: '#1f77b4' },
   execa: { color: '#ff7f0e' },
   'nano-spawn': { color: '#2ca02c' },
