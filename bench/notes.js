@@ -34,10 +34,43 @@ export const causes = {
     "child_process) exceeds 3 ms of CPU here. A quiet machine to measure on; what is left to cut " +
     "lies in Node's loader and child_process, not in the library's two modules.",
   'compat-spawn':
-    "pidfd/child_process's parent CPU per spawn is 6–8× below Node's, and a profile puts all but " +
-    "~0.2 ms of a spawn in the engine's native start (the parent waits for the child's execve): " +
-    'the module costs what the core costs, and the wall-time ratio moves with the load of this ' +
-    'shared machine (2.3× to 2.8× between two runs of the same day). A quiet machine to measure on.',
+    "A quiet machine's figure (the 2.5× came from loaded runs, 2.3–2.8×): pidfd/child_process's " +
+    "parent CPU per spawn + 'exit' is 4.5× below Node's (194 vs 867 µs in this run), but wall " +
+    "time is mostly the child's start, the same for both (the parent waits for the child's " +
+    "execve); on a quiet machine Node's extra CPU runs while a core would be idle, so its rate " +
+    "loses less than its CPU says: the same as the sequential table's 2.49× for spawn(). The rate " +
+    "follows the drop-in's own CPU over spawn()'s (the drop-in row above).",
+  'compat-execfile':
+    "As for spawn + 'exit' (the row above): the parent's CPU per execFile is 2.9× below Node's " +
+    '(393 vs 1,136 µs in this run), the wall-time ratio a quiet machine\'s; execFile adds the ' +
+    "capture of two pipes and the 'close' event, the same work on both sides.",
+  'compat-footprint':
+    'Within the noise: RSS per live ChildProcess is 0.40× Node\'s, and the JS heap figure per child ' +
+    'ranged 1,227–1,389 bytes for the drop-in and 1,186–1,388 for Node\'s over the three fresh ' +
+    'workers of each (the median of three decides the verdict). Each drop-in child carries the ' +
+    "engine's Subprocess (its exit promise) where Node keeps a ProcessWrap whose state lives in C++ " +
+    '(counted in RSS, where the drop-in is lower).',
+  'run-capture-execa':
+    'A wide spread, not a steady loss: pidfd\'s rounds went from 121 to 349 MiB/s (execa\'s 241–269), ' +
+    "with less CPU than execa's (2.6 against 3.4 s per GiB). A 1 GiB capture lands in fresh " +
+    'memory: with huge pages (`madvise(MADV_HUGEPAGE)` over the store) a round that reuses freed ' +
+    "huge pages runs at 1.1–1.5 GiB/s, one that gets memory new to this VM pays its first touch in " +
+    'system time, and one that gets no huge pages (the kernel found no free 2 MiB ranges: this run ' +
+    'had just allocated 8 GiB twice in its memory sweep) faults every 4 KiB, as the C read loop ' +
+    'does (123 MiB/s, 5.4 s of CPU). The THP run of 2026-12-02 (section "Capturing a gigabyte") ' +
+    "gave 7.0× execa. Since this run a capture's pipe also grows to 1 MiB once a read finds it " +
+    'full (the writer is ahead): 16 times fewer wake-ups of the writer (see the pipeline row). A ' +
+    'run without the memory sweep before it, on a quiet machine, to measure.',
+  'run-pipeline-execa':
+    'A two-command pipeline through one kernel pipe is bound by the pipe: with its default 64 KiB, ' +
+    '`dd bs=1M` blocks 16 times per write and `wc` is woken as often (`sh -c \'a | b\'` moved 823 ' +
+    "MiB/s in this run); execa's .pipe() puts Node between two pipes, whose buffers hold more in " +
+    "flight and absorb that back-and-forth, using a core that is idle on a quiet machine (0.98 s " +
+    "of Node's CPU per GiB against pidfd's 0.005 s): 3× execa is a loaded machine's figure. Since " +
+    "this run a pipeline's pipe holds 1 MiB (src/run/pipe-size.ts): measured with Python's " +
+    'subprocess on the same machine, `dd | wc -c` of 1 GiB took 0.57 instead of 0.69 s of CPU with ' +
+    '5× fewer voluntary context switches (8,800–11,800 against 51,600–53,900), and moved ~1.5 GB/s ' +
+    'against ~1.0 GB/s at a load near 1; to be measured by the next quiet run.',
   'compat-fork':
     "The time is the forked Node's own start-up, the same program either way; the ratio moved " +
     "between 0.94× and 1.06× in two runs (per-round spread ±15%), and the parent's CPU for it is 3× " +

@@ -100,6 +100,7 @@ static napi_value pf_init(napi_env env, napi_value exports) {
       PF_FN("pipe", js_pipe),
       PF_FN("tee", js_tee),
       PF_FN("adviseHugePages", js_advise_huge_pages),
+      PF_FN("setPipeSize", js_set_pipe_size),
       PF_VALUE("constants", pf_constants(env)),
       PF_VALUE("test", pf_test_api(env)),
   };

@@ -68,6 +68,11 @@ int pf_fd_readable(int fd) {
   return (p.revents & (POLLIN | POLLHUP)) != 0;
 }
 
+int pf_fd_set_pipe_size(int fd, int bytes) {
+  int r = fcntl(fd, F_SETPIPE_SZ, bytes);
+  return r < 0 ? -errno : r;
+}
+
 int pf_mem_advise_huge_pages(void *data, size_t reserved) {
   const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
   uintptr_t start = ((uintptr_t)data + page - 1) & ~(page - 1);

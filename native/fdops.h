@@ -42,6 +42,9 @@ int pf_fd_readable(int fd);
 
 /* madvise(MADV_HUGEPAGE) on the whole pages within [data, data + reserved): advice only, 0 or
  * -errno (0 when no whole page is inside). */
+/* fcntl(F_SETPIPE_SZ): the pipe's new capacity in bytes (the kernel rounds up to a power of two
+ * of pages), or -errno (EPERM past /proc/sys/fs/pipe-max-size or the user's pipe pages). */
+int pf_fd_set_pipe_size(int fd, int bytes);
 int pf_mem_advise_huge_pages(void *data, size_t reserved);
 
 /* One sendmsg of `len` bytes carrying a copy of `fd` (SCM_RIGHTS; none for fd -1), with

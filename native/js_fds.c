@@ -310,6 +310,16 @@ napi_value js_pipe(napi_env env, napi_callback_info info) {
   return r < 0 ? pf_int(env, r) : pf_fd_pair(env, fds);
 }
 
+/* setPipeSize(fd, bytes): fcntl(F_SETPIPE_SZ): the pipe's capacity now, or -errno. */
+napi_value js_set_pipe_size(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int32_t fd, bytes;
+  if (!pf_get_args(env, info, 2, argv) || !pf_to_int(env, argv[0], "fd", &fd) ||
+      !pf_to_int(env, argv[1], "bytes", &bytes))
+    return NULL;
+  return pf_int(env, pf_fd_set_pipe_size(fd, bytes));
+}
+
 /* tee(source, targets, status): copies everything of pipe `source` to each fd of `targets` (an
  * Int32Array, in order) on a thread of its own (tee.c), failures reported on pipe `status`,
  * closed when it ends. Every fd is duplicated: the caller closes its own. 0 or -errno. */

@@ -272,6 +272,8 @@ export interface NativeBinding {
   tee(source: number, targets: Int32Array, status: number): number;
   /** madvise(MADV_HUGEPAGE) over the first `reserved` bytes of the buffer's memory: 0 or -errno. */
   adviseHugePages(buffer: ArrayBuffer, reserved: number): number;
+  /** fcntl(F_SETPIPE_SZ): the pipe's capacity now, or -errno. */
+  setPipeSize(fd: number, bytes: number): number;
 }
 
 let loaded: NativeBinding | undefined;

@@ -20,6 +20,7 @@ import { portableEngine } from '../engine-choice.js';
 import { runtime } from '../runtime.js';
 import { fsPipeStream, readsItsFd, socketsMayReadFds } from '../process/pipe-stream.js';
 import { isTextEncoding, type CanonicalEncoding } from './options.js';
+import { growPipe } from './pipe-size.js';
 
 /** The captured output of one stream (or of both, for `all`), as the result gives it. */
 export type Output = string | Buffer | string[];
@@ -220,6 +221,10 @@ export class Capture {
   #fsReading = false;
 
   readonly #source: number;
+  /** The pipe's read end while it may still be grown (pipe-size.ts): until a read finds the pipe
+   * full, which says the writer is ahead of us. */
+  #growable: number | null;
+  #giveBack: (() => void) | null = null;
   /** Sees every read as it comes (`verbose: 'full'`). */
   readonly #tap: ((bytes: Uint8Array) => void) | undefined;
 
@@ -238,6 +243,7 @@ export class Capture {
     this.#max = Math.min(max, MAX_CAPTURE);
     this.#tap = tap;
     this.#source = source;
+    this.#growable = typeof fd === 'number' ? fd : null;
     this.#lines = lines;
     this.store = new ByteStore(this.#max);
     this.#all = all;
@@ -283,12 +289,17 @@ export class Capture {
       this.#resolveDone = resolve;
       this.#socket.once('close', () => {
         this.#closed = true;
+        this.#giveBack?.();
         resolve();
       });
     });
   }
 
   #read(bytes: Uint8Array): boolean {
+    if (this.#growable !== null && bytes.length === READ_SIZE) {
+      this.#giveBack = growPipe(this.#growable);
+      this.#growable = null;
+    }
     this.#tap?.(bytes);
     if (this.#sink !== null) return this.#sink(Buffer.from(bytes));
     if (this.exceeded) return true; // read on and drop: the tree is being killed

@@ -19,6 +19,7 @@ import type { Subprocess } from '../process/subprocess.js';
 import { ByteStore, Capture, LineLimit, MAX_CAPTURE } from './capture.js';
 import { feedInput } from './input.js';
 import { IpcChannel } from './ipc.js';
+import { growPipe } from './pipe-size.js';
 import type { NormalizedRun, StdioSetting } from './options.js';
 import { startTree, type Tree } from './tree.js';
 
@@ -263,7 +264,17 @@ export const startRun: RunEngine = (n, stdinStream, events) => {
     // where stdout is inherited.
     const stderr = n.stderr.kind === 'stdout' ? (stdout === 'inherit' ? 1 : stdout) : stdioValue(n, n.stderr, opened, stderrEnd, tees);
     const stdio = normalizeStdio([stdinStream ?? stdioValue(n, n.stdin, opened), stdout, stderr]);
-    const started = startTree(child, stdio, n.tree, n.cleanup, n.launch);
+    // A pipeline's pipe carries what one command makes for the next: a large flow, often.
+    const piped = stdinStream === null ? undefined : fdOf(stdinStream as unknown as StreamWithFd);
+    const giveBack = typeof piped === 'number' ? growPipe(piped) : null;
+    let started;
+    try {
+      started = startTree(child, stdio, n.tree, n.cleanup, n.launch);
+    } catch (error) {
+      giveBack?.();
+      throw error;
+    }
+    if (giveBack !== null) void started.subprocess.exited.then(giveBack, giveBack);
     subprocess = started.subprocess;
     tree = started.tree;
   } catch (error) {
