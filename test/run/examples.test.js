@@ -160,32 +160,45 @@ async function sh(script, cwd, env) {
   if (code !== 0) throw new Error(`setup failed (exit ${code}): ${script}\n${output}`);
 }
 
-/** Waits until check() is true, polling every 25 ms (a /proc scan each), or throws. */
-async function until(check, what, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
-
-/** The pids of the processes whose environment holds `marker` (the block's own variable). */
+/** The processes whose environment holds `marker` (the block's own variable): [{ pid, comm,
+ * waitFor }]. Zombies are not there (their environment is gone with their memory). `waitFor`: the
+ * process is on its way out by design: the watchdog (which kills what a dead process left to it,
+ * then exits), or a process with a SIGKILL pending. */
 function marked(marker) {
   const found = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      if (readFileSync(`/proc/${name}/environ`, 'latin1').split('\0').includes(marker)) found.push(Number(name));
+      if (!readFileSync(`/proc/${name}/environ`, 'latin1').split('\0').includes(marker)) continue;
+      const status = readFileSync(`/proc/${name}/status`, 'latin1');
+      const comm = /^Name:\s*(.*)$/m.exec(status)[1];
+      const pending = [...status.matchAll(/^(?:SigPnd|ShdPnd):\s*([0-9a-f]+)$/gm)].some((m) => (BigInt(`0x${m[1]}`) >> 8n) & 1n);
+      const cmdline = readFileSync(`/proc/${name}/cmdline`, 'latin1').split('\0').join(' ').trim();
+      found.push({ pid: Number(name), comm, cmdline, waitFor: comm === 'pidfd-watchdog' || pending });
     } catch {}
   }
   return found;
 }
 
-function commandOf(pid) {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').join(' ').trim();
-  } catch {
-    return '(gone)';
+/**
+ * Resolves once no process that the block started is left; fails, killing them, as soon as one
+ * is left that is not on its way out (a process is waited for only while it is: see marked()).
+ */
+async function nothingLeft(block, marker) {
+  const deadline = Date.now() + GUARD_MS;
+  for (;;) {
+    const left = marked(marker);
+    if (left.length === 0) return;
+    if (left.every((p) => p.waitFor) && Date.now() < deadline) {
+      await sleep(25);
+      continue;
+    }
+    for (const { pid } of left) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {}
+    }
+    assert.fail(`${block.doc}:${block.line} left processes running: ${left.map((p) => `${p.pid} ${p.cmdline}`).join('; ')}`);
   }
 }
 
@@ -272,17 +285,7 @@ async function runExample(block) {
     assert.equal(code, 0, `${block.doc}:${block.line} exited with ${code ?? signal}${said}`);
 
     // Nothing that the block started outlives it (the watchdog goes once the block's process has).
-    try {
-      await until(() => marked(marker).length === 0, 'the end of what the example started', GUARD_MS);
-    } catch {
-      const left = marked(marker);
-      for (const pid of left) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {}
-      }
-      assert.fail(`${block.doc}:${block.line} left processes running: ${left.map((p) => `${p} ${commandOf(p)}`).join('; ')}`);
-    }
+    await nothingLeft(block, marker);
 
     const read = (path) => readFileSync(join(work, path), 'utf8');
     for (const code of block.run.after ?? []) new Function('assert', 'stdout', 'stderr', 'read', code)(assert, stdout, stderr, read);
