@@ -16,7 +16,9 @@
 //   run: before: <js>           code before the block (run-time values for what its `types:`
 //                               line only declares)
 //   run: check: <js>            code after the block, in its scope (its variables), with
-//                               `assert` (node:assert/strict) and `read(path)` (a file's text)
+//                               `assert` (node:assert/strict), `read(path)` (a file's text) and
+//                               `values`: the value of each top-level expression statement of
+//                               the block, in order (`result.stdout;  // 'a\nb'` is one)
 //   run: after: <js>            run here once the block's process has exited, with `assert`,
 //                               `stdout`, `stderr` (what it printed) and `read(path)`
 //   run: file: name             the block is not run: it is the file `name` of another block
@@ -202,16 +204,33 @@ async function nothingLeft(block, marker) {
   }
 }
 
+/**
+ * The block's code with the value of each of its top-level expression statements kept, in order,
+ * in `__values` (`result.stdout;   // 'a\nb'` is there for a check to compare): the statements
+ * run as written, once each.
+ */
+function keepValues(body) {
+  const file = ts.createSourceFile('block.ts', body, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
+  let out = body;
+  for (const statement of [...file.statements].reverse()) {
+    if (!ts.isExpressionStatement(statement)) continue;
+    const expression = statement.expression.getText(file);
+    out = `${out.slice(0, statement.getStart(file))}__values.push((${expression}));${out.slice(statement.end)}`;
+  }
+  return out;
+}
+
 /** The module that runs a block: its context, its code, its checks. */
 function moduleSource(block) {
-  const checks = (block.run.check ?? []).map((c) => `{ const assert = __assert; const read = __read;\n${c}\n}`);
+  const checks = (block.run.check ?? []).map((c) => `{ const assert = __assert; const read = __read; const values = __values;\n${c}\n}`);
   const source = [
     "import __assert from 'node:assert/strict';",
     "import { readFileSync as __readFileSync } from 'node:fs';",
     "const __read = (path: string) => __readFileSync(path, 'utf8');",
+    'const __values: unknown[] = [];',
     block.types ?? '',
     ...(block.run.before ?? []),
-    block.body,
+    keepValues(block.body),
     ...checks,
     'export {};',
   ].join('\n');
