@@ -19,6 +19,8 @@
 //                               `assert` (node:assert/strict), `read(path)` (a file's text) and
 //                               `values`: the value of each top-level expression statement of
 //                               the block, in order (`result.stdout;  // 'a\nb'` is one)
+// and, in the block itself, a comment `// → <js>` after a top-level expression statement: its
+// value must deep-equal that expression (`(await $`echo a`).stdout;  // → 'a'`).
 //   run: after: <js>            run here once the block's process has exited, with `assert`,
 //                               `stdout`, `stderr` (what it printed) and `read(path)`
 //   run: file: name             the block is not run: it is the file `name` of another block
@@ -215,7 +217,11 @@ function keepValues(body) {
   for (const statement of [...file.statements].reverse()) {
     if (!ts.isExpressionStatement(statement)) continue;
     const expression = statement.expression.getText(file);
-    out = `${out.slice(0, statement.getStart(file))}__values.push((${expression}));${out.slice(statement.end)}`;
+    // `expr; // → value`: the value is a JS expression, and expr's value must deep-equal it.
+    const rest = body.slice(statement.end, (body.indexOf('\n', statement.end) + 1 || body.length + 1) - 1);
+    const said = /^\s*\/\/ → (.*)$/.exec(rest)?.[1];
+    const expect = said === undefined ? '' : ` __assert.deepStrictEqual(__values.at(-1), (${said}));`;
+    out = `${out.slice(0, statement.getStart(file))}__values.push((${expression}));${expect}${out.slice(statement.end)}`;
   }
   return out;
 }
