@@ -18,8 +18,12 @@ import { fdDiff, fdSnapshot, sigchldCaught, zombies } from './index.js';
 
 // Only in the process of a test file: not in the runner itself, not in worker_threads (which get
 // --import too), not in fixtures (which inherit NODE_TEST_CONTEXT through the environment).
+// Also in the process of an example of the documentation that test/run/examples.test.js runs
+// (the module it names in PIDFD_EXAMPLE_MODULE; not the Node children the example starts).
 const inTestFile =
-  process.env.NODE_TEST_CONTEXT !== undefined && isMainThread && /\.test\.[cm]?js$/.test(process.argv[1] ?? '');
+  isMainThread &&
+  ((process.env.NODE_TEST_CONTEXT !== undefined && /\.test\.[cm]?js$/.test(process.argv[1] ?? '')) ||
+    (process.env.PIDFD_EXAMPLE_MODULE !== undefined && process.argv[1] === process.env.PIDFD_EXAMPLE_MODULE));
 
 if (inTestFile) {
   const caughtAtStart = sigchldCaught();

@@ -2,11 +2,12 @@
 // the package's published types: every ```js and ```ts block of the two files is a module of a
 // consumer's project (helpers/typecheck.js), checked in one tsc run.
 //
-// What the extractor understands, on the line right before a block's fence:
+// What the extractor (helpers/markdown.js) understands, on the line right before a block's fence:
 //   <!-- types: skip: why -->          the block is not checked (output, a fragment of prose)
 //   <!-- types: <TypeScript> -->       the block is checked with these lines before it: the
 //                                      imports and declarations that its surrounding text implies
 // Blocks of other languages (sh, json, plain ```) are not code of this package and are skipped.
+// `<!-- run: ... -->` lines beside it are for test/run/examples.test.js, which runs the blocks.
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -14,35 +15,16 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
 import { pass, root } from '../helpers/index.js';
+import { codeBlocks } from '../helpers/markdown.js';
 import { typecheck } from '../helpers/typecheck.js';
 
 const documents = ['README.md', join('docs', 'run.md')];
 
 /** The checked blocks of a markdown file: [{ line, source }], source with its context first. */
-function codeBlocks(markdown) {
-  const lines = markdown.split('\n');
-  const blocks = [];
-  for (let i = 0; i < lines.length; i++) {
-    const fence = /^```(\w*)\s*$/.exec(lines[i]);
-    if (fence === null) continue;
-    let end = i + 1;
-    while (end < lines.length && !lines[end].startsWith('```')) end++;
-    const body = lines.slice(i + 1, end).join('\n');
-    // The directive: an HTML comment that ends on the line before the fence.
-    let directive = null;
-    if (lines[i - 1]?.trimEnd().endsWith('-->')) {
-      let start = i - 1;
-      while (start > 0 && !lines[start].includes('<!--')) start--;
-      const comment = lines.slice(start, i).join('\n');
-      const m = /<!--\s*types:([\s\S]*?)-->/.exec(comment);
-      if (m) directive = m[1].trim();
-    }
-    if ((fence[1] === 'js' || fence[1] === 'ts') && !directive?.startsWith('skip')) {
-      blocks.push({ line: i + 1, source: `${directive ?? ''}\n${body}\nexport {};\n` });
-    }
-    i = end;
-  }
-  return blocks;
+function checkedBlocks(markdown) {
+  return codeBlocks(markdown)
+    .filter(({ lang, types }) => (lang === 'js' || lang === 'ts') && !types?.startsWith('skip'))
+    .map(({ line, body, types }) => ({ line, source: `${types ?? ''}\n${body}\nexport {};\n` }));
 }
 
 /** The types of results that the examples rely on, exactly (not `any`, not a union). */
@@ -91,7 +73,7 @@ describe('the examples of README.md and docs/run.md', () => {
   test('every js/ts block type-checks under tsc --strict against the published types, and the types of run() and $ results are exact', { skip: pass !== 'default' && 'types do not depend on the backend' }, () => {
     const files = {};
     for (const doc of documents) {
-      const blocks = codeBlocks(readFileSync(join(root, doc), 'utf8'));
+      const blocks = checkedBlocks(readFileSync(join(root, doc), 'utf8'));
       assert.ok(blocks.length > 0, `${doc}: no block to check`);
       for (const { line, source } of blocks) files[`${doc.replace(/[/.]/g, '_')}_line${line}.ts`] = source;
     }
