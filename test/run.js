@@ -59,7 +59,7 @@ if (files.length === 0) {
 
 // The run()/`$` and drop-in files that the portable engine (src/engine-choice.ts) runs too: its own
 // passes take only these (tests of what only the pidfd engine guarantees skip there, saying so).
-const portableFiles = ['run/run.test', 'run/examples', 'run/capture', 'run/endings', 'run/iterate', 'run/options', 'run/pipe', 'run/template', 'run/worker', 'run/dollar', 'run/ipc', 'run/portable', 'platforms'];
+const portableFiles = ['run/run.test', 'run/examples', 'run/capture', 'run/endings', 'run/iterate', 'run/options', 'run/pipe', 'run/template', 'run/worker', 'run/dollar', 'run/halt', 'run/ipc', 'run/portable', 'platforms'];
 const passes = [
   { name: 'default', env: {}, prefix: [] },
   { name: 'clone', env: { PIDFD_BACKEND: 'clone' }, prefix: [] },

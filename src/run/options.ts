@@ -196,6 +196,10 @@ export interface RunOptions {
   verbose?: VerboseOption;
   /** Log nothing, whatever `verbose` or PIDFD_VERBOSE say (zx's `quiet`). Default false. */
   quiet?: boolean;
+  /** Create the run without starting it (zx's `halt`): nothing is opened, spawned or logged
+   * until runProcess.run(). Not read for a piped command, which starts with the command before
+   * it. Default false. */
+  halt?: boolean;
 }
 
 /** A child fd setting, checked. `file` is opened when the run starts. */
@@ -252,6 +256,8 @@ export interface NormalizedRun {
   ipc: IpcSettings | null;
   /** What to log (`verbose`, `quiet` and PIDFD_VERBOSE together). */
   verbose: VerboseOption;
+  /** Created halted: started by runProcess.run(). */
+  halt: boolean;
   /** What `pidfd run` decides itself (set by normalizeLaunch(), launch.ts, its entry; run() never does). */
   launch?: Launch;
 }
@@ -521,6 +527,7 @@ const parsers = {
   tree: parseTree,
   verbose: (value: unknown) => value,
   quiet: (value: unknown) => optionalBoolean(value, 'quiet', false),
+  halt: (value: unknown) => optionalBoolean(value, 'halt', false),
 } satisfies { [K in keyof Required<RunOptions>]: (value: unknown) => unknown };
 
 const knownOptions: ReadonlySet<string> = new Set(Object.keys(parsers));
@@ -657,6 +664,7 @@ export function normalizeRun(file: unknown, args: unknown, options: unknown): No
     tree: parsers.tree(o.tree),
     ipc,
     verbose: parseVerbose(parsers.verbose(o.verbose), parsers.quiet(o.quiet)),
+    halt: parsers.halt(o.halt),
   };
 }
 

@@ -2,10 +2,11 @@
 // RunResult (or its RunError); while it runs it has its pid, its subprocess, the streams that
 // are not captured, kill(), pipe() and the lines of its stdout and stderr.
 //
-// It owns the order of a run and nothing else: the start (#start: the engine, engine.ts), its
+// It owns the order of a run and nothing else: the start (#begin, at once or at run() for a run
+// created with `halt`; #start: the engine, engine.ts), its
 // kills (kill.ts), the end (#complete: the exit, the output, the tree), the outcome (#outcomeNow:
 // a RunState handed to outcome.ts) and, in a pipeline, the joined outcome (pipe.ts). What watches
-// a run hooks in around that order: the `verbose` log (verbose.ts) opens in the constructor and
+// a run hooks in around that order: the `verbose` log (verbose.ts) opens at the start (#begin) and
 // logs its end when the command's own outcome settles; a result gets text()/json()/lines()
 // (formats.ts) in #outcomeNow.
 //
@@ -21,7 +22,7 @@ import { abortError, invalidArgType, invalidArgValue, pidfdError } from '../erro
 import type { ExitStatus } from '../process/exit-status.js';
 import { Subprocess } from '../process/subprocess.js';
 import { portableEngine } from '../engine-choice.js';
-import { signalNumber, type Signal } from '../signals.js';
+import { SIGKILL, signalName, signalNumber, treeSignalRule, type Signal } from '../signals.js';
 import { readLines, type Capture } from './capture.js';
 import { startRun, type StartedRun } from './engine.js';
 import { RunError } from './error.js';
@@ -93,8 +94,16 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
   readonly #n: NormalizedRun;
   readonly #bound: RunOptions | undefined;
   readonly #source: RunProcess<any, any> | undefined;
-  readonly #startedAt = performance.now();
+  /** Which output of #source this command reads. */
+  readonly #from: OutputSource;
+  #startedAt = 0;
   readonly #killer: Killer;
+  /** Created halted (`halt`, or piped from a halted command) and not begun yet: begins it. */
+  #halted: (() => void) | undefined;
+  /** Resolves once it has begun (started, or failed or been canceled before starting). */
+  readonly #begun: Promise<void> | undefined;
+  /** The commands piped from this one while it was halted: begun right after it. */
+  #next: RunProcess<any, any>[] | undefined;
   #started: StartedRun | undefined;
   #startError: unknown;
   /** stdout was handed to pipe() or to an iteration: the result has none. */
@@ -103,8 +112,8 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
   #stderrTaken = false;
   readonly #own: Promise<Outcome>;
   readonly #outcome: Promise<Outcome>;
-  /** The log of `verbose`, if any. */
-  readonly #verbose: VerboseLog | undefined;
+  /** The log of `verbose`, if any (opened at the start). */
+  #verbose: VerboseLog | undefined;
   /** .nothrow() was called: a failure resolves. */
   #nothrow = false;
 
@@ -118,35 +127,83 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
     this.#n = n;
     this.#bound = bound;
     this.#source = source;
+    this.#from = from;
     this.#killer = new Killer(n);
-    // Before the start: a command that cannot start is logged too, and with 'full' the captures
-    // made by the start feed the log (RunEvents.output).
-    this.#verbose = startVerbose(n, source !== undefined);
-    if (n.signal?.aborted) {
-      this.#killer.state.canceled = true;
-      this.#startError = abortError(n.signal);
-      if (source !== undefined) source.#takeOutput(pipeSource(source.#n, from), 'pipe')?.destroy();
-    } else if (source === undefined) {
-      this.#start(null);
+    // Halted: nothing more is done (nothing opened, nothing listened to) until run(). A command
+    // piped from a halted one waits for it, and begins right after it.
+    if (source === undefined ? n.halt : source.#halted !== undefined) {
+      this.#begun = new Promise((resolve) => (this.#halted = resolve));
+      if (source !== undefined) (source.#next ??= []).push(this);
+      this.#own = this.#begun.then(() => this.#complete());
     } else {
-      const stream = source.#takeOutput(pipeSource(source.#n, from), 'pipe');
-      if (stream === null) this.#startError = pidfdError('ERR_PIDFD_PIPE_SOURCE', 'the command before it in the pipeline did not start');
-      else this.#start(stream);
+      this.#begin();
+      this.#own = this.#complete();
     }
-    this.#own = this.#complete();
     // The end is logged once the outcome has settled rather than in #outcomeNow: a command that
     // could not start has its outcome within this constructor, before a .nothrow() after it
     // decides between ✘ and ⚠.
-    if (this.#verbose !== undefined) void this.#own.then((outcome) => this.#logEnd(outcome));
+    if (n.verbose !== 'none') void this.#own.then((outcome) => this.#logEnd(outcome));
     this.#outcome = source === undefined ? this.#own : this.#joinPipeline();
   }
 
-  /** The first process's pid; undefined if it did not start. */
+  /** Begins the run: the log opens, then the command starts, unless its `signal` has aborted or
+   * kill() came before run(), or the command before it in the pipeline did not start. */
+  #begin(): void {
+    const n = this.#n;
+    const source = this.#source;
+    this.#startedAt = performance.now();
+    // Before the start: a command that cannot start is logged too, and with 'full' the captures
+    // made by the start feed the log (RunEvents.output).
+    this.#verbose = startVerbose(n, source !== undefined);
+    if (!this.#killer.state.canceled && n.signal?.aborted) {
+      this.#killer.state.canceled = true;
+      this.#startError = abortError(n.signal);
+    }
+    if (this.#killer.state.canceled) {
+      if (source !== undefined) source.#takeOutput(pipeSource(source.#n, this.#from), 'pipe')?.destroy();
+    } else if (source === undefined) {
+      this.#start(null);
+    } else {
+      const stream = source.#takeOutput(pipeSource(source.#n, this.#from), 'pipe');
+      if (stream === null) this.#startError = pidfdError('ERR_PIDFD_PIPE_SOURCE', 'the command before it in the pipeline did not start');
+      else this.#start(stream);
+    }
+  }
+
+  /** Begins a halted run, then the commands piped from it. */
+  #launch(): void {
+    const begin = this.#halted;
+    if (begin === undefined) return;
+    this.#halted = undefined;
+    this.#begin();
+    begin();
+    const next = this.#next;
+    this.#next = undefined;
+    for (const piped of next ?? []) piped.#launch();
+  }
+
+  /**
+   * Starts a run created with `halt: true` (zx's `$({ halt: true })` and `p.run()`), and returns
+   * this RunProcess: `await p.run()`. On a piped command, starts the pipeline from its first
+   * command. Does nothing on a run that has started already (or was never halted), or that
+   * kill() canceled: a command is started once at most.
+   */
+  run(): this {
+    if (this.#halted !== undefined) {
+      // A halted command's source is halted too: its start begins this one.
+      const source = this.#source;
+      if (source !== undefined && source.#halted !== undefined) source.run();
+      else this.#launch();
+    }
+    return this;
+  }
+
+  /** The first process's pid; undefined if it did not start (or, halted, has not yet). */
   get pid(): number | undefined {
     return this.#started?.subprocess.pid;
   }
 
-  /** The first process, as spawn() would have given it; undefined if it did not start, and on
+  /** The first process, as spawn() would have given it; undefined if it did not start (yet), and on
    * the portable engine (a Subprocess is a pidfd's: docs/run.md, "Platforms"). */
   get subprocess(): Subprocess | undefined {
     const sub = this.#started?.subprocess;
@@ -173,10 +230,19 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
    * trees of the commands piped into this one. After `killSignal`, SIGKILL follows after
    * `forceKillAfterDelay` (not after another signal, as with execa); after a signal that would
    * end a process, stopped members get SIGCONT; SIGSTOP stops the tree. Returns whether any
-   * process received it.
+   * process received it. On a halted run, before run(): it will never start, and settles as
+   * canceled (`isCanceled`), as do the commands piped into it.
    */
   kill(signal?: Signal): boolean {
     const number = signal === undefined ? this.#n.killSignal : signalNumber(signal, 'signal', false, 'argument');
+    if (this.#halted !== undefined && (number === SIGKILL || treeSignalRule(number).continueStopped)) {
+      // Before run(): it never starts, and settles as canceled (a signal that ends no process,
+      // SIGSTOP, SIGCONT or SIGWINCH, leaves it halted). So do the commands piped into it.
+      this.#killer.state.canceled = true;
+      const cause = new Error(`kill(${signalName(number)}) was called before run() started it`);
+      this.#startError = Object.assign(cause, { name: 'AbortError', code: 'ABORT_ERR' });
+      this.#launch();
+    }
     const upstream = this.#source?.kill(number) ?? false;
     return this.#killer.kill(number) || upstream;
   }
@@ -213,6 +279,11 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
     const stream = this.#started?.subprocess[which] as { bytesRead?: number } | null | undefined;
     const read = capture?.started || stream?.bytesRead;
     checkPipeable(this.#n, which, which === 'stdout' ? this.#stdoutTaken : this.#stderrTaken, Boolean(read));
+    // Halted: the output is the next command's from now on; it is handed over at the start.
+    if (this.#halted !== undefined) {
+      if (which === 'stdout') this.#stdoutTaken = true;
+      else this.#stderrTaken = true;
+    }
     return createRunProcess(call.n, call.bound, this, call.from);
   }
 
@@ -392,6 +463,8 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
   }
 
   async *#lines(from: OutputSource): AsyncGenerator<string> {
+    // Before run(): the lines are those of the run once it starts.
+    if (this.#halted !== undefined) await this.#begun;
     const which = this.#iterated(from);
     const taken = which.map((name) => this.#takeOutput(name, 'iterate')).filter((t): t is AsyncIterable<Buffer> => t !== null);
     let complete = false;

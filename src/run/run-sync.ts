@@ -36,8 +36,8 @@ const TREE = { child: 0, group: 1, cgroup: 2 } as const;
 
 /** The options of runSync() and `$.sync`: run()'s, but those that need the event loop to work
  * (`signal`, a `'stream'` output, a stdin to write to, an input read asynchronously, an IPC
- * channel). */
-export type RunSyncOptions = Omit<RunOptions, 'signal' | 'input' | 'stdin' | 'stdout' | 'stderr' | 'ipc' | 'serialization' | 'gracefulCancel'> & {
+ * channel) and `halt` (a synchronous run starts and ends in its call). */
+export type RunSyncOptions = Omit<RunOptions, 'signal' | 'input' | 'stdin' | 'stdout' | 'stderr' | 'ipc' | 'serialization' | 'gracefulCancel' | 'halt'> & {
   /** Written to the child's stdin, which is then closed: a string, bytes, or a (synchronous)
    * iterable of them, read whole before the child starts. */
   input?: string | Uint8Array | Iterable<string | Uint8Array>;
@@ -52,6 +52,9 @@ function refuseAsyncOptions(options: unknown, call: string): void {
   const o = options as RunOptions;
   if (o.signal !== undefined) {
     throw invalidArgValue('signal', o.signal, `cannot be given to ${call}: nothing can abort a run while this thread blocks in it (use \`timeout\`)`);
+  }
+  if (o.halt !== undefined && o.halt !== false) {
+    throw invalidArgValue('halt', o.halt, `cannot be given to ${call}: a synchronous run starts and ends in its call (use run() or \`$\` with \`halt\`, then runProcess.run())`);
   }
   if (o.ipc !== undefined && o.ipc !== false) {
     throw invalidArgValue('ipc', o.ipc, `cannot be given to ${call}: no message can be sent or read while this thread blocks (use run())`);
