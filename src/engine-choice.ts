@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 
 import type { NativeSupport } from './binding.js';
 import { debug } from './debug.js';
+import { runtime } from './runtime.js';
 
 // The addon's loader and support()'s words are loaded at the decision, not with this module:
 // pidfd/register imports it in every process that a shared NODE_OPTIONS starts, where loading
@@ -57,6 +58,32 @@ export function portableWithoutProbe(): string | null {
   if (chosen !== undefined) return chosen.name === 'portable' ? chosen.reason : null;
   if (process.platform === 'linux' && process.env.PIDFD_ENGINE !== 'portable') return null;
   return engine().reason;
+}
+
+/**
+ * Why pidfd/child_process and pidfd/register leave the runtime's own child_process in place
+ * whatever engine run() uses, or null: the drop-in stands on Node's ChildProcess (its
+ * prototype's spawn() drives a process handle of Node's shape, docs/compat.md), and Bun's and
+ * Deno's node:child_process are implementations of their own, whose ChildProcess has no such
+ * spawn() (Bun's is a class with private fields and getter-only properties: setting
+ * `child.connected` threw "Attempted to assign to readonly property").
+ */
+export function childProcessRuntimeReason(): string | null {
+  if (runtime === 'node') return null;
+  const name = runtime === 'bun' ? 'Bun' : 'Deno';
+  return `${name}'s child_process is its own, not Node's, and pidfd/child_process stands on Node's ChildProcess: ${name}'s own child_process is used`;
+}
+
+let chosenForChildProcess: EngineChoice | undefined;
+
+/** The engine of pidfd/child_process and pidfd/register: run()'s, except on Bun and Deno
+ * (childProcessRuntimeReason()), where it is the portable one (the runtime's own child_process). */
+export function childProcessEngine(): EngineChoice {
+  if (chosenForChildProcess === undefined) {
+    const reason = childProcessRuntimeReason();
+    chosenForChildProcess = reason === null ? engine() : { name: 'portable', reason, forced: process.env.PIDFD_ENGINE || null };
+  }
+  return chosenForChildProcess;
 }
 
 function decide(): EngineChoice {

@@ -2,7 +2,7 @@
 
 import { binding, type NativeFeature, type NativeSupport } from './binding.js';
 import { cgroupHierarchy, probeCgroups } from './cgroup/hierarchy.js';
-import { engine, type EngineChoice } from './engine-choice.js';
+import { childProcessEngine, engine, type EngineChoice } from './engine-choice.js';
 import { errnoName } from './errors.js';
 import { runtime, watcherChoice, type Runtime, type WatcherChoice } from './runtime.js';
 
@@ -68,8 +68,9 @@ export interface CgroupSupport {
 export interface Engines {
   /** run(), `$` and `pidfd run`: the pidfd engine, or the portable one (Node's child_process). */
   run: EngineChoice;
-  /** pidfd/child_process and pidfd/register: the same engine as run(); on the portable one
-   * they are Node's own child_process, and register changes nothing. */
+  /** pidfd/child_process and pidfd/register: the same engine as run() on Node, the portable one
+   * on Bun and Deno; on the portable one they are the runtime's own child_process, and register
+   * changes nothing. */
   childProcess: EngineChoice;
   /** spawn(), Subprocess and PidFd: pidfd only. `available` false: they throw (ENOSYS off Linux). */
   spawn: { name: 'pidfd'; available: boolean; reason: string };
@@ -288,7 +289,7 @@ function engines(backend: string | null, reason: string): Engines {
   const chosen = engine();
   return {
     run: { ...chosen },
-    childProcess: { ...chosen },
+    childProcess: { ...childProcessEngine() },
     spawn: { name: 'pidfd', available: backend !== null, reason: backend !== null ? `the ${backend} backend: ${reason}` : reason },
   };
 }

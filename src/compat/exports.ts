@@ -12,12 +12,13 @@
 // `util.promisify(exec)` and `util.promisify(execFile)` find the implementation's promise form.
 //
 // Where the pidfd engine cannot work (src/engine-choice.ts: another platform, or a Linux where no pidfd
-// backend works), the implementation is Node's own child_process, as it was before pidfd/register
-// replaced it: every export then behaves exactly as Node's, and the addon is never loaded.
+// backend works), and on Bun and Deno (whose child_process is not Node's), the implementation is
+// the runtime's own child_process, as it was before pidfd/register replaced it: every export then
+// behaves exactly as the runtime's, and the addon is never loaded.
 
 import { createRequire } from 'node:module';
 
-import { portableEngine } from '../engine-choice.js';
+import { childProcessEngine } from '../engine-choice.js';
 
 type Implementation = typeof import('./implementation.js');
 
@@ -40,7 +41,7 @@ let provided: Implementation | null = null;
  * own where the portable engine is chosen (decided at this first call). */
 function load(): Implementation {
   if (implementation !== null) return implementation;
-  implementation = portableEngine() ? nodeOwn : (provided ?? (require('./implementation.js') as Implementation));
+  implementation = childProcessEngine().name === 'portable' ? nodeOwn : (provided ?? (require('./implementation.js') as Implementation));
   return implementation;
 }
 
@@ -52,7 +53,7 @@ export function provide(loaded: Implementation): void {
 /** Whether the exports pass calls to Node's own here (the portable engine); decides the engine,
  * without loading the implementation. */
 export function usesNodeOwn(): boolean {
-  return implementation !== null ? implementation === nodeOwn : portableEngine();
+  return implementation !== null ? implementation === nodeOwn : childProcessEngine().name === 'portable';
 }
 
 type FunctionName = 'exec' | 'execFile' | 'execFileSync' | 'execSync' | 'fork' | 'spawn' | 'spawnSync';
@@ -92,8 +93,11 @@ export const execSync = forward('execSync', 2);
  * `ChildProcess`: Node's prototype (so `instanceof` holds both ways, and a subclass inherits
  * Node's methods), the implementation's constructor (child-process-class.ts), which it calls on `this`.
  */
-export const ChildProcess = function ChildProcess(this: object): void {
-  (load().ChildProcess as unknown as (this: object) => void).call(this);
+export const ChildProcess = function ChildProcess(this: object): object | void {
+  const implementation = load();
+  // Bun's and Deno's own ChildProcess is a class, which cannot be called on `this`.
+  if (implementation === nodeOwn) return Reflect.construct(nodeOwn.ChildProcess, [], new.target ?? ChildProcess) as object;
+  (implementation.ChildProcess as unknown as (this: object) => void).call(this);
 } as unknown as Implementation['ChildProcess'];
 ChildProcess.prototype = builtin.ChildProcess.prototype;
 Object.setPrototypeOf(ChildProcess, Object.getPrototypeOf(builtin.ChildProcess) as object);

@@ -13,14 +13,15 @@
 //
 // Where the pidfd engine cannot work (src/engine-choice.ts), register changes nothing, so that a
 // NODE_OPTIONS shared by a team is harmless on every machine: off Linux (or with
-// PIDFD_ENGINE=portable) nothing is installed at all; on a Linux where no pidfd backend works,
+// PIDFD_ENGINE=portable) and on Bun and Deno (whose child_process is their own, not Node's)
+// nothing is installed at all; on a Linux where no pidfd backend works,
 // which is known only once the addon has probed (at the first call, not at start-up), the
 // installed functions pass every call to Node's own. isRegistered() says false in both cases,
 // and NODE_DEBUG=pidfd prints why.
 
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 
-import { portableWithoutProbe } from '../engine-choice.js';
+import { childProcessRuntimeReason, portableWithoutProbe } from '../engine-choice.js';
 import * as compat from './exports.js';
 import { debug } from '../debug.js';
 
@@ -37,7 +38,7 @@ let saved: Record<string, unknown> | null = null;
 
 /** Puts pidfd's child_process in place of the built-in one (again, after unregister()). */
 export function register(): void {
-  const portable = portableWithoutProbe();
+  const portable = childProcessRuntimeReason() ?? portableWithoutProbe();
   if (portable !== null) {
     debug('register: child_process stays Node\'s own: %s', portable);
     return;

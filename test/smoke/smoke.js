@@ -236,6 +236,37 @@ smoke("the lines of a run's stdout can be iterated as they come", async () => {
   assert.deepEqual(lines, ['one', 'two', 'three']);
 });
 
+// The drop-in is Node's child_process on pidfds where the runtime is Node, and the runtime's own
+// child_process on Bun and Deno (whose ChildProcess is not Node's: on Bun, pidfd's setup of it
+// threw "Attempted to assign to readonly property"). Either way a program that uses it, or a
+// library under pidfd/register, works.
+smoke('pidfd/child_process spawns, execFile captures, and pidfd/register leaves a working child_process', async () => {
+  const cp = await import('../../dist/compat/child_process.js');
+  const registration = await import('../../dist/compat/register.js');
+  const builtin = await import('node:child_process');
+  const child = cp.spawn('/bin/sh', ['-c', 'echo out; exit 3']);
+  const out = collect(child.stdout);
+  const [code, signal] = await new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (...ended) => resolve(ended));
+  });
+  assert.deepEqual([code, signal, await out], [3, null, 'out\n']);
+  const captured = await new Promise((resolve, reject) =>
+    cp.execFile('/bin/sh', ['-c', 'echo captured'], (error, stdout) => (error ? reject(error) : resolve(stdout))),
+  );
+  assert.equal(captured, 'captured\n');
+  assert.equal(cp.spawnSync('/bin/sh', ['-c', 'exit 5']).status, 5);
+  const ownEngine = s.runtime === 'node' ? s.engines.run.name : 'portable';
+  assert.equal(s.engines.childProcess.name, ownEngine, s.engines.childProcess.reason);
+  registration.register();
+  try {
+    assert.equal(registration.isRegistered(), ownEngine === 'pidfd');
+    assert.equal(builtin.execFileSync('/bin/sh', ['-c', 'echo registered'], { encoding: 'utf8' }), 'registered\n');
+  } finally {
+    registration.unregister();
+  }
+});
+
 async function runCase({ name, fn }) {
   let timer;
   const limit = new Promise((_, reject) => {
