@@ -90,7 +90,7 @@ export class RunError extends Error implements RunFields<RunOptions>, OutputForm
   /** `fields` is the run's result; `how` says how it ended, `cause` why, where known; `quoted`
    * the outputs the message quotes the end of (default: `all`, or stderr then stdout). */
   constructor(fields: RunFields<any>, how: string, cause?: unknown, quoted?: readonly (Output | undefined)[]) {
-    const shortMessage = `Command ${how}: ${fields.command}`;
+    const shortMessage = `Command ${how}: ${fields.escapedCommand}`;
     const outputs = quoteOutput(quoted ?? (fields.all !== undefined ? [fields.all] : [fields.stderr, fields.stdout]));
     super(outputs === '' ? shortMessage : `${shortMessage}\n\n${outputs}`, cause === undefined ? undefined : { cause });
     this.name = 'RunError';

@@ -38,7 +38,7 @@ export interface VerboseRun {
 interface Ended {
   failed: boolean;
   durationMs: number;
-  command: string;
+  escapedCommand: string;
   shortMessage?: string;
 }
 
@@ -151,7 +151,7 @@ class Log implements VerboseLog {
     }
     // The error's first line without its command (the log's number says which).
     const message = outcome.shortMessage ?? 'Command failed';
-    const how = message.replace(/^Command /, '').replace(`: ${outcome.command}`, '');
+    const how = message.replace(/^Command /, '').replace(`: ${outcome.escapedCommand}`, '');
     const text = `${how}, in ${duration}`;
     const colour = rejects ? red : yellow;
     this.#write(this.#colour ? colour(rejects ? '✘' : '⚠') : rejects ? '✘' : '⚠', this.#colour ? colour(text) : text);

@@ -43,7 +43,7 @@ const endings = [
     name: 'a non-zero exit code',
     start: () => run('sh', ['-c', 'echo oops >&2; exit 3']),
     flags: none,
-    short: /^Command failed with exit code 3: sh -c echo oops >&2; exit 3$/,
+    short: /^Command failed with exit code 3: sh -c 'echo oops >&2; exit 3'$/,
     check: (e) => {
       assert.deepEqual([e.exitCode, e.signal], [3, undefined]);
       assert.equal(e.message, `${e.shortMessage}\n\noops`, 'the message ends with the tail of stderr');

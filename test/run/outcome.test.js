@@ -93,7 +93,7 @@ describe('the outcome of a command, from its record', () => {
     );
     assert.equal(
       outcome.shortMessage,
-      'Command timed out after 100 ms (it had exited with code 0 before that; what it left running was killed): sh -c sleep 60 &',
+      'Command timed out after 100 ms (it had exited with code 0 before that; what it left running was killed): sh -c \'sleep 60 &\'',
     );
     assert.equal(outcome.escapedCommand, "sh -c 'sleep 60 &'");
     assert.equal(outcome.failed, true);

@@ -78,7 +78,7 @@ describe('runSync(file, args?, options?)', () => {
     const expected = await run(...command).catch((e) => e);
     assert.ok(error instanceof RunError);
     assert.equal(error.message, expected.message);
-    assert.equal(error.message, 'Command failed with exit code 3: sh -c echo to stdout; echo to stderr >&2; exit 3\n\nto stderr\n\nto stdout');
+    assert.equal(error.message, 'Command failed with exit code 3: sh -c \'echo to stdout; echo to stderr >&2; exit 3\'\n\nto stderr\n\nto stdout');
     assert.deepEqual(essence(error), essence(expected));
     assert.equal(error.exitCode, 3);
   }));
