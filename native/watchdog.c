@@ -18,8 +18,8 @@
  *   - an entry's leader exits: a lone process is forgotten; a group is forgotten when it is
  *     empty (zombies aside), else kept and checked again at every wake-up until it is (its pidfd
  *     pins the kernel's struct pid, so a pid that is reused meanwhile is never signalled).
- * It never signals anything by pid number except the members of a frozen cgroup on kernels
- * without cgroup.kill (5.14).
+ * It never signals anything by pid number: without cgroup.kill (5.14) the members of a cgroup
+ * are signalled through pidfds of their own, with the cgroup frozen (cgroup_signal.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +33,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cgroup_signal.h"
 #include "pidfd.h"
 #include "tree_signal.h"
 #include "watchdog.h"
@@ -92,50 +93,19 @@ static int group_has_live_member(pid_t pgid) {
   return live;
 }
 
-static int write_file_at(int dirfd, const char *name, const char *text) {
-  int fd = openat(dirfd, name, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return -errno;
-  ssize_t n = write(fd, text, strlen(text));
-  int r = n < 0 ? -errno : 0;
-  close(fd);
-  return r;
-}
-
-/* `sig` to every member of the cgroup. SIGKILL: cgroup.kill (5.14), else freeze, kill each pid
- * listed, thaw, until cgroup.procs is empty (bounded: a member in uninterruptible sleep may take
- * its time). Another signal: once to each member listed while frozen. */
-static void signal_cgroup(int dirfd, int sig) {
-  if (sig == SIGKILL && write_file_at(dirfd, "cgroup.kill", "1") == 0) return;
-  write_file_at(dirfd, "cgroup.freeze", "1");
-  for (int round = 0; round < 100; round++) {
-    int fd = openat(dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) break;
-    char buf[8192];
-    size_t used = 0;
-    ssize_t n;
-    while (used < sizeof buf - 1 && (n = read(fd, buf + used, sizeof buf - 1 - used)) > 0) used += (size_t)n;
-    close(fd);
-    buf[used] = '\0';
-    if (used == 0) break;
-    for (char *p = buf; *p != '\0';) {
-      long pid = strtol(p, &p, 10);
-      if (pid > 0) kill((pid_t)pid, sig);
-      while (*p == '\n') p++;
-    }
-    if (sig != SIGKILL) break;
-    usleep(1000);
-  }
-  write_file_at(dirfd, "cgroup.freeze", "0");
-}
-
 /* `sig` to every process of an entry's tree, then SIGCONT where the tree rule says so
  * (tree_signal.h; the watchdog sends SIGKILL, which needs none). */
 static void signal_entry(const struct entry *e, int sig) {
+  if (e->op == PF_WATCHDOG_ADD_CGROUP) {
+    /* cgroup.kill, else frozen, member by member through pidfds, sub-cgroups included: the rule
+     * that runSync's loop (sync.c) applies too. */
+    pf_cgroup_signal(e->fd, sig, pf_tree_signal_continues(sig), PF_CGROUP_FREEZE_WAIT_MS);
+    return;
+  }
   for (int round = 0; round < 1 + pf_tree_signal_continues(sig); round++) {
     int s = round == 0 ? sig : SIGCONT;
     if (e->op == PF_WATCHDOG_ADD_GROUP) group_signal(e->fd, s);
     if (e->op == PF_WATCHDOG_ADD_LEADER) pf_pidfd_send_signal(e->fd, s, 0);
-    if (e->op == PF_WATCHDOG_ADD_CGROUP) signal_cgroup(e->fd, s);
   }
 }
 

@@ -19,7 +19,7 @@ import { errno as errnos, invalidArgValue, systemError } from '../errors.js';
 import { exitStatusFromRecord, type ExitStatus } from '../process/exit-status.js';
 import { startSync } from '../process/start.js';
 import type { StdioEntry } from '../process/stdio.js';
-import { SIGKILL, treeSignalRule } from '../signals.js';
+import { SIGKILL, signalName, treeSignalRule } from '../signals.js';
 import { ByteStore, MAX_CAPTURE } from './capture.js';
 import { runChildSpec, type TreePlacement } from './child-spec.js';
 import { RunError } from './error.js';
@@ -304,6 +304,17 @@ export function normalizeRunSync(file: unknown, args: unknown, options: unknown,
         `cannot be several places in ${call}: the copies are made on a thread that the run waits for with the event loop (use run(), or one place: 'pipe', a file or an fd)`,
       );
     }
+  }
+  if (n.forceKillAfterDelay < 0 && n.killSignal !== SIGKILL) {
+    // run() waits for such a tree as long as it takes, and its caller can still kill() it or
+    // give up on it; here nothing could, and a command that ignores killSignal would hold this
+    // thread for ever (Node's spawnSync, and so execaSync, do just that).
+    const name = signalName(n.killSignal);
+    throw invalidArgValue(
+      'forceKillAfterDelay',
+      false,
+      `cannot be false in ${call} with killSignal ${name}: a command that ignores ${name} after a timeout or maxBuffer would keep this thread blocked for ever, and nothing can end the call (give the time it may take to end, in ms: SIGKILL follows after it; or killSignal: 'SIGKILL'; or use run())`,
+    );
   }
   if (n.stderr.kind === 'stdout' && n.stdout.kind === 'pipe') {
     // The native loop reads the pipes the engine made, one per fd.
