@@ -14,7 +14,7 @@
  *     with SIGKILL, and the watchdog exits;
  *   - a record arrives, or the socket reaches EOF (the environment closed its end: a worker that
  *     ended, or a process about to exit with nothing running). After EOF the watchdog stays only
- *     while some group it knows still has members, checking them once a second;
+ *     while some group or cgroup it knows still has members, checking them once a second;
  *   - an entry's leader exits: a lone process is forgotten; a group is forgotten when it is
  *     empty (zombies aside), else kept and checked again at every wake-up until it is (its pidfd
  *     pins the kernel's struct pid, so a pid that is reused meanwhile is never signalled).
@@ -144,12 +144,33 @@ static int add(uint32_t op, pid_t pgid, uint64_t id, int fd) {
   return 0;
 }
 
+/* Whether a cgroup still holds a process (cgroup.events); one that was removed is empty. */
+static int cgroup_populated(int dirfd) {
+  int fd = openat(dirfd, "cgroup.events", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buf[256];
+  ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  return strstr(buf, "populated 0") == NULL;
+}
+
 /* Drops every entry whose leader has exited and whose tree is empty (zombies aside); returns how
- * many groups are left with members after their leader exited. */
-static size_t prune(void) {
+ * many trees are left with members after their leader exited. A cgroup is guarded before its
+ * first process is placed in it: while the socket is open it is kept until a remove record
+ * names it; after EOF (its environment is gone: a worker terminated while its run blocked, or
+ * ended with a killed tree not yet empty) nobody can place a process in it any more, and it is
+ * dropped once empty, so that the watchdog does not stay for nothing. */
+static size_t prune(int open_control) {
   size_t stragglers = 0;
   for (size_t i = 0; i < nentries; i++) {
     struct entry *e = &entries[i];
+    if (e->op == PF_WATCHDOG_ADD_CGROUP && !open_control) {
+      if (cgroup_populated(e->fd)) stragglers++;
+      else forget(e);
+      continue;
+    }
     if (e->op == PF_WATCHDOG_NONE || e->op == PF_WATCHDOG_ADD_CGROUP || e->polled) continue;
     if (e->op == PF_WATCHDOG_ADD_GROUP && group_signal(e->fd, 0) == 0 && group_has_live_member(e->pgid)) {
       stragglers++;
@@ -268,7 +289,7 @@ int main(void) {
         leader_exited(key);
       }
     }
-    stragglers = prune();
+    stragglers = prune(open_control);
     if (!open_control) {
       size_t live = 0;
       for (size_t i = 0; i < nentries; i++) live += entries[i].op != PF_WATCHDOG_NONE;

@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { isMainThread } from 'node:worker_threads';
 
-import { constants, type NativeSyncResult } from '../binding.js';
+import { binding, constants, type NativeSyncResult } from '../binding.js';
 import { portableEngine } from '../engine-choice.js';
 import { createRunCgroup, disownCgroup, discardCgroup, type Cgroup } from '../cgroup/cgroup.js';
 import { probeCgroups } from '../cgroup/hierarchy.js';
@@ -150,12 +150,23 @@ function makeTree(n: NormalizedRun, stdio: readonly StdioEntry[]): PlacedTree {
   if (n.cleanup) {
     // Guarded before the child exists: if this process dies while it blocks here, the watchdog
     // kills the tree.
+    // A worker terminated while the call blocks runs no more JavaScript once it returns (not
+    // even a `finally`): the addon then removes the directory when the worker ends, unless
+    // releaseTree() let go of it first (ownCgroupDir; Node closes a worker's fs fds itself).
+    let held: object | number = -1;
     try {
       ensureWatchdog();
       tree.dirfd = openSync(tree.cgroup.path, fs.O_RDONLY | fs.O_DIRECTORY);
       const dirfd = tree.dirfd;
-      tree.guardId = guard({ kind: 'addCgroup', pid: 0, fd: () => dirfd, alive: () => false, released: () => closeSync(dirfd) });
+      held = binding().ownCgroupDir(dirfd);
+      const owned = held;
+      const release = (): void => {
+        if (typeof owned === 'object') binding().closeOwned(owned);
+        closeSync(dirfd);
+      };
+      tree.guardId = guard({ kind: 'addCgroup', pid: 0, fd: () => dirfd, alive: () => false, released: release });
     } catch (error) {
+      if (typeof held === 'object' && tree.guardId === undefined) binding().closeOwned(held);
       if (tree.dirfd >= 0 && tree.guardId === undefined) closeSync(tree.dirfd);
       discardCgroup(tree.cgroup);
       throw error;
