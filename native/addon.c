@@ -87,6 +87,7 @@ static napi_value pf_init(napi_env env, napi_value exports) {
       PF_FN("pidfdOpen", js_pidfd_open),
       PF_FN("close", js_close),
       PF_FN("own", js_own),
+      PF_FN("ownCgroupDir", js_own_cgroup_dir),
       PF_FN("closeOwned", js_close_owned),
       PF_FN("ownerOf", js_owner_of),
       PF_FN("dup", js_dup),

@@ -216,7 +216,9 @@ static napi_value pf_sync_value(napi_env env, pid_t pid, const struct pf_sync_re
   napi_create_object(env, &obj);
   pf_set_int(env, obj, "pid", pid);
   pf_set_int(env, obj, "error", r->error != 0 ? r->error : r->pipe_error);
-  napi_create_arraybuffer(env, sizeof r->rec, &data, &ab);
+  /* A worker terminated while the call blocked can no longer call into JavaScript: Node-API then
+   * fails to make anything (napi_pending_exception) and leaves `data` unset. */
+  if (napi_create_arraybuffer(env, sizeof r->rec, &data, &ab) != napi_ok) return NULL;
   memcpy(data, r->rec, sizeof r->rec);
   napi_create_typedarray(env, napi_float64_array, PF_EXIT_FIELDS, ab, 0, &rec);
   napi_set_named_property(env, obj, "record", rec);
@@ -323,7 +325,10 @@ napi_value js_spawn_sync(napi_env env, napi_callback_info info) {
     pf_set_int(env, result, "killed", r.killed);
     pf_set_int(env, result, "exitedBefore", r.exited_before);
     pf_set_int(env, result, "forced", r.forced);
-    napi_create_arraybuffer(env, (size_t)r.nruns * 2 * sizeof(int32_t), &data, &ab);
+    if (napi_create_arraybuffer(env, (size_t)r.nruns * 2 * sizeof(int32_t), &data, &ab) != napi_ok) {
+      result = NULL;
+      goto done;
+    }
     if (r.nruns > 0) memcpy(data, r.runs, (size_t)r.nruns * 2 * sizeof(int32_t));
     napi_create_typedarray(env, napi_int32_array, (size_t)r.nruns * 2, ab, 0, &runs);
     napi_set_named_property(env, result, "runs", runs);

@@ -28,6 +28,7 @@ napi_value js_pidfd_exited(napi_env env, napi_callback_info info);
 napi_value js_pidfd_get_info(napi_env env, napi_callback_info info);
 napi_value js_wait(napi_env env, napi_callback_info info);
 napi_value js_own(napi_env env, napi_callback_info info);
+napi_value js_own_cgroup_dir(napi_env env, napi_callback_info info);
 napi_value js_close_owned(napi_env env, napi_callback_info info);
 napi_value js_owner_of(napi_env env, napi_callback_info info);
 napi_value js_send_with_fd(napi_env env, napi_callback_info info);

@@ -6,8 +6,10 @@
  * the spawn entry points.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "env.h"
 #include "exit.h"
@@ -76,6 +78,35 @@ napi_value js_own(napi_env env, napi_callback_info info) {
   return external;
 }
 
+/* ownCgroupDir(fd): an external that owns a copy of fd, a cgroup's directory (fd stays the
+ * caller's): closeOwned() closes the copy; if the environment ends first, the directory is
+ * removed too (owned.h: runSync's cgroup in a worker terminated while the call blocked). A copy,
+ * because the caller's fd may be one that Node closes itself when a worker ends (an fs.openSync
+ * fd), and an fd closed twice would close whatever took its number meanwhile. */
+napi_value js_own_cgroup_dir(napi_env env, napi_callback_info info) {
+  napi_value argv[1], external;
+  int32_t fd;
+  if (!pf_get_args(env, info, 1, argv) || !pf_to_int(env, argv[0], "fd", &fd)) return NULL;
+  struct pf_env *e = pf_env_get(env);
+  if (e == NULL) return NULL;
+  int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  if (copy < 0) return pf_int(env, -errno);
+  struct pf_owned *o = pf_owned_add(&e->owned, copy);
+  if (o == NULL) {
+    close(copy);
+    pf_throw_nomem(env);
+    return NULL;
+  }
+  o->remove_dir = 1;
+  if (napi_create_external(env, o, pf_owned_finalize, NULL, &external) != napi_ok) {
+    pf_owned_close(o);
+    free(o);
+    pf_throw_nomem(env);
+    return NULL;
+  }
+  return external;
+}
+
 /* closeOwned(external): closes its fd now (once). 0 or -errno. */
 napi_value js_close_owned(napi_env env, napi_callback_info info) {
   napi_value argv[1];
@@ -113,7 +144,8 @@ napi_value js_wait(napi_env env, napi_callback_info info) {
     return NULL;
   int r = pf_exit_wait(fd, timeout_ms, rec);
   if (r <= 0) return pf_int(env, r == 0 ? -ETIMEDOUT : r);
-  napi_create_arraybuffer(env, sizeof rec, &data, &ab);
+  /* Unset when a worker was terminated while this call blocked (Node-API makes nothing then). */
+  if (napi_create_arraybuffer(env, sizeof rec, &data, &ab) != napi_ok) return NULL;
   memcpy(data, rec, sizeof rec);
   napi_create_typedarray(env, napi_float64_array, PF_EXIT_FIELDS, ab, 0, &array);
   return array;

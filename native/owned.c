@@ -4,8 +4,11 @@
 #include "owned.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+#include "cgroup_signal.h"
 
 void pf_owned_init(struct pf_owned_list *list) {
   list->head.fd = -1;
@@ -22,6 +25,7 @@ struct pf_owned *pf_owned_add(struct pf_owned_list *list, int fd) {
   list->head.next->prev = o;
   list->head.next = o;
   o->linked = 1;
+  o->remove_dir = 0;
   return o;
 }
 
@@ -49,5 +53,16 @@ int pf_owned_has(const struct pf_owned_list *list, int fd) {
 }
 
 void pf_owned_close_all(struct pf_owned_list *list) {
-  while (list->head.next != &list->head) pf_owned_close(list->head.next);
+  while (list->head.next != &list->head) {
+    struct pf_owned *o = list->head.next;
+    char link[64], path[4096];
+    ssize_t n = -1;
+    if (o->remove_dir && o->fd >= 0 && (size_t)snprintf(link, sizeof link, "/proc/self/fd/%d", o->fd) < sizeof link)
+      n = readlink(link, path, sizeof path - 1);
+    pf_owned_close(o);
+    if (n > 0 && path[0] == '/') {
+      path[n] = '\0';
+      pf_cgroup_remove(path);
+    }
+  }
 }

@@ -16,6 +16,7 @@ struct pf_owned {
   int fd;              /* -1 once closed */
   struct pf_owned *prev, *next;
   int linked;          /* in its environment's list */
+  int remove_dir;      /* fd is a cgroup's directory, removed if still owned at the environment's end */
 };
 
 /* The list head, in struct pf_env. */
@@ -35,7 +36,10 @@ int pf_owned_close(struct pf_owned *o);
 int pf_owned_has(const struct pf_owned_list *list, int fd);
 
 /* The environment goes away: closes every fd of the list and empties it (nodes are freed by their
- * finalizers). */
+ * finalizers). A node with remove_dir still in the list is a cgroup whose owner never got to
+ * release it: a runSync() whose worker was terminated while it blocked, which runs no
+ * JavaScript after the call (not even a `finally`). Its directory is removed (with the cgroups
+ * below it) where it is empty. */
 void pf_owned_close_all(struct pf_owned_list *list);
 
 #endif

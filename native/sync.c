@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup_signal.h"
 #include "pidfd.h"
 #include "sys.h"
 
@@ -55,59 +56,17 @@ struct pf_sync_state {
   int emptied;   /* the cgroup was seen empty, or given up on */
 };
 
-/* Signals every process of the cgroup, one by one through a pidfd (cgroup.procs read once). */
-static void pf_sync_signal_members(int cgroup_fd, int sig, int cont) {
-  int fd = openat(cgroup_fd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  char buf[4096];
-  size_t have = 0;
-  for (;;) {
-    ssize_t n = read(fd, buf + have, sizeof buf - 1 - have);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0 && have == 0) break;
-    have += n > 0 ? (size_t)n : 0;
-    buf[have] = '\0';
-    /* Whole lines only: a number cut at the buffer's end waits for the next read. */
-    char *end = n > 0 ? strrchr(buf, '\n') : buf + have;
-    if (end == NULL) end = buf + have;
-    for (char *p = buf; p < end;) {
-      char *stop;
-      long pid = strtol(p, &stop, 10);
-      if (stop == p) break;
-      int pidfd = pf_pidfd_open((pid_t)pid, 0);
-      if (pidfd >= 0) {
-        pf_pidfd_send_signal(pidfd, sig, 0);
-        if (cont) pf_pidfd_send_signal(pidfd, SIGCONT, 0);
-        close(pidfd);
-      }
-      p = stop + 1;
-    }
-    size_t used = (size_t)(end - buf) + (end < buf + have ? 1 : 0);
-    memmove(buf, buf + used, have - used);
-    have -= used;
-    if (n <= 0) break;
-  }
-  close(fd);
-}
-
 /* Sends sig to the tree: the child, its process group, or its cgroup. */
 static void pf_sync_signal_tree(struct pf_sync_state *s, int sig) {
   const struct pf_sync_limits *l = s->limits;
   int cont = sig != SIGKILL && l->continue_stopped;
   int r = 0;
   switch (l->tree) {
-    case PF_SYNC_CGROUP: {
-      if (sig == SIGKILL) {
-        int fd = openat(l->cgroup_fd, "cgroup.kill", O_WRONLY | O_CLOEXEC);
-        if (fd >= 0) {
-          ssize_t w = write(fd, "1", 1);
-          close(fd);
-          if (w == 1) return;
-        }
-      }
-      pf_sync_signal_members(l->cgroup_fd, sig, cont);
+    case PF_SYNC_CGROUP:
+      /* run()'s rule for a cgroup (cgroup_signal.h, shared with the watchdog): cgroup.kill for
+       * SIGKILL; another signal with the tree frozen, sub-cgroups included, SIGCONT per `cont`. */
+      pf_cgroup_signal(l->cgroup_fd, sig, cont, PF_CGROUP_FREEZE_WAIT_MS);
       return;
-    }
     case PF_SYNC_GROUP:
       /* The group through its leader's pidfd (6.9), which reaches it after the leader's reap
        * too. Before 6.9, kill(-pgid) only while the leader is not reaped: the number is then

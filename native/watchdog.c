@@ -14,12 +14,12 @@
  *     with SIGKILL, and the watchdog exits;
  *   - a record arrives, or the socket reaches EOF (the environment closed its end: a worker that
  *     ended, or a process about to exit with nothing running). After EOF the watchdog stays only
- *     while some group it knows still has members, checking them once a second;
+ *     while some group or cgroup it knows still has members, checking them once a second;
  *   - an entry's leader exits: a lone process is forgotten; a group is forgotten when it is
  *     empty (zombies aside), else kept and checked again at every wake-up until it is (its pidfd
  *     pins the kernel's struct pid, so a pid that is reused meanwhile is never signalled).
- * It never signals anything by pid number except the members of a frozen cgroup on kernels
- * without cgroup.kill (5.14).
+ * It never signals anything by pid number: without cgroup.kill (5.14) the members of a cgroup
+ * are signalled through pidfds of their own, with the cgroup frozen (cgroup_signal.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +33,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cgroup_signal.h"
 #include "pidfd.h"
 #include "tree_signal.h"
 #include "watchdog.h"
@@ -92,50 +93,19 @@ static int group_has_live_member(pid_t pgid) {
   return live;
 }
 
-static int write_file_at(int dirfd, const char *name, const char *text) {
-  int fd = openat(dirfd, name, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return -errno;
-  ssize_t n = write(fd, text, strlen(text));
-  int r = n < 0 ? -errno : 0;
-  close(fd);
-  return r;
-}
-
-/* `sig` to every member of the cgroup. SIGKILL: cgroup.kill (5.14), else freeze, kill each pid
- * listed, thaw, until cgroup.procs is empty (bounded: a member in uninterruptible sleep may take
- * its time). Another signal: once to each member listed while frozen. */
-static void signal_cgroup(int dirfd, int sig) {
-  if (sig == SIGKILL && write_file_at(dirfd, "cgroup.kill", "1") == 0) return;
-  write_file_at(dirfd, "cgroup.freeze", "1");
-  for (int round = 0; round < 100; round++) {
-    int fd = openat(dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) break;
-    char buf[8192];
-    size_t used = 0;
-    ssize_t n;
-    while (used < sizeof buf - 1 && (n = read(fd, buf + used, sizeof buf - 1 - used)) > 0) used += (size_t)n;
-    close(fd);
-    buf[used] = '\0';
-    if (used == 0) break;
-    for (char *p = buf; *p != '\0';) {
-      long pid = strtol(p, &p, 10);
-      if (pid > 0) kill((pid_t)pid, sig);
-      while (*p == '\n') p++;
-    }
-    if (sig != SIGKILL) break;
-    usleep(1000);
-  }
-  write_file_at(dirfd, "cgroup.freeze", "0");
-}
-
 /* `sig` to every process of an entry's tree, then SIGCONT where the tree rule says so
  * (tree_signal.h; the watchdog sends SIGKILL, which needs none). */
 static void signal_entry(const struct entry *e, int sig) {
+  if (e->op == PF_WATCHDOG_ADD_CGROUP) {
+    /* cgroup.kill, else frozen, member by member through pidfds, sub-cgroups included: the rule
+     * that runSync's loop (sync.c) applies too. */
+    pf_cgroup_signal(e->fd, sig, pf_tree_signal_continues(sig), PF_CGROUP_FREEZE_WAIT_MS);
+    return;
+  }
   for (int round = 0; round < 1 + pf_tree_signal_continues(sig); round++) {
     int s = round == 0 ? sig : SIGCONT;
     if (e->op == PF_WATCHDOG_ADD_GROUP) group_signal(e->fd, s);
     if (e->op == PF_WATCHDOG_ADD_LEADER) pf_pidfd_send_signal(e->fd, s, 0);
-    if (e->op == PF_WATCHDOG_ADD_CGROUP) signal_cgroup(e->fd, s);
   }
 }
 
@@ -174,12 +144,33 @@ static int add(uint32_t op, pid_t pgid, uint64_t id, int fd) {
   return 0;
 }
 
+/* Whether a cgroup still holds a process (cgroup.events); one that was removed is empty. */
+static int cgroup_populated(int dirfd) {
+  int fd = openat(dirfd, "cgroup.events", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buf[256];
+  ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  return strstr(buf, "populated 0") == NULL;
+}
+
 /* Drops every entry whose leader has exited and whose tree is empty (zombies aside); returns how
- * many groups are left with members after their leader exited. */
-static size_t prune(void) {
+ * many trees are left with members after their leader exited. A cgroup is guarded before its
+ * first process is placed in it: while the socket is open it is kept until a remove record
+ * names it; after EOF (its environment is gone: a worker terminated while its run blocked, or
+ * ended with a killed tree not yet empty) nobody can place a process in it any more, and it is
+ * dropped once empty, so that the watchdog does not stay for nothing. */
+static size_t prune(int open_control) {
   size_t stragglers = 0;
   for (size_t i = 0; i < nentries; i++) {
     struct entry *e = &entries[i];
+    if (e->op == PF_WATCHDOG_ADD_CGROUP && !open_control) {
+      if (cgroup_populated(e->fd)) stragglers++;
+      else forget(e);
+      continue;
+    }
     if (e->op == PF_WATCHDOG_NONE || e->op == PF_WATCHDOG_ADD_CGROUP || e->polled) continue;
     if (e->op == PF_WATCHDOG_ADD_GROUP && group_signal(e->fd, 0) == 0 && group_has_live_member(e->pgid)) {
       stragglers++;
@@ -298,7 +289,7 @@ int main(void) {
         leader_exited(key);
       }
     }
-    stragglers = prune();
+    stragglers = prune(open_control);
     if (!open_control) {
       size_t live = 0;
       for (size_t i = 0; i < nentries; i++) live += entries[i].op != PF_WATCHDOG_NONE;

@@ -20,7 +20,8 @@ enum pf_watchdog_op {
   /* fd: a pidfd. The process alone is killed. Dropped once it has exited. */
   PF_WATCHDOG_ADD_LEADER,
   /* fd: a cgroup v2 directory. Killed with cgroup.kill (5.14), else member by member while the
-   * cgroup is frozen. Kept until a remove record names it. */
+   * cgroup is frozen. Kept until a remove record names it, or, once the socket has reached EOF,
+   * until the cgroup is empty. */
   PF_WATCHDOG_ADD_CGROUP,
   /* No fd: forget the entry with this id (its fd is closed). */
   PF_WATCHDOG_REMOVE,

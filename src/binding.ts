@@ -241,6 +241,11 @@ export interface NativeBinding {
   /** Takes ownership of fd: it is closed by closeOwned(), by the garbage collector once the
    * returned object is unreachable, or when this environment ends, whichever comes first. */
   own(fd: number): object;
+  /** Owns a copy of fd, a cgroup's directory (fd stays the caller's): closeOwned() closes the
+   * copy; if this environment ends first, the directory is also removed where it is empty
+   * (runSync's cgroup, in a worker terminated while the call blocked). -errno if fd cannot be
+   * copied. */
+  ownCgroupDir(fd: number): object | number;
   /** Closes an owned fd now (once): 0 or -errno. */
   closeOwned(owned: object): number;
   /** Who owns fd in this environment: 1 a PidFd (own()), 2 the exit watcher (a child's pidfd),

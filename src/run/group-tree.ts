@@ -9,6 +9,7 @@ import { signalTree } from '../signals.js';
 import type { PidFd } from '../process/pidfd.js';
 import { groupMembers, signalEach } from '../process/procfs.js';
 import type { Subprocess } from '../process/subprocess.js';
+import { groupHasLiveMember, untilGone } from './group-wait.js';
 import type { Reach, Tree } from './tree.js';
 import { guard, unguard } from './watchdog.js';
 
@@ -66,21 +67,13 @@ export class GroupTree implements Tree {
   }
 
   alive(): boolean {
-    if (!this.#signal(0)) return false;
-    if (this.reach === 'leader' || this.#pidfd === null) return true;
-    // Signal 0 said the group has members: whether one is more than a zombie (no /proc: take
-    // signal 0's word).
-    return (groupMembers(this.#subprocess.pid, true)?.length ?? 1) > 0;
+    if (this.reach === 'leader' || this.#pidfd === null) return this.#signal(0);
+    return groupHasLiveMember(this.#subprocess.pid, () => this.#signal(0));
   }
 
-  /** A process group gives no event: it is checked (alive()) at growing intervals, 5 ms to 50 ms. */
-  async empty(limitMs: number): Promise<boolean> {
-    const deadline = Date.now() + limitMs;
-    for (let pause = 5; this.alive(); pause = Math.min(pause * 2, 50)) {
-      if (Date.now() >= deadline) return false;
-      await new Promise((resolve) => setTimeout(resolve, pause));
-    }
-    return true;
+  /** A process group gives no event: it is checked (alive()) at growing intervals (group-wait.ts). */
+  empty(limitMs: number): Promise<boolean> {
+    return untilGone(() => this.alive(), limitMs);
   }
 
   async settled(): Promise<void> {}

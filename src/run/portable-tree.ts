@@ -13,6 +13,7 @@ import type { ExitStatus } from '../process/exit-status.js';
 import { groupMembers } from '../process/procfs.js';
 import { SIGKILL, signalName, signalTree } from '../signals.js';
 import type { FirstProcess } from './engine.js';
+import { groupHasLiveMember, untilGone } from './group-wait.js';
 import type { Reach, Tree } from './tree.js';
 import { taskkillArguments, windowsEndingSignals } from './windows.js';
 
@@ -143,19 +144,13 @@ export class PortableTree implements Tree {
   /** Whether any process of the tree is left (zombies aside where /proc shows them). */
   alive(): boolean {
     if (this.reach === 'leader' || process.platform === 'win32') return this.#leaderRuns;
-    if (!signalled(-this.#pid, 0)) return false;
-    return (groupMembers(this.#pid)?.length ?? 1) > 0;
+    return groupHasLiveMember(this.#pid, () => signalled(-this.#pid, 0));
   }
 
-  /** Resolves with true once the tree is empty, or false after `limitMs`: checked at growing
-   * intervals, 5 ms to 50 ms (no platform gives an event for a group). */
-  async empty(limitMs: number): Promise<boolean> {
-    const deadline = Date.now() + limitMs;
-    for (let pause = 5; this.alive(); pause = Math.min(pause * 2, 50)) {
-      if (Date.now() >= deadline) return false;
-      await new Promise((resolve) => setTimeout(resolve, pause));
-    }
-    return true;
+  /** Resolves with true once the tree is empty, or false after `limitMs` (no platform gives an
+   * event for a group: group-wait.ts checks it at growing intervals). */
+  empty(limitMs: number): Promise<boolean> {
+    return untilGone(() => this.alive(), limitMs);
   }
 
   async settled(): Promise<void> {}

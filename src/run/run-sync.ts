@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { isMainThread } from 'node:worker_threads';
 
-import { constants, type NativeSyncResult } from '../binding.js';
+import { binding, constants, type NativeSyncResult } from '../binding.js';
 import { portableEngine } from '../engine-choice.js';
 import { createRunCgroup, disownCgroup, discardCgroup, type Cgroup } from '../cgroup/cgroup.js';
 import { probeCgroups } from '../cgroup/hierarchy.js';
@@ -19,7 +19,7 @@ import { errno as errnos, invalidArgValue, systemError } from '../errors.js';
 import { exitStatusFromRecord, type ExitStatus } from '../process/exit-status.js';
 import { startSync } from '../process/start.js';
 import type { StdioEntry } from '../process/stdio.js';
-import { SIGKILL, treeSignalRule } from '../signals.js';
+import { SIGKILL, signalName, treeSignalRule } from '../signals.js';
 import { ByteStore, MAX_CAPTURE } from './capture.js';
 import { runChildSpec, type TreePlacement } from './child-spec.js';
 import { RunError } from './error.js';
@@ -153,12 +153,23 @@ function makeTree(n: NormalizedRun, stdio: readonly StdioEntry[]): PlacedTree {
   if (n.cleanup) {
     // Guarded before the child exists: if this process dies while it blocks here, the watchdog
     // kills the tree.
+    // A worker terminated while the call blocks runs no more JavaScript once it returns (not
+    // even a `finally`): the addon then removes the directory when the worker ends, unless
+    // releaseTree() let go of it first (ownCgroupDir; Node closes a worker's fs fds itself).
+    let held: object | number = -1;
     try {
       ensureWatchdog();
       tree.dirfd = openSync(tree.cgroup.path, fs.O_RDONLY | fs.O_DIRECTORY);
       const dirfd = tree.dirfd;
-      tree.guardId = guard({ kind: 'addCgroup', pid: 0, fd: () => dirfd, alive: () => false, released: () => closeSync(dirfd) });
+      held = binding().ownCgroupDir(dirfd);
+      const owned = held;
+      const release = (): void => {
+        if (typeof owned === 'object') binding().closeOwned(owned);
+        closeSync(dirfd);
+      };
+      tree.guardId = guard({ kind: 'addCgroup', pid: 0, fd: () => dirfd, alive: () => false, released: release });
     } catch (error) {
+      if (typeof held === 'object' && tree.guardId === undefined) binding().closeOwned(held);
       if (tree.dirfd >= 0 && tree.guardId === undefined) closeSync(tree.dirfd);
       discardCgroup(tree.cgroup);
       throw error;
@@ -307,6 +318,17 @@ export function normalizeRunSync(file: unknown, args: unknown, options: unknown,
         `cannot be several places in ${call}: the copies are made on a thread that the run waits for with the event loop (use run(), or one place: 'pipe', a file or an fd)`,
       );
     }
+  }
+  if (n.forceKillAfterDelay < 0 && n.killSignal !== SIGKILL) {
+    // run() waits for such a tree as long as it takes, and its caller can still kill() it or
+    // give up on it; here nothing could, and a command that ignores killSignal would hold this
+    // thread for ever (Node's spawnSync, and so execaSync, do just that).
+    const name = signalName(n.killSignal);
+    throw invalidArgValue(
+      'forceKillAfterDelay',
+      false,
+      `cannot be false in ${call} with killSignal ${name}: a command that ignores ${name} after a timeout or maxBuffer would keep this thread blocked for ever, and nothing can end the call (give the time it may take to end, in ms: SIGKILL follows after it; or killSignal: 'SIGKILL'; or use run())`,
+    );
   }
   if (n.stderr.kind === 'stdout' && n.stdout.kind === 'pipe') {
     // The native loop reads the pipes the engine made, one per fd.

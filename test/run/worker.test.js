@@ -2,12 +2,16 @@
 // worker ends; nothing is left behind (the file's invariants check zombies and fds).
 
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 
+import { pidfdOnly } from '../helpers/engine.js';
 import { children, isDead, killIfAlive, runFixtures, stateOf, until, waitDead } from './helpers.js';
 
 test('a worker runs a command; when it ends, its watchdog exits and is reaped', async () => {
@@ -33,4 +37,33 @@ test('a worker runs a command that leaves a daemon on purpose: the daemon outliv
     killIfAlive(daemon);
     await waitDead(daemon);
   }
+});
+
+describe('a worker that alone loads the addon, terminated mid-run', () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'pidfd-worker-terminate-'));
+  after(() => rmSync(scratch, { recursive: true, force: true }));
+  let n = 0;
+  /** test/run/fixtures/worker-terminate.mjs in a process of its own (its main thread never loads
+   * the addon): what terminate() gave, and what was left once things settled. */
+  const terminated = async (mode) => {
+    const dir = join(scratch, String(++n));
+    mkdirSync(dir);
+    const { stdout } = await promisify(execFile)(process.execPath, [join(runFixtures, 'worker-terminate.mjs'), mode, dir], { encoding: 'utf8' });
+    return JSON.parse(stdout);
+  };
+  const nothingLeft = { commandLeft: false, children: [], cgroups: [], fds: { gone: [], added: [] } };
+
+  test('while its runSync() blocks: terminate() waits for the command to end; then no fd, child, watchdog or cgroup is left', async () => {
+    const { blocked, ...left } = await terminated('sync');
+    assert.equal(blocked, true, 'terminate() had not resolved while the command ran');
+    assert.deepEqual(left, nothingLeft);
+  });
+
+  // Node's child_process (the portable engine) reaps a child in the loop of the worker that
+  // started it: once that worker is gone, the child's exit leaves a zombie that nothing reaps.
+  const reaped = pidfdOnly("a terminated worker's child_process child is never reaped by Node");
+  test('with IPC messages in flight both ways: the child, its cgroup, the watchdog and every fd go', reaped, async () => {
+    const { blocked: _, ...left } = await terminated('ipc');
+    assert.deepEqual(left, nothingLeft);
+  });
 });
