@@ -141,6 +141,39 @@ describe('run() ipc: gracefulCancel', () => {
     assert.match(result.message, /had not ended 200 ms \(forceKillAfterDelay\) after the cancel message and was sent SIGINT/);
   }));
 
+  // Node drops an internal message that nothing listens to: a cancel that came before the
+  // child's getCancelSignal() (here before it even loaded pidfd/ipc) is sent again once it calls
+  // it. The test's 'listen' goes after the cancel on the same channel, so the cancel has come
+  // (and gone, unheard) when the child starts listening.
+  const lateCancel = join(runFixtures, 'ipc-late-cancel.mjs');
+  for (const serialization of ['advanced', 'json']) {
+    test(`a cancel sent before the child listens reaches its getCancelSignal() when it calls it (${serialization})`, leakFree(async () => {
+      const controller = new AbortController();
+      const p = run(lateCancel, { node: true, ipc: true, gracefulCancel: true, signal: controller.signal, forceKillAfterDelay: 30_000, serialization });
+      assert.equal(await p.getOneMessage(), 'ready');
+      controller.abort(new Error('stop early'));
+      await p.sendMessage('listen');
+      assert.deepEqual(await p.getOneMessage(), { first: 'listen', aborted: true, reason: 'stop early' });
+      const error = await p.then(() => assert.fail('a canceled run fails'), (e) => e);
+      assert.equal(error.isGracefullyCanceled, true);
+      assert.equal(error.isTerminated, false);
+      assert.equal(error.exitCode, 0);
+    }));
+  }
+
+  test('a cancel right after run(), while the child is still starting up, reaches it too', leakFree(async () => {
+    const controller = new AbortController();
+    const p = run(lateCancel, { node: true, ipc: true, gracefulCancel: true, signal: controller.signal, forceKillAfterDelay: 30_000 });
+    controller.abort('too soon');
+    assert.equal(await p.getOneMessage(), 'ready');
+    await p.sendMessage('listen');
+    assert.deepEqual(await p.getOneMessage(), { first: 'listen', aborted: true, reason: 'too soon' });
+    const result = await p.nothrow();
+    assert.equal(result.isGracefullyCanceled, true);
+    assert.equal(result.isTerminated, false);
+    assert.equal(result.exitCode, 0);
+  }));
+
   test('without gracefulCancel, the abort kills at once, as ever', leakFree(async () => {
     const controller = new AbortController();
     const p = ipcRun('graceful', { signal: controller.signal, reject: false });
