@@ -80,6 +80,7 @@ export class IpcChannel {
   readonly #serialization: Serialization;
   /** The graceful cancel as it was sent, sent again each time the child says it listens. */
   #cancel: object | undefined;
+  #cancelHeard = false;
   readonly closed: Promise<void>;
 
   /** Takes the parent's end `fd` (closed with the channel; closed here if it cannot be used). */
@@ -114,7 +115,9 @@ export class IpcChannel {
     // nothing listened (Node drops such an internal message), so it goes again. A child that
     // already had it ignores this one.
     child.on('internalMessage', (message: { cmd?: unknown } | null) => {
-      if (message?.cmd === CANCEL_LISTENING_COMMAND && this.#cancel !== undefined && this.connected) this.#trySend(this.#cancel);
+      if (message?.cmd !== CANCEL_LISTENING_COMMAND) return;
+      this.#cancelHeard = true;
+      if (this.#cancel !== undefined && this.connected) this.#trySend(this.#cancel);
     });
     this.closed = new Promise((resolve) => {
       const closed = (): void => {
@@ -161,6 +164,11 @@ export class IpcChannel {
       }
     }
     return false;
+  }
+
+  /** Whether the child has said it listens for the cancel (called getCancelSignal()). */
+  get cancelHeard(): boolean {
+    return this.#cancelHeard;
   }
 
   /** Sends an internal message, written whenever the channel can; false if it cannot be sent

@@ -174,6 +174,20 @@ describe('run() ipc: gracefulCancel', () => {
     assert.equal(result.exitCode, 0);
   }));
 
+  // execa's meaning: isGracefullyCanceled says how the abort was carried out (a cancel message),
+  // not that the child heard it; the message says when it never listened.
+  test('a child that never calls getCancelSignal() is killed after forceKillAfterDelay; still isGracefullyCanceled, and the message says it never listened', leakFree(async () => {
+    const controller = new AbortController();
+    const p = run(lateCancel, { node: true, ipc: true, gracefulCancel: true, signal: controller.signal, forceKillAfterDelay: 200, reject: false });
+    assert.equal(await p.getOneMessage(), 'ready');
+    controller.abort();
+    const result = await p;
+    assert.equal(result.isGracefullyCanceled, true);
+    assert.equal(result.isTerminated, true);
+    assert.equal(result.signal, 'SIGTERM');
+    assert.match(result.message, /had not ended 200 ms \(forceKillAfterDelay\) after the cancel message \(it never listened for it: getCancelSignal\(\) of pidfd\/ipc was not called\) and was sent SIGTERM/);
+  }));
+
   test('without gracefulCancel, the abort kills at once, as ever', leakFree(async () => {
     const controller = new AbortController();
     const p = ipcRun('graceful', { signal: controller.signal, reject: false });
