@@ -7,6 +7,11 @@
  * `NODE_` to 'internalMessage', never to 'message': a child's own listeners never see it. */
 export const CANCEL_COMMAND = 'NODE_PIDFD_CANCEL';
 
+/** The child's word that it listens for the cancel (the first getCancelSignal() sends it, an
+ * internal message too). Node keeps no internal message that nothing listens to: a cancel that
+ * came before is gone, so the parent, once it has canceled, sends it again on this word. */
+export const CANCEL_LISTENING_COMMAND = 'NODE_PIDFD_CANCEL_LISTENING';
+
 /** The options of getOneMessage(), in the parent and in the child. */
 export interface GetOneMessageOptions {
   /** Only a message for which it returns true is taken (in the parent, the others stay for
@@ -131,12 +136,13 @@ let cancel: AbortController | undefined;
 
 /**
  * The AbortSignal of a run with `gracefulCancel`: aborted (with the parent's reason, as the
- * channel can carry it) when the parent's `signal` aborts. Clean up and exit before the
- * parent's forceKillAfterDelay; after it, killSignal comes. Listening for it does not keep this
- * process alive.
+ * channel can carry it) when the parent's `signal` aborts, whether that was before or after this
+ * call (a cancel that came before it, even before this process loaded pidfd/ipc, is sent again
+ * once it is called). Clean up and exit before the parent's forceKillAfterDelay; after it,
+ * killSignal comes. Listening for it does not keep this process alive.
  */
 export function getCancelSignal(): AbortSignal {
-  channelProcess('getCancelSignal');
+  const p = channelProcess('getCancelSignal');
   if (cancel === undefined) {
     const controller = new AbortController();
     cancel = controller;
@@ -147,6 +153,15 @@ export function getCancelSignal(): AbortSignal {
       controller.abort(message.reason);
     };
     process.on('internalMessage' as 'message', onInternal);
+    // Listening now: a cancel the parent sent before this listener was dropped by Node, and the
+    // parent sends it again on this word (a run's channel; fork()'s parent ignores it).
+    if (p.connected) {
+      try {
+        p.send({ cmd: CANCEL_LISTENING_COMMAND }, undefined, {}, () => {});
+      } catch {
+        // The channel closed meanwhile: there is no parent left to cancel.
+      }
+    }
   }
   return cancel.signal;
 }

@@ -14,7 +14,7 @@ import { EventEmitter } from 'node:events';
 
 import { binding } from '../binding.js';
 import { invalidArgType, invalidArgValue, pidfdError, systemError } from '../errors.js';
-import { CANCEL_COMMAND, type GetOneMessageOptions } from '../ipc.js';
+import { CANCEL_COMMAND, CANCEL_LISTENING_COMMAND, type GetOneMessageOptions } from '../ipc.js';
 
 export type { GetOneMessageOptions } from '../ipc.js';
 
@@ -78,6 +78,9 @@ export class IpcChannel {
   readonly #closeListeners = new Set<() => void>();
   #open = true;
   readonly #serialization: Serialization;
+  /** The graceful cancel as it was sent, sent again each time the child says it listens. */
+  #cancel: object | undefined;
+  #cancelHeard = false;
   readonly closed: Promise<void>;
 
   /** Takes the parent's end `fd` (closed with the channel; closed here if it cannot be used). */
@@ -108,6 +111,14 @@ export class IpcChannel {
     // the end of the run makes sure of.
     child.channel?.ref();
     child.on('message', (message: unknown) => this.#deliver(message));
+    // The child's getCancelSignal() says it listens: a cancel sent before it may have come while
+    // nothing listened (Node drops such an internal message), so it goes again. A child that
+    // already had it ignores this one.
+    child.on('internalMessage', (message: { cmd?: unknown } | null) => {
+      if (message?.cmd !== CANCEL_LISTENING_COMMAND) return;
+      this.#cancelHeard = true;
+      if (this.#cancel !== undefined && this.connected) this.#trySend(this.#cancel);
+    });
     this.closed = new Promise((resolve) => {
       const closed = (): void => {
         this.#open = false;
@@ -136,22 +147,39 @@ export class IpcChannel {
     });
   }
 
-  /** The graceful cancel message; false if it could not be sent (the channel is closed). */
+  /** The graceful cancel message; false if it could not be sent (the channel is closed). Sent
+   * now (the child may listen already), and again whenever the child says it listens, until the
+   * channel closes: a child that calls getCancelSignal() late still sees it. */
   sendCancel(reason: unknown): boolean {
     if (!this.connected) return false;
-    const send = (message: object): boolean => {
-      try {
-        this.#child.send(message, () => {});
-        return true;
-      } catch {
-        return false;
-      }
-    };
     // The reason as the channel can carry it: JSON would make an Error `{}`, and the structured
     // clone refuses some (a DOMException on older Nodes): its message then.
-    const message = reason instanceof Error || (typeof reason === 'object' && reason !== null && 'message' in reason) ? String((reason as Error).message) : String(reason);
-    if (this.#serialization === 'json' && typeof reason === 'object' && reason !== null) return send({ cmd: CANCEL_COMMAND, reason: message });
-    return send({ cmd: CANCEL_COMMAND, reason }) || send({ cmd: CANCEL_COMMAND, reason: message });
+    const text = reason instanceof Error || (typeof reason === 'object' && reason !== null && 'message' in reason) ? String((reason as Error).message) : String(reason);
+    const candidates = this.#serialization === 'json' && typeof reason === 'object' && reason !== null ? [text] : [reason, text];
+    for (const candidate of candidates) {
+      const message = { cmd: CANCEL_COMMAND, reason: candidate };
+      if (this.#trySend(message)) {
+        this.#cancel = message;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Whether the child has said it listens for the cancel (called getCancelSignal()). */
+  get cancelHeard(): boolean {
+    return this.#cancelHeard;
+  }
+
+  /** Sends an internal message, written whenever the channel can; false if it cannot be sent
+   * (it cannot be serialized, or the channel is closed). */
+  #trySend(message: object): boolean {
+    try {
+      this.#child.send(message, () => {});
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** The next message (the first that `filter` accepts); rejects if the channel closes first. */

@@ -118,6 +118,7 @@ export class Killer {
         this.#cancelGraceTimer = setLongTimeout(() => {
           if (this.#finished) return;
           this.state.gracePassed = true;
+          this.state.cancelUnheard = this.#ipc?.cancelHeard === false;
           this.kill(n.killSignal);
         }, delay);
       }

@@ -52,11 +52,13 @@ export interface KillState {
   gracefullyCanceled: boolean;
   /** ...and it had not ended after forceKillAfterDelay: it was sent killSignal. */
   gracePassed: boolean;
+  /** ...and by then it had never listened for the cancel (no getCancelSignal() call). */
+  cancelUnheard: boolean;
 }
 
 /** The KillState of a run that nothing has killed (yet). */
 export function noKills(): KillState {
-  return { timedOut: false, canceled: false, maxBuffer: false, forced: false, inputError: undefined, exitedBeforeKill: false, gracefullyCanceled: false, gracePassed: false };
+  return { timedOut: false, canceled: false, maxBuffer: false, forced: false, inputError: undefined, exitedBeforeKill: false, gracefullyCanceled: false, gracePassed: false, cancelUnheard: false };
 }
 
 /** How a capture went past maxBuffer: not at all, in bytes, or in lines (`lines: true`). */
@@ -219,7 +221,8 @@ function forcedWith(s: RunState): string {
 function gracefulEnd(s: RunState): string {
   const { n, status, kills } = s;
   if (kills.gracePassed) {
-    return `: it had not ended ${n.forceKillAfterDelay} ms (forceKillAfterDelay) after the cancel message and was sent ${signalName(n.killSignal)}${killedWithForced(s)}`;
+    const unheard = kills.cancelUnheard ? ' (it never listened for it: getCancelSignal() of pidfd/ipc was not called)' : '';
+    return `: it had not ended ${n.forceKillAfterDelay} ms (forceKillAfterDelay) after the cancel message${unheard} and was sent ${signalName(n.killSignal)}${killedWithForced(s)}`;
   }
   if (status?.signal) return `: it was sent a cancel message, then killed with ${status.signal}`;
   return status?.code == null ? ': it was sent a cancel message' : `: it was sent a cancel message and exited with code ${status.code}`;

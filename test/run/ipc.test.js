@@ -141,6 +141,53 @@ describe('run() ipc: gracefulCancel', () => {
     assert.match(result.message, /had not ended 200 ms \(forceKillAfterDelay\) after the cancel message and was sent SIGINT/);
   }));
 
+  // Node drops an internal message that nothing listens to: a cancel that came before the
+  // child's getCancelSignal() (here before it even loaded pidfd/ipc) is sent again once it calls
+  // it. The test's 'listen' goes after the cancel on the same channel, so the cancel has come
+  // (and gone, unheard) when the child starts listening.
+  const lateCancel = join(runFixtures, 'ipc-late-cancel.mjs');
+  for (const serialization of ['advanced', 'json']) {
+    test(`a cancel sent before the child listens reaches its getCancelSignal() when it calls it (${serialization})`, leakFree(async () => {
+      const controller = new AbortController();
+      const p = run(lateCancel, { node: true, ipc: true, gracefulCancel: true, signal: controller.signal, forceKillAfterDelay: 30_000, serialization });
+      assert.equal(await p.getOneMessage(), 'ready');
+      controller.abort(new Error('stop early'));
+      await p.sendMessage('listen');
+      assert.deepEqual(await p.getOneMessage(), { first: 'listen', aborted: true, reason: 'stop early' });
+      const error = await p.then(() => assert.fail('a canceled run fails'), (e) => e);
+      assert.equal(error.isGracefullyCanceled, true);
+      assert.equal(error.isTerminated, false);
+      assert.equal(error.exitCode, 0);
+    }));
+  }
+
+  test('a cancel right after run(), while the child is still starting up, reaches it too', leakFree(async () => {
+    const controller = new AbortController();
+    const p = run(lateCancel, { node: true, ipc: true, gracefulCancel: true, signal: controller.signal, forceKillAfterDelay: 30_000 });
+    controller.abort('too soon');
+    assert.equal(await p.getOneMessage(), 'ready');
+    await p.sendMessage('listen');
+    assert.deepEqual(await p.getOneMessage(), { first: 'listen', aborted: true, reason: 'too soon' });
+    const result = await p.nothrow();
+    assert.equal(result.isGracefullyCanceled, true);
+    assert.equal(result.isTerminated, false);
+    assert.equal(result.exitCode, 0);
+  }));
+
+  // execa's meaning: isGracefullyCanceled says how the abort was carried out (a cancel message),
+  // not that the child heard it; the message says when it never listened.
+  test('a child that never calls getCancelSignal() is killed after forceKillAfterDelay; still isGracefullyCanceled, and the message says it never listened', leakFree(async () => {
+    const controller = new AbortController();
+    const p = run(lateCancel, { node: true, ipc: true, gracefulCancel: true, signal: controller.signal, forceKillAfterDelay: 200, reject: false });
+    assert.equal(await p.getOneMessage(), 'ready');
+    controller.abort();
+    const result = await p;
+    assert.equal(result.isGracefullyCanceled, true);
+    assert.equal(result.isTerminated, true);
+    assert.equal(result.signal, 'SIGTERM');
+    assert.match(result.message, /had not ended 200 ms \(forceKillAfterDelay\) after the cancel message \(it never listened for it: getCancelSignal\(\) of pidfd\/ipc was not called\) and was sent SIGTERM/);
+  }));
+
   test('without gracefulCancel, the abort kills at once, as ever', leakFree(async () => {
     const controller = new AbortController();
     const p = ipcRun('graceful', { signal: controller.signal, reject: false });
