@@ -181,6 +181,19 @@ static size_t prune(int open_control) {
   return stragglers;
 }
 
+/* After the end of the socket: forgets the cgroups whose directory is gone (removed once empty
+ * by the environment, whose remove record it held back to send with a later one that never
+ * came), so that a watchdog that knows nothing else exits. */
+static void forget_removed_cgroups(void) {
+  for (size_t i = 0; i < nentries; i++) {
+    struct entry *e = &entries[i];
+    if (e->op != PF_WATCHDOG_ADD_CGROUP) continue;
+    int fd = openat(e->fd, "cgroup.events", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) close(fd);
+    else if (errno == ENOENT || errno == ENODEV) forget(e);
+  }
+}
+
 static void leader_exited(int fd) {
   for (size_t i = 0; i < nentries; i++) {
     if (entries[i].op != PF_WATCHDOG_NONE && entries[i].fd == fd && entries[i].polled) {
@@ -284,6 +297,7 @@ int main(void) {
           epoll_ctl(epfd, EPOLL_CTL_DEL, PF_WATCHDOG_CONTROL_FD, NULL);
           close(PF_WATCHDOG_CONTROL_FD);
           open_control = 0;
+          forget_removed_cgroups();
         }
       } else {
         leader_exited(key);

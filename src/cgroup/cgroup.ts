@@ -8,7 +8,7 @@
 // disown, remove) is one class whose private state every step reads; the leftovers' sweep and
 // the small file readers above it are what it alone uses.
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, constants as fsConstants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 import { binding } from '../binding.js';
@@ -54,13 +54,43 @@ export let noteLeaderReaped: (cgroup: Cgroup) => boolean;
 export let disownCgroup: (cgroup: Cgroup) => boolean;
 /** The spawn failed: remove the directory at once. */
 export let discardCgroup: (cgroup: Cgroup) => void;
+/**
+ * The run of a tree that is most likely empty is over (runSync(): its first process reaped, no
+ * kill): one rmdir, and true if the directory is gone (or was removed from outside); false, with
+ * nothing changed, where it cannot go yet (members left, or cgroups a workload made inside it).
+ */
+export let removeEmptyCgroup: (cgroup: Cgroup) => boolean;
 /** Test hook: kill() through freeze → signal → thaw even for SIGKILL, as without cgroup.kill. */
 export let forceFreezeKill: (on: boolean) => void;
 let freezeKillForced = false;
 
+const smallFile = Buffer.allocUnsafe(4096);
+
+/**
+ * A small interface file's text (cpu.stat, cgroup.controllers, cgroup.events...): open, read and
+ * close, without readFileSync's fstat, chunk buffers and concatenation, a quarter of its cost
+ * (stats() runs on every runSync() and every run() with a cgroup). A file that fills the buffer is
+ * read again whole.
+ */
+function readSmall(path: string): string {
+  const fd = openSync(path, fsConstants.O_RDONLY);
+  let length = 0;
+  try {
+    for (;;) {
+      const got = readSync(fd, smallFile, length, smallFile.length - length, null);
+      if (got === 0) break;
+      length += got;
+      if (length === smallFile.length) return readFileSync(path, 'latin1');
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return smallFile.toString('latin1', 0, length);
+}
+
 function readNumber(path: string): number | null {
   try {
-    const text = readFileSync(path, 'latin1').trim();
+    const text = readSmall(path).trim();
     return text === 'max' ? Infinity : Number(text);
   } catch {
     return null;
@@ -71,7 +101,7 @@ function readNumber(path: string): number | null {
 function readKeyed(path: string): Map<string, number> | null {
   try {
     const map = new Map<string, number>();
-    for (const line of readFileSync(path, 'latin1').split('\n')) {
+    for (const line of readSmall(path).split('\n')) {
       const [key, value] = line.split(' ');
       if (key && value !== undefined) map.set(key, Number(value));
     }
@@ -171,7 +201,7 @@ export class Cgroup {
       let populated = -1;
       if (!cgroup.#removed && cgroup.#populated) {
         try {
-          if (/^populated 0$/m.test(readFileSync(join(cgroup.path, 'cgroup.events'), 'latin1'))) populated = 0;
+          if (/^populated 0$/m.test(readSmall(join(cgroup.path, 'cgroup.events')))) populated = 0;
         } catch (error) {
           // Removed from outside: only an empty cgroup can be.
           if ((error as { code?: string }).code === 'ENOENT') populated = 0;
@@ -185,6 +215,16 @@ export class Cgroup {
     discardCgroup = (cgroup) => {
       cgroup.#removed = true;
       removeTree(cgroup.path);
+    };
+    removeEmptyCgroup = (cgroup) => {
+      if (cgroup.#removed) return true;
+      try {
+        rmdirSync(cgroup.path);
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'ENOENT') return false;
+      }
+      cgroup.#removed = true;
+      return true;
     };
     forceFreezeKill = (on) => {
       freezeKillForced = on;
@@ -320,7 +360,7 @@ export class Cgroup {
     // directory then. Not here: removed before the notification, the directory would take it
     // along, and the watch would never end.
     try {
-      return /^populated 0$/m.test(readFileSync(join(this.path, 'cgroup.events'), 'latin1'));
+      return /^populated 0$/m.test(readSmall(join(this.path, 'cgroup.events')));
     } catch {
       return true; // removed meanwhile: only an empty cgroup can be
     }
@@ -367,7 +407,7 @@ export class Cgroup {
     // not tried (a failed read costs an exception; runSync pays this on every call).
     let enabled: ReadonlySet<string> | null = null;
     try {
-      enabled = new Set(readFileSync(join(this.path, 'cgroup.controllers'), 'latin1').trim().split(/\s+/));
+      enabled = new Set(readSmall(join(this.path, 'cgroup.controllers')).trim().split(/\s+/));
     } catch {
       // unreadable: every file is tried
     }

@@ -6,14 +6,14 @@
 // not grow with this process's heap. On the portable engine (src/engine-choice.ts) the run goes
 // through Node's spawnSync instead: portable-sync.ts, which says what differs there.
 
-import { closeSync, constants as fs, openSync, rmdirSync } from 'node:fs';
+import { closeSync, constants as fs, openSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { isMainThread } from 'node:worker_threads';
 
 import { binding, constants, type NativeSyncResult } from '../binding.js';
 import { portableEngine } from '../engine-choice.js';
-import { createRunCgroup, disownCgroup, discardCgroup, type Cgroup } from '../cgroup/cgroup.js';
+import { createRunCgroup, disownCgroup, discardCgroup, removeEmptyCgroup, type Cgroup } from '../cgroup/cgroup.js';
 import { probeCgroups } from '../cgroup/hierarchy.js';
 import { errno as errnos, invalidArgValue, systemError } from '../errors.js';
 import { exitStatusFromRecord, type ExitStatus } from '../process/exit-status.js';
@@ -126,6 +126,9 @@ interface SyncTree {
   cgroup: Cgroup | null;
   guardId: bigint | undefined;
   dirfd: number;
+  /** The directory outlived the run (a daemon that could not move out): the watchdog is told
+   * at once to forget it, rather than with the next record. */
+  left: boolean;
 }
 
 interface PlacedTree {
@@ -138,7 +141,7 @@ interface PlacedTree {
 function makeTree(n: NormalizedRun, stdio: readonly StdioEntry[]): PlacedTree {
   const group = n.tree.enabled && !usesTerminal(stdio);
   const place: TreePlacement = { pgid: group ? 0 : -1, pdeathsig: n.cleanup && isMainThread ? SIGKILL : 0, cgroup: { kind: 'none' }, backend: undefined };
-  const tree: SyncTree = { kind: group ? TREE.group : TREE.child, cgroup: null, guardId: undefined, dirfd: -1 };
+  const tree: SyncTree = { kind: group ? TREE.group : TREE.child, cgroup: null, guardId: undefined, dirfd: -1, left: false };
   let settings = n.tree.cgroup;
   if (settings !== null && !n.tree.required && probeCgroups().reason !== null) settings = null;
   if (settings === null) return { tree, place };
@@ -167,7 +170,7 @@ function makeTree(n: NormalizedRun, stdio: readonly StdioEntry[]): PlacedTree {
         if (typeof owned === 'object') binding().closeOwned(owned);
         closeSync(dirfd);
       };
-      tree.guardId = guard({ kind: 'addCgroup', pid: 0, fd: () => dirfd, alive: () => false, released: release });
+      tree.guardId = guard({ kind: 'addCgroup', pid: 0, fd: () => dirfd, alive: () => tree.left, released: release });
     } catch (error) {
       if (typeof held === 'object' && tree.guardId === undefined) binding().closeOwned(held);
       if (tree.dirfd >= 0 && tree.guardId === undefined) closeSync(tree.dirfd);
@@ -182,20 +185,27 @@ function makeTree(n: NormalizedRun, stdio: readonly StdioEntry[]): PlacedTree {
  * running on purpose, a daemon, is moved out to the cgroup's parent first, as run() does). */
 function releaseTree(tree: SyncTree): CgroupFigures | undefined {
   const cgroup = tree.cgroup;
-  if (tree.guardId !== undefined) unguard(tree.guardId, true);
-  if (cgroup === null) return undefined;
+  if (cgroup === null) {
+    if (tree.guardId !== undefined) unguard(tree.guardId, true);
+    return undefined;
+  }
   const figures = { path: cgroup.path, ...cgroup.stats() };
   try {
-    // Empty (the common case: the tree ended with its first process): removed at once.
-    rmdirSync(cgroup.path);
-    discardCgroup(cgroup);
-  } catch {
-    try {
-      if (disownCgroup(cgroup)) discardCgroup(cgroup);
-    } catch {
-      // Still busy for a moment, or held: a later per-run cgroup's sweep removes it.
+    // Empty (the common case: the tree ended with its first process): removed at once, with one
+    // rmdir (a second one, which fails, cost an exception on every call).
+    if (!removeEmptyCgroup(cgroup)) {
+      tree.left = true;
+      if (disownCgroup(cgroup)) {
+        discardCgroup(cgroup);
+        tree.left = false;
+      }
     }
+  } catch {
+    // Still busy for a moment, or held: a later per-run cgroup's sweep removes it.
   }
+  // Unguarded once its directory's fate is known: a directory left keeps what it holds out of
+  // the watchdog's reach at once (a daemon is on its own, as with run()).
+  if (tree.guardId !== undefined) unguard(tree.guardId, true);
   return figures;
 }
 

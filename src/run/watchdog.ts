@@ -40,15 +40,19 @@ let nextId = 1n;
 const guarded = new Map<bigint, Guarded>();
 let listening = false;
 
-const record = new Uint8Array(16);
-const recordWords = new Uint32Array(record.buffer, 0, 2); // op, pid
-const recordId = new BigUint64Array(record.buffer, 8, 1);
+/** Room for the remove records held back (see forget()) and the record sent with them. */
+const HELD_REMOVES = 15;
+const records = new Uint8Array(16 * (HELD_REMOVES + 1));
+const recordWords = new Uint32Array(records.buffer);
+const recordIds = new BigUint64Array(records.buffer);
+/** The removes of cgroups whose directory is gone, not sent yet: they go with the next record. */
+const heldRemoves: bigint[] = [];
 
 /** Starts the watchdog: fds 0-2 on /dev/null, its control socket at fd 3, a pidfd of this
  * process at fd 4, in a session of its own (a terminal's signals for our group must not reach
  * it). Its exit is watched, so that a watchdog that dies is reaped and replaced. */
 function startWatchdog(): Running {
-  if (constants().watchdogRecordSize !== record.length) throw pidfdError('ERR_PIDFD_BINDING', 'watchdog record size mismatch');
+  if (constants().watchdogRecordSize !== 16) throw pidfdError('ERR_PIDFD_BINDING', 'watchdog record size mismatch');
   const self = PidFd.self();
   let started;
   try {
@@ -70,6 +74,7 @@ function startWatchdog(): Running {
     if (running !== r) return;
     binding().closeOwned(r.owned);
     running = null;
+    heldRemoves.length = 0; // a new watchdog never knew them
     if (guarded.size > 0) resend();
   });
   if (!listening) {
@@ -87,13 +92,28 @@ export function ensureWatchdog(): void {
   running ??= startWatchdog();
 }
 
+/** The records to send: the removes held back, then `op` if given (one sendmsg: the watchdog
+ * wakes once). */
+function pack(op?: { code: number; id: bigint; pid: number }): Uint8Array {
+  const remove = constants().watchdogOp.remove;
+  let n = 0;
+  const put = (code: number, id: bigint, pid: number): void => {
+    recordWords[4 * n] = code;
+    recordWords[4 * n + 1] = pid;
+    recordIds[2 * n + 1] = id;
+    n++;
+  };
+  for (const held of heldRemoves) put(remove, held, 0);
+  heldRemoves.length = 0;
+  if (op !== undefined) put(op.code, op.id, op.pid);
+  return records.subarray(0, 16 * n);
+}
+
 function send(op: GuardKind | 'remove', id: bigint, fd: number, pid = 0): void {
   running ??= startWatchdog();
-  recordWords[0] = constants().watchdogOp[op];
-  recordWords[1] = pid;
-  recordId[0] = id;
-  const r = binding().sendWithFd(running.socket, record, fd);
-  if (r === record.length) return;
+  const bytes = pack({ code: constants().watchdogOp[op], id, pid });
+  const r = binding().sendWithFd(running.socket, bytes, fd);
+  if (r === bytes.length) return;
   // EPIPE: the watchdog has died and its exit has not been seen yet. Anything else is a bug.
   if (r !== -errno.EPIPE) throw systemError(-r, 'sendmsg', { context: 'pidfd watchdog' });
   stop(false);
@@ -139,7 +159,16 @@ export function unguard(id: bigint, over = false): void {
  * group, a lone process that has exited). */
 function forget(id: bigint, tree: Guarded, alive = false): void {
   guarded.delete(id);
-  if ((tree.kind === 'addCgroup' || alive) && running !== null) send('remove', id, -1);
+  if (running !== null) {
+    if (tree.kind === 'addCgroup' && !alive && heldRemoves.length < HELD_REMOVES) {
+      // An empty cgroup (its directory removed, or about to be by its owner): killing it would
+      // reach nothing, so its remove waits for the next record (the next run's add) rather than
+      // waking the watchdog once more per run. The watchdog closes its copy of the directory then.
+      heldRemoves.push(id);
+    } else if (tree.kind === 'addCgroup' || alive) {
+      send('remove', id, -1);
+    }
+  }
   tree.released();
 }
 
@@ -157,6 +186,10 @@ function letGo(): void {
 
 /** Closes the control socket and reaps the watchdog (waiting at most a second for it). */
 function stop(wait: boolean): void {
+  // The removes held back go first, so that the watchdog, at the end of its socket, knows no
+  // cgroup any more and exits (a watchdog that died meanwhile has nothing to be told).
+  if (wait && heldRemoves.length > 0) binding().sendWithFd(running!.socket, pack(), -1);
+  heldRemoves.length = 0;
   const r = running!;
   running = null;
   // The watchdog leaves the exit watcher first: it is reaped here, now, not in a later turn.

@@ -24,6 +24,17 @@ test('a worker runs a command; when it ends, its watchdog exits and is reaped', 
   await until(() => children().length === 0, 'no child left (the watchdog gone and reaped)');
 });
 
+test('a worker that ran runSync() is terminated: its watchdog exits and is reaped (the removal of the last cgroup, held back to go with a next record, is not waited for)', async () => {
+  const worker = new Worker(join(runFixtures, 'worker-sync.mjs'));
+  const exited = once(worker, 'exit');
+  const [message] = await once(worker, 'message');
+  assert.equal(message.stdout, 'from a worker');
+  if (message.cgroup !== null) assert.equal(existsSync(message.cgroup), false, 'removed when runSync() returned');
+  await worker.terminate();
+  await exited;
+  await until(() => children().length === 0, 'no child left (the watchdog gone and reaped)');
+});
+
 test('a worker runs a command that leaves a daemon on purpose: the daemon outlives the worker, and no cgroup is left', async () => {
   const worker = new Worker(join(runFixtures, 'worker-daemon.mjs'));
   const exited = once(worker, 'exit');
