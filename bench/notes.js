@@ -71,17 +71,26 @@ export const causes = {
     "spawn()'s CPU (load 4), cold figures spread more (1.25–1.86× in two-round runs at load 4–10). " +
     'A quiet machine to judge the 1.3×.',
   inflight:
-    'With 64 in flight on a 2-core machine the CPU is the limit: the parent and its children share ' +
-    'it, and the throughput goes as 1 / (parent\'s + children\'s CPU per spawn). A child of ' +
-    '`/bin/true` costs ~650 µs of CPU here (glibc\'s `cpuid` loops trap to the hypervisor), so the ' +
-    'parent\'s extra CPU per spawn over the C loop\'s is what is missing (the column "children\'s CPU ' +
-    'per spawn" and the bound in "measured"): the work that lowers the sequential CPU per spawn ' +
-    'is what closes this row. A `perf record -g` of a warmed-up pool of 64 (2026-12-07, load 10) ' +
-    'put 79% of the samples in the children (`init_cpu_features`, `handle_amd`, page faults) and ' +
-    "found nothing that the concurrent path adds: the watcher's drain, `epoll_ctl`/`epoll_pwait`, " +
-    "`waitid` and the batch callback (`onBatch`) came to under 0.3% together; the parent's share " +
-    'was the sequential path\'s (clone3, N-API property reads, the Subprocess). On a loaded machine the other jobs take their share first, and the ' +
-    'ratio moves with them.',
+    'With 64 in flight the throughput is set by the spawning thread\'s chain, not by the machine\'s ' +
+    'CPU: in the quiet full run of 2026-12-07 (load 1.5–2) the C loop kept 1.71 CPUs busy and pidfd ' +
+    '1.39 (CPU per spawn, parent\'s and children\'s, times spawns/s), so neither used the whole ' +
+    'machine. Per spawn the thread sleeps once (1.000 voluntary context switches per spawn for ' +
+    'both, /proc/thread-self/status): in clone3 until the child\'s execve (CLONE_VFORK, as ' +
+    'posix_spawn does), and then waits to run again among the running children (schedstat\'s run ' +
+    'delay); its own CPU is 5–15% of its time per spawn. At load 13–17, per spawn: the C loop ' +
+    '56–71 µs of CPU, 320–870 µs of run delay, 720–1,230 µs asleep; pidfd 67–84 µs (main thread), ' +
+    '300–470 µs, 460–700 µs; in paired rounds at load 12–124 the ratio moved from 0.49× to 1.75×. One cost was the ' +
+    'library\'s: the spawning thread blocked every signal while it slept in clone3, so the SIGCHLD ' +
+    'of each child that exited meanwhile (execve makes SIGCHLD the exit signal) was queued for the ' +
+    'process and woke one of V8\'s or libuv\'s idle worker threads to discard it: about one wake-up ' +
+    'per spawn, 15–25 µs of CPU per spawn on those threads, on the CPUs the children and the ' +
+    'spawning thread wait for (process minus main thread in the quiet run: 19 µs). SIGCHLD now stays ' +
+    'unblocked there (clone3 with CLONE_CLEAR_SIGHAND, Linux 5.5): those threads\' CPU went to ~5 µs ' +
+    'per spawn (what is left is V8 still compiling the spawn path: `onBatch` runs once per batch), ' +
+    'and the process\'s CPU per spawn with 64 in flight fell 15–19 µs (0.82–0.85× in three paired ' +
+    'runs at load 12–124; the main thread\'s unchanged); its effect on the throughput needs a quiet ' +
+    'machine to show. What is left to close: the main thread\'s work between an exit and the next ' +
+    'clone3 (the sequential path\'s costs), and the scheduler\'s delays, which the C loop pays too.',
   'sequential-c': leftover,
 };
 
