@@ -44,26 +44,10 @@ void pf_stack_release(struct pf_stack *stack) {
   stack->map = NULL;
 }
 
-/*
- * Blocks every signal, glibc's internal ones included (pthread_sigmask would filter those), for
- * the creation: the child starts with the parent's mask, and must not run a handler of the
- * parent's (on memory it shares) before it has put every disposition back to SIG_DFL.
- *
- * Except SIGCHLD when the child is created with CLONE_CLEAR_SIGHAND: the kernel has put the
- * child's handlers back to SIG_DFL before it runs, so a SIGCHLD sent to it can run nothing. The
- * parent sleeps in this state until the child's execve (CLONE_VFORK), which with many children
- * in flight is most of its time; every child that exits meanwhile sends it SIGCHLD (execve makes
- * that the exit signal). Blocked in the thread the kernel sends it to, the signal is never
- * dropped as ignored: it is queued for the process and wakes another of its threads (V8's and
- * libuv's workers, with nothing blocked) to be discarded there: a context switch per exit, on the
- * CPU the children and this thread need. Unblocked, a SIGCHLD with no handler is dropped at once;
- * one with a handler (libuv's, once node:child_process has spawned) waits, pending, until this
- * thread returns from clone3, and runs there, as at any other time.
- */
-static void pf_block_for_create(uint64_t flags, uint64_t *old) {
-  uint64_t mask = ~(uint64_t)0;
-  if (flags & PF_CLONE_CLEAR_SIGHAND) mask &= ~((uint64_t)1 << (SIGCHLD - 1));
-  pf_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &mask, old, 8);
+/* Blocks every signal, glibc's internal ones included (pthread_sigmask would filter those). */
+static void pf_block_all(uint64_t *old) {
+  uint64_t all = ~(uint64_t)0;
+  pf_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &all, old, 8);
 }
 
 static void pf_restore_mask(const uint64_t *old) {
@@ -91,7 +75,7 @@ long pf_create(struct pf_stack *stack, int backend, struct pf_child_plan *plan, 
     plan->chan_fd = sv[1];
   }
 
-  pf_block_for_create(backend == PF_BACKEND_CLONE3 ? plan->clone_flags : 0, &old_mask);
+  pf_block_all(&old_mask);
   switch (backend) {
     case PF_BACKEND_CLONE3: {
       struct pf_clone_args args;

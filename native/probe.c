@@ -127,12 +127,8 @@ static void pf_probe_new_flags(struct pf_support *s) {
     pf_set(&s->autoreap, -ENOSYS);
     pf_set(&s->pidfd_autokill, -ENOSYS);
     pf_set(&s->clone_nnp, -ENOSYS);
-    pf_set(&s->clear_sighand, -ENOSYS);
     return;
   }
-  /* 5.5: the child starts with every handler back to SIG_DFL (create.c: SIGCHLD then stays
-   * unblocked in the parent while it waits for the child's execve). */
-  pf_set(&s->clear_sighand, pf_spawn_probe_flags(PF_CLONE_CLEAR_SIGHAND));
   pf_set(&s->clone_nnp, pf_spawn_probe_flags(PF_CLONE_NNP));
   pf_set(&s->autoreap, pf_spawn_probe_flags(PF_CLONE_AUTOREAP));
   if (s->autoreap.ok) {

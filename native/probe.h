@@ -28,7 +28,6 @@ struct pf_support {
   struct pf_feature autoreap;        /* 7.1: CLONE_AUTOREAP with the clone3 spawn's flags */
   struct pf_feature pidfd_autokill;  /* 7.1: CLONE_PIDFD_AUTOKILL (EPERM: needs CAP_SYS_ADMIN or CLONE_NNP) */
   struct pf_feature clone_nnp;       /* 7.1: CLONE_NNP */
-  struct pf_feature clear_sighand;   /* 5.5: CLONE_CLEAR_SIGHAND (internal: not in support()) */
   int backend;                       /* enum pf_backend; PF_BACKEND_NONE: cannot spawn */
   int forced;                        /* PIDFD_BACKEND named the backend */
   char forced_name[32];              /* what PIDFD_BACKEND said, as given */

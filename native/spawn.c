@@ -105,12 +105,11 @@ static const char *pf_clone_syscall(int backend) {
  *    time, and the reap by waitid keeps the rusage of run()'s result;
  *  - CLONE_AUTOREAP for autoReap: the kernel reaps the child, so no waitid or waitpid(-1) in
  *    this process can take it; its status then comes from PIDFD_INFO_EXIT, without rusage.
- * And Linux 5.5's CLONE_CLEAR_SIGHAND for every child, where the probe found it: see create.c.
  * The exit signal stays 0, as CLONE_AUTOREAP requires.
  */
 static uint64_t pf_new_clone_flags(const struct pf_child_plan *plan) {
   const struct pf_support *s = pf_support_get();
-  uint64_t flags = s->clear_sighand.ok ? PF_CLONE_CLEAR_SIGHAND : 0;
+  uint64_t flags = 0;
   int nnp = plan->no_new_privs && s->clone_nnp.ok;
   if (nnp) flags |= PF_CLONE_NNP;
   if (plan->auto_kill && plan->pdeathsig == SIGKILL && (s->pidfd_autokill.ok || (nnp && s->pidfd_autokill.err == EPERM)))

@@ -8,7 +8,6 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { Worker } from 'node:worker_threads';
 
 import { spawn, support } from '../../dist/index.js';
 import { ChildStep, Fault, kTestFault, ParentStep } from '../../dist/internal/testing.js';
@@ -426,44 +425,4 @@ describe('the plan array (native/js_plan.h): integers and stdio triples read in 
       plan[F.nstdio] = saved;
     }
   });
-});
-
-describe('create.c: SIGCHLD while the spawning thread waits for the child\'s execve', () => {
-  const [major, minor] = support().kernel.split('.').map(Number);
-  const clearSighand = backend === 'clone3' && (major > 5 || (major === 5 && minor >= 5));
-  test(
-    'with clone3 and CLONE_CLEAR_SIGHAND (5.5) the spawning thread does not block SIGCHLD while clone3 waits: ' +
-      'an exit meanwhile would otherwise wake another thread of the process to discard the signal',
-    { skip: !clearSighand && `only the clone3 backend on Linux 5.5+ (here: ${backend}, ${support().kernel})` },
-    async (t) => {
-      // A worker reads this thread's mask (/proc/<pid>/task/<pid>/status, SigBlk) until it sees
-      // one with signal 64 blocked: only the creation blocks that one, so the thread is then
-      // inside the creation (mostly asleep in clone3, waiting for the child's execve).
-      const worker = new Worker(
-        `const { parentPort, workerData } = require('node:worker_threads');
-         const { readFileSync } = require('node:fs');
-         const file = '/proc/' + workerData + '/task/' + workerData + '/status';
-         for (;;) {
-           const mask = BigInt('0x' + /SigBlk:\\s*([0-9a-f]+)/.exec(readFileSync(file, 'latin1'))[1]);
-           if ((mask >> 63n) & 1n) { parentPort.postMessage(mask.toString(16)); break; }
-         }`,
-        { eval: true, workerData: process.pid },
-      );
-      t.after(() => worker.terminate());
-      let seen;
-      worker.once('message', (mask) => {
-        seen = BigInt(`0x${mask}`);
-      });
-      // Children in flight until the worker has caught one creation: with several running, one
-      // exits now and then while this thread is inside clone3.
-      const lane = async () => {
-        while (seen === undefined) await spawn('/bin/true', [], { stdio: 'ignore' }).exited;
-      };
-      await withTimeout(Promise.all(Array.from({ length: 8 }, lane)), GUARD_MS, 'a creation seen from a worker');
-      const SIGCHLD = 17n;
-      assert.equal((seen >> (SIGCHLD - 1n)) & 1n, 0n, `SigBlk ${seen.toString(16)}: SIGCHLD blocked during the creation`);
-      // Everything else stays blocked (the child starts so), but SIGKILL and SIGSTOP, which cannot be.
-      assert.equal(seen | (1n << 8n) | (1n << 18n) | (1n << (SIGCHLD - 1n)), (1n << 64n) - 1n);
-    },
-  );
 });
