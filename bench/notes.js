@@ -74,23 +74,26 @@ export const causes = {
     'With 64 in flight the throughput is set by the spawning thread\'s chain, not by the machine\'s ' +
     'CPU: in the quiet full run of 2026-12-07 (load 1.5–2) the C loop kept 1.71 CPUs busy and pidfd ' +
     '1.39 (CPU per spawn, parent\'s and children\'s, times spawns/s), so neither used the whole ' +
-    'machine. Per spawn the thread sleeps once (1.000 voluntary context switches per spawn for ' +
-    'both, /proc/thread-self/status): in clone3 until the child\'s execve (CLONE_VFORK, as ' +
-    'posix_spawn does), and then waits to run again among the running children (schedstat\'s run ' +
-    'delay); its own CPU is 5–15% of its time per spawn. At load 13–17, per spawn: the C loop ' +
+    'machine, and pidfd\'s main thread spent about what the C loop spends per spawn (74 vs 69 µs). ' +
+    'Per spawn the thread sleeps once (1.000 voluntary context switches per spawn for both, ' +
+    '/proc/thread-self/status): in clone3 until the child\'s execve (CLONE_VFORK, as posix_spawn ' +
+    'does), and then waits to run again among the running children (schedstat\'s run delay); its ' +
+    'own CPU is 5–15% of its time per spawn. Loaded (2026-12-07, load 13–17), per spawn: the C loop ' +
     '56–71 µs of CPU, 320–870 µs of run delay, 720–1,230 µs asleep; pidfd 67–84 µs (main thread), ' +
-    '300–470 µs, 460–700 µs; in paired rounds at load 12–124 the ratio moved from 0.49× to 1.75×. One cost was the ' +
-    'library\'s: the spawning thread blocked every signal while it slept in clone3, so the SIGCHLD ' +
-    'of each child that exited meanwhile (execve makes SIGCHLD the exit signal) was queued for the ' +
-    'process and woke one of V8\'s or libuv\'s idle worker threads to discard it: about one wake-up ' +
-    'per spawn, 15–25 µs of CPU per spawn on those threads, on the CPUs the children and the ' +
-    'spawning thread wait for (process minus main thread in the quiet run: 19 µs). SIGCHLD now stays ' +
-    'unblocked there (clone3 with CLONE_CLEAR_SIGHAND, Linux 5.5): those threads\' CPU went to ~5 µs ' +
-    'per spawn (what is left is V8 still compiling the spawn path: `onBatch` runs once per batch), ' +
-    'and the process\'s CPU per spawn with 64 in flight fell 15–19 µs (0.82–0.85× in three paired ' +
-    'runs at load 12–124; the main thread\'s unchanged); its effect on the throughput needs a quiet ' +
-    'machine to show. What is left to close: the main thread\'s work between an exit and the next ' +
-    'clone3 (the sequential path\'s costs), and the scheduler\'s delays, which the C loop pays too.',
+    '300–470 µs, 460–700 µs; each in a session of its own (setsid, load 20–29) pidfd reached ' +
+    '0.94–1.28× the C loop\'s spawns/s (median ~1.02×, 4 pairs). So the ratio is set by how soon ' +
+    'the scheduler runs the vfork child and then the parent again, and it moves with the load. ' +
+    'The process minus main thread (19 µs per spawn in the quiet run) is mostly SIGCHLD: the ' +
+    'spawning thread blocks every signal while it sleeps in clone3, so the SIGCHLD of each child ' +
+    'that exits meanwhile (execve makes SIGCHLD the exit signal) is queued for the process and ' +
+    'wakes one of V8\'s or libuv\'s idle worker threads to discard it (0.94 wake-ups per spawn). ' +
+    'Leaving SIGCHLD unblocked there (clone3 with CLONE_CLEAR_SIGHAND) took those wake-ups to 0.02 ' +
+    'and 10–19 µs off the process\'s CPU per spawn, but lowered the throughput: 0.56× and 0.64× ' +
+    'the unchanged build\'s spawns/s in 9 of 9 pairs (load 24–52), the main thread\'s run delay ' +
+    '+108–216 µs per spawn; the wake-ups act as scheduling points that get the spawning thread ' +
+    'back onto a CPU sooner, and the change was not kept. What would close the row on a quiet ' +
+    'machine is less time between an exit and the next clone3 returning: the vfork child and the ' +
+    'parent scheduled sooner (a scheduler matter the C loop shares), and less main-thread work.',
   'sequential-c': leftover,
 };
 
