@@ -104,17 +104,29 @@ export const causes = {
     "spawn()'s CPU (load 4), cold figures spread more (1.25–1.86× in two-round runs at load 4–10). " +
     'A quiet machine to judge the 1.3×.',
   inflight:
-    'With 64 in flight on a 2-core machine the CPU is the limit: the parent and its children share ' +
-    'it, and the throughput goes as 1 / (parent\'s + children\'s CPU per spawn). A child of ' +
-    '`/bin/true` costs ~650 µs of CPU here (glibc\'s `cpuid` loops trap to the hypervisor), so the ' +
-    'parent\'s extra CPU per spawn over the C loop\'s is what is missing (the column "children\'s CPU ' +
-    'per spawn" and the bound in "measured"): the work that lowers the sequential CPU per spawn ' +
-    'is what closes this row. A `perf record -g` of a warmed-up pool of 64 (2026-12-07, load 10) ' +
-    'put 79% of the samples in the children (`init_cpu_features`, `handle_amd`, page faults) and ' +
-    "found nothing that the concurrent path adds: the watcher's drain, `epoll_ctl`/`epoll_pwait`, " +
-    "`waitid` and the batch callback (`onBatch`) came to under 0.3% together; the parent's share " +
-    'was the sequential path\'s (clone3, N-API property reads, the Subprocess). On a loaded machine the other jobs take their share first, and the ' +
-    'ratio moves with them.',
+    'With 64 in flight the throughput is set by the spawning thread\'s chain, not by the machine\'s ' +
+    'CPU: in the quiet full run of 2026-12-07 (load 1.5–2) the C loop kept 1.71 CPUs busy and pidfd ' +
+    '1.39 (CPU per spawn, parent\'s and children\'s, times spawns/s), so neither used the whole ' +
+    'machine, and pidfd\'s main thread spent about what the C loop spends per spawn (74 vs 69 µs). ' +
+    'Per spawn the thread sleeps once (1.000 voluntary context switches per spawn for both, ' +
+    '/proc/thread-self/status): in clone3 until the child\'s execve (CLONE_VFORK, as posix_spawn ' +
+    'does), and then waits to run again among the running children (schedstat\'s run delay); its ' +
+    'own CPU is 5–15% of its time per spawn. Loaded (2026-12-07, load 13–17), per spawn: the C loop ' +
+    '56–71 µs of CPU, 320–870 µs of run delay, 720–1,230 µs asleep; pidfd 67–84 µs (main thread), ' +
+    '300–470 µs, 460–700 µs; each in a session of its own (setsid, load 20–29) pidfd reached ' +
+    '0.94–1.28× the C loop\'s spawns/s (median ~1.02×, 4 pairs). So the ratio is set by how soon ' +
+    'the scheduler runs the vfork child and then the parent again, and it moves with the load. ' +
+    'The process minus main thread (19 µs per spawn in the quiet run) is mostly SIGCHLD: the ' +
+    'spawning thread blocks every signal while it sleeps in clone3, so the SIGCHLD of each child ' +
+    'that exits meanwhile (execve makes SIGCHLD the exit signal) is queued for the process and ' +
+    'wakes one of V8\'s or libuv\'s idle worker threads to discard it (0.94 wake-ups per spawn). ' +
+    'Leaving SIGCHLD unblocked there (clone3 with CLONE_CLEAR_SIGHAND) took those wake-ups to 0.02 ' +
+    'and 10–19 µs off the process\'s CPU per spawn, but lowered the throughput: 0.56× and 0.64× ' +
+    'the unchanged build\'s spawns/s in 9 of 9 pairs (load 24–52), the main thread\'s run delay ' +
+    '+108–216 µs per spawn; the wake-ups act as scheduling points that get the spawning thread ' +
+    'back onto a CPU sooner, and the change was not kept. What would close the row on a quiet ' +
+    'machine is less time between an exit and the next clone3 returning: the vfork child and the ' +
+    'parent scheduled sooner (a scheduler matter the C loop shares), and less main-thread work.',
   'sequential-c': leftover,
 };
 
