@@ -12,7 +12,7 @@ import { after, describe, test } from 'node:test';
 
 import { run, RunError, runSync } from '../../dist/index.js';
 import { native } from '../../dist/internal/testing.js';
-import { leakFree, runFixtures, until } from './helpers.js';
+import { leakFree, python, runFixtures, until } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pidfd-tee-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -169,6 +169,24 @@ describe('a place that nobody reads', () => {
     const { code, syscall, message, threads } = JSON.parse(child.stderr.trim().split('\n').at(-1));
     assert.equal(code, 'EAGAIN');
     assert.equal(syscall, 'splice');
+    assert.match(message, /stdout to this process's stdout was not read when the run was killed/);
+    assert.equal(threads, 0);
+  });
+
+  test("'inherit' onto a terminal that nobody reads (a pty's master): kill() ends the run; the thread was not stuck in a write", { skip: !python && 'no python3 for a pty' }, () => {
+    // The pty is made by python (Node has no openpty); its master is never read, so the terminal's
+    // buffer fills. The terminal is blocking: the thread writes a copy of its own, non-blocking.
+    const script = [
+      'import pty, subprocess, sys',
+      'm, s = pty.openpty()',
+      'p = subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=s, stderr=subprocess.PIPE)',
+      'sys.stderr.write(p.stderr.decode())',
+      'sys.exit(p.returncode)',
+    ].join('\n');
+    const child = spawnSync(python, ['-c', script, process.execPath, join(runFixtures, 'tee-unread.mjs'), join(dir, 'tty-unread.log')], { encoding: 'utf8' });
+    assert.equal(child.status, 0, child.stderr);
+    const { code, message, threads } = JSON.parse(child.stderr.trim().split('\n').at(-1));
+    assert.equal(code, 'EAGAIN');
     assert.match(message, /stdout to this process's stdout was not read when the run was killed/);
     assert.equal(threads, 0);
   });
