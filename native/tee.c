@@ -244,9 +244,9 @@ static int pf_tee_move(struct pf_tee *t, int from, int i, size_t count) {
   while (count > 0) {
     if (t->mode[i] == PF_TEE_DEAD) return pf_tee_discard(t, from, count);
     if (t->mode[i] == PF_TEE_SPLICE) {
-      ssize_t r = pf_tee_faulted(t, PF_TEE_CALL_SPLICE)
-                      ? -1
-                      : splice(from, NULL, t->fd[i], NULL, count, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      ssize_t r = -1;
+      if (!pf_tee_faulted(t, PF_TEE_CALL_SPLICE))
+        r = splice(from, NULL, t->fd[i], NULL, count, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
       if (r > 0) {
         count -= (size_t)r;
       } else if (r < 0 && errno == EINTR) {
@@ -289,8 +289,11 @@ static int pf_tee_fan_out(struct pf_tee *t, int last, size_t c) {
     if (!filled) {
       /* The same first c bytes of the source, again: they are still at its head. */
       ssize_t again;
-      do again = pf_tee_faulted(t, PF_TEE_CALL_TEE) ? -1 : tee(t->source, t->scratch[1], c, SPLICE_F_NONBLOCK);
-      while (again < 0 && errno == EINTR);
+      do {
+        again = -1;
+        if (!pf_tee_faulted(t, PF_TEE_CALL_TEE))
+          again = tee(t->source, t->scratch[1], c, SPLICE_F_NONBLOCK);
+      } while (again < 0 && errno == EINTR);
       if (again != (ssize_t)c) {
         /* A tee that failed (ENOMEM), or came out short (cannot be: the scratch pipe is empty
          * and as large as the source, which holds the c bytes): a target cannot be given part
@@ -334,7 +337,9 @@ static void *pf_tee_main(void *arg) {
       if (held <= 0) break; /* readable with nothing held: every writer is gone */
       c = (size_t)held < most ? held : (ssize_t)most;
     } else {
-      c = pf_tee_faulted(t, PF_TEE_CALL_TEE) ? -1 : tee(t->source, t->scratch[1], most, SPLICE_F_NONBLOCK);
+      c = -1;
+      if (!pf_tee_faulted(t, PF_TEE_CALL_TEE))
+        c = tee(t->source, t->scratch[1], most, SPLICE_F_NONBLOCK);
       if (c == 0) break; /* end of input: every writer is gone */
       if (c < 0 && (errno == EINTR || errno == EAGAIN)) continue;
       if (c < 0) {
@@ -396,7 +401,8 @@ static int pf_tee_target(struct pf_tee *t, int i, int fd, enum pf_tee_call *call
   return 0;
 }
 
-int pf_tee_start(int source, const int *targets, int n, int status, double *id, enum pf_tee_call *call) {
+int pf_tee_start(int source, const int *targets, int n, int status, double *id,
+                 enum pf_tee_call *call) {
   *call = PF_TEE_CALL_MALLOC;
   if (n < 1 || n > PF_TEE_MAX || targets == NULL) return -EINVAL;
   struct pf_tee *t = calloc(1, sizeof *t);
@@ -418,7 +424,8 @@ int pf_tee_start(int source, const int *targets, int n, int status, double *id, 
     *call = PF_TEE_CALL_PIPE2;
     err = -errno;
   }
-  if (err == 0 && (pf_tee_faulted(t, PF_TEE_CALL_EVENTFD) || (t->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)) {
+  if (err == 0 && (pf_tee_faulted(t, PF_TEE_CALL_EVENTFD) ||
+                   (t->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)) {
     *call = PF_TEE_CALL_EVENTFD;
     err = -errno;
   }
@@ -448,7 +455,9 @@ int pf_tee_start(int source, const int *targets, int n, int status, double *id, 
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   pthread_t thread;
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  int r = pf_tee_faulted(t, PF_TEE_CALL_PTHREAD_CREATE) ? errno : pthread_create(&thread, &attr, pf_tee_main, t);
+  int r = pf_tee_faulted(t, PF_TEE_CALL_PTHREAD_CREATE)
+              ? errno
+              : pthread_create(&thread, &attr, pf_tee_main, t);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   pthread_attr_destroy(&attr);
   if (r != 0) {

@@ -51,7 +51,8 @@ struct pf_tee_record {
  * Returns 0 with the tee's id in *id (for pf_tee_stop()), or -errno with the call that failed in
  * *call, nothing started and nothing left open.
  */
-int pf_tee_start(int source, const int *targets, int n, int status, double *id, enum pf_tee_call *call);
+int pf_tee_start(int source, const int *targets, int n, int status, double *id,
+                 enum pf_tee_call *call);
 
 /*
  * Asks tee `id` to stop waiting (its run was killed, timed out or canceled, and its tree is
