@@ -174,11 +174,20 @@ describe('a place that nobody reads', () => {
   });
 
   test("'inherit' onto a terminal that nobody reads (a pty's master): kill() ends the run; the thread was not stuck in a write", { skip: !python && 'no python3 for a pty' }, () => {
-    // The pty is made by python (Node has no openpty); its master is never read, so the terminal's
-    // buffer fills. The terminal is blocking: the thread writes a copy of its own, non-blocking.
+    // The pty is made by python (Node has no openpty); its master is never read, and it is filled
+    // first (through a non-blocking open of its own). The terminal the fixture inherits is
+    // blocking: the thread writes a copy of its own, non-blocking.
     const script = [
-      'import pty, subprocess, sys',
+      'import os, pty, select, subprocess, sys, tty',
       'm, s = pty.openpty()',
+      'tty.setraw(s)',
+      'w = os.open(os.ttyname(s), os.O_WRONLY | os.O_NONBLOCK | os.O_NOCTTY)',
+      'while True:', // until it stays full: the kernel moves some of it on to the master's side
+      '  try:',
+      '    while True: os.write(w, bytes(4096))',
+      '  except BlockingIOError: pass',
+      '  if not select.select([], [w], [], 0.2)[1]: break',
+      'os.close(w)',
       'p = subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=s, stderr=subprocess.PIPE)',
       'sys.stderr.write(p.stderr.decode())',
       'sys.exit(p.returncode)',
