@@ -12,6 +12,7 @@
 #include "js_test.h"
 #include "js_util.h"
 #include "spawn.h"
+#include "tee.h"
 #include "tree_signal.h"
 #include "watch.h"
 #include "watchdog.h"
@@ -44,6 +45,8 @@ static napi_value pf_constants(napi_env env) {
   napi_value fields = pf_table_of_names(env, pf_exit_field_names, PF_EXIT_FIELDS);
   pf_set_int(env, fields, "count", PF_EXIT_FIELDS);
   napi_set_named_property(env, c, "exitField", fields);
+  napi_set_named_property(env, c, "teeCall",
+                          pf_table_of_names(env, pf_tee_call_names, PF_TEE_CALL_COUNT));
   napi_set_named_property(env, c, "planField",
                           pf_table_of_names(env, pf_plan_field_names, PF_PLAN_FIELD_COUNT));
   return c;
@@ -100,6 +103,7 @@ static napi_value pf_init(napi_env env, napi_value exports) {
       PF_FN("sendWithFd", js_send_with_fd),
       PF_FN("pipe", js_pipe),
       PF_FN("tee", js_tee),
+      PF_FN("teeStop", js_tee_stop),
       PF_FN("adviseHugePages", js_advise_huge_pages),
       PF_FN("setPipeSize", js_set_pipe_size),
       PF_VALUE("constants", pf_constants(env)),

@@ -34,6 +34,7 @@ napi_value js_owner_of(napi_env env, napi_callback_info info);
 napi_value js_send_with_fd(napi_env env, napi_callback_info info);
 napi_value js_pipe(napi_env env, napi_callback_info info);
 napi_value js_tee(napi_env env, napi_callback_info info);
+napi_value js_tee_stop(napi_env env, napi_callback_info info);
 napi_value js_advise_huge_pages(napi_env env, napi_callback_info info);
 napi_value js_set_pipe_size(napi_env env, napi_callback_info info);
 

@@ -354,7 +354,9 @@ napi_value js_set_pipe_size(napi_env env, napi_callback_info info) {
 
 /* tee(source, targets, status): copies everything of pipe `source` to each fd of `targets` (an
  * Int32Array, in order) on a thread of its own (tee.c), failures reported on pipe `status`,
- * closed when it ends. Every fd is duplicated: the caller closes its own. 0 or -errno. */
+ * closed when it ends. Every fd is duplicated: the caller closes its own. The tee's id (for
+ * teeStop()), or [-errno, the call that failed]. A detached or empty `targets`, or one of more
+ * than PF_TEE_MAX, is EINVAL. */
 napi_value js_tee(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   int32_t source, status;
@@ -365,8 +367,33 @@ napi_value js_tee(napi_env env, napi_callback_info info) {
       !pf_value_typed(env, argv[1], "targets", napi_int32_array, &data, &length, &present) ||
       !pf_to_int(env, argv[2], "status", &status))
     return NULL;
-  if (!present) return pf_int(env, -EINVAL);
-  return pf_int(env, pf_tee_start(source, data, (int)length, status));
+  double id = 0;
+  enum pf_tee_call call = PF_TEE_CALL_MALLOC;
+  /* A detached array has no data and length 0: refused like an empty one. */
+  int r = !present || data == NULL || length > PF_TEE_MAX
+              ? -EINVAL
+              : pf_tee_start(source, data, (int)length, status, &id, &call);
+  napi_value out, name, errno_value;
+  if (r == 0) {
+    napi_create_double(env, id, &out);
+    return out;
+  }
+  if (napi_create_array_with_length(env, 2, &out) != napi_ok) return NULL;
+  napi_create_int32(env, r, &errno_value);
+  napi_create_string_utf8(env, pf_tee_call_names[call], NAPI_AUTO_LENGTH, &name);
+  napi_set_element(env, out, 0, errno_value);
+  napi_set_element(env, out, 1, name);
+  return out;
+}
+
+/* teeStop(id): tells tee `id` to stop waiting (tee.h, pf_tee_stop()): true, or false if it has
+ * ended. */
+napi_value js_tee_stop(napi_env env, napi_callback_info info) {
+  napi_value argv[1], out;
+  double id;
+  if (!pf_get_args(env, info, 1, argv) || !pf_to_double(env, argv[0], "id", &id)) return NULL;
+  napi_get_boolean(env, pf_tee_stop(id) != 0, &out);
+  return out;
 }
 
 /* adviseHugePages(buffer, reserved): asks the kernel to back the first `reserved` bytes of an

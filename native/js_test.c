@@ -9,7 +9,10 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +20,7 @@
 #include "js_util.h"
 #include "pidfd.h"
 #include "spawn.h"
+#include "tee.h"
 
 static const char *const pf_fault_names[PF_FAULT_COUNT] = {
     [PF_FAULT_NONE] = "none",
@@ -113,6 +117,48 @@ static napi_value js_test_fd_flags(napi_env env, napi_callback_info info) {
   return pf_int(env, r < 0 ? -errno : r);
 }
 
+/* teeFault(call, errno, nth): the next tee started fails its nth call of kind `call` (the
+ * binding's constants.teeCall) with errno instead of making it; errno 0 clears it. */
+static napi_value js_test_tee_fault(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  int32_t call, error, nth;
+  if (!pf_get_args(env, info, 3, argv) || !pf_to_int(env, argv[0], "call", &call) ||
+      !pf_to_int(env, argv[1], "errno", &error) || !pf_to_int(env, argv[2], "nth", &nth))
+    return NULL;
+  pf_tee_inject_fault(call, error, nth);
+  return NULL;
+}
+
+/* fill(fd): writes zeros to a socket or a pipe until it would block, without changing its file
+ * description (send MSG_DONTWAIT; a pipe opened again non-blocking): the bytes written, or
+ * -errno. A place that nobody reads, full before a run starts. */
+static napi_value js_test_fill(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int32_t fd;
+  if (!pf_get_args(env, info, 1, argv) || !pf_to_int(env, argv[0], "fd", &fd)) return NULL;
+  static const char zeros[4096];
+  struct stat st;
+  if (fstat(fd, &st) != 0) return pf_int(env, -errno);
+  int own = -1;
+  if (!S_ISSOCK(st.st_mode)) {
+    char path[32];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    own = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (own < 0) return pf_int(env, -errno);
+  }
+  int64_t total = 0;
+  for (;;) {
+    ssize_t w = own < 0 ? send(fd, zeros, sizeof zeros, MSG_DONTWAIT | MSG_NOSIGNAL)
+                        : write(own, zeros, sizeof zeros);
+    if (w > 0) total += w;
+    else if (w < 0 && errno == EINTR) continue;
+    else break;
+  }
+  int error = errno;
+  if (own >= 0) close(own);
+  return pf_int(env, error == EAGAIN || error == EWOULDBLOCK ? (int)total : -error);
+}
+
 #define PF_FN(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_default, NULL}
 
 napi_value pf_test_api(napi_env env) {
@@ -132,6 +178,8 @@ napi_value pf_test_api(napi_env env) {
       PF_FN("blockSignal", js_test_block_signal),
       PF_FN("ignoreSignal", js_test_ignore_signal),
       PF_FN("fdFlags", js_test_fd_flags),
+      PF_FN("teeFault", js_test_tee_fault),
+      PF_FN("fill", js_test_fill),
       {"constants", NULL, NULL, NULL, NULL, constants, napi_enumerable, NULL},
   };
   napi_define_properties(env, api, PF_COUNT(props), props);

@@ -78,6 +78,8 @@ export interface NativeConstants {
     | 'stdio',
     number
   >;
+  /** The calls a tee's record or failed start names, by number (native/tee.h, enum pf_tee_call). */
+  teeCall: Record<string, number>;
 }
 
 /** A started child, as one Int32Array: [pid, pidfd, then per stdio entry the parent's end of
@@ -271,10 +273,15 @@ export interface NativeBinding {
   /** A new pipe, both ends close-on-exec and blocking: [readFd, writeFd], or -errno. */
   pipe(): Int32Array | number;
   /** Copies everything of pipe `source` to each fd of `targets`, in order, on a thread of its
-   * own (tee(2)/splice(2): native/tee.c); each failed target is written to pipe `status` as two
-   * int32s [index, errno], and `status` is closed when it ends. Every fd is duplicated: the
-   * caller closes its own. 0 or -errno. */
-  tee(source: number, targets: Int32Array, status: number): number;
+   * own (tee(2)/splice(2): native/tee.c); each failure is written to pipe `status` as three
+   * int32s [index (-1: the copying itself), errno, call (constants.teeCall)], and `status` is
+   * closed when it ends. Every fd is duplicated: the caller closes its own. The tee's id (for
+   * teeStop()), or [-errno, the call that failed]. */
+  tee(source: number, targets: Int32Array, status: number): number | [number, string];
+  /** Tells tee `id` to stop waiting (its run was killed and its tree is gone): it copies what
+   * its source holds where that can be written now, gives up the rest, and ends. Whether it was
+   * still running. */
+  teeStop(id: number): boolean;
   /** madvise(MADV_HUGEPAGE) over the first `reserved` bytes of the buffer's memory: 0 or -errno. */
   adviseHugePages(buffer: ArrayBuffer, reserved: number): number;
   /** fcntl(F_SETPIPE_SZ): the pipe's capacity now, or -errno. */

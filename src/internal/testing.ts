@@ -22,6 +22,12 @@ export interface NativeTestBinding {
   ignoreSignal(signal: number, ignore: boolean): number;
   /** fcntl(fd, F_GETFD): the FD_CLOEXEC flag, or -errno. */
   fdFlags(fd: number): number;
+  /** The next tee started (native/tee.c) fails its `nth` call of kind `call` (constants.teeCall
+   * of the binding) with `errno` instead of making it; errno 0 clears it. */
+  teeFault(call: number, errno: number, nth: number): void;
+  /** Writes zeros to a socket or a pipe until it would block, without changing its file
+   * description: the bytes written, or -errno. */
+  fill(fd: number): number;
   /** The test hooks' numbers: what `kTestFault` takes. */
   constants: {
     fault: Record<'none' | 'reportGarbage' | 'reportShort' | 'killBeforeExec' | 'exitBeforeExec' | 'failStep' | 'parentStep', number>;

@@ -12,13 +12,14 @@ import { closeSync, createReadStream, constants as fs, openSync, statSync } from
 import type { Readable, Writable } from 'node:stream';
 
 import { binding, constants } from '../binding.js';
-import { systemError } from '../errors.js';
+import { errno as errnoTable, systemError } from '../errors.js';
 import type { ExitStatus } from '../process/exit-status.js';
 import { normalizeStdio, type StdioEntry, type StdioOption, type StreamWithFd } from '../process/stdio.js';
 import type { Subprocess } from '../process/subprocess.js';
 import { ByteStore, Capture, LineLimit, MAX_CAPTURE } from './capture.js';
 import { feedInput } from './input.js';
 import { IpcChannel } from './ipc.js';
+import type { Closing } from './kill.js';
 import { growPipe } from './pipe-size.js';
 import type { NormalizedRun, StdioSetting } from './options.js';
 import { startTree, type Tree } from './tree.js';
@@ -142,36 +143,65 @@ interface TeePlace {
   path?: string;
 }
 
+/** The size of one record of a tee's status pipe (native/tee.h, struct pf_tee_record). */
+const TEE_RECORD = 12;
+
+/** The name of a call a tee's record gives by number (native/tee.h, enum pf_tee_call). */
+function teeCallName(call: number): string {
+  const calls = constants().teeCall;
+  return Object.keys(calls).find((name) => calls[name] === call) ?? `call ${call}`;
+}
+
 /**
  * A tee of one stream (`stdout: ['pipe', { file }, 'inherit']`): the native thread (native/tee.c)
- * copies the child's pipe to every place; its status pipe, read here, says which place failed,
- * and reaches end of input when the thread has ended, every place written.
+ * copies the child's pipe to every place; its status pipe, read here, says which place failed
+ * (or that the copying itself did), and reaches end of input when the thread has ended, every
+ * place written. What the end of a run waits for, as for a capture (kill.ts, Closing); once a
+ * killed run's tree is gone, stop() tells the thread to wait for no place any more.
  */
-export class Tee {
+export class Tee implements Closing {
   readonly #status: Capture;
   readonly #names: TeePlace[];
   readonly #stream: 'stdout' | 'stderr';
+  readonly #id: number;
 
-  constructor(statusFd: number, names: TeePlace[], stream: 'stdout' | 'stderr') {
+  constructor(statusFd: number, names: TeePlace[], stream: 'stdout' | 'stderr', id: number) {
     this.#status = new Capture(statusFd, 64 * 1024, null, () => {});
     this.#names = names;
     this.#stream = stream;
+    this.#id = id;
   }
 
-  /** What the run waits for (killer.outputClosed()). */
-  get capture(): Capture {
-    return this.#status;
+  /** Resolves once the thread has ended (its status pipe's end of input). */
+  get done(): Promise<void> {
+    return this.#status.done;
   }
 
-  /** The first place that could not be written, as an error; undefined if none. */
+  /** Stops waiting for the thread: its status pipe's reader goes, and the thread ends. */
+  abandon(): void {
+    this.#status.abandon();
+  }
+
+  /** The run was killed and its tree is gone: the thread copies what the pipe holds to the
+   * places that take it without waiting, gives up the others (each an error), and ends. */
+  stop(): void {
+    binding().teeStop(this.#id);
+  }
+
+  /** The first failure, as an error: of a place, of the copying itself, or a place given up on
+   * by stop(); undefined if none. */
   error(): Error | undefined {
     const bytes = this.#status.store.bytes();
-    if (bytes.length < 8) return undefined;
+    if (bytes.length < TEE_RECORD) return undefined;
     const index = bytes.readInt32LE(0);
     const errno = bytes.readInt32LE(4);
+    const call = teeCallName(bytes.readInt32LE(8));
+    if (index < 0) return systemError(errno, call, { context: `${this.#stream} to several places: the copying stopped` });
     const place = this.#names[index] ?? { label: `place ${index}` };
     const details = place.path !== undefined ? { path: place.path } : {};
-    return systemError(errno, 'write', { ...details, context: `${this.#stream} to ${place.label}` });
+    // EAGAIN is waited for; it is only ever recorded for a place given up by stop().
+    const what = errno === errnoTable.EAGAIN ? `${this.#stream} to ${place.label} was not read when the run was killed, and lost the rest` : `${this.#stream} to ${place.label}`;
+    return systemError(errno, call, { ...details, context: what });
   }
 }
 
@@ -232,8 +262,8 @@ function startTee(
     opened.push(() => binding().close(sink));
     const r = binding().tee(source, Int32Array.from(targets), statusWrite);
     binding().close(source); // the thread has its own copy
-    if (r < 0) throw systemError(-r, 'tee', { context: `run() ${stream} to several places` });
-    tees.push(new Tee(statusRead, names, stream));
+    if (typeof r !== 'number') throw systemError(-r[0], r[1], { context: `run() ${stream} to several places` });
+    tees.push(new Tee(statusRead, names, stream, r));
     statusOwned = true;
     return sink;
   } finally {
@@ -280,7 +310,7 @@ export const startRun: RunEngine = (n, stdinStream, events) => {
   } catch (error) {
     for (const fd of [...stdoutEnd, ...stderrEnd, ...channelEnd]) binding().close(fd);
     // The tees' threads see their status pipe's reader go, and end (closing their copies).
-    for (const tee of tees) tee.capture.abandon();
+    for (const tee of tees) tee.abandon();
     throw error;
   } finally {
     for (const close of opened) close();

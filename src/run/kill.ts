@@ -24,6 +24,9 @@ export interface Closing {
   readonly done: Promise<unknown>;
   /** Stop waiting: close our end. */
   abandon(): void;
+  /** A tee's (engine.ts): the tree is gone, so wait for nothing but what is left to copy; it
+   * then ends by itself, and is not abandoned. */
+  stop?(): void;
 }
 
 /** The kills of one run: made with its options, armed once its tree has started, ended with it. */
@@ -181,12 +184,17 @@ export class Killer {
     // Every wait here keeps the event loop alive (the run is not over), and none outlives it.
     const abandoned = this.whenKilled()
       .then(() => (over ? true : tree.empty(this.emptyLimit())))
-      .then(() => new Promise<false>((resolve) => (over ? resolve(false) : (grace = setTimeout(resolve, ABANDON_GRACE_MS, false)))));
+      .then(() => {
+        // The tree is gone: a tee copies what its pipe holds and ends, whether or not each of its
+        // places reads (a place that does not is given up, and the outcome says so).
+        if (!over) for (const capture of captures) capture.stop?.();
+        return new Promise<false>((resolve) => (over ? resolve(false) : (grace = setTimeout(resolve, ABANDON_GRACE_MS, false))));
+      });
     const ended = await Promise.race([closed, abandoned]);
     over = true;
     clearTimeout(grace);
     if (!ended) {
-      for (const capture of captures) capture.abandon();
+      for (const capture of captures) if (capture.stop === undefined) capture.abandon();
       await closed;
     }
   }

@@ -184,7 +184,7 @@ export function outcomeOf(s: RunState): RunFields<RunOptions> | RunError {
     isForcefullyTerminated: s.kills.forced,
     pipedFrom: [],
   };
-  const failure = failureWithOom(s, decodeError, transformError);
+  const failure = withOutputError(s, failureWithOom(s, decodeError, transformError));
   if (failure === undefined) return fields;
   fields.failed = true;
   // The message quotes text: what 'hex', 'base64' (or 'buffer') write out is read as utf8.
@@ -192,6 +192,15 @@ export function outcomeOf(s: RunState): RunFields<RunOptions> | RunError {
     isTextEncoding(n.encoding) || store === undefined ? decoded : store.bytes();
   const quoted = s.all !== undefined ? [text(s.all, fields.all)] : [text(s.stderr, stderr), text(s.stdout, stdout)];
   return new RunError(fields, failure.how, failure.cause, quoted);
+}
+
+/** A failure for another reason (a timeout, a kill, SIGPIPE once a tee's copying stopped) also
+ * says that the output was not written whole, if it was not; that error is its cause where it
+ * has none. */
+function withOutputError(s: RunState, failure: Failure | undefined): Failure | undefined {
+  const error = s.outputError as Error | undefined;
+  if (failure === undefined || error === undefined || failure.cause === error) return failure;
+  return { how: `${failure.how}; its output could not be written whole (${error.message})`, cause: failure.cause ?? error };
 }
 
 /** How the command failed, in words (with what the OOM killer did in its tree), and the error

@@ -510,7 +510,8 @@ export class RunProcess<O extends RunOptions = {}, B extends RunOptions = {}> im
       status = (error as { status?: ExitStatus }).status;
     }
     // The channel too: what the child sent before it exited is read before the run ends.
-    const closing: Closing[] = [started.stdout, started.stderr, ...(started.tees ?? []).map((t) => t.capture)].filter((c): c is Capture => c !== null);
+    const closing: Closing[] = [started.stdout, started.stderr].filter((c): c is Capture => c !== null);
+    closing.push(...(started.tees ?? []));
     const ipc = started.ipc;
     if (ipc !== null) closing.push({ done: ipc.closed, abandon: () => ipc.disconnect() });
     await killer.outputClosed(tree, closing);

@@ -33,4 +33,13 @@ describe('tee in a worker thread', () => {
     assert.equal(commandLeft, 0, 'the command is gone');
     assert.equal(teeAfter, 0, 'the tee thread ended');
   });
+
+  test('a worker terminated while its tee waits for a blocking socket that nobody reads: no tee thread, no fd left', () => {
+    const out = execFileSync(process.execPath, [join(runFixtures, 'tee-terminate.mjs'), join(dir, 'unread.log'), 'unread'], { encoding: 'utf8' });
+    const { commandLeft, teeWhileRunning, teeAfter, fdsLeft } = JSON.parse(out);
+    assert.equal(teeWhileRunning, 1, 'a tee thread ran');
+    assert.equal(commandLeft, 0, 'the command is gone');
+    assert.equal(teeAfter, 0, 'the tee thread ended (it was not stuck in a write)');
+    assert.deepEqual(fdsLeft, [], 'no fd of the tee is left');
+  });
 });
