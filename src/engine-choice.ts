@@ -13,13 +13,18 @@
 import { createRequire } from 'node:module';
 
 import type { NativeSupport } from './binding.js';
-import { debug } from './debug.js';
 import { runtime } from './runtime.js';
 
 // The addon's loader and support()'s words are loaded at the decision, not with this module:
 // pidfd/register imports it in every process that a shared NODE_OPTIONS starts, where loading
 // them cost about 10 ms.
 const require = createRequire(import.meta.url);
+
+/** A NODE_DEBUG=pidfd line (src/debug.ts, loaded with the first one: at the engine's decision,
+ * not at start-up, where each module pidfd/register loads costs a few tenths of a ms). */
+function debug(format: string, ...args: unknown[]): void {
+  (require('./debug.js') as typeof import('./debug.js')).debug(format, ...args);
+}
 
 /** The engine of run(), `$` and the drop-in. */
 export type EngineName = 'pidfd' | 'portable';

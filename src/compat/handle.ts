@@ -80,14 +80,16 @@ export function setExitListener(listener: ExitListener): void {
 }
 
 /** The handles of running children, by pidfd: one function routes every exit (no closure per
- * child, which would cost each live ChildProcess more memory than Node's own). */
-const running = new Map<number, ProcessHandle>();
+ * child, which would cost each live ChildProcess more memory than Node's own). An array, not a
+ * Map: a Map that goes from one entry to none at every exit (sequential spawns) shrinks and
+ * rehashes its table each time. */
+const running: (ProcessHandle | undefined)[] = [];
 
 function routeExit(records: Float64Array, at: number): void {
   const fd = records[at + constants().exitField.fd]!;
-  const handle = running.get(fd);
+  const handle = running[fd];
   if (handle === undefined) return;
-  running.delete(fd);
+  running[fd] = undefined;
   handle.exited(records, at);
 }
 
@@ -140,7 +142,7 @@ export class ProcessHandle {
     }
     this.#pidfd = started.pidfd;
     this.pid = started.pid;
-    running.set(started.pidfd, this);
+    running[started.pidfd] = this;
     onExit(started.pidfd, routeExit);
     return 0;
   }

@@ -23,10 +23,14 @@ import { createRequire, syncBuiltinESMExports } from 'node:module';
 
 import { childProcessRuntimeReason, portableWithoutProbe } from '../engine-choice.js';
 import * as compat from './exports.js';
-import { debug } from '../debug.js';
-
 
 const require = createRequire(import.meta.url);
+
+/** A NODE_DEBUG=pidfd line; src/debug.ts is loaded only when one is written (every module loaded
+ * here is paid at the start of every process that registers). */
+function debug(format: string, ...args: unknown[]): void {
+  (require('../debug.js') as typeof import('../debug.js')).debug(format, ...args);
+}
 const builtin = require('node:child_process') as Record<string, unknown>;
 
 /** The exports that are replaced: every function and class of child_process but Node's own

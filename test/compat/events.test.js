@@ -190,3 +190,28 @@ setTimeout(() => {}, 300);`;
     }
   });
 });
+
+describe('spawn(): what other code did to the prototypes', () => {
+  test('options that Object.prototype holds (shell, cwd, env, argv0, detached) do not change what spawn() does, as in Node', () => {
+    // In a process of its own: the pollution must not reach this file's other tests. The drop-in
+    // copies the caller's options into an object that inherits nothing (Node's null-prototype
+    // copy, kept fast): none of these keys may be read from Object.prototype.
+    const script = (polluted) => `
+      const { spawn } = await import(${JSON.stringify(new URL('../../dist/compat/child_process.js', import.meta.url).href)});
+      ${polluted ? "Object.assign(Object.prototype, { shell: true, cwd: '/nonexistent-pidfd-test', env: { PIDFD_T: 'polluted' }, argv0: 'polluted', detached: true, windowsHide: 1 });" : ''}
+      const child = spawn('/bin/sh', ['-c', 'echo "$0|$PWD|$PIDFD_T|$(cut -d " " -f 6 /proc/$$/stat)"'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (d) => { out += d; });
+      child.on('error', (e) => { out += 'error ' + e.code; });
+      child.on('close', (code) => console.log(JSON.stringify([out, code])));`;
+    const outcome = (polluted) =>
+      node.execFileSync(process.execPath, ['--input-type=module', '-e', script(polluted)], {
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: { ...process.env, PIDFD_T: 'inherited' },
+      });
+    const clean = outcome(false);
+    assert.match(clean, /^\["\/bin\/sh\|[^|]+\|inherited\|\d+\\n",0\]\n$/);
+    assert.equal(outcome(true), clean);
+  });
+});
