@@ -18,21 +18,16 @@ const leftover =
 /** target id -> cause of a miss, and what would close it. */
 export const causes = {
   'register-startup':
-    "Most of what is added is not pidfd's: any `--import` of a package starts Node's ES module loader " +
-    'and its reading of files (which `node -e 0` alone does not), and the registration must load ' +
-    "Node's `child_process` (net, dgram, the streams: 36 more built-in modules) to patch it before " +
-    "the program's first line. `process.moduleLoadList` shows that `--import pidfd/register` loads " +
-    'exactly the built-ins of those two and one more (`initialize_import_meta`). Measured on ' +
-    '2026-12-07 at a load of 10–14: in one process once those are paid, `import(\'pidfd/register\')` ' +
-    "took 3.9 ms of the main thread's CPU against 3.5 ms for a second empty package (its two small " +
-    'modules; `syncBuiltinESMExports()` 0.2 ms, the resolution of the bare specifier 0.6–1 ms as for ' +
-    "any package); whole processes, children's CPU from `wait4`, medians of 30 rotating runs: " +
-    '`--import pidfd/register` +18.8 ms over `node -e 0`, `--import` of an empty package plus ' +
-    '`require(\'node:child_process\')` +19.0 ms, a minimal package doing the same patching +14.8 ms: ' +
-    "pidfd's share is within the noise of the floor. On this shared 2-core VM the wall time of a " +
-    '60–300 ms process spreads by tens of ms, and the floor itself (the ES module loader and ' +
-    "child_process) exceeds 3 ms of CPU here. A quiet machine to measure on; what is left to cut " +
-    "lies in Node's loader and child_process, not in the library's two modules.",
+    "The floor is above 3 ms: any `--import` of a package starts Node's ES module loader and its " +
+    "reading of files (which `node -e 0` alone does not), and the registration must load Node's " +
+    "`child_process` (net, dgram, the streams: 36 more built-in modules) to patch it before the " +
+    "program's first line. Over that floor (an empty package imported plus Node's `child_process` " +
+    "loaded), `--import pidfd/register` added 2.57 ms of CPU at a load of 2.3 (20 rounds, medians of " +
+    "per-round differences; 4.83 ms at a load of 38), after its `NODE_DEBUG` module was made lazy " +
+    '(three modules of the library at start-up, about 0.45 ms each whatever they hold, and ' +
+    "`syncBuiltinESMExports()`, 0.2–0.4 ms, which syncs every built-in's ES facade). In this row's run " +
+    'the whole-process figure moved with the load of its moment (1.6–5.9 at its start). What is left ' +
+    "to cut lies in Node's loader and child_process, not in the library's modules.",
   'compat-spawn':
     "A quiet machine's figure (the 2.5× came from loaded runs, 2.3–2.8×): pidfd/child_process's " +
     "parent CPU per spawn + 'exit' is 4.5× below Node's (194 vs 867 µs in this run), but wall " +
@@ -96,13 +91,17 @@ export const causes = {
     'as the row above took 25.2 µs off cold (to ~2.8×); less JavaScript on the path is what moves ' +
     'this row.',
   'dropin-cpu':
-    "The drop-in adds Node's `ChildProcess` on top of the engine: the EventEmitter's set-up, Node's " +
-    '`ChildProcess.prototype.spawn` (its stdio arrays, `getValidStdio`), Node\'s argument checks ' +
-    '(`normalizeSpawnArguments`, ~3 µs after a second copy of the options was removed), and the exit ' +
-    "through `process.nextTick` and the `'exit'` emission. A `--cpu-prof` of a warmed-up loop shows " +
-    'no single item above ~3 µs; a loop of 2,000 spawns after 1,500 of warm-up measured 1.19–1.23× ' +
-    "spawn()'s CPU (load 4), cold figures spread more (1.25–1.86× in two-round runs at load 4–10). " +
-    'A quiet machine to judge the 1.3×.',
+    "What this row measures (spawns 2,000–2,300 of a fresh worker) is V8 still compiling the drop-in's " +
+    "path: `--trace-opt` of 3,000 spawns shows TurboFan compiling 39 functions on the drop-in's path " +
+    "against 16 on spawn()'s, most between spawns 1,250 and 2,000 (the library's small helpers and " +
+    "Node's `ChildProcess.spawn`, `emit`, `once`, `nextTick`), on V8's background threads: the main " +
+    "thread's own ratio is 1.29× here (the table's \"main thread\" column), and once compiled (4,000 " +
+    "spawns of warm-up, 1,000 measured) the drop-in's CPU per spawn was 1.00× spawn()'s at a load of " +
+    '18–25 and 1.07× at 2.4–3.3 (per-round ratios, fresh processes). The second round of cuts (a ' +
+    'fast-mode option copy instead of a dictionary-mode one, argv without `unshift`, running handles ' +
+    'in an array: see "The drop-in\'s own cost over spawn()" below) took the drop-in\'s own CPU to ' +
+    '0.91× of the round before, paired, at a load of 0.5–3.2. What would close the window: fewer, ' +
+    'larger functions on the path (less for V8 to compile), or a program where Node\'s code is hot already.',
   inflight:
     'With 64 in flight the throughput is set by the spawning thread\'s chain, not by the machine\'s ' +
     'CPU: in the quiet full run of 2026-12-07 (load 1.5–2) the C loop kept 1.71 CPUs busy and pidfd ' +
@@ -432,6 +431,79 @@ the normalization about 3–7 µs; each of the rest is below 2 µs. What is left
 mostly Node's ChildProcess itself and V8's generic paths on the null-prototype option objects that
 Node's semantics ask for (\`{ __proto__: null, ...options }\` is a dictionary-mode object: every
 read of it in Node's code is a generic IC; a fast-mode copy through \`Object.create(null)\` +
-\`Object.assign\` is half the cost in a micro-benchmark, not tried in the drop-in yet). Figures from
+\`Object.assign\` is half the cost in a micro-benchmark: done in the second round below). Figures from
 a machine at a load of 5–18 are within ±10% per run; the before/after table is in the closing note
-of issue 22.`;
+of issue 22.
+
+**Second round (2026-12-07, branch \`dropin-cpu\`).** First, the comparison itself: \`bench/compare.js\`
+runs both with \`stdio: 'ignore'\` (no stream on either side) and waits for one promise of the exit
+(\`subprocess.exited\`; a promise made from \`'exit'\`/\`'error'\` for the drop-in, as its users write
+it), so it compares like with like. With Node's default stdio (three pipes; three \`net.Socket\`s in
+the drop-in, three of the library's pipe streams in \`spawn()\`) the drop-in until \`'close'\` against
+\`spawn({ stdio: 'pipe' })\` until \`exited\` is given below. Then the profile: \`perf record
+--no-inherit\` (the main thread) with \`--perf-basic-prof\`, a loop of 1,500 + 8,000 spawns of each,
+samples per spawn compared symbol by symbol. Of the difference, the generic inline-cache builtins
+(\`LoadIC\`, \`StoreIC\`, \`KeyedLoadIC\`, their megamorphic forms) were the largest part: 27 µs per
+spawn in the drop-in against 6.8 in \`spawn()\` (profiled figures, about 2.5× the unprofiled ones),
+from optimized code reading the dictionary-mode option copy (the drop-in's \`spawn\`,
+\`normalizeSpawnArguments\`, Node's \`ChildProcess.prototype.spawn\`). Cut, without a change of
+behaviour (Node's own tests 67/67, execa's \`terminate\`, \`return\`, \`resolve\` folders 639/639 swapped):
+- The option copy is \`Object.assign(Object.create(noInheritance), options)\`, where \`noInheritance\`
+  is a frozen object with no property and a null prototype: a key the caller did not give still
+  reads undefined whatever \`Object.prototype\` holds, getters run once in order as in a spread, and
+  the copy keeps fast properties. (\`Object.setPrototypeOf({ ...options }, …)\` keeps them too, but
+  cost 30 µs a call in a micro-benchmark.) The IC builtins fell to 11.7 µs per spawn (profiled).
+- argv is a new array instead of \`argv.unshift(file)\`, which V8 runs in its C++ runtime.
+- The running handles are an array indexed by pidfd, as the exit watcher's handlers are, instead of
+  a Map that went from one entry to none at every exit (\`MapShrink\`, \`Rehash\` in the profile).
+
+Parent CPU per spawn, drop-in over \`spawn()\` of the same build, each figure a fresh process,
+builds and modes rotating, per-round ratios (medians; min–max); A = main at daba590, B = this round:
+
+| warm-up, measured | load | A process | A main thread | B process | B main thread |
+|---|---|---:|---:|---:|---:|
+| 4,000, 1,000 (6 rounds) | 18–25 | 1.24× (0.91–1.36) | 1.23× | **1.00×** (0.94–1.31) | **1.00×** |
+| 3,000, 2,000 (6 rounds) | 21–30 | 1.32× (1.12–1.63) | 1.29× | **1.11×** (1.02–1.16) | **1.10×** |
+| 1,500, 300 (6 rounds; compare.js's window) | 20–25 | 2.24× (1.57–2.39) | 1.56× | 2.00× (1.75–2.55) | 1.38× |
+| \`bench/compare.js --rounds=5\`: warm (after 1,500), 300 | 20–46 | 1.89× (1.64–2.15) | 1.33× | 1.70× (1.64–2.11) | 1.33× |
+| \`bench/compare.js --rounds=5\`: cold (after 20), 200 | 20–46 | 1.69× (1.09–1.92) | | 1.56× (1.26–2.58) | |
+| 4,000, 1,000 (4 rounds) | 2.4–3.3 | 1.02× (0.92–1.46) | 1.01× | 1.07× (0.83–1.28) | 1.06× |
+| \`bench/compare.js --rounds=5\`: warm (after 1,500), 300 | 0.5–3.2 | 1.79× (1.47–3.95) | 1.29× | 1.72× (1.67–1.97) | 1.29× |
+| \`bench/compare.js --rounds=5\`: cold (after 20), 200 | 0.5–3.2 | 1.44× (1.16–1.87) | 1.39× | 1.35× (1.12–1.67) | 1.38× |
+
+In the quieter run the drop-in's own CPU per spawn, B over A paired in \`compare.js\`, was 0.91×
+warmed (0.55–0.98: lower in every round) and 0.93× cold; in steady state at that load both builds
+are within 1.0–1.1× of \`spawn()\`, and the four rounds did not tell them apart (±25% per round).
+
+So the drop-in is within 1.3× of \`spawn()\` once V8 has compiled it, and within 1.0–1.1× in steady
+state; what the 1,500-spawn window of \`compare.js\` shows is compilation. \`--trace-opt\` of 3,000
+drop-in spawns: TurboFan compiles 39 functions on the drop-in's path against 16 on \`spawn()\`'s, most
+of them between spawns 1,250 and 2,000 (the library's small helpers, which V8 optimizes only after
+thousands of calls when no optimized caller has inlined them, and Node's \`ChildProcess.spawn\`,
+\`emit\`, \`once\`, \`nextTick\`, \`processTicksAndRejections\` for the \`'spawn'\` tick). That compilation
+runs on V8's background threads: in the window, the process's CPU is 226 µs per spawn and its main
+thread's 157 (\`spawn()\`: 124 and 118) at a load of 20–46, 262 and 168 (\`spawn()\`: 152 and 140) at
+0.5–3.2, where the drop-in's window costs more than its cold start (227). It is paid once per process; what would shorten it is fewer,
+larger functions on the path, or Node's own code already hot in the program.
+
+With the default stdio (what a user of \`spawn(file, args)\` gets), the drop-in until \`'close'\`
+against \`spawn({ stdio: 'pipe' })\` until \`exited\`, 3,000 warm-up and 1,000 measured, 4 rounds at a
+load of 20–25: A 1.19× (1.12–1.28; 357 vs 300 µs), B **1.11×** (0.92–1.33; 328 vs 295 µs), main
+thread 1.18× → 1.12×. The three \`net.Socket\`s and the \`'close'\` after their end are Node's
+ChildProcess; they stay.
+
+\`--import pidfd/register\`: it loaded four modules of the library at start-up, now three (the
+\`NODE_DEBUG=pidfd\` module is loaded with the first line written). Main-thread CPU of importing it
+in one process once Node's \`child_process\` and a first package are loaded, medians of 21 rotating
+runs at a load of about 20: an empty package 2.3 ms, A 4.9 ms, B 4.5 ms; a package of four empty
+modules costs 1.4 ms more than one of one, so each module is about 0.45 ms here, whatever it holds.
+At a load of about 2 (31 runs): an empty package 2.3 ms, four empty modules 4.0, A 5.8, B 5.1.
+The scenario (\`npm run bench -- --only=register-startup\`, 20 rounds) with B: at a load of 38,
+17.6 ms of CPU over \`node -e 0\` and 4.83 ms over the floor of any \`--import\` registration (an
+empty package plus Node's \`child_process\`); at a load of 2.3, 10.1 ms and **2.57 ms** (medians of
+the per-round differences). The 3 ms over \`node -e 0\` cannot be met by the library: the floor is
+above it. What is left of
+pidfd's own: three module loads (\`exports.js\` must be one module shared with
+\`pidfd/child_process\`, for the identity of the functions; the engine choice holds per-process
+state), \`syncBuiltinESMExports()\` (0.2–0.4 ms: Node syncs every built-in's ES module facade, not
+one), and the forwarding functions.`;
