@@ -65,7 +65,7 @@ describe('a worker that alone loads the addon, terminated mid-run', () => {
   const nothingLeft = { commandLeft: false, children: [], cgroups: [], fds: { gone: [], added: [] } };
 
   test('while its runSync() blocks: terminate() waits for the command to end; then no fd, child, watchdog or cgroup is left', async () => {
-    const { blocked, ...left } = await terminated('sync');
+    const { blocked, wentOn: _, ...left } = await terminated('sync');
     assert.equal(blocked, true, 'terminate() had not resolved while the command ran');
     assert.deepEqual(left, nothingLeft);
   });
@@ -74,7 +74,19 @@ describe('a worker that alone loads the addon, terminated mid-run', () => {
   // started it: once that worker is gone, the child's exit leaves a zombie that nothing reaps.
   const reaped = pidfdOnly("a terminated worker's child_process child is never reaped by Node");
   test('with IPC messages in flight both ways: the child, its cgroup, the watchdog and every fd go', reaped, async () => {
-    const { blocked: _, ...left } = await terminated('ipc');
+    const { blocked: _, wentOn: __, ...left } = await terminated('ipc');
     assert.deepEqual(left, nothingLeft);
   });
+
+  // The run goes on after the worker (docs/run.md): while it does, the thread that reaps an ended
+  // environment's children (native/watch.c) holds its epoll set, the pidfds of the command and of
+  // the watchdog, and the run's cgroup.events. They must all go once the command has ended.
+  for (const mode of ['run', 'tee']) {
+    const what = mode === 'tee' ? 'with its stdout to a file and a capture (a tee)' : 'with its default per-run cgroup';
+    test(`while run() of \`sleep 100\` goes on, ${what}: the command outlives the worker; once it is killed, no fd, child, watchdog or cgroup is left`, reaped, async () => {
+      const { blocked: _, wentOn, ...left } = await terminated(mode);
+      assert.equal(wentOn, true, 'the command still ran after terminate()');
+      assert.deepEqual(left, nothingLeft);
+    });
+  }
 });
