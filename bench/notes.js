@@ -30,14 +30,14 @@ export const causes = {
     "to cut lies in Node's loader and child_process, not in the library's modules.",
   'compat-spawn':
     "A quiet machine's figure (the 2.5× came from loaded runs, 2.3–2.8×): pidfd/child_process's " +
-    "parent CPU per spawn + 'exit' is 4.5× below Node's (194 vs 867 µs in this run), but wall " +
+    "parent CPU per spawn + 'exit' is 4.0× below Node's (203 vs 807 µs in this run), but wall " +
     "time is mostly the child's start, the same for both (the parent waits for the child's " +
     "execve); on a quiet machine Node's extra CPU runs while a core would be idle, so its rate " +
     "loses less than its CPU says: the same as the sequential table's 2.49× for spawn(). The rate " +
     "follows the drop-in's own CPU over spawn()'s (the drop-in row above).",
   'compat-execfile':
-    "As for spawn + 'exit' (the row above): the parent's CPU per execFile is 2.9× below Node's " +
-    '(393 vs 1,136 µs in this run), the wall-time ratio a quiet machine\'s; execFile adds the ' +
+    "As for spawn + 'exit' (the row above): the parent's CPU per execFile is 2.7× below Node's " +
+    '(562 vs 1,510 µs in this run), the wall-time ratio a quiet machine\'s; execFile adds the ' +
     "capture of two pipes and the 'close' event, the same work on both sides.",
   'compat-footprint':
     'Within the noise: RSS per live ChildProcess is 0.40× Node\'s, and the JS heap figure per child ' +
@@ -57,15 +57,15 @@ export const causes = {
     'full (the writer is ahead): 16 times fewer wake-ups of the writer (see the pipeline row). A ' +
     'run without the memory sweep before it, on a quiet machine, to measure.',
   'run-pipeline-execa':
-    'A two-command pipeline through one kernel pipe is bound by the pipe: with its default 64 KiB, ' +
-    '`dd bs=1M` blocks 16 times per write and `wc` is woken as often (`sh -c \'a | b\'` moved 823 ' +
-    "MiB/s in this run); execa's .pipe() puts Node between two pipes, whose buffers hold more in " +
-    "flight and absorb that back-and-forth, using a core that is idle on a quiet machine (0.98 s " +
-    "of Node's CPU per GiB against pidfd's 0.005 s): 3× execa is a loaded machine's figure. Since " +
-    "this run a pipeline's pipe holds 1 MiB (src/run/pipe-size.ts): measured with Python's " +
-    'subprocess on the same machine, `dd | wc -c` of 1 GiB took 0.57 instead of 0.69 s of CPU with ' +
-    '5× fewer voluntary context switches (8,800–11,800 against 51,600–53,900), and moved ~1.5 GB/s ' +
-    'against ~1.0 GB/s at a load near 1; to be measured by the next quiet run.',
+    'A pipeline through one kernel pipe is bound by the pipe, and this process spends no CPU on the ' +
+    "data (0.006 s per GiB against execa's 1.2 s). Since the pipe of a pipeline holds 1 MiB " +
+    "(src/run/pipe-size.ts; a shell's holds 64 KiB, so `dd bs=1M` blocks 16 times per write) it moves " +
+    "1,717 MiB/s here, 2.9× `sh -c 'a | b'` and 2.32× execa's .pipe() (the full run of the morning, " +
+    'with 64 KiB: 709 MiB/s, 0.72×): on a quiet machine execa\'s .pipe(), Node between two pipes, runs ' +
+    'on a core that would be idle, and its two pipes and stream buffers hold more in flight than one ' +
+    '64 KiB pipe. 3× execa is reached where execa\'s CPU costs it wall time (a loaded machine); on a ' +
+    'quiet one, what would widen the gap is a larger pipe still (pipe-max-size allows 1 MiB without ' +
+    'privilege, and more with it).',
   'compat-fork':
     "The time is the forked Node's own start-up, the same program either way; the ratio moved " +
     "between 0.94× and 1.06× in two runs (per-round spread ±15%), and the parent's CPU for it is 3× " +
