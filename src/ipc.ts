@@ -60,10 +60,57 @@ export function sendMessage(message: unknown): Promise<void> {
 }
 
 /**
- * The next message from the parent (with `filter`: the next one it returns true for). While it
- * waits, the channel keeps this process alive. Rejects if the parent disconnects first. A message
- * the parent sent before anything listened is not kept (Node's rule): have the child listen
- * first, or send its own message first and let the parent answer it.
+ * Messages from the parent that no reader has taken, in order. Node holds the messages that come
+ * while the child has no 'message' listener and emits them all at once, in one tick, when the
+ * first listener comes: a getOneMessage() that took the first of them and stopped listening
+ * would lose the rest. So one listener (dispatch) serves every reader, a message no reader takes
+ * is kept here for the next, and the listener stays until the end of the tick in which the last
+ * reader left.
+ */
+const kept: unknown[] = [];
+/** The readers waiting, oldest first: each returns true if it takes the message. */
+const readers: ((message: unknown) => boolean)[] = [];
+let listening = false;
+
+function dispatch(message: unknown): void {
+  for (const reader of [...readers]) if (reader(message)) return;
+  kept.push(message);
+}
+
+function addReader(reader: (message: unknown) => boolean): void {
+  readers.push(reader);
+  if (listening) return;
+  listening = true;
+  process.on('message', dispatch);
+}
+
+function removeReader(reader: (message: unknown) => boolean): void {
+  const i = readers.indexOf(reader);
+  if (i >= 0) readers.splice(i, 1);
+  if (readers.length > 0) return;
+  // Not at once: the rest of a batch Node is emitting in this tick must reach `kept`. While the
+  // listener is on, the channel keeps this process alive; without readers it lets it go.
+  process.nextTick(() => {
+    if (readers.length > 0 || !listening) return;
+    listening = false;
+    process.off('message', dispatch);
+  });
+}
+
+/** Takes the oldest kept message that `filter` accepts: [message] or undefined. A throwing
+ * filter throws here. */
+function takeKept(filter: ((message: unknown) => boolean) | undefined): [unknown] | undefined {
+  for (let i = 0; i < kept.length; i++) {
+    if (filter === undefined || filter(kept[i])) return [kept.splice(i, 1)[0]];
+  }
+  return undefined;
+}
+
+/**
+ * The next message from the parent (with `filter`: the next one it returns true for; the others
+ * stay for other readers). While it waits, the channel keeps this process alive. Rejects if the
+ * parent disconnects first. A message the parent sent before anything listened is not lost:
+ * Node holds it until the child listens, and what one call does not take is kept for the next.
  */
 export function getOneMessage(options?: GetOneMessageOptions): Promise<unknown> {
   let p: ChannelProcess;
@@ -73,48 +120,57 @@ export function getOneMessage(options?: GetOneMessageOptions): Promise<unknown> 
     return Promise.reject(error);
   }
   const filter = options?.filter;
+  try {
+    const found = takeKept(filter);
+    if (found !== undefined) return Promise.resolve(found[0]);
+  } catch (error) {
+    return Promise.reject(error);
+  }
   if (!p.connected) return Promise.reject(disconnected('get a message from'));
   return new Promise((resolve, reject) => {
-    const onMessage = (message: unknown): void => {
+    const reader = (message: unknown): boolean => {
       try {
-        if (filter !== undefined && !filter(message)) return;
+        if (filter !== undefined && !filter(message)) return false;
       } catch (error) {
         done();
         reject(error);
-        return;
+        return false;
       }
       done();
       resolve(message);
+      return true;
     };
     const onDisconnect = (): void => {
       done();
       reject(disconnected('get a message from'));
     };
     const done = (): void => {
-      process.off('message', onMessage);
+      removeReader(reader);
       process.off('disconnect', onDisconnect);
     };
-    process.on('message', onMessage);
+    addReader(reader);
     process.on('disconnect', onDisconnect);
   });
 }
 
-/** Every message from the parent, until it disconnects (runProcess's channel closes at the end
- * of the run, or the loop is left). While it runs, the channel keeps this process alive. */
+/** Every message from the parent (those kept for want of a reader first), until it disconnects
+ * (runProcess's channel closes at the end of the run, or the loop is left). While it runs, the
+ * channel keeps this process alive. */
 export async function* getEachMessage(): AsyncGenerator<unknown, void, undefined> {
   const p = channelProcess('getEachMessage');
-  const queue: unknown[] = [];
+  const queue: unknown[] = kept.splice(0);
   let wake: (() => void) | undefined;
   let open = p.connected;
-  const onMessage = (message: unknown): void => {
+  const reader = (message: unknown): boolean => {
     queue.push(message);
     wake?.();
+    return true;
   };
   const onDisconnect = (): void => {
     open = false;
     wake?.();
   };
-  process.on('message', onMessage);
+  addReader(reader);
   process.on('disconnect', onDisconnect);
   try {
     for (;;) {
@@ -127,8 +183,10 @@ export async function* getEachMessage(): AsyncGenerator<unknown, void, undefined
       wake = undefined;
     }
   } finally {
-    process.off('message', onMessage);
+    removeReader(reader);
     process.off('disconnect', onDisconnect);
+    // What it received and did not yield stays for the next reader.
+    kept.unshift(...queue);
   }
 }
 

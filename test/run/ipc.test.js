@@ -4,7 +4,8 @@
 // the file).
 
 import assert from 'node:assert/strict';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { describe, test } from 'node:test';
@@ -108,6 +109,26 @@ describe('run() ipc: messages both ways', () => {
     assert.equal(error.signal, 'SIGTERM');
     assert.deepEqual(seen, ['a']);
   }));
+
+  // Node holds the messages that come while the child has no 'message' listener and emits them
+  // all in one tick when one comes: a getOneMessage() that takes the first must not lose the
+  // others (they are kept for the next reader), nor may getEachMessage().
+  for (const mode of ['one', 'each']) {
+    test(`messages sent before the child listens all reach its readers, in order (${mode === 'one' ? 'getOneMessage, with a filter first' : 'getEachMessage'})`, leakFree(async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'pidfd-ipc-held-'));
+      try {
+        const marker = join(dir, 'sent');
+        const p = run(join(runFixtures, 'ipc-held.mjs'), [marker, mode], { node: true, ipc: true });
+        assert.equal(await p.getOneMessage(), 'ready');
+        for (const message of ['a', 'b', 'c']) await p.sendMessage(message);
+        writeFileSync(marker, '');
+        assert.deepEqual(await p.getOneMessage(), mode === 'one' ? ['c', 'a', 'b'] : ['a', 'b', 'c']);
+        assert.equal((await p).exitCode, 0);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }));
+  }
 });
 
 describe('run() ipc: gracefulCancel', () => {
