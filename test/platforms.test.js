@@ -36,7 +36,7 @@ describe('a process that believes it is on another platform', () => {
       assert.equal(seen.support.backend, null);
       assert.deepEqual(seen.run, { stdout: 'ran x', exitCode: 0, subprocess: true });
       assert.equal(seen.dollar, 3);
-      assert.deepEqual(seen.runSync, { stdout: 'ran y', exitCode: 2, message: 'Command failed with exit code 2: node -e process.stdout.write("ran " + process.argv[1]); process.exit(2) y' }, 'runSync() runs through spawnSync');
+      assert.deepEqual(seen.runSync, { stdout: 'ran y', exitCode: 2, message: `Command failed with exit code 2: node -e 'process.stdout.write("ran " + process.argv[1]); process.exit(2)' y` }, 'runSync() runs through spawnSync');
       assert.equal(seen.dollarSync, 'sync', '$.sync too');
       assert.equal(seen.syncTimeout, true, "runSync()'s timeout is spawnSync's");
       assert.equal(seen.syncAll, 'ERR_PIDFD_UNSUPPORTED', "`all` in runSync() is refused: spawnSync cannot interleave the two streams");
