@@ -69,6 +69,9 @@ int pf_fd_readable(int fd) {
 }
 
 int pf_fd_set_pipe_size(int fd, int bytes) {
+  int now = fcntl(fd, F_GETPIPE_SZ);
+  if (now < 0) return -errno;
+  if (now >= bytes) return 0; /* as large already (a child may have grown it): never shrunk */
   int r = fcntl(fd, F_SETPIPE_SZ, bytes);
   return r < 0 ? -errno : r;
 }

@@ -42,8 +42,9 @@ int pf_fd_readable(int fd);
 
 /* madvise(MADV_HUGEPAGE) on the whole pages within [data, data + reserved): advice only, 0 or
  * -errno (0 when no whole page is inside). */
-/* fcntl(F_SETPIPE_SZ): the pipe's new capacity in bytes (the kernel rounds up to a power of two
- * of pages), or -errno (EPERM past /proc/sys/fs/pipe-max-size or the user's pipe pages). */
+/* fcntl(F_SETPIPE_SZ) where the pipe holds less than `bytes`: its new capacity (the kernel rounds
+ * up to a power of two of pages), 0 if it held as much already (it is never shrunk), or -errno
+ * (EPERM past /proc/sys/fs/pipe-max-size or the user's pipe pages). */
 int pf_fd_set_pipe_size(int fd, int bytes);
 int pf_mem_advise_huge_pages(void *data, size_t reserved);
 

@@ -342,7 +342,8 @@ napi_value js_pipe(napi_env env, napi_callback_info info) {
   return r < 0 ? pf_int(env, r) : pf_fd_pair(env, fds);
 }
 
-/* setPipeSize(fd, bytes): fcntl(F_SETPIPE_SZ): the pipe's capacity now, or -errno. */
+/* setPipeSize(fd, bytes): grows a pipe to `bytes` (fdops.c): its new capacity, 0 if it held as
+ * much already, or -errno. */
 napi_value js_set_pipe_size(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   int32_t fd, bytes;

@@ -284,7 +284,8 @@ export interface NativeBinding {
   teeStop(id: number): boolean;
   /** madvise(MADV_HUGEPAGE) over the first `reserved` bytes of the buffer's memory: 0 or -errno. */
   adviseHugePages(buffer: ArrayBuffer, reserved: number): number;
-  /** fcntl(F_SETPIPE_SZ): the pipe's capacity now, or -errno. */
+  /** Grows a pipe to `bytes` (fcntl F_SETPIPE_SZ): its new capacity, 0 if it held as much
+   * already (never shrunk), or -errno. */
   setPipeSize(fd: number, bytes: number): number;
 }
 

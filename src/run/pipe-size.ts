@@ -6,7 +6,8 @@
 // of that user, in any program, gets a single page. So only pipes that carry a large flow are
 // grown (a pipeline's pipe; a capture once a read finds its pipe full), to 1 MiB (the default
 // pipe-max-size, allowed without privilege), and at most 16 at a time in one environment.
-// Growing is advice: a refusal (EPERM past the user's budget) leaves the pipe as it was.
+// Growing is advice: a refusal (EPERM past the user's budget) leaves the pipe as it was, and a
+// pipe that holds as much already (a command grew it) is left alone, never shrunk.
 
 import { binding } from '../binding.js';
 
@@ -17,7 +18,7 @@ let grown = 0;
 /** Grows the pipe of `fd` to 1 MiB if the budget allows and the kernel agrees: the function that
  * gives its share of the budget back (call it when the pipe is gone), or null. */
 export function growPipe(fd: number): (() => void) | null {
-  if (grown >= MAX_GROWN || binding().setPipeSize(fd, GROWN_BYTES) < 0) return null;
+  if (grown >= MAX_GROWN || binding().setPipeSize(fd, GROWN_BYTES) <= 0) return null;
   grown++;
   let given = false;
   return () => {

@@ -3,15 +3,25 @@
 // The sizes are read by the children themselves (fcntl F_GETPIPE_SZ through python3).
 
 import assert from 'node:assert/strict';
+import { accessSync, constants, readFileSync, writeFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 
 import { run } from '../../dist/index.js';
 import { grownPipes } from '../../dist/run/pipe-size.js';
-import { pidfdOnly } from '../helpers/engine.js';
+import { pidfdOnly, portable } from '../helpers/engine.js';
 import { leakFree } from './helpers.js';
 
 const F_GETPIPE_SZ = 1032;
 const MIB = 1 << 20;
+const MAX_SIZE = '/proc/sys/fs/pipe-max-size';
+const maxSizeWritable = (() => {
+  try {
+    accessSync(MAX_SIZE, constants.W_OK);
+    return process.getuid?.() === 0;
+  } catch {
+    return false;
+  }
+})();
 
 /** Prints the capacity of the pipe on fd `fd`. */
 const printSize = (fd) => ['-c', `import fcntl; print(fcntl.fcntl(${fd}, ${F_GETPIPE_SZ}))`];
@@ -41,6 +51,40 @@ describe('pipe sizes for large flows', () => {
     assert.equal(full.stderr.toString(), String(MIB));
     const small = await run('python3', ['-c', `import fcntl, os; os.write(1, b'y' * 1000); os.write(2, str(fcntl.fcntl(1, ${F_GETPIPE_SZ})).encode())`]);
     assert.equal(small.stderr, '65536');
+    assert.equal(grownPipes(), 0);
+  }));
+
+  test('a pipe the command grew beyond 1 MiB is not shrunk', { skip: (!maxSizeWritable && 'needs root to raise /proc/sys/fs/pipe-max-size for the command') || (portable && 'the portable engine reads through the streams Node makes') }, leakFree(async () => {
+    // The command grows its stdout to 4 MiB and fills 64 KiB of it in one write: the read that
+    // takes them is full, which would grow (here: shrink) the pipe. Once that read is done (the
+    // pipe is empty) and a second one too (so the first one's callback has returned), it says
+    // what its pipe holds.
+    const script = `import fcntl, os, termios, time, array
+fcntl.fcntl(1, 1031, ${4 * MIB})
+def drained():
+    n = array.array('i', [0])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        fcntl.ioctl(1, termios.FIONREAD, n)
+        if n[0] == 0: return
+        time.sleep(0.005)
+os.write(1, b'x' * 65536)
+drained()
+os.write(1, b'y')
+drained()
+os.write(2, str(fcntl.fcntl(1, ${F_GETPIPE_SZ})).encode())`;
+    // pipe-max-size (1 MiB) is raised for the test, so that the command may grow its pipe to
+    // 4 MiB without CAP_SYS_RESOURCE; put back after.
+    const before = readFileSync(MAX_SIZE, 'utf8');
+    let result;
+    try {
+      writeFileSync(MAX_SIZE, String(4 * MIB));
+      result = await run('python3', ['-c', script], { encoding: 'buffer' });
+    } finally {
+      writeFileSync(MAX_SIZE, before);
+    }
+    assert.equal(result.stdout.length, 65537);
+    assert.equal(result.stderr.toString(), String(4 * MIB));
     assert.equal(grownPipes(), 0);
   }));
 
