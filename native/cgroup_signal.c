@@ -38,8 +38,9 @@ static long pf_cgroup_now_ms(void) {
   return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The value of `key` in cgroup.events ("populated 1\nfrozen 0\n"), or -1. */
-static int pf_cgroup_event(const char *text, const char *key) {
+/* The number after `key ` in a cgroup file's "key value" lines ("populated 1\nfrozen 0\n"),
+ * or -1 (cgroup_signal.h). */
+int pf_cgroup_value(const char *text, const char *key) {
   size_t len = strlen(key);
   for (const char *line = text; *line != '\0';) {
     if (strncmp(line, key, len) == 0 && line[len] == ' ') return atoi(line + len + 1);
@@ -65,7 +66,7 @@ static void pf_cgroup_wait_frozen(int dirfd, int wait_ms) {
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break; /* removed: nothing left to wait for */
     buf[n] = '\0';
-    if (pf_cgroup_event(buf, "frozen") == 1 || pf_cgroup_event(buf, "populated") == 0) break;
+    if (pf_cgroup_value(buf, "frozen") == 1 || pf_cgroup_value(buf, "populated") == 0) break;
     long left = deadline - pf_cgroup_now_ms();
     if (left <= 0) break;
     struct pollfd p = {.fd = fd, .events = POLLPRI};

@@ -34,4 +34,8 @@ int pf_cgroup_signal(int dirfd, int sig, int cont, int freeze_wait_ms);
  * empty cgroup only: one with a process left stays). 0 or -errno. */
 int pf_cgroup_remove(const char *path);
 
+/* The number after `key ` in a cgroup file's "key value" lines (cgroup.events, cpu.stat), or -1:
+ * shared with exit.c's reading of cgroup.events. */
+int pf_cgroup_value(const char *text, const char *key);
+
 #endif

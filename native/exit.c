@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "cgroup_signal.h"
 #include "pidfd.h"
 #include "probe.h"
 
@@ -96,18 +97,6 @@ int pf_exit_from_reap(int fd, double *rec) {
   rec[PF_EXIT_NVCSW] = (double)ru.ru_nvcsw;
   rec[PF_EXIT_NIVCSW] = (double)ru.ru_nivcsw;
   return 1;
-}
-
-/* The number after `key ` in a cgroup file's "key value" lines, or -1. */
-static int pf_cgroup_value(const char *text, const char *key) {
-  size_t len = strlen(key);
-  for (const char *line = text; *line != '\0';) {
-    if (strncmp(line, key, len) == 0 && line[len] == ' ') return atoi(line + len + 1);
-    const char *next = strchr(line, '\n');
-    if (next == NULL) break;
-    line = next + 1;
-  }
-  return -1;
 }
 
 int pf_exit_from_cgroup_events(int fd, double *rec) {
